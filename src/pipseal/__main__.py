@@ -1,0 +1,5 @@
+"""``python -m pipseal``."""
+
+from pipseal.cli.main import main
+
+raise SystemExit(main())

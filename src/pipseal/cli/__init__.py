@@ -1,0 +1,1 @@
+"""The command line: pip's option names in, a command's result printed out."""

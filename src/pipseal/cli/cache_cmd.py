@@ -1,0 +1,86 @@
+"""``pipseal cache dir|info|list|remove|purge`` (pip's subcommands and texts)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pipseal.cli.common import config_for, printer
+from pipseal.cli.options import add_general, cache_dir
+from pipseal.cli.output import format_size
+from pipseal.errors import UsageError
+
+ACTIONS = ("dir", "info", "list", "remove", "purge")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "cache",
+        help="Inspect and manage pipseal's cache.",
+        description=(
+            "Subcommands: dir, info, list [<pattern>] [--format human|abspath], "
+            "remove <pattern>, purge."
+        ),
+    )
+    p.add_argument("action", metavar="action", help="dir | info | list | remove | purge")
+    p.add_argument("args", nargs="*", metavar="pattern")
+    p.add_argument(
+        "--format",
+        choices=("human", "abspath"),
+        default="human",
+        help="Select the output format among: human (default) or abspath",
+    )
+    add_general(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from pipseal.cache import Cache
+    from pipseal.commands import cache as cache_command
+
+    if args.action not in ACTIONS:
+        raise UsageError(f"Need an action ({', '.join(ACTIONS)}) to perform.")
+    config = config_for("cache", args)
+    out = printer(args)
+    cache = Cache(cache_dir(args, config), warn=out.warn)
+    if args.action in ("dir", "info", "purge") and args.args:
+        raise UsageError("Too many arguments")
+    if args.action == "dir":
+        out.result(str(cache_command._require(cache)))
+    elif args.action == "info":
+        info = cache_command.info(cache)
+        lines = [
+            f"Cache location: {info.location}",
+            f"Archives location: {info.location / 'v1' / 'archives'}",
+            f"Archives size: {format_size(info.archives[1])}",
+            f"Number of archives: {info.archives[0]}",
+            f"Number of file links: {info.links}",
+            f"Index page cache size: {format_size(info.pages[1])}",
+            f"Quarantine location: {info.location / 'v1' / 'quarantine'}",
+            f"Quarantined entries: {len(info.quarantine)} ({format_size(info.quarantine_size[1])})",
+        ]
+        lines += [f"  - sha256:{n.sha256}: {n.reason}" for n in info.quarantine]
+        out.result("\n".join(lines))
+    elif args.action == "list":
+        if len(args.args) > 1:
+            raise UsageError("Too many arguments")
+        entries = cache_command.list_entries(cache, args.args[0] if args.args else None)
+        if args.format == "abspath":
+            for e in entries:
+                out.result(str(e.path))
+        elif not entries:
+            out.result("No cached archives.")
+        else:
+            out.result("Cache contents:\n")
+            for e in entries:
+                name = ", ".join(e.filenames) or f"sha256:{e.sha256}"
+                out.result(f" - {name} ({format_size(e.size)})")
+    elif args.action == "remove":
+        if len(args.args) != 1:
+            raise UsageError("Please provide a pattern" if not args.args else "Too many arguments")
+        files, size = cache_command.remove(cache, args.args[0])
+        out.info(f"Files removed: {files} ({format_size(size)})")
+    elif args.action == "purge":
+        files, size = cache_command.purge(cache)
+        out.info(f"Files removed: {files} ({format_size(size)})")
+    return 0

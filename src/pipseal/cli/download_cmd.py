@@ -1,0 +1,55 @@
+"""``pipseal download``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pipseal.cli.common import common_options, config_for, printer, request_options
+from pipseal.cli.options import add_general, add_index, add_request
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "download",
+        help="Download packages.",
+        description="Download packages, every archive checked against a digest.",
+    )
+    add_request(p, "download")
+    p.add_argument(
+        "-d",
+        "--dest",
+        "--destination-dir",
+        "--destination-directory",
+        metavar="dir",
+        default=None,
+        help="Download packages into <dir> (default: the current directory).",
+    )
+    add_index(p)
+    add_general(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from pipseal.commands import download
+    from pipseal.commands.options import DownloadOptions
+
+    config = config_for("download", args)
+    out = printer(args)
+    dest = args.dest or config.get("dest") or "."
+    options = DownloadOptions(
+        request=request_options(args, config),
+        common=common_options(args, config),
+        dest=Path(dest),
+        python=args.python,
+    )
+    result = download.run(options, out)
+    for path in result.already_there:
+        out.info(f"File was already downloaded {path}")
+    for path in result.saved:
+        out.info(f"Saved {path}")
+    names = " ".join(p.name for p in (*result.saved, *result.already_there))
+    if names:
+        out.info(f"Successfully downloaded {names}")
+    return 0

@@ -1,0 +1,90 @@
+"""Entry point: parse argv with pip's option names, run one command, print, exit with its status.
+
+Start-up matters (``pipseal --version`` must be quick): only argparse is imported here; each
+command's module, and the HTTP, resolver and terminal libraries, are imported when that command
+runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from pipseal import __version__
+from pipseal.cli.options import Parser
+from pipseal.errors import PipsealError
+
+COMMANDS = ("install", "download", "cache", "hash")
+
+
+def build_parser() -> Parser:
+    from pipseal.cli import cache_cmd, download_cmd, hash_cmd, install_cmd
+
+    parser = Parser(
+        prog="pipseal",
+        description="A pip-compatible installer that checks every byte against a digest.",
+    )
+    parser.add_argument("-V", "--version", action="store_true", help="Show version and exit.")
+    parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+    install_cmd.register(sub)
+    download_cmd.register(sub)
+    cache_cmd.register(sub)
+    hash_cmd.register(sub)
+    return parser
+
+
+def version_line() -> str:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return (
+        f"pipseal {__version__} from {here} "
+        f"(python {sys.version_info.major}.{sys.version_info.minor})"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in ("-V", "--version"):
+        print(version_line())
+        return 0
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.version:
+            print(version_line())
+            return 0
+        if not args.command:
+            parser.print_help()
+            return 0
+        code: int = args.handler(args)
+        return code
+    except PipsealError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"ERROR: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(exc.hint, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ERROR: Operation cancelled by user", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # a bug: say so in one line, traceback only with --debug
+        if debug:
+            raise
+        print(
+            f"ERROR: internal error: {type(exc).__name__}: {exc} (run with --debug for the "
+            f"traceback and report it)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Commands: each a function from option values to a result value; no printing, no argv."""

@@ -1,0 +1,70 @@
+"""``pipseal download``: the same planning and checks as install; files land under their names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipseal.commands.options import DownloadOptions, Reporter
+from pipseal.commands.prepare import effective_index, fetch_and_check, plan, read_request
+from pipseal.commands.session import Machinery
+from pipseal.errors import PipsealError
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    saved: tuple[Path, ...]
+    already_there: tuple[Path, ...]
+    cache_hits: int
+    downloaded: int
+
+
+def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
+    import sys
+
+    from pipseal.environment import find_target_python, inspect_interpreter
+
+    request = read_request(options.request)
+    common = effective_index(options.common, request.options)
+    python = find_target_python(options.python) if options.python else sys.executable
+    target = inspect_interpreter(python)
+    machinery = Machinery(common, reporter)
+    try:
+        with machinery.cache.lock(exclusive=False):
+            planned, problems = plan(request, machinery.finder, target, common, reporter)
+            prepared = fetch_and_check(
+                planned, problems, request, machinery.fetcher, machinery.finder, jobs=common.jobs
+            )
+            try:
+                options.dest.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PipsealError(f"cannot create {options.dest}: {exc.strerror}") from exc
+            saved: list[Path] = []
+            there: list[Path] = []
+            for p in prepared.archives:
+                dest = options.dest / p.archive.source.filename
+                if dest.exists() and _same_bytes(dest, p.archive.sha256):
+                    there.append(dest)
+                    continue
+                tmp = dest.with_name(f".{dest.name}.pipseal-tmp")
+                try:
+                    shutil.copyfile(p.archive.path, tmp)
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, dest)
+                except OSError as exc:
+                    raise PipsealError(f"cannot write {dest}: {exc.strerror}") from exc
+                saved.append(dest)
+            return DownloadResult(
+                tuple(saved), tuple(there), prepared.cache_hits, prepared.downloaded
+            )
+    finally:
+        machinery.close()
+
+
+def _same_bytes(path: Path, sha256: str) -> bool:
+    from pipseal.hashes import hash_stream
+
+    with path.open("rb") as f:
+        return hash_stream(f).hexdigests()["sha256"] == sha256

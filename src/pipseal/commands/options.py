@@ -1,0 +1,91 @@
+"""The options of the commands, as values; the CLI fills them from argv and configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    """Where commands send progress and warnings as they happen (the CLI prints them)."""
+
+    def info(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def verbose(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    def info(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def verbose(self, message: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    timeout: float = 15.0
+    retries: int = 5
+    cert: str | None = None
+    client_cert: str | None = None
+    proxy: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    index_url: str | None = None  # None: PyPI
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    pre: bool = False
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """What to install or download: requirement strings and files, and hash policy."""
+
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[str, ...] = ()
+    constraint_files: tuple[str, ...] = ()
+    require_hashes: bool = False
+    no_require_hashes: bool = False
+    no_deps: bool = False
+
+
+@dataclass(frozen=True)
+class CommonOptions:
+    cache_dir: Path | None = None  # None: --no-cache-dir
+    index: IndexOptions = field(default_factory=IndexOptions)
+    network: NetworkOptions = field(default_factory=NetworkOptions)
+    jobs: int = 8
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    request: RequestOptions
+    common: CommonOptions
+    python: str | None = None
+    target: str | None = None
+    prefix: str | None = None
+    dry_run: bool = False
+    upgrade: bool = False
+    force_reinstall: bool = False
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    request: RequestOptions
+    common: CommonOptions
+    dest: Path = Path(".")
+    python: str | None = None
+
+
+ReporterFactory = Callable[[], Reporter]

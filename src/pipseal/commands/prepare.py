@@ -1,0 +1,344 @@
+"""The shared first half of install and download: requirements -> chosen files -> checked archives.
+
+Every problem with hashes is collected over all requirements and raised once, as pip reports them
+(``HashCheckFailed`` carrying pip's grouped text and one ``cause [identifier]`` line per mismatch).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+from pipseal.candidates import FormatControl, describe_rejections, select
+from pipseal.commands.options import CommonOptions, Reporter, RequestOptions
+from pipseal.diagnose import Evidence, PublishedFile, diagnose
+from pipseal.errors import NoMatchingDistribution, PipsealError, UsageError
+from pipseal.fetch import ArchiveSource, FetchedArchive
+from pipseal.hashes import (
+    Hashes,
+    HashMismatch,
+    HashMissing,
+    HashProblem,
+    HashUnpinned,
+    format_hash_report,
+)
+from pipseal.requirements import (
+    Location,
+    ParsedRequirement,
+    RequirementsFile,
+    RequirementsOptions,
+    merge,
+    parse_requirement,
+    parse_requirements_file,
+)
+
+if TYPE_CHECKING:
+    from pipseal.environment import TargetEnvironment
+    from pipseal.fetch import Fetcher
+    from pipseal.index import Finder, IndexFile
+
+
+@dataclass(frozen=True)
+class Request:
+    """Requirements and constraints from files and arguments, with the file options merged in."""
+
+    requirements: tuple[ParsedRequirement, ...]
+    constraints: tuple[ParsedRequirement, ...]
+    options: RequirementsOptions
+    hash_mode: bool
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One requirement and the file chosen for it."""
+
+    requirement: ParsedRequirement
+    name: str
+    version: str
+    source: ArchiveSource
+    expected: Hashes
+    index_file: IndexFile | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked archive ready to install or copy."""
+
+    planned: Planned
+    archive: FetchedArchive
+
+
+@dataclass(frozen=True)
+class Preparation:
+    archives: tuple[Prepared, ...]
+    cache_hits: int = 0
+    downloaded: int = 0
+    bytes_downloaded: int = 0
+    warnings: tuple[str, ...] = field(default=())
+
+
+def read_request(request: RequestOptions, environ: dict[str, str] | None = None) -> Request:
+    """Parse every requirements file, constraint file and argument; decide hash-checking mode."""
+    env = dict(os.environ) if environ is None else environ
+    files: list[RequirementsFile] = []
+    for path in request.requirement_files:
+        files.append(parse_requirements_file(path, environ=env))
+    for path in request.constraint_files:
+        files.append(parse_requirements_file(path, environ=env, constraint=True))
+    merged = merge(files) if files else RequirementsFile((), (), RequirementsOptions())
+    cli_reqs = tuple(
+        parse_requirement(text, Location("<command line>", 0), cwd=os.getcwd())
+        for text in request.requirements
+    )
+    requirements = cli_reqs + merged.requirements
+    if not requirements:
+        raise UsageError(
+            'You must give at least one requirement to install (see "pipseal install --help")'
+        )
+    any_hash = any(r.hashes for r in requirements) or any(c.hashes for c in merged.constraints)
+    hash_mode = request.require_hashes or merged.options.require_hashes
+    if any_hash and not request.no_require_hashes:
+        hash_mode = True
+    return Request(requirements, merged.constraints, merged.options, hash_mode)
+
+
+def effective_index(common: CommonOptions, options: RequirementsOptions) -> CommonOptions:
+    """Command-line index options with the requirements files' options applied (pip's order)."""
+    from dataclasses import replace
+
+    index = common.index
+    index = replace(
+        index,
+        index_url=options.index_url or index.index_url,
+        extra_index_urls=index.extra_index_urls + options.extra_index_urls,
+        find_links=index.find_links + options.find_links,
+        no_index=index.no_index or options.no_index,
+        pre=index.pre or options.pre,
+        only_binary=index.only_binary | options.only_binary,
+        no_binary=index.no_binary | options.no_binary,
+    )
+    network = replace(
+        common.network, trusted_hosts=common.network.trusted_hosts + options.trusted_hosts
+    )
+    return replace(common, index=index, network=network)
+
+
+def plan(
+    req: Request,
+    finder: Finder,
+    target: TargetEnvironment,
+    common: CommonOptions,
+    reporter: Reporter,
+) -> tuple[list[Planned], list[HashProblem]]:
+    """Choose one file per requirement; collect HashUnpinned problems instead of failing early."""
+    problems: list[HashProblem] = []
+    planned: list[Planned] = []
+    constraints: dict[str, list[ParsedRequirement]] = {}
+    for c in req.constraints:
+        if c.name and c.matches_marker(target.markers):
+            constraints.setdefault(canonicalize_name(c.name), []).append(c)
+    seen: dict[str, ParsedRequirement] = {}
+    formats = FormatControl(common.index.only_binary, common.index.no_binary)
+    for r in req.requirements:
+        if r.marker is not None and not r.matches_marker(target.markers):
+            reporter.info(
+                f"Ignoring {r.name or r.text}: markers '{r.marker}' don't match your environment"
+            )
+            continue
+        key = canonicalize_name(r.name) if r.name else r.text
+        if key in seen:
+            if str(seen[key].specifier) != str(r.specifier) or seen[key].url != r.url:
+                raise UsageError(
+                    f"Double requirement given: {r} (already in {seen[key]}, name={r.name!r})"
+                )
+            continue
+        seen[key] = r
+        expected = Hashes.of(r.hashes)
+        for c in constraints.get(key, []):
+            expected = expected & Hashes.of(c.hashes)
+        if r.url:
+            planned.append(_plan_url(r, expected))
+            continue
+        assert r.name is not None
+        if req.hash_mode and not r.is_pinned:
+            problems.append(HashUnpinned(_pip_name(r)))
+            continue
+        specifier = r.specifier
+        for c in constraints.get(key, []):
+            specifier &= c.specifier
+        files = finder.find_files(r.name)
+        selection = select(
+            files,
+            target,
+            specifier=specifier,
+            allow_prereleases=common.index.pre,
+            hashes=expected,
+            formats=formats,
+            project=r.name,
+            pinned=r.is_pinned,
+        )
+        best = selection.best
+        if best is None:
+            raise _no_match(r, specifier, files, selection.rejected)
+        idx: IndexFile = best  # type: ignore[assignment]
+        if idx.yanked is not None:
+            reason = f" (reason: {idx.yanked})" if idx.yanked else ""
+            reporter.warn(
+                f"The candidate selected for download or install is a yanked version: "
+                f"'{r.name}' candidate (version {idx.version} at {idx.url}){reason}"
+            )
+        planned.append(
+            Planned(
+                r,
+                idx.project,
+                str(idx.version),
+                ArchiveSource(idx.url, idx.filename, idx.hashes, idx.size),
+                expected,
+                idx,
+            )
+        )
+    return planned, problems
+
+
+def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
+    assert r.url is not None
+    url = r.url
+    filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    try:
+        if filename.endswith(".whl"):
+            name, version, _b, _t = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except ValueError as exc:
+        raise PipsealError(
+            f"{r.location}: cannot install {r.text}: {exc}",
+            hint="pipseal installs wheels (and names sdists) by their standard file names",
+        ) from None
+    if not filename.endswith(".whl"):
+        raise PipsealError(
+            f"{r.location}: {filename} is a source distribution; building from source is not "
+            f"supported yet"
+        )
+    if r.name and canonicalize_name(r.name) != name:
+        raise PipsealError(
+            f"{r.location}: requirement names {r.name} but {filename} is a file of {name}"
+        )
+    return Planned(r, str(name), str(version), ArchiveSource(url, filename), expected)
+
+
+def _pip_name(r: ParsedRequirement) -> str:
+    origin = (
+        ""
+        if r.location.lineno == 0
+        else f" (from -r {r.location.filename} (line {r.location.lineno}))"
+    )
+    return f"{r}{origin}"
+
+
+def _no_match(
+    r: ParsedRequirement, specifier: object, files: Sequence[IndexFile], rejected: Sequence[object]
+) -> NoMatchingDistribution:
+    versions = sorted({f.version for f in files})
+    if not files:
+        return NoMatchingDistribution(
+            f"No matching distribution found for {r} (no configured index has a project named "
+            f"{r.name!r})",
+            hint="Could not find a version that satisfies the requirement "
+            f"{r} (from versions: none)",
+        )
+    from pipseal.candidates import Rejection
+
+    lines = describe_rejections([x for x in rejected if isinstance(x, Rejection)])
+    return NoMatchingDistribution(
+        f"No matching distribution found for {r}",
+        hint=f"Could not find a version that satisfies the requirement {r} "
+        f"(from versions: {', '.join(str(v) for v in versions)})\n"
+        + "\n".join(f"  {line}" for line in lines),
+    )
+
+
+def fetch_and_check(
+    planned: Sequence[Planned],
+    problems: list[HashProblem],
+    req: Request,
+    fetcher: Fetcher,
+    finder: Finder | None,
+    *,
+    jobs: int,
+) -> Preparation:
+    """Fetch every chosen file in parallel, then check each against its pins (all, then raise)."""
+    results = fetcher.fetch_all(((p.source, p.expected) for p in planned), jobs=jobs)
+    errors = [r for r in results if isinstance(r, PipsealError)]
+    if errors:
+        raise errors[0]
+    prepared: list[Prepared] = []
+    for p, archive in zip(planned, results, strict=True):
+        assert isinstance(archive, FetchedArchive)
+        if p.expected:
+            if not p.expected.is_satisfied_by(archive.digests):
+                evidence = _evidence(p, archive, finder)
+                problems.append(
+                    HashMismatch(
+                        _pip_name_with_url(p),
+                        p.expected,
+                        dict(archive.digests),
+                        diagnose(evidence).line(),
+                    )
+                )
+                continue
+        elif req.hash_mode:
+            paste = p.requirement.url if p.requirement.url else f"{p.name}=={p.version}"
+            problems.append(HashMissing(paste, archive.sha256))
+            continue
+        prepared.append(Prepared(p, archive))
+    if problems:
+        from pipseal.errors import HashCheckFailed
+
+        raise HashCheckFailed(format_hash_report(problems))
+    hits = sum(1 for p in prepared if p.archive.origin == "cache")
+    downloaded = [p for p in prepared if p.archive.origin == "download"]
+    return Preparation(
+        tuple(prepared),
+        cache_hits=hits,
+        downloaded=len(downloaded),
+        bytes_downloaded=sum(p.archive.size for p in downloaded),
+        warnings=(),
+    )
+
+
+def _pip_name_with_url(p: Planned) -> str:
+    from pipseal.http import redact
+
+    r = p.requirement
+    origin = (
+        ""
+        if r.location.lineno == 0
+        else f" (from -r {r.location.filename} (line {r.location.lineno}))"
+    )
+    text = r.url if r.url else f"{p.name}=={p.version}"
+    if r.url:
+        return f"{redact(text)}{origin}"
+    return f"{text} from {redact(p.source.url)}{origin}"
+
+
+def _evidence(p: Planned, archive: FetchedArchive, finder: Finder | None) -> Evidence:
+    release_files: list[PublishedFile] = []
+    if finder is not None and p.index_file is not None:
+        for f in finder.find_files(p.name):
+            release_files.append(PublishedFile(f.filename, str(f.version), f.hashes, f.source))
+    served_before = [archive.previous_sha256] if archive.previous_sha256 else []
+    return Evidence(
+        project=p.name,
+        version=p.version,
+        filename=p.source.filename,
+        pinned=p.expected,
+        got=archive.digests,
+        published=p.source.published,
+        release_files=tuple(release_files),
+        previously_served=tuple(served_before),
+    )

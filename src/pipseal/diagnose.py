@@ -1,0 +1,106 @@
+"""Pure: from the evidence around a hash mismatch to a fixed identifier and advice (DESIGN.md).
+
+The identifiers are stable (tests, scripts and ``doctor --format json`` use them):
+``cache-damaged``, ``transfer-damaged``, ``index-changed``, ``other-file-of-release``,
+``unknown-digest``, ``indexes-disagree``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pipseal.hashes import Hashes
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A file some configured index publishes for the project: its name, version and digests."""
+
+    filename: str
+    version: str
+    hashes: Hashes
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What pipseal saw for one requirement whose archive failed the pin."""
+
+    project: str
+    version: str
+    filename: str  # the file that was fetched
+    pinned: Hashes
+    got: Mapping[str, str]  # digests of the fetched bytes
+    published: Hashes  # what the index publishes for that file
+    release_files: Sequence[PublishedFile] = ()  # every file of every release, every index
+    previously_served: Sequence[str] = field(default=())  # sha256s this file name served before
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    identifier: str
+    explanation: str
+    advice: str
+
+    def line(self) -> str:
+        return f"cause [{self.identifier}]: {self.explanation} — {self.advice}"
+
+
+def diagnose(e: Evidence) -> Diagnosis:
+    """Decide the cause of one mismatch from evidence, never by guessing beyond it."""
+    if e.published and not e.published.is_satisfied_by(e.got):
+        return Diagnosis(
+            "transfer-damaged",
+            f"the bytes received for {e.filename} disagree with the digest the index publishes",
+            "retry; if it persists, check the proxy or mirror between you and the index",
+        )
+    matches = [f for f in e.release_files if _pin_matches(e.pinned, f.hashes)]
+    same_release = [f for f in matches if f.version == e.version and f.filename != e.filename]
+    if same_release:
+        other = same_release[0]
+        usable = e.filename
+        return Diagnosis(
+            "other-file-of-release",
+            f"the pin is the digest of {other.filename} ({_describe(other.filename)}), another "
+            f"file of {e.project} {e.version}; this target uses {usable}",
+            "pin every platform's file of the release (one --hash per file, as "
+            "`pipseal hash --from-index` or `pip-compile --generate-hashes` write them)",
+        )
+    pinned_sha = set(e.pinned.allowed.get("sha256", ()))
+    if pinned_sha & set(e.previously_served):
+        return Diagnosis(
+            "index-changed",
+            f"{e.filename} was served with the pinned digest before, and the index now publishes "
+            f"and serves other bytes under the same name (sha256:{e.got.get('sha256', '?')})",
+            "the file changed upstream or a mirror serves another build; find out why before "
+            "pinning the new digest — pipseal never adopts it by itself",
+        )
+    other_versions = [f for f in matches if f.version != e.version]
+    if other_versions:
+        return Diagnosis(
+            "unknown-digest",
+            f"the pin is the digest of {other_versions[0].filename}, a file of another release",
+            "pin the version that digest belongs to, or the digest of this version's file",
+        )
+    files = sorted({f.filename for f in e.release_files if f.version == e.version})
+    listing = ", ".join(files) if files else "no files"
+    return Diagnosis(
+        "unknown-digest",
+        f"no configured index publishes the pinned digest for {e.project}; "
+        f"release {e.version} publishes: {listing}",
+        "the pin is wrong or its file was removed; check where the pin came from",
+    )
+
+
+def _pin_matches(pinned: Hashes, published: Hashes) -> bool:
+    return any(
+        published.allowed.get(alg, frozenset()) & values for alg, values in pinned.allowed.items()
+    )
+
+
+def _describe(filename: str) -> str:
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        return "wheel for " + "-".join(parts[-3:])
+    return "sdist"

@@ -1,0 +1,321 @@
+"""The target interpreter: its tags, marker environment, scheme paths and installed distributions.
+
+pipseal never installs into the interpreter it runs on by accident: the target is chosen by
+``find_target_python`` (``--python``, else the active virtual environment) and then asked once,
+in one subprocess, everything an install needs (``inspect_interpreter``). The answers are
+computed *by the target* (its own ``sysconfig``, and ``packaging.tags.sys_tags()`` run inside
+it), because our process may be another Python version or platform.
+
+Installed distributions are read in our own process from the target's site directories: a
+directory listing and a few small files, no interpreter start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from pathlib import Path
+from types import MappingProxyType
+
+import packaging
+from packaging.tags import Tag
+from packaging.utils import canonicalize_name
+
+from pipseal.errors import UsageError
+
+__all__ = [
+    "InstalledDistribution",
+    "TargetEnvironment",
+    "find_target_python",
+    "inspect_interpreter",
+    "installed_distributions",
+]
+
+#: Scheme keys every TargetEnvironment carries (the wheel spec's install schemes).
+SCHEME_KEYS: tuple[str, ...] = ("purelib", "platlib", "headers", "scripts", "data")
+#: How long the target interpreter may take to answer, in seconds.
+INSPECT_TIMEOUT = 60.0
+
+NO_VIRTUALENV_MESSAGE = (
+    "no virtual environment is active; pipseal does not install into the system Python. "
+    "Activate one, or pass --python PATH (or --target DIR / --prefix DIR)"
+)
+
+
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """Everything an install needs to know about the interpreter it installs for.
+
+    ``tags`` are the target's supported wheel tags, most preferred first. ``scheme`` maps each
+    of ``SCHEME_KEYS`` to an absolute directory; ``headers`` is the directory under which each
+    distribution's headers go in a subdirectory named after it (pip's layout). ``prefix`` is the
+    target's ``sys.prefix``, or the ``--prefix`` / ``--target`` directory. ``is_virtualenv``
+    says whether the interpreter itself runs in a virtual environment.
+    """
+
+    python: str
+    version: tuple[int, int, int]
+    implementation: str
+    tags: tuple[Tag, ...]
+    markers: Mapping[str, str] = field(hash=False)
+    scheme: Mapping[str, str] = field(hash=False)
+    prefix: str
+    is_virtualenv: bool
+    _priority: Mapping[Tag, int] = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        # Keep the first index of a tag: sys_tags() may repeat one, and the first is the
+        # preference the target states.
+        priority: dict[Tag, int] = {}
+        for index, tag in enumerate(self.tags):
+            priority.setdefault(tag, index)
+        object.__setattr__(self, "_priority", MappingProxyType(priority))
+
+    def tag_priority(self, tag: Tag) -> int | None:
+        """The index of ``tag`` in ``tags`` (lower is preferred), or None if unsupported."""
+        return self._priority.get(tag)
+
+    def site_dirs(self) -> tuple[str, ...]:
+        """The directories importable distributions live in: purelib, then platlib if distinct."""
+        return tuple(dict.fromkeys((self.scheme["purelib"], self.scheme["platlib"])))
+
+
+def _absolute(path: str | Path) -> str:
+    """An absolute, normalized path that keeps symlinks: a venv's bin/python must stay itself,
+    not become the base interpreter it links to."""
+    return os.path.normpath(Path(path).absolute())
+
+
+def _venv_python(directory: Path) -> Path | None:
+    """The interpreter of a virtual environment directory, if it has one."""
+    for candidate in ("bin/python", "bin/python3", "Scripts/python.exe"):
+        path = directory / candidate
+        if path.is_file():
+            return path
+    return None
+
+
+def find_target_python(
+    explicit: str | None = None, environ: Mapping[str, str] | None = None
+) -> str:
+    """Choose the interpreter to install for and return its absolute path.
+
+    ``explicit`` (``--python``) may be an interpreter file, a virtual environment directory, or
+    a command name found on PATH. Without it, ``$VIRTUAL_ENV`` (read from ``environ``, by
+    default ``os.environ``) names the environment. Otherwise the install is refused: pipseal
+    never installs into the system Python unasked. A path that does not exist or is not
+    executable raises UsageError naming it; one that exists but does not run is reported by
+    ``inspect_interpreter``.
+    """
+    environ = os.environ if environ is None else environ
+    if explicit is not None:
+        return _explicit_python(explicit)
+    virtual_env = environ.get("VIRTUAL_ENV")
+    if virtual_env:
+        python = _venv_python(Path(virtual_env))
+        if python is None:
+            raise UsageError(
+                f"VIRTUAL_ENV={virtual_env} but it holds no Python interpreter (no bin/python)",
+                hint="Activate an existing virtual environment, or pass --python PATH",
+            )
+        return _absolute(python)
+    raise UsageError(NO_VIRTUALENV_MESSAGE)
+
+
+def _explicit_python(explicit: str) -> str:
+    path = Path(explicit).expanduser()
+    if not path.exists() and os.sep not in explicit and "/" not in explicit:
+        found = shutil.which(explicit)
+        if found is not None:
+            path = Path(found)
+    if path.is_dir():
+        python = _venv_python(path)
+        if python is None:
+            raise UsageError(
+                f"--python {explicit}: the directory holds no Python interpreter (no bin/python)"
+            )
+        path = python
+    elif not path.exists():
+        raise UsageError(f"--python {explicit}: no such file or directory")
+    if not os.access(path, os.X_OK):
+        raise UsageError(f"--python {explicit}: the file is not executable")
+    return _absolute(path)
+
+
+# Runs inside the target interpreter, so it must stay valid for every Python that packaging
+# supports (3.8+). argv: the directory holding our `packaging`, then --target and --prefix
+# directories ("" for none). It prints one JSON object.
+INSPECT_SCRIPT = r"""
+import json, os, sys, sysconfig
+sys.path.insert(0, sys.argv[1])
+try:
+    from packaging import markers, tags
+finally:
+    del sys.path[0]
+target, prefix = sys.argv[2], sys.argv[3]
+short = "%d.%d" % sys.version_info[:2]
+in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
+if target:
+    scheme = {
+        "purelib": target, "platlib": target, "data": target,
+        "scripts": os.path.join(target, "Scripts" if os.name == "nt" else "bin"),
+        "headers": os.path.join(target, "include", "python"),
+    }
+    where = target
+elif prefix:
+    base = {"base": prefix, "platbase": prefix, "installed_base": prefix,
+            "installed_platbase": prefix}
+    paths = sysconfig.get_paths("nt" if os.name == "nt" else "posix_prefix", vars=base)
+    scheme = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
+    scheme["headers"] = paths["include"]
+    where = prefix
+else:
+    paths = sysconfig.get_paths()
+    scheme = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
+    if in_venv:
+        # sysconfig's include of a venv is the base interpreter's; pip puts headers here.
+        scheme["headers"] = os.path.join(sys.prefix, "include", "site", "python" + short)
+    else:
+        scheme["headers"] = paths["include"]
+    where = sys.prefix
+json.dump({
+    "version": list(sys.version_info[:3]),
+    "implementation": sys.implementation.name,
+    "tags": [str(t) for t in tags.sys_tags()],
+    "markers": markers.default_environment(),
+    "scheme": dict((k, os.path.abspath(v)) for k, v in scheme.items()),
+    "prefix": os.path.abspath(where),
+    "is_virtualenv": in_venv,
+}, sys.stdout)
+"""
+
+
+def inspect_interpreter(
+    python: str, *, target: str | None = None, prefix: str | None = None
+) -> TargetEnvironment:
+    """Ask ``python`` (one subprocess) for its tags, markers and install scheme.
+
+    ``target`` (``--target DIR``): library files go into DIR, scripts into DIR/bin, data into
+    DIR, as pip does. ``prefix`` (``--prefix DIR``): the target's ``posix_prefix`` (``nt`` on
+    Windows) scheme rooted at DIR. At most one of them may be given. An interpreter that does
+    not run, or is too old for ``packaging``, raises UsageError naming it.
+    """
+    if target is not None and prefix is not None:
+        raise UsageError("--target and --prefix cannot be used together")
+    packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
+    argv = [
+        python,
+        # -I: the user's PYTHON* variables and user site must not change the answers.
+        "-I",
+        "-c",
+        INSPECT_SCRIPT,
+        packaging_parent,
+        _absolute(target) if target else "",
+        _absolute(prefix) if prefix else "",
+    ]
+    try:
+        completed = subprocess.run(
+            argv, capture_output=True, text=True, timeout=INSPECT_TIMEOUT, check=False
+        )
+    except OSError as exc:
+        raise UsageError(f"--python {python}: cannot run it: {exc.strerror or exc}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise UsageError(
+            f"--python {python}: no answer after {INSPECT_TIMEOUT:.0f} seconds"
+        ) from exc
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise UsageError(
+            f"--python {python}: it does not run as a Python interpreter "
+            f"(exit status {completed.returncode}): {last}"
+        )
+    try:
+        answer = json.loads(completed.stdout)
+        version = tuple(int(part) for part in answer["version"])
+        tags = tuple(Tag(*text.split("-")) for text in answer["tags"])
+        environment = TargetEnvironment(
+            python=_absolute(python),
+            version=(version[0], version[1], version[2]),
+            implementation=str(answer["implementation"]),
+            tags=tags,
+            markers=MappingProxyType({str(k): str(v) for k, v in answer["markers"].items()}),
+            scheme=MappingProxyType({key: str(answer["scheme"][key]) for key in SCHEME_KEYS}),
+            prefix=str(answer["prefix"]),
+            is_virtualenv=bool(answer["is_virtualenv"]),
+        )
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise UsageError(
+            f"--python {python}: its answer about itself cannot be understood ({exc})"
+        ) from exc
+    return environment
+
+
+@dataclass(frozen=True)
+class InstalledDistribution:
+    """A distribution found installed in a target (one ``.dist-info`` directory)."""
+
+    name: str
+    canonical_name: str
+    version: str
+    dist_info: str
+    installer: str | None
+    requested: bool
+
+
+def installed_distributions(env: TargetEnvironment) -> dict[str, InstalledDistribution]:
+    """The distributions installed in ``env``'s site directories, keyed by canonical name.
+
+    Only ``.dist-info`` directories with a readable METADATA count (legacy ``.egg-info``
+    installs are not listed). When one name is installed twice, the first in import order
+    wins, as it does for ``importlib.metadata``.
+    """
+    found: dict[str, InstalledDistribution] = {}
+    for dist in _scan(env.site_dirs()):
+        found.setdefault(dist.canonical_name, dist)
+    return found
+
+
+def _scan(site_dirs: tuple[str, ...]) -> Iterator[InstalledDistribution]:
+    for site in site_dirs:
+        try:
+            entries = sorted(os.scandir(site), key=lambda e: e.name)
+        except OSError:
+            # A scheme directory that does not exist yet holds nothing installed.
+            continue
+        for entry in entries:
+            if entry.name.endswith(".dist-info") and entry.is_dir():
+                dist = _read_dist_info(Path(entry.path))
+                if dist is not None:
+                    yield dist
+
+
+def _read_dist_info(path: Path) -> InstalledDistribution | None:
+    try:
+        with (path / "METADATA").open(encoding="utf-8", errors="replace") as f:
+            # Only the header block: a long description after it is never needed here.
+            head = "".join(iter(f.readline, "\n"))
+    except OSError:
+        return None
+    headers = HeaderParser().parsestr(head)
+    name, version = headers.get("Name"), headers.get("Version")
+    if not name or not version:
+        return None
+    try:
+        installer: str | None = (path / "INSTALLER").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        installer = None
+    return InstalledDistribution(
+        name=str(name).strip(),
+        canonical_name=canonicalize_name(str(name).strip()),
+        version=str(version).strip(),
+        dist_info=str(path.absolute()),
+        installer=installer,
+        requested=(path / "REQUESTED").exists(),
+    )

@@ -1,0 +1,287 @@
+"""Get an archive's bytes: from the cache by digest, else downloaded (or copied) while hashing.
+
+The promise kept here: bytes reach the caller only after they were hashed in this run, and only
+bytes that agree with the digest the index publishes enter the cache. A cached entry that fails
+its own digest is quarantined (``cache.get_archive`` warns ``[cache-damaged]``) and fetched anew;
+a download that disagrees with the published digest is ``transfer-damaged`` and fetched again on a
+new connection (resuming with Range when the body was only short).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pipseal.cache import Cache, IncomingArchive, LinkRecord
+from pipseal.errors import NetworkError, PipsealError
+from pipseal.hashes import CHUNK_SIZE, Hashes, MultiHasher
+
+if TYPE_CHECKING:
+    from pipseal.http import Session
+
+Origin = Literal["cache", "download", "local"]
+
+
+@dataclass(frozen=True)
+class ArchiveSource:
+    """Where an archive comes from, and what its index says its digests are."""
+
+    url: str  # absolute; file:// for local files; no fragment
+    filename: str
+    published: Hashes = field(default_factory=Hashes)
+    size: int | None = None
+
+    @property
+    def local_path(self) -> Path | None:
+        parsed = urllib.parse.urlsplit(self.url)
+        if parsed.scheme != "file":
+            return None
+        return Path(urllib.request.url2pathname(parsed.path))
+
+
+@dataclass(frozen=True)
+class FetchedArchive:
+    """An archive on disk (in the cache, or a private temporary directory) and its digests."""
+
+    source: ArchiveSource
+    path: Path
+    digests: Mapping[str, str]
+    size: int
+    origin: Origin
+    attempts: int = 1
+    #: sha256 this URL served the last time it was downloaded, when that was other bytes.
+    previous_sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return self.digests["sha256"]
+
+
+class TransferDamaged(NetworkError):
+    """Fresh bytes disagreed with the digest the index publishes, on every attempt."""
+
+
+class Fetcher:
+    """Fetches archives through one cache and one HTTP session (made on first use)."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        session_factory: Callable[[], Session],
+        *,
+        retries: int = 5,
+        proxy: str | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.cache = cache
+        self._session_factory = session_factory
+        self._session: Session | None = None
+        self.retries = retries
+        self.proxy = proxy
+        self.warn = warn or (lambda message: None)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    def fetch(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive:
+        """The archive for ``source``, digests computed for sha256 and every algorithm named.
+
+        A cached copy is used when its digest is one the pin or the index names (or, with neither,
+        the one the URL served last time). The result may still disagree with ``expected`` (a real
+        mismatch, for the caller to report); it never disagrees with the published digest.
+        """
+        algorithms = sorted({"sha256", *expected.algorithms, *source.published.algorithms})
+        hit = self._from_cache(source, expected, algorithms)
+        if hit is not None:
+            return hit
+        local = source.local_path
+        if local is not None:
+            return self._copy_local(source, local, algorithms)
+        return self._download(source, algorithms)
+
+    def fetch_all(
+        self, items: Iterable[tuple[ArchiveSource, Hashes]], jobs: int = 8
+    ) -> list[FetchedArchive | PipsealError]:
+        """Fetch in parallel; each result is an archive or the error that stopped it, in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(item: tuple[ArchiveSource, Hashes]) -> FetchedArchive | PipsealError:
+            try:
+                return self.fetch(*item)
+            except PipsealError as exc:
+                return exc
+
+        work = list(items)
+        if len(work) <= 1 or jobs <= 1:
+            return [one(item) for item in work]
+        with ThreadPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            return list(pool.map(one, work))
+
+    # -- cache ----------------------------------------------------------------------------------
+    def _from_cache(
+        self, source: ArchiveSource, expected: Hashes, algorithms: list[str]
+    ) -> FetchedArchive | None:
+        if not self.cache.enabled:
+            return None
+        candidates = list(expected.allowed.get("sha256", ()))
+        published = sorted(source.published.allowed.get("sha256", ()))
+        candidates += published
+        if not expected and not source.published:
+            link = self.cache.read_link(source.url)
+            if link is not None:
+                candidates.append(link.sha256)
+        elif not expected.allowed.get("sha256") and not published:
+            # Pinned with another algorithm (sha384/512, md5) and no sha256 published: the URL's
+            # last known bytes are a candidate, accepted only if they satisfy the pin below.
+            link = self.cache.read_link(source.url)
+            if link is not None:
+                candidates.append(link.sha256)
+        for sha256 in dict.fromkeys(candidates):
+            archive = self.cache.get_archive(sha256, algorithms, name=source.filename)
+            if archive is None:
+                continue
+            if expected and not expected.is_satisfied_by(archive.digests):
+                continue
+            # The index may now publish other bytes for this name: a pin of these bytes still
+            # decides (content hit); without a pin, fetch what the index serves now.
+            if (
+                not expected
+                and source.published
+                and not source.published.is_satisfied_by(archive.digests)
+            ):
+                continue
+            return FetchedArchive(source, archive.path, archive.digests, archive.size, "cache", 0)
+        return None
+
+    # -- local files ----------------------------------------------------------------------------
+    def _copy_local(
+        self, source: ArchiveSource, path: Path, algorithms: list[str]
+    ) -> FetchedArchive:
+        # Copy through the cache while hashing: what is installed is exactly what was checked,
+        # even if the original file changes afterwards.
+        try:
+            src = path.open("rb")
+        except OSError as exc:
+            raise PipsealError(
+                f"cannot read {path}: {exc.strerror or exc}",
+                hint="check the path in the requirement",
+            ) from exc
+        with src, self.cache.incoming() as incoming:
+            hasher = MultiHasher(algorithms)
+            for chunk in iter(lambda: src.read(CHUNK_SIZE), b""):
+                hasher.update(chunk)
+                incoming.file.write(chunk)
+            digests = hasher.hexdigests()
+            final = incoming.commit(digests["sha256"])
+        self.cache.store_link(
+            LinkRecord(source.url, source.filename, digests["sha256"], hasher.size)
+        )
+        return FetchedArchive(source, final, digests, hasher.size, "local")
+
+    # -- downloads ------------------------------------------------------------------------------
+    def _download(self, source: ArchiveSource, algorithms: list[str]) -> FetchedArchive:
+        from pipseal.http import redact
+
+        attempts = 0
+        last_problem = ""
+        received = 0
+        with self.cache.incoming() as incoming:
+            while attempts <= self.retries:
+                attempts += 1
+                incoming.truncate()
+                try:
+                    hasher, received, etag, modified = self._stream(source, incoming)
+                except NetworkError as exc:
+                    last_problem = exc.message
+                    self.warn(
+                        f"download of {source.filename} failed ({exc.message}); "
+                        f"retrying ({attempts}/{self.retries})"
+                    )
+                    continue
+                digests = hasher.hexdigests()
+                if source.published and not source.published.is_satisfied_by(digests):
+                    expected_size = f"{source.size} bytes" if source.size else "an unknown size"
+                    last_problem = (
+                        f"received {received} bytes hashing to sha256:{digests['sha256']}, "
+                        f"but the index publishes {_first(source.published)} ({expected_size})"
+                    )
+                    self.warn(
+                        f"download [transfer-damaged]: {source.filename}: {last_problem}; "
+                        f"fetching again on a new connection ({attempts}/{self.retries})"
+                    )
+                    continue
+                final = incoming.commit(digests["sha256"])
+                before = self.cache.read_link(source.url)
+                self.cache.store_link(
+                    LinkRecord(
+                        source.url, source.filename, digests["sha256"], received, etag, modified
+                    )
+                )
+                previous = before.sha256 if before and before.sha256 != digests["sha256"] else None
+                return FetchedArchive(
+                    source, final, digests, received, "download", attempts, previous
+                )
+        proxy = f" through proxy {redact(self.proxy)}" if self.proxy else ""
+        raise TransferDamaged(
+            f"cause [transfer-damaged]: could not download an intact copy of {source.filename} "
+            f"from {redact(source.url)}{proxy} after {attempts} attempts: {last_problem}",
+            hint="the network or a proxy damages the transfer; try again, or another index/mirror",
+        )
+
+    def _stream(
+        self, source: ArchiveSource, incoming: IncomingArchive
+    ) -> tuple[MultiHasher, int, str | None, str | None]:
+        """One GET (plus Range resumes for a body cut short); the file and hasher hold the bytes."""
+        hasher = MultiHasher(sorted({"sha256", *source.published.algorithms}))
+        received = 0
+        resumes = 0
+        headers: dict[str, str] = {"Accept-Encoding": "identity"}
+        response = self.session.get(source.url, headers=headers)
+        etag = response.headers.get("ETag")
+        modified = response.headers.get("Last-Modified")
+        while True:
+            if response.status != (206 if received else 200):
+                response.close()
+                raise NetworkError(f"HTTP {response.status} for {source.filename}")
+            total = response.content_length
+            if received and total is not None:
+                total += received
+            try:
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    incoming.file.write(chunk)
+                    hasher.update(chunk)
+                    received += len(chunk)
+            except NetworkError:
+                if (
+                    total is None
+                    or resumes >= 2
+                    or "bytes" not in response.headers.get("Accept-Ranges", "")
+                ):
+                    raise
+            finally:
+                response.close()
+            if total is None or received >= total:
+                return hasher, received, etag, modified
+            if resumes >= 2 or "bytes" not in response.headers.get("Accept-Ranges", ""):
+                raise NetworkError(f"body cut short: {received} of {total} bytes")
+            resumes += 1
+            self.warn(
+                f"download of {source.filename} stopped at {received} of {total} bytes; "
+                f"resuming with a Range request"
+            )
+            response = self.session.get(
+                source.url, headers={**headers, "Range": f"bytes={received}-"}
+            )
+
+
+def _first(hashes: Hashes) -> str:
+    for h in hashes:
+        return str(h)
+    return "nothing"

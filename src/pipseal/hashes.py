@@ -1,0 +1,271 @@
+"""Digests, hash policy and pip's hash-checking texts. Pure: no I/O beyond hashing a stream.
+
+pip's rules (``pip/_internal/utils/hashes.py``, ``exceptions/hashes.py``): ``--hash`` accepts
+sha256, sha384 and sha512; a link's fragment may also name sha224, sha1 or md5. Several allowed
+digests for one requirement: any one matching is enough. The report texts below are pip's, verbatim,
+so that a search for the message finds the same answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import chain, repeat
+from typing import Any, BinaryIO, Protocol, cast
+
+FAVORITE_HASH = "sha256"
+#: Algorithms accepted by ``--hash=alg:hex`` (pip's STRONG_HASHES).
+OPTION_ALGORITHMS: tuple[str, ...] = ("sha256", "sha384", "sha512")
+#: Algorithms accepted in a link fragment (``#md5=...``): pip's wider set.
+FRAGMENT_ALGORITHMS: tuple[str, ...] = ("sha1", "sha224", "sha384", "sha256", "sha512", "md5")
+_HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
+CHUNK_SIZE = 1024 * 1024
+
+
+class HashSyntaxError(ValueError):
+    """A digest written as ``alg:hex`` (or ``alg=hex``) that is not valid; the message says why."""
+
+
+@dataclass(frozen=True, order=True)
+class Hash:
+    """One expected or observed digest: an algorithm name and a lowercase hex string."""
+
+    algorithm: str
+    hexdigest: str
+
+    @classmethod
+    def parse(cls, text: str, allowed: Iterable[str] = OPTION_ALGORITHMS, sep: str = ":") -> Hash:
+        """Parse ``alg:hex``; raise HashSyntaxError naming what is wrong."""
+        allowed = tuple(allowed)
+        algorithm, found, hexdigest = text.partition(sep)
+        if not found:
+            raise HashSyntaxError(
+                f"Arguments to --hash must be a hash name followed by a value, like "
+                f"--hash=sha256:abcde...: {text!r}"
+            )
+        return cls.validated(algorithm, hexdigest, allowed)
+
+    @classmethod
+    def validated(cls, algorithm: str, hexdigest: str, allowed: Iterable[str]) -> Hash:
+        """Check an algorithm name and hex value; collect every problem into one message."""
+        allowed = tuple(allowed)
+        algorithm = algorithm.strip().lower()
+        value = hexdigest.strip().lower()
+        if algorithm not in allowed:
+            raise HashSyntaxError(
+                f"Unknown hash name: {algorithm!r}. Expected one of {', '.join(allowed)}."
+            )
+        problems = []
+        if not value or any(c not in string.hexdigits for c in value):
+            problems.append("is not hexadecimal")
+        if len(value) != _HEX_LENGTHS[algorithm]:
+            problems.append(
+                f"has {len(value)} digits where {algorithm} has {_HEX_LENGTHS[algorithm]}"
+            )
+        if problems:
+            raise HashSyntaxError(
+                f"Invalid {algorithm} digest {value!r}: it {' and '.join(problems)}."
+            )
+        return cls(algorithm, value)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hexdigest}"
+
+    @property
+    def option(self) -> str:
+        """The requirements-file form, ``--hash=alg:hex``."""
+        return f"--hash={self}"
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """The allowed digests of one requirement, grouped by algorithm (pip's ``Hashes``)."""
+
+    allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, hashes: Iterable[Hash]) -> Hashes:
+        grouped: dict[str, set[str]] = {}
+        for h in hashes:
+            grouped.setdefault(h.algorithm, set()).add(h.hexdigest)
+        return cls({alg: frozenset(v) for alg, v in sorted(grouped.items())})
+
+    def __bool__(self) -> bool:
+        return bool(self.allowed)
+
+    def __iter__(self) -> Iterator[Hash]:
+        for alg, values in self.allowed.items():
+            for v in sorted(values):
+                yield Hash(alg, v)
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        return tuple(self.allowed)
+
+    def is_satisfied_by(self, digests: Mapping[str, str]) -> bool:
+        """True when any allowed digest equals the observed digest of its algorithm."""
+        return any(digests.get(alg) in values for alg, values in self.allowed.items())
+
+    def __and__(self, other: Hashes) -> Hashes:
+        """pip's intersection of two hash sets (a requirement and its constraint)."""
+        if not other:
+            return self
+        if not self:
+            return other
+        common = {
+            alg: self.allowed[alg] & other.allowed[alg]
+            for alg in self.allowed
+            if alg in other.allowed
+        }
+        return Hashes(common)
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+class MultiHasher:
+    """Computes several digests of one stream in a single pass."""
+
+    def __init__(self, algorithms: Iterable[str] = (FAVORITE_HASH,)) -> None:
+        algs = dict.fromkeys([FAVORITE_HASH, *algorithms])
+        self._hashers: dict[str, _Hasher] = {a: hashlib.new(a) for a in algs}
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        self.size += len(data)
+        for h in self._hashers.values():
+            h.update(data)
+
+    def hexdigests(self) -> dict[str, str]:
+        return {a: h.hexdigest() for a, h in self._hashers.items()}
+
+
+def hash_stream(stream: BinaryIO, algorithms: Iterable[str] = (FAVORITE_HASH,)) -> MultiHasher:
+    """Read ``stream`` to its end in chunks and return the hasher (digests and size)."""
+    hasher = MultiHasher(algorithms)
+    if len(hasher._hashers) == 1:
+        # hashlib.file_digest releases the GIL and avoids a Python-level loop per chunk.
+        only = next(iter(hasher._hashers))
+        digest = hashlib.file_digest(cast(Any, stream), only)
+        hasher._hashers[only] = digest
+        hasher.size = stream.tell() if stream.seekable() else -1
+        return hasher
+    for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
+        hasher.update(chunk)
+    return hasher
+
+
+# ----------------------------------------------------------------------------------------------
+# pip's hash-checking report, verbatim. Each problem is a value; ``format_hash_report`` groups them
+# in pip's order (VCS, directory, missing, unpinned, mismatch) with pip's headers.
+
+HEAD_VCS = (
+    "Can't verify hashes for these requirements because we don't "
+    "have a way to hash version control repositories:"
+)
+HEAD_DIRECTORY = (
+    "Can't verify hashes for these file:// requirements because they point to directories:"
+)
+HEAD_MISSING = (
+    "Hashes are required in --require-hashes mode, but they are "
+    "missing from some requirements. Here is a list of those "
+    "requirements along with the hashes their downloaded archives "
+    "actually had. Add lines like these to your requirements files to "
+    "prevent tampering. (If you did not enable --require-hashes "
+    "manually, note that it turns on automatically when any package "
+    "has a hash.)"
+)
+HEAD_UNPINNED = (
+    "In --require-hashes mode, all requirements must have their versions pinned with ==. "
+    "These do not:"
+)
+HEAD_MISMATCH = (
+    "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS "
+    "FILE. If you have updated the package versions, please update "
+    "the hashes. Otherwise, examine the package contents carefully; "
+    "someone may have tampered with them."
+)
+
+
+@dataclass(frozen=True)
+class HashProblem:
+    """Base of the report entries; ``requirement`` is the requirement as pip would print it."""
+
+    requirement: str
+
+    order = -1
+    head = ""
+
+    def body(self) -> str:
+        return f"    {self.requirement}"
+
+
+@dataclass(frozen=True)
+class VcsHashUnsupported(HashProblem):
+    order = 0
+    head = HEAD_VCS
+
+
+@dataclass(frozen=True)
+class DirectoryHashUnsupported(HashProblem):
+    order = 1
+    head = HEAD_DIRECTORY
+
+
+@dataclass(frozen=True)
+class HashMissing(HashProblem):
+    """``requirement`` here is the line to paste before ``--hash`` (``name==1.0`` or the URL)."""
+
+    gotten: str = ""
+
+    order = 2
+    head = HEAD_MISSING
+
+    def body(self) -> str:
+        return f"    {self.requirement} --hash={FAVORITE_HASH}:{self.gotten}"
+
+
+@dataclass(frozen=True)
+class HashUnpinned(HashProblem):
+    order = 3
+    head = HEAD_UNPINNED
+
+
+@dataclass(frozen=True)
+class HashMismatch(HashProblem):
+    """Observed digests (by algorithm) that none of ``allowed`` matched; ``diagnosis`` follows."""
+
+    allowed: Hashes = field(default_factory=Hashes)
+    got: Mapping[str, str] = field(default_factory=dict)
+    diagnosis: str = ""
+
+    order = 4
+    head = HEAD_MISMATCH
+
+    def body(self) -> str:
+        lines: list[str] = []
+        for alg, values in self.allowed.allowed.items():
+            prefix = chain([alg], repeat("    or"))
+            lines.extend(f"        Expected {next(prefix)} {v}" for v in sorted(values))
+            lines.append(f"             Got        {self.got.get(alg, '(not computed)')}\n")
+        text = f"    {self.requirement}:\n" + "\n".join(lines)
+        if self.diagnosis:
+            text = text.rstrip("\n") + "\n" + f"    {self.diagnosis}\n"
+        return text
+
+
+def format_hash_report(problems: Iterable[HashProblem]) -> str:
+    """Group problems as pip does: each kind's header once, then its entries, in pip's order."""
+    ordered = sorted(problems, key=lambda p: p.order)
+    lines: list[str] = []
+    last: type[HashProblem] | None = None
+    for p in ordered:
+        if type(p) is not last:
+            lines.append(p.head)
+            last = type(p)
+        lines.append(p.body())
+    return "\n".join(lines)

@@ -1,0 +1,596 @@
+"""The one HTTP session: pooled connections, retries, timeouts, TLS, proxies, credentials.
+
+Every byte pipseal fetches goes through :class:`Session.get`. Its contract:
+
+- connection errors, timeouts, 5xx and 429 are retried with exponential backoff (``Retry-After``
+  honoured, capped) up to ``HttpOptions.retries`` times, then become one
+  :class:`~pipseal.errors.NetworkError` whose message names the (redacted) URL and the last reason;
+- other 4xx responses are returned: the caller decides what they mean (404 = not on this index);
+- redirects are followed (at most :data:`MAX_REDIRECTS`), never from https down to http;
+- credentials come from the URL's userinfo or a netrc file and travel only in an ``Authorization``
+  header, to the host they belong to; no message ever shows a password (:func:`redact`);
+- ``file://`` URLs are served from the local file system with the same :class:`Response` type.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import ipaddress
+import mimetypes
+import netrc
+import os
+import ssl
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    InsecureRequestWarning,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+from pipseal import __version__
+from pipseal.errors import NetworkError
+
+MAX_REDIRECTS = 10
+#: Longest wait a server's ``Retry-After`` may impose on one retry, in seconds.
+RETRY_AFTER_CAP = 10.0
+#: Longest exponential-backoff wait, in seconds.
+BACKOFF_CAP = 4.0
+POOL_MAXSIZE = 16
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def redact(url: str) -> str:
+    """``url`` with its password (or a token-only userinfo) replaced by ``****``.
+
+    ``https://user:secret@host/x`` -> ``https://user:****@host/x``; ``https://token@host/x`` ->
+    ``https://****@host/x`` (pip's rule: a lone userinfo is a token). Other URLs are unchanged.
+    """
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    shown = f"{user}:****" if colon else "****"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without any ``user:password@`` part."""
+    parts = urlsplit(url)
+    _, at, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=hostport)) if at else url
+
+
+def redirect_allowed(from_url: str, to_url: str) -> bool:
+    """Whether a redirect may be followed: anything except leaving https for another scheme.
+
+    (A redirect from https to http would let a network attacker strip TLS; file:// and other
+    schemes are refused too, as a server must not make us read local files.)
+    """
+    source = urlsplit(from_url).scheme.lower()
+    target = urlsplit(to_url).scheme.lower()
+    if target not in ("http", "https"):
+        return False
+    return not (source == "https" and target != "https")
+
+
+def host_matches(url: str, hosts: tuple[str, ...]) -> bool:
+    """Whether the URL's host is one of ``hosts`` (``host`` matches any port, ``host:port`` one)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    for entry in hosts:
+        name, _, entry_port = entry.strip().lower().rpartition(":")
+        if not name or not entry_port.isdigit():
+            name, entry_port = entry.strip().lower(), ""
+        name = name.strip("[]")
+        if name == host and (not entry_port or port == int(entry_port)):
+            return True
+    return False
+
+
+def is_secure_origin(url: str, trusted_hosts: tuple[str, ...] = ()) -> bool:
+    """pip's secure-origin rule: https, file, a loopback host, or a ``--trusted-host``."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("https", "file"):
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return True
+    except ValueError:
+        pass
+    return host_matches(url, trusted_hosts)
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """Everything that shapes the session; the caller resolves pip's options and variables.
+
+    ``cert`` is a CA bundle (``--cert``/``PIP_CERT``/``SSL_CERT_FILE`` resolved by the caller);
+    None means the system store. ``trusted_hosts`` turn TLS verification off for those hosts.
+    ``proxy`` is ``--proxy``; when None, proxies come from ``environ`` (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``). ``netrc_path`` names the netrc file; when None,
+    ``$NETRC`` from ``environ``, else ``~/.netrc``. ``environ`` None means ``os.environ``.
+    """
+
+    timeout: float = 15.0
+    retries: int = 5
+    cert: str | None = None
+    client_cert: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    proxy: str | None = None
+    netrc: bool = True
+    netrc_path: str | None = None
+    user_agent: str = f"pipseal/{__version__}"
+    backoff_factor: float = 0.25
+    environ: Mapping[str, str] | None = field(default=None, compare=False)
+
+
+class Response:
+    """One response: status, case-insensitive headers, and the body as a stream of bytes.
+
+    A streamed response (``Session.get(stream=True)``) yields the bytes exactly as sent (no
+    content decoding: an archive's digest is of its raw bytes); a non-streamed one has been read
+    whole, decoded per ``Content-Encoding`` (index pages). A broken stream raises NetworkError.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        raw: urllib3.BaseHTTPResponse | None = None,
+        file: BinaryIO | None = None,
+        data: bytes | None = None,
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.headers = headers
+        self._raw = raw
+        self._file = file
+        self._data = data
+        self._finished = False
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("Content-Length")
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The body in chunks; raises NetworkError if the connection breaks mid-way."""
+        if self._data is not None:
+            data, self._data = self._data, b""
+            for start in range(0, len(data), chunk_size):
+                yield data[start : start + chunk_size]
+            return
+        if self._file is not None:
+            handle = self._file
+            try:
+                while chunk := handle.read(chunk_size):
+                    yield chunk
+            except OSError as exc:
+                raise NetworkError(f"Could not read {self.url}: {exc.strerror or exc}") from exc
+            finally:
+                self.close()
+            return
+        if self._raw is not None:
+            raw = self._raw
+            try:
+                yield from raw.stream(chunk_size, decode_content=False)
+                self._finished = True
+            except (HTTPError, OSError) as exc:
+                raise NetworkError(
+                    f"Could not fetch {redact(self.url)}: connection broken while reading the "
+                    f"body ({describe_error(exc)})"
+                ) from exc
+            finally:
+                self.close()
+
+    def read(self) -> bytes:
+        """The whole body."""
+        return b"".join(self.iter_bytes())
+
+    def close(self) -> None:
+        """Release the connection (or file); safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._raw is not None:
+            if not self._finished:
+                # An abandoned body would poison the pooled connection: close it instead.
+                self._raw.close()
+            self._raw.release_conn()
+            self._raw = None
+
+    def discard(self) -> None:
+        """Read and drop a small body (redirects, errors) so the connection can be reused."""
+        if self._raw is not None:
+            self._raw.drain_conn()
+            self._finished = True
+        self.close()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, password-free reason for a transport error (no object reprs, no URLs)."""
+    if isinstance(exc, NameResolutionError):
+        return "could not resolve the host name"
+    if isinstance(exc, NewConnectionError):
+        reason = exc.__context__ or exc.__cause__
+        if isinstance(reason, OSError) and reason.strerror:
+            return f"could not connect ({reason.strerror.lower()})"
+        return "could not connect"
+    if isinstance(exc, ReadTimeoutError | Urllib3Timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, SSLError):
+        inner = exc.args[0] if exc.args else exc
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            return f"TLS certificate verification failed ({inner.verify_message})"
+        return f"TLS error ({inner})"
+    if isinstance(exc, ProxyError):
+        return "the proxy refused or failed the connection"
+    if isinstance(exc, ProtocolError):
+        return "connection broken"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return type(exc).__name__
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """Transport errors that retrying cannot cure (a certificate the store does not trust)."""
+    return (
+        isinstance(exc, SSLError)
+        and bool(exc.args)
+        and isinstance(exc.args[0], ssl.SSLCertVerificationError)
+    )
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse ``Retry-After`` (seconds or an HTTP date) into a wait, capped at RETRY_AFTER_CAP."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_CAP)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    wait = when.timestamp() - (time.time() if now is None else now)
+    return min(max(wait, 0.0), RETRY_AFTER_CAP)
+
+
+def _basic_auth(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def _status_reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+class Session:
+    """One pooled HTTP(S) client for the whole run; thread-safe; a context manager."""
+
+    def __init__(self, options: HttpOptions | None = None) -> None:
+        self.options = options or HttpOptions()
+        self._environ: Mapping[str, str] = (
+            os.environ if self.options.environ is None else self.options.environ
+        )
+        self._lock = threading.Lock()
+        self._credentials: dict[str, tuple[str, str]] = {}
+        self._netrc: netrc.netrc | None = None
+        self._netrc_loaded = False
+        self._managers: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
+        self._timeout = urllib3.Timeout(connect=self.options.timeout, read=self.options.timeout)
+        self._verified_context = self._tls_context(verify=True)
+        self._insecure_context: ssl.SSLContext | None = None
+        self._proxies = self._environment_proxies()
+
+    # -- TLS, proxies and pools -----------------------------------------------------------------
+
+    def _tls_context(self, *, verify: bool) -> ssl.SSLContext:
+        opts = self.options
+        try:
+            if verify:
+                context = ssl.create_default_context(cafile=opts.cert)
+            else:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if opts.client_cert:
+                context.load_cert_chain(opts.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            which = "client certificate" if opts.client_cert else "CA bundle"
+            names = " / ".join(p for p in (opts.cert, opts.client_cert) if p)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise NetworkError(
+                f"Could not load the {which} {names}: {reason}",
+                hint="Check the --cert / --client-cert path (or PIP_CERT, SSL_CERT_FILE).",
+            ) from exc
+        return context
+
+    def _environment_proxies(self) -> dict[str, str]:
+        proxies: dict[str, str] = {}
+        # Upper case first so that lower case wins, as urllib and requests do.
+        for key in sorted(self._environ, key=lambda k: k.islower()):
+            value = self._environ[key]
+            if value and key.lower().endswith("_proxy"):
+                proxies[key.lower()[: -len("_proxy")]] = value
+        return proxies
+
+    def _bypasses_proxy(self, url: str) -> bool:
+        no_proxy = self._proxies.get("no", "")
+        entries = [e.strip().lower() for e in no_proxy.split(",") if e.strip()]
+        if "*" in entries:
+            return True
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        hostport = f"{host}:{parts.port}" if parts.port else host
+        for entry in entries:
+            name = entry.lstrip(".")
+            if name in (host, hostport) or host.endswith("." + name):
+                return True
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                pass
+        return False
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy a request to ``url`` goes through, or None for a direct connection."""
+        if self._bypasses_proxy(url):
+            return None
+        if self.options.proxy:
+            return self.options.proxy
+        scheme = urlsplit(url).scheme.lower()
+        return self._proxies.get(scheme) or self._proxies.get("all")
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        proxy = self.proxy_for(url)
+        insecure = host_matches(url, self.options.trusted_hosts)
+        key = (proxy, insecure)
+        with self._lock:
+            manager = self._managers.get(key)
+            if manager is not None:
+                return manager
+            if insecure:
+                if self._insecure_context is None:
+                    self._insecure_context = self._tls_context(verify=False)
+                    # The user asked for these hosts to be trusted (--trusted-host); urllib3's
+                    # per-request warning would only repeat that decision back to them.
+                    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+                context = self._insecure_context
+            else:
+                context = self._verified_context
+            pool_kw: dict[str, Any] = {
+                "maxsize": POOL_MAXSIZE,
+                "ssl_context": context,
+                "timeout": self._timeout,
+                "retries": False,
+            }
+            if insecure:
+                pool_kw.update(cert_reqs="CERT_NONE", assert_hostname=False)
+            if proxy:
+                proxy_headers: dict[str, str] = {}
+                proxy_parts = urlsplit(proxy)
+                if proxy_parts.username is not None:
+                    proxy_headers["Proxy-Authorization"] = _basic_auth(
+                        unquote(proxy_parts.username), unquote(proxy_parts.password or "")
+                    )
+                manager = urllib3.ProxyManager(
+                    strip_userinfo(proxy), num_pools=32, proxy_headers=proxy_headers, **pool_kw
+                )
+            else:
+                manager = urllib3.PoolManager(num_pools=32, **pool_kw)
+            self._managers[key] = manager
+            return manager
+
+    # -- credentials ----------------------------------------------------------------------------
+
+    def _netrc_file(self) -> netrc.netrc | None:
+        with self._lock:
+            if not self._netrc_loaded:
+                self._netrc_loaded = True
+                path = self.options.netrc_path or self._environ.get("NETRC")
+                candidate = Path(path) if path else Path.home() / ".netrc"
+                try:
+                    # A broken netrc must not stop an install that needs no credentials
+                    # (requests and pip ignore it the same way).
+                    self._netrc = netrc.netrc(str(candidate)) if candidate.is_file() else None
+                except (OSError, netrc.NetrcParseError):
+                    self._netrc = None
+            return self._netrc
+
+    def _authorization(self, url: str) -> str | None:
+        """The Authorization header for ``url``: its userinfo, else remembered, else netrc."""
+        parts = urlsplit(url)
+        hostport = parts.netloc.rpartition("@")[2].lower()
+        if parts.username is not None:
+            creds = (unquote(parts.username), unquote(parts.password or ""))
+            with self._lock:
+                # Like pip, remember them for the host: file links on a page that came from
+                # https://user:pw@host/simple/ are relative and carry no userinfo.
+                self._credentials[hostport] = creds
+            return _basic_auth(*creds)
+        with self._lock:
+            remembered = self._credentials.get(hostport)
+        if remembered:
+            return _basic_auth(*remembered)
+        if self.options.netrc and parts.hostname:
+            rc = self._netrc_file()
+            found = rc.authenticators(parts.hostname) if rc else None
+            if found:
+                login, _account, password = found
+                return _basic_auth(login, password or "")
+        return None
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, stream: bool = True
+    ) -> Response:
+        """GET ``url`` with retries and redirects; see the module docstring for the contract.
+
+        ``stream=True`` (archives) leaves the body unread and undecoded; ``stream=False`` (pages)
+        reads it whole, decoded, so that a body broken mid-way is retried like any other failure.
+        Raises NetworkError when out of retries, on a refused redirect, or an unreadable file.
+        """
+        if urlsplit(url).scheme.lower() == "file":
+            return self._get_file(url, stream=stream)
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._get_once(current, headers, stream)
+            if response.status not in _REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("Location")
+            if not location:
+                return response
+            response.discard()
+            target = urljoin(strip_userinfo(current), location)
+            if not redirect_allowed(current, target):
+                raise NetworkError(
+                    f"Could not fetch {redact(url)}: refused a redirect from "
+                    f"{redact(current)} to {redact(target)} (it would leave https)"
+                )
+            current = target
+        raise NetworkError(f"Could not fetch {redact(url)}: more than {MAX_REDIRECTS} redirects")
+
+    def _get_once(self, url: str, extra: Mapping[str, str] | None, stream: bool) -> Response:
+        """One request (no redirects), retried on transient failures."""
+        request_headers = {
+            "User-Agent": self.options.user_agent,
+            # Archives are hashed as sent: ask for no transfer encoding (as pip does).
+            "Accept-Encoding": "identity" if stream else "gzip, deflate",
+        }
+        request_headers.update(extra or {})
+        authorization = self._authorization(url)
+        if authorization:
+            request_headers["Authorization"] = authorization
+        target = strip_userinfo(url)
+        manager = self._manager(url)
+        retries = max(self.options.retries, 0)
+        reason = ""
+        for attempt in range(retries + 1):
+            wait = min(self.options.backoff_factor * (2**attempt), BACKOFF_CAP)
+            try:
+                raw = manager.urlopen(
+                    "GET",
+                    target,
+                    headers=request_headers,
+                    redirect=False,
+                    retries=False,
+                    preload_content=not stream,
+                    decode_content=not stream,
+                    timeout=self._timeout,
+                )
+            except (HTTPError, OSError) as exc:
+                reason = describe_error(exc)
+                if _is_permanent(exc):
+                    raise NetworkError(
+                        f"Could not fetch {redact(url)}: {reason}",
+                        hint="Name the right CA bundle with --cert, or use --trusted-host.",
+                    ) from exc
+            else:
+                if raw.status == 429 or raw.status >= 500:
+                    reason = _status_reason(raw.status)
+                    wait = retry_after_seconds(raw.headers.get("Retry-After")) or wait
+                    raw.drain_conn()
+                    raw.release_conn()
+                else:
+                    if stream:
+                        return Response(target, raw.status, raw.headers, raw=raw)
+                    return Response(target, raw.status, raw.headers, data=raw.data)
+            if attempt < retries:
+                time.sleep(wait)
+        noun = "retry" if retries == 1 else "retries"
+        raise NetworkError(f"Could not fetch {redact(url)}: {reason} (after {retries} {noun})")
+
+    def _get_file(self, url: str, *, stream: bool) -> Response:
+        """Serve a file:// URL; a directory serves its index.html; missing files are a 404."""
+        parts = urlsplit(url)
+        path = Path(url2pathname(unquote(parts.path)))
+        if parts.netloc and parts.netloc != "localhost":
+            # file://server/share/... is a UNC path on Windows.
+            path = Path(f"//{parts.netloc}") / path
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_file():
+            return Response(url, 404, urllib3.HTTPHeaderDict(), data=b"")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        try:
+            handle = path.open("rb")
+            size = os.fstat(handle.fileno()).st_size
+        except OSError as exc:
+            raise NetworkError(f"Could not read {path}: {exc.strerror or exc}") from exc
+        headers = urllib3.HTTPHeaderDict(
+            {"Content-Type": content_type, "Content-Length": str(size)}
+        )
+        final = path.as_uri()
+        if stream:
+            return Response(final, 200, headers, file=handle)
+        with handle:
+            return Response(final, 200, headers, data=handle.read())
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            managers = list(self._managers.values())
+            self._managers.clear()
+        for manager in managers:
+            manager.clear()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,469 @@
+"""Simple-repository pages into candidate files, and a finder over several sources.
+
+A source is an index (PEP 503 HTML or PEP 691 JSON project pages, over http(s) or ``file://``)
+or a find-links location (a local directory, a ``file://`` directory, or an HTML page of links).
+:class:`Finder` asks every source for a project's files and returns them all, in source order,
+as :class:`IndexFile` values: what the file is (name, version, tags), where it is, and what the
+source publishes about it (digests, Requires-Python, yanked, PEP 658 metadata).
+
+pip's rules kept here: links whose file name is not a wheel or an sdist of the project asked for
+are skipped, not errors; an invalid ``data-requires-python`` is ignored; hash fragments may use
+pip's wider algorithm set (md5 included); a 404 project page means "not on this index";
+``http://`` indexes on a host that is neither loopback nor ``--trusted-host`` are ignored with
+pip's warning. Unlike pip, other failures of an index raise NetworkError naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from pipseal.errors import NetworkError
+from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
+from pipseal.http import Response, Session, is_secure_origin, redact, strip_userinfo
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPE = "application/vnd.pypi.simple.v1+html"
+#: What the finder asks an index for: PEP 691 JSON first, HTML as a fallback (pip's order).
+ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.01"
+_JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
+_HTML_TYPES = frozenset({HTML_TYPE, "application/vnd.pypi.simple.latest+html", "text/html"})
+#: Source archive extensions pip accepts (PEP 625 allows only .tar.gz; old releases have others).
+SDIST_EXTENSIONS: tuple[str, ...] = (
+    ".tar.gz",
+    ".zip",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".tgz",
+    ".tar",
+)
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One distribution file a source offers for a project.
+
+    ``url`` is absolute, without the hash fragment; it keeps any userinfo the index URL had
+    (the session needs it), so print it only through :func:`pipseal.http.redact`. ``hashes``
+    are the digests the source publishes (may be empty). ``yanked`` is None when not yanked,
+    else the reason ("" when none given). ``metadata`` is None when no PEP 658 ``.metadata``
+    file is announced, else its published digests (maybe empty). ``source`` is the redacted
+    index URL or find-links location that listed the file.
+    """
+
+    filename: str
+    url: str
+    project: str
+    version: Version
+    kind: Literal["wheel", "sdist"]
+    tags: frozenset[Tag]
+    build: tuple[()] | tuple[int, str]
+    hashes: Hashes
+    requires_python: SpecifierSet | None
+    yanked: str | None
+    metadata: Hashes | None
+    size: int | None
+    source: str
+
+    @property
+    def metadata_url(self) -> str | None:
+        """Where the PEP 658 core metadata is, when the source announces it."""
+        return None if self.metadata is None else self.url + ".metadata"
+
+    @property
+    def is_yanked(self) -> bool:
+        return self.yanked is not None
+
+
+class PageStore(Protocol):
+    """Stored project pages for revalidation (the cache implements it).
+
+    ``url`` is the page URL without userinfo. ``get`` returns ``(etag, last_modified, body,
+    content_type)`` or None; ``put`` stores a fresh page with its validators.
+    """
+
+    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None: ...
+
+    def put(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        body: bytes,
+        content_type: str,
+    ) -> None: ...
+
+
+# -- file names ---------------------------------------------------------------------------------
+
+
+def classify_filename(
+    filename: str, project: str
+) -> tuple[Literal["wheel", "sdist"], Version, frozenset[Tag], tuple[()] | tuple[int, str]] | None:
+    """(kind, version, tags, build) when ``filename`` is a wheel or sdist of ``project``, else None.
+
+    An sdist name is split where its prefix canonicalizes to the project name (pip's rule), so
+    ``foo-bar-1.0.tar.gz`` is version 1.0 of ``foo-bar`` and nothing of ``foo``.
+    """
+    name = canonicalize_name(project)
+    if filename.endswith(".whl"):
+        try:
+            wheel_name, version, build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            return None
+        if wheel_name != name:
+            return None
+        return "wheel", version, tags, build
+    lowered = filename.lower()
+    ext = next((e for e in SDIST_EXTENSIONS if lowered.endswith(e)), None)
+    if ext is None:
+        return None
+    stem = filename[: -len(ext)]
+    for i, char in enumerate(stem):
+        if char == "-" and canonicalize_name(stem[:i]) == name:
+            try:
+                return "sdist", Version(stem[i + 1 :]), frozenset(), ()
+            except InvalidVersion:
+                return None
+    return None
+
+
+def _published_hashes(digests: Mapping[str, str] | None) -> Hashes:
+    """Digests in pip's fragment set; others (blake2b, malformed hex) are dropped, not errors."""
+    found: list[Hash] = []
+    for algorithm, value in (digests or {}).items():
+        try:
+            found.append(Hash.validated(str(algorithm), str(value), FRAGMENT_ALGORITHMS))
+        except HashSyntaxError:
+            continue
+    return Hashes.of(found)
+
+
+def _requires_python(text: str | None) -> SpecifierSet | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+def _make_file(
+    url: str,
+    project: str,
+    source: str,
+    *,
+    filename: str | None = None,
+    digests: Mapping[str, str] | None = None,
+    requires_python: str | None = None,
+    yanked: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    size: int | None = None,
+) -> IndexFile | None:
+    parts = urlsplit(url)
+    fragment_alg, _, fragment_hex = parts.fragment.partition("=")
+    if not digests and fragment_hex:
+        digests = {fragment_alg: fragment_hex}
+    bare_url = urlunsplit(parts._replace(fragment=""))
+    if filename is None:
+        filename = unquote(posixpath.basename(parts.path))
+    classified = classify_filename(filename, project)
+    if classified is None:
+        return None
+    kind, version, tags, build = classified
+    return IndexFile(
+        filename=filename,
+        url=bare_url,
+        project=canonicalize_name(project),
+        version=version,
+        kind=kind,
+        tags=tags,
+        build=build,
+        hashes=_published_hashes(digests),
+        requires_python=_requires_python(requires_python),
+        yanked=yanked,
+        metadata=None if metadata is None else _published_hashes(metadata),
+        size=size,
+        source=source,
+    )
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+
+def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    media, *params = content_type.split(";")
+    parsed: dict[str, str] = {}
+    for param in params:
+        key, _, value = param.partition("=")
+        parsed[key.strip().lower()] = value.strip().strip('"')
+    return media.strip().lower(), parsed
+
+
+def _html_metadata(value: str | None) -> dict[str, str] | None:
+    """A ``data-core-metadata`` value: "true" or ``alg=hex`` -> digests; absent/"false" -> None."""
+    if value is None:
+        return None
+    algorithm, sep, digest = value.strip().partition("=")
+    if sep:
+        return {algorithm.strip().lower(): digest.strip()}
+    return {} if value.strip().lower() == "true" else None
+
+
+def parse_project_page(
+    body: bytes, content_type: str, page_url: str, project: str, source: str
+) -> list[IndexFile]:
+    """The files of ``project`` listed on a project page (PEP 503 HTML or PEP 691 JSON).
+
+    Relative links resolve against ``page_url`` (and an HTML ``<base>``). Files of other
+    projects and names that are neither wheels nor sdists are skipped. Raises NetworkError when
+    the page cannot be read (bad JSON, unsupported Content-Type or repository version).
+    """
+    from pypi_simple import RepositoryPage, UnsupportedRepoVersionError
+
+    media, params = _media_type(content_type or "text/html")
+    try:
+        if media in _JSON_TYPES:
+            return _parse_json(body, page_url, project, source)
+        if media in _HTML_TYPES:
+            page = RepositoryPage.from_html(body, page_url, params.get("charset"))
+        else:
+            raise NetworkError(
+                f"Could not read {redact(page_url)}: unsupported Content-Type {media!r}",
+                hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
+            )
+    except UnsupportedRepoVersionError as exc:
+        raise NetworkError(f"Could not read {redact(page_url)}: {exc}") from exc
+    files: list[IndexFile] = []
+    for link in page.links:
+        attrs = {k: v for k, v in link.attrs.items() if isinstance(v, str)}
+        # PEP 714: data-core-metadata is the name; data-dist-info-metadata the older spelling.
+        metadata = _html_metadata(attrs.get("data-core-metadata"))
+        if metadata is None:
+            metadata = _html_metadata(attrs.get("data-dist-info-metadata"))
+        found = _make_file(
+            link.url,
+            project,
+            source,
+            requires_python=attrs.get("data-requires-python"),
+            yanked=attrs.get("data-yanked"),
+            metadata=metadata,
+        )
+        if found is not None:
+            files.append(found)
+    return files
+
+
+def _parse_json(body: bytes, page_url: str, project: str, source: str) -> list[IndexFile]:
+    from pydantic import ValidationError
+    from pypi_simple import ProjectPage
+
+    try:
+        data: Any = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+            raise ValueError("no list of files")
+        for entry in data["files"]:
+            if isinstance(entry, dict):
+                # PEP 714 fallback; provenance is unused and must not fail the whole page.
+                if "core-metadata" not in entry and "dist-info-metadata" in entry:
+                    entry["core-metadata"] = entry["dist-info-metadata"]
+                entry.pop("provenance", None)
+        page = ProjectPage.from_json_data(data, page_url)
+    except (ValueError, ValidationError) as exc:
+        reason = "not a PEP 691 project page" if isinstance(exc, ValidationError) else str(exc)
+        raise NetworkError(f"Could not read {redact(page_url)}: {reason}") from exc
+    files: list[IndexFile] = []
+    for package in page.packages:
+        yanked = (package.yanked_reason or "") if package.is_yanked else None
+        found = _make_file(
+            package.url,
+            project,
+            source,
+            filename=package.filename,
+            digests=package.digests,
+            requires_python=package.requires_python,
+            yanked=yanked,
+            metadata=package.metadata_digests,
+            size=package.size,
+        )
+        if found is not None:
+            files.append(found)
+    return files
+
+
+# -- find-links ---------------------------------------------------------------------------------
+
+
+def _local_path(location: str) -> Path | None:
+    """The local path a find-links location names, or None for an http(s) URL."""
+    parts = urlsplit(location)
+    if parts.scheme.lower() == "file":
+        return Path(url2pathname(unquote(parts.path)))
+    if parts.scheme.lower() in ("http", "https"):
+        return None
+    return Path(location)
+
+
+def list_find_links(location: str, session: Session, project: str) -> list[IndexFile]:
+    """The files of ``project`` a find-links location offers.
+
+    A directory (path or ``file://``) offers every archive in it; an HTML file or http(s) page
+    offers its links; a location naming one archive offers that archive. Raises NetworkError
+    when the location does not exist or the page cannot be fetched.
+    """
+    source = redact(location)
+    path = _local_path(location)
+    if path is None:
+        single = _make_file(location, project, source)
+        if single is not None:
+            return [single]
+        response = session.get(location, headers={"Accept": "text/html"}, stream=False)
+        if response.status != 200:
+            raise NetworkError(f"Could not fetch find-links page {source}: HTTP {response.status}")
+        content_type = response.headers.get("Content-Type", "text/html")
+        base = _base_url(location, response)
+        return parse_project_page(response.read(), content_type, base, project, source)
+    if path.is_dir():
+        files: list[IndexFile] = []
+        for entry in sorted(path.iterdir()):
+            if entry.is_file():
+                found = _make_file(entry.resolve().as_uri(), project, source)
+                if found is not None:
+                    files.append(found)
+        return files
+    if path.is_file():
+        if path.suffix.lower() in (".html", ".htm"):
+            body = path.read_bytes()
+            return parse_project_page(body, "text/html", path.resolve().as_uri(), project, source)
+        single = _make_file(path.resolve().as_uri(), project, source)
+        return [single] if single is not None else []
+    raise NetworkError(f"Could not find find-links location {source}: no such file or directory")
+
+
+def _base_url(requested: str, response: Response) -> str:
+    """The URL relative links resolve against: the final URL, with the requested userinfo
+    kept when no redirect changed it (so file links inherit the index's credentials)."""
+    return requested if strip_userinfo(requested) == response.url else response.url
+
+
+# -- the finder ---------------------------------------------------------------------------------
+
+
+class Finder:
+    """Every file every configured source offers for a project; thread-safe.
+
+    ``index_urls`` are simple-repository root URLs (``[]`` means ``--no-index``; the caller
+    puts the default index first when nothing else is configured). ``find_links`` are
+    find-links locations. Index failures raise NetworkError; a failing find-links location is
+    skipped with a line in :attr:`warnings`, as pip does. ``page_store`` enables revalidation
+    of index pages with ``If-None-Match`` / ``If-Modified-Since``.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        index_urls: Sequence[str],
+        find_links: Sequence[str] = (),
+        *,
+        page_store: PageStore | None = None,
+    ) -> None:
+        self.session = session
+        self.index_urls = tuple(index_urls)
+        self.find_links = tuple(find_links)
+        self.page_store = page_store
+        self.warnings: list[str] = []
+        self._lock = threading.Lock()
+        self._project_locks: dict[str, threading.Lock] = {}
+        self._found: dict[str, list[IndexFile]] = {}
+
+    def find_files(self, project: str) -> list[IndexFile]:
+        """Every file of ``project`` from every source, in source order (memoized)."""
+        name = canonicalize_name(project)
+        with self._lock:
+            project_lock = self._project_locks.setdefault(name, threading.Lock())
+        with project_lock:
+            if name not in self._found:
+                self._found[name] = self._collect(name)
+            return list(self._found[name])
+
+    def _warn(self, message: str) -> None:
+        with self._lock:
+            if message not in self.warnings:
+                self.warnings.append(message)
+
+    def _collect(self, name: str) -> list[IndexFile]:
+        files: list[IndexFile] = []
+        for index_url in self.index_urls:
+            if not is_secure_origin(index_url, self.session.options.trusted_hosts):
+                host = urlsplit(index_url).hostname or index_url
+                self._warn(
+                    f"The repository located at {host} is not a trusted or secure host and is "
+                    "being ignored. If this repository is available via HTTPS we recommend you "
+                    "use HTTPS instead, otherwise you may silence this warning and allow it "
+                    f"anyway with '--trusted-host {host}'."
+                )
+                continue
+            files.extend(self._index_files(index_url, name))
+        for location in self.find_links:
+            try:
+                files.extend(list_find_links(location, self.session, name))
+            except NetworkError as exc:
+                self._warn(f"{exc.message} - skipping")
+        return files
+
+    def _index_files(self, index_url: str, name: str) -> list[IndexFile]:
+        source = redact(index_url)
+        page_url = index_url.rstrip("/") + "/" + name + "/"
+        store_key = strip_userinfo(page_url)
+        headers = {"Accept": ACCEPT, "Cache-Control": "max-age=0"}
+        stored = self.page_store.get(store_key) if self.page_store is not None else None
+        if stored is not None:
+            etag, last_modified, _, _ = stored
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+        response = self.session.get(page_url, headers=headers, stream=False)
+        if response.status == 304 and stored is not None:
+            body, content_type = stored[2], stored[3]
+        elif response.status == 200:
+            body = response.read()
+            content_type = response.headers.get("Content-Type", "text/html")
+            if self.page_store is not None:
+                etag_header = response.headers.get("ETag")
+                modified = response.headers.get("Last-Modified")
+                self.page_store.put(store_key, etag_header, modified, body, content_type)
+        elif response.status == 404:
+            return []
+        else:
+            hint = (
+                "Check the credentials (in the index URL or ~/.netrc)."
+                if response.status in (401, 403)
+                else None
+            )
+            raise NetworkError(
+                f"Could not fetch {redact(page_url)} from index {source}: HTTP {response.status}",
+                hint=hint,
+            )
+        return parse_project_page(body, content_type, _base_url(page_url, response), name, source)

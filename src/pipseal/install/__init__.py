@@ -1,0 +1,56 @@
+"""Installing wheels into a target environment: staging (``wheel.py``) and one transaction
+(``transaction.py``) that commits them all or none."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+
+from packaging.utils import canonicalize_name
+
+from pipseal.environment import InstalledDistribution, TargetEnvironment
+from pipseal.install.transaction import Transaction
+from pipseal.install.wheel import StagedDistribution, stage_wheel
+
+__all__ = ["StagedDistribution", "Transaction", "install_wheels", "stage_wheel"]
+
+_NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
+
+
+def install_wheels(
+    wheels: Sequence[Path | tuple[Path, str]],
+    env: TargetEnvironment,
+    *,
+    replace: Mapping[str, InstalledDistribution] = _NOTHING,
+    requested: Collection[str] = (),
+) -> list[StagedDistribution]:
+    """Install ``wheels`` into ``env`` in one transaction; return what was installed.
+
+    Each wheel is a path named as a wheel, or ``(path, filename)`` when the file on disk is named
+    otherwise (a cache entry named by its digest).
+
+    ``replace`` holds installed distributions to remove in the same commit (an upgrade or a
+    reinstall), keyed by canonical name. A wheel whose canonical name is in ``requested`` (names
+    are canonicalized here) gets a REQUESTED marker. Any failure raises InstallError (or
+    UsageError) and leaves ``env`` as it was.
+    """
+    wanted = {canonicalize_name(name) for name in requested}
+    with Transaction(env) as transaction:
+        staged = []
+        for wheel in wheels:
+            path, filename = wheel if isinstance(wheel, tuple) else (Path(wheel), Path(wheel).name)
+            staged.append(
+                transaction.stage(
+                    Path(path), requested=_wheel_name(filename) in wanted, filename=filename
+                )
+            )
+        for installed in replace.values():
+            transaction.replace(installed)
+        transaction.commit()
+    return staged
+
+
+def _wheel_name(filename: str) -> str:
+    """The canonical project name in a wheel's file name (before it is opened and checked)."""
+    return canonicalize_name(filename.split("-", 1)[0])

@@ -1,0 +1,282 @@
+"""One all-or-nothing install: stage wheels beside the target, then move them in together.
+
+A ``Transaction`` owns a private directory created in the target's root (``scheme_root``), on
+the same file system, so every move is an atomic ``os.replace``::
+
+    <target root>/.pipseal-staging-XXXXXXXX/
+      tree/          the staging tree: mirrors <target root> (install/wheel.py)
+      aside/         files of replaced versions, and files overwritten, kept until success
+        0, 1, ...    one entry per file moved aside, numbered in journal order
+      journal.json   the plan of the commit, written (fsync, rename) before the first move
+
+``journal.json`` (format version 1) lets a later run finish or undo a commit cut short by
+``kill -9`` or a power cut::
+
+    {"version": 1,
+     "state": "committing" | "committed",
+     "root": "<absolute target root>",
+     "moves": [{"op": "aside", "src": "<abs target file>", "dst": "<abs aside/N>"},
+               {"op": "mkdir", "dst": "<abs directory created in the target>"},
+               {"op": "place", "src": "<abs tree/ file>", "dst": "<abs target file>"}, ...]}
+
+The moves are executed in list order. While ``state`` is ``committing``, undoing them in
+reverse order restores the target: a move whose ``dst`` exists and whose ``src`` does not was
+done and is reversed (``mkdir``: the directory is removed if empty). Once ``committed``, the
+install is complete and only the staging directory remains to be deleted. (Recovery itself is
+not implemented yet: this format is the contract it will read.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from pipseal.environment import InstalledDistribution, TargetEnvironment
+from pipseal.errors import InstallError
+from pipseal.install.wheel import StagedDistribution, scheme_root, stage_wheel
+
+__all__ = ["JOURNAL_NAME", "JOURNAL_VERSION", "STAGING_PREFIX", "Move", "Transaction"]
+
+STAGING_PREFIX = ".pipseal-staging-"
+JOURNAL_NAME = "journal.json"
+JOURNAL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Move:
+    """One step of a commit: ``aside`` and ``place`` rename ``src`` to ``dst``; ``mkdir`` makes
+    ``dst``."""
+
+    op: str
+    dst: str
+    src: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"op": self.op, "dst": self.dst} | ({"src": self.src} if self.src else {})
+
+
+class Transaction:
+    """All-or-nothing install of several staged distributions into one environment.
+
+    Stage wheels with ``stage``, name the installed distributions they supersede with
+    ``replace``, then ``commit``: either every staged file is in place and every replaced file
+    gone, or (on any failure, Ctrl-C included) the environment is exactly as before and
+    InstallError says why. ``abort`` (or leaving the ``with`` block by an exception) discards
+    everything staged. A transaction commits at most once.
+    """
+
+    def __init__(self, env: TargetEnvironment) -> None:
+        self.env = env
+        self.root = scheme_root(env)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._dir = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
+        except OSError as exc:
+            raise InstallError(
+                f"cannot write to {self.root}: {exc.strerror or exc}",
+                hint="Check the permissions of the environment, or choose another with --python",
+            ) from exc
+        self.staging_root = self._dir / "tree"
+        self.staging_root.mkdir()
+        self.staged: list[StagedDistribution] = []
+        self.replaced: list[InstalledDistribution] = []
+        self._closed = False
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Without an exception the caller has committed (or chosen not to); either way nothing
+        # staged may outlive the block.
+        self.abort()
+
+    def stage(
+        self, wheel_path: Path, *, requested: bool = True, filename: str | None = None
+    ) -> StagedDistribution:
+        """Check and unpack one wheel into the staging tree (see ``stage_wheel``)."""
+        self._check_open()
+        staged = stage_wheel(
+            wheel_path, self.env, self.staging_root, requested=requested, filename=filename
+        )
+        self.staged.append(staged)
+        return staged
+
+    def replace(self, installed: InstalledDistribution) -> None:
+        """Have ``commit`` remove ``installed`` (its RECORD's files and its .dist-info)."""
+        self._check_open()
+        self.replaced.append(installed)
+
+    def abort(self) -> None:
+        """Discard the staging area; the environment is untouched. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def commit(self) -> None:
+        """Move every staged file into place and remove the replaced distributions' files.
+
+        On failure every move already made is undone, then InstallError is raised naming the
+        file that could not be moved; the staging area is discarded in both cases.
+        """
+        self._check_open()
+        try:
+            try:
+                plan = self._plan()
+                self._write_journal("committing", plan)
+            except OSError as exc:
+                raise InstallError(
+                    f"cannot prepare the install in {self._dir}: {exc.strerror or exc}"
+                ) from exc
+            done = 0
+            try:
+                for move in plan:
+                    _execute(move)
+                    done += 1
+                self._write_journal("committed", plan)
+            except BaseException as exc:
+                self._undo(plan[:done])
+                if isinstance(exc, OSError):
+                    # Name the target path: the staging path in exc.filename is about to go.
+                    where = plan[done].dst if done < len(plan) else str(self._dir / JOURNAL_NAME)
+                    raise InstallError(
+                        f"cannot install {where}: {exc.strerror or exc}; "
+                        "the environment was left unchanged"
+                    ) from exc
+                raise
+            self._prune_empty_dirs(plan)
+        finally:
+            self.abort()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InstallError("this install transaction is already finished")
+
+    def _plan(self) -> list[Move]:
+        """The moves of the commit, in order: replaced files aside, then new files in place."""
+        aside_dir = self._dir / "aside"
+        aside_dir.mkdir()
+        moves: list[Move] = []
+        moved_aside: set[str] = set()
+
+        def set_aside(path: str) -> None:
+            moves.append(Move("aside", src=path, dst=str(aside_dir / str(len(moved_aside)))))
+            moved_aside.add(path)
+
+        for path in self._replaced_files():
+            if path not in moved_aside:
+                set_aside(path)
+
+        # New files first and each .dist-info last (its RECORD the very last), so that a
+        # distribution is never visible to importlib.metadata before its files are in place.
+        staged_files = [
+            (f, f.startswith(s.dist_info + "/"), f == s.dist_info + "/RECORD")
+            for s in self.staged
+            for f in s.files
+        ]
+        staged_files.sort(key=lambda item: (item[1], item[2], item[0]))
+        created: set[str] = set()
+        for relative, _, _ in staged_files:
+            target = self.root / relative
+            for parent in reversed(target.relative_to(self.root).parents[:-1]):
+                directory = self.root / parent
+                # A file set aside above no longer blocks a directory of the same name.
+                gone = str(directory) in moved_aside or not os.path.lexists(directory)
+                if str(directory) not in created and gone:
+                    moves.append(Move("mkdir", dst=str(directory)))
+                    created.add(str(directory))
+            # An existing file (another distribution's, or one no RECORD names) is overwritten
+            # as pip does, but kept aside so that a rollback can bring it back.
+            if str(target) not in moved_aside and (target.is_symlink() or target.is_file()):
+                set_aside(str(target))
+            moves.append(Move("place", src=str(self.staging_root / relative), dst=str(target)))
+        return moves
+
+    def _replaced_files(self) -> list[str]:
+        """Files of the replaced distributions: RECORD's (inside the target root), the compiled
+        bytecode Python left beside them, and everything in their .dist-info directories."""
+        files: list[str] = []
+        for dist in self.replaced:
+            dist_info = Path(dist.dist_info)
+            site = dist_info.parent
+            files.extend(str(p) for p in sorted(dist_info.rglob("*")) if not p.is_dir())
+            for entry in _record_paths(dist_info / "RECORD"):
+                path = Path(os.path.normpath(site / entry))
+                # A RECORD may name anything; never remove files outside this environment.
+                if not path.is_relative_to(self.root) or path.is_relative_to(self._dir):
+                    continue
+                if path.is_file() or path.is_symlink():
+                    files.append(str(path))
+                if path.suffix == ".py":
+                    cache = path.parent / "__pycache__"
+                    files.extend(str(p) for p in sorted(cache.glob(f"{path.stem}.*.pyc")))
+        return list(dict.fromkeys(files))
+
+    def _write_journal(self, state: str, plan: list[Move]) -> None:
+        document = {
+            "version": JOURNAL_VERSION,
+            "state": state,
+            "root": str(self.root),
+            "moves": [move.as_json() for move in plan],
+        }
+        path = self._dir / JOURNAL_NAME
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("w", encoding="utf-8") as f:
+            json.dump(document, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        temporary.replace(path)
+
+    def _undo(self, done: list[Move]) -> None:
+        """Reverse executed moves, newest first. Best effort: keep undoing past a failure."""
+        for move in reversed(done):
+            with contextlib.suppress(OSError):
+                if move.op == "mkdir":
+                    Path(move.dst).rmdir()
+                else:
+                    Path(move.dst).replace(move.src)
+
+    def _prune_empty_dirs(self, plan: list[Move]) -> None:
+        """Remove directories the replaced distributions leave empty (their packages, their
+        .dist-info), never the scheme directories themselves."""
+        keep = {Path(p) for p in self.env.scheme.values()} | {self.root}
+        candidates = {Path(m.src).parent for m in plan if m.op == "aside"}
+        for directory in sorted(candidates, key=lambda p: len(p.parts), reverse=True):
+            current = directory
+            while current not in keep and current.is_relative_to(self.root):
+                try:
+                    current.rmdir()
+                except OSError:
+                    # Not empty (or already gone): a directory others still use stays.
+                    break
+                current = current.parent
+
+
+def _execute(move: Move) -> None:
+    if move.op == "mkdir":
+        Path(move.dst).mkdir()
+    else:
+        # Fails (IsADirectoryError, NotADirectoryError) when a directory or file is in the way.
+        Path(move.src).replace(move.dst)
+
+
+def _record_paths(record: Path) -> list[str]:
+    try:
+        with record.open(encoding="utf-8", newline="") as f:
+            return [row[0] for row in csv.reader(f) if row]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        # Without a readable RECORD only the .dist-info can be removed, as pip does.
+        return []

@@ -1,0 +1,363 @@
+"""Stage a wheel: check the archive, then unpack it into a tree that mirrors the target.
+
+The staging tree lives beside the target (same file system), and each scheme directory of the
+target has its mirror in it: ``<target root>/lib/python3.11/site-packages`` is staged at
+``<staging root>/lib/python3.11/site-packages``, where the target root is the deepest directory
+holding every scheme path (``scheme_root``). Committing is then one ``os.replace`` per file
+(``transaction.py``), and the RECORD written here, whose paths are relative to the real scheme
+directories, is right once the files are moved.
+
+Writing is pypa/installer's: ``installer.install`` over a ``WheelFile`` source and a
+``SchemeDictionaryDestination`` pointed at the mirrored directories, with script shebangs for
+the target's real interpreter. Before anything is written, the archive is checked as a whole:
+every member listed in RECORD with a matching sha256 and size, the ``.dist-info`` directory and
+METADATA agreeing with the file name, member paths that stay inside the tree, no duplicates, no
+symlinks, sizes within the bounds below, and tags the target supports.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+import zipfile
+from collections.abc import Iterable
+from configparser import ConfigParser
+from configparser import Error as ConfigParserError
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+from typing import BinaryIO
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.records import RecordEntry
+from installer.sources import WheelFile
+from installer.utils import Scheme, construct_record_file, get_launcher_kind
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    canonicalize_version,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from pipseal.environment import SCHEME_KEYS, TargetEnvironment
+from pipseal.errors import InstallError
+
+__all__ = [
+    "MAX_COMPRESSION_RATIO",
+    "MAX_MEMBER_SIZE",
+    "MAX_TOTAL_SIZE",
+    "RATIO_CHECK_THRESHOLD",
+    "StagedDistribution",
+    "check_wheel",
+    "scheme_root",
+    "stage_wheel",
+]
+
+#: A member larger than this (declared uncompressed size) is refused: no real wheel ships one.
+MAX_MEMBER_SIZE = 4 * 1024**3
+#: The sum of all members' declared uncompressed sizes may not pass this.
+MAX_TOTAL_SIZE = 8 * 1024**3
+#: Members larger than this must not compress better than ``MAX_COMPRESSION_RATIO`` to one;
+#: small members are exempt because tiny, repetitive files legitimately compress very well.
+RATIO_CHECK_THRESHOLD = 1024**2
+#: Real data rarely compresses past ~100:1; a zip bomb does far better (deflate tops at ~1032:1).
+MAX_COMPRESSION_RATIO = 1000
+
+_ENTRY_POINT = re.compile(r"^[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$")
+_SCRIPT_NAME = re.compile(r"^[^/\\\x00]+$")
+
+
+@dataclass(frozen=True)
+class StagedDistribution:
+    """A wheel unpacked into a staging tree, ready to be committed.
+
+    ``files`` are every file written, as POSIX paths relative to the staging root (which mirrors
+    the target's root, see ``scheme_root``), including the generated RECORD, INSTALLER and
+    REQUESTED; ``dist_info`` is the relative path of its ``.dist-info`` directory.
+    """
+
+    name: str
+    version: str
+    canonical_name: str
+    files: tuple[str, ...]
+    dist_info: str
+
+
+def scheme_root(env: TargetEnvironment) -> Path:
+    """The deepest directory holding every scheme path of ``env``: what a staging tree mirrors."""
+    return Path(os.path.commonpath([env.scheme[key] for key in SCHEME_KEYS]))
+
+
+def _mirrored_scheme(env: TargetEnvironment, staging_root: Path, name: str) -> dict[str, str]:
+    root = scheme_root(env)
+    mirrored = {
+        key: str(staging_root / os.path.relpath(env.scheme[key], root)) for key in SCHEME_KEYS
+    }
+    # Headers go in a directory per distribution, as pip puts them.
+    mirrored["headers"] = str(Path(mirrored["headers"], name))
+    return mirrored
+
+
+class _StagingDestination(SchemeDictionaryDestination):
+    """installer's destination, writing into the mirrored tree and remembering what it wrote.
+
+    RECORD's cross-scheme prefixes are computed from the *real* scheme directories, so the
+    RECORD stays right after the move (and on Windows, where installer writes absolute paths
+    for other schemes, it names the real ones, not the staging tree).
+    """
+
+    def __init__(self, real_scheme: dict[str, str], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.real_scheme = real_scheme
+        self.written: list[Path] = []
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        target = self._path_with_destdir(scheme, path)
+        entry = super().write_to_fs(scheme, path, stream, is_executable)
+        self.written.append(target)
+        return entry
+
+    def finalize_installation(
+        self,
+        scheme: Scheme,
+        record_file_path: str,
+        records: Iterable[tuple[Scheme, RecordEntry]],
+    ) -> None:
+        def prefix_for_scheme(file_scheme: Scheme) -> str | None:
+            if file_scheme == scheme:
+                return None
+            if os.name == "nt":
+                return str(Path(self.real_scheme[file_scheme]).absolute()) + "/"
+            relative = os.path.relpath(self.real_scheme[file_scheme], self.real_scheme[scheme])
+            return relative + "/"
+
+        with construct_record_file(list(records), prefix_for_scheme) as record_stream:
+            self.write_to_fs(scheme, record_file_path, record_stream, is_executable=False)
+
+
+def stage_wheel(
+    wheel_path: Path,
+    env: TargetEnvironment,
+    staging_root: Path,
+    *,
+    requested: bool = True,
+    installer_name: str = "pipseal",
+    filename: str | None = None,
+) -> StagedDistribution:
+    """Check ``wheel_path`` and unpack it into ``staging_root`` (which mirrors ``env``).
+
+    ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the cache
+    names archives by their digest); checks and messages use it.
+
+    Raises InstallError, naming the wheel and the offending member, when the archive fails a
+    check (see ``check_wheel``) or cannot be written; then nothing of it is left in the
+    staging tree. Two staged wheels that write the same file also raise InstallError.
+    """
+    try:
+        with zipfile.ZipFile(wheel_path) as archive:
+            # installer's WheelFile takes the distribution's name and version from the file name.
+            archive.filename = filename or wheel_path.name
+            source = WheelFile(archive)
+            name, version = check_wheel(wheel_path.with_name(archive.filename), archive, source, env)
+            real = {key: env.scheme[key] for key in SCHEME_KEYS}
+            real["headers"] = str(Path(real["headers"], name))
+            destination = _StagingDestination(
+                real,
+                scheme_dict=_mirrored_scheme(env, staging_root, name),
+                interpreter=env.python,
+                script_kind="posix" if os.name != "nt" else get_launcher_kind(),
+            )
+            metadata = {"INSTALLER": f"{installer_name}\n".encode()}
+            if requested:
+                metadata["REQUESTED"] = b""
+            try:
+                install(source, destination, metadata)
+            except BaseException:
+                # Leave the staging tree as it was, so the other wheels can still commit.
+                _discard(destination.written)
+                raise
+            dist_info_name = source.dist_info_dir
+    except FileExistsError as exc:
+        raise InstallError(
+            f"{filename or wheel_path.name} would overwrite {exc.filename or exc}, which another "
+            "distribution of this install also provides"
+        ) from exc
+    except (InstallerError, ValueError) as exc:
+        raise InstallError(f"{filename or wheel_path.name} cannot be installed: {exc}") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise InstallError(f"{filename or wheel_path.name} is not a valid wheel: {exc}") from exc
+    except OSError as exc:
+        raise InstallError(f"cannot stage {wheel_path}: {exc.strerror or exc}") from exc
+
+    record = next(
+        p for p in destination.written if p.name == "RECORD" and p.parent.name == dist_info_name
+    )
+    return StagedDistribution(
+        name=name,
+        version=version,
+        canonical_name=canonicalize_name(name),
+        files=tuple(sorted(p.relative_to(staging_root).as_posix() for p in destination.written)),
+        dist_info=record.parent.relative_to(staging_root).as_posix(),
+    )
+
+
+def _discard(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks made before anything is written.
+
+
+def check_wheel(
+    wheel_path: Path, archive: zipfile.ZipFile, source: WheelFile, env: TargetEnvironment
+) -> tuple[str, str]:
+    """Refuse an archive that cannot be installed safely; return its (name, version).
+
+    Checks, in order: the file name, the tags against ``env``, member names (no absolute,
+    ``..``, drive-letter or backslash paths, no duplicates, no symlinks), declared sizes and
+    compression ratios, the ``.dist-info`` directory and METADATA against the file name, every
+    member against RECORD (sha256 and size), and console/gui script entry points.
+    """
+    wheel = wheel_path.name
+    try:
+        name, version, _build, tags = parse_wheel_filename(wheel)
+    except InvalidWheelFilename as exc:
+        raise InstallError(f"{wheel} is not a valid wheel file name: {exc}") from exc
+    if not any(env.tag_priority(tag) is not None for tag in tags):
+        raise InstallError(f"{wheel} is not a supported wheel on this platform.")
+    _check_members(wheel, archive.infolist())
+    try:
+        dist_info = source.dist_info_dir
+    except InstallerError as exc:
+        raise InstallError(f"{wheel} is not a valid wheel: {exc}") from exc
+    _check_dist_info(wheel, source, dist_info, str(name), version)
+    try:
+        source.validate_record(validate_contents=True)
+    except source.validation_error as exc:
+        # installer starts each issue with "In <full path of the wheel>, ": we name it once.
+        issues = [
+            issue.removeprefix(f"In {archive.filename}, ")
+            for issue in getattr(exc, "issues", [str(exc)])
+        ]
+        more = f" (and {len(issues) - 1} more problems)" if len(issues) > 1 else ""
+        raise InstallError(f"{wheel} does not match its RECORD: {issues[0]}{more}") from exc
+    _check_entry_points(wheel, source)
+    return _metadata_name(source), str(version)
+
+
+def _check_members(wheel: str, members: list[zipfile.ZipInfo]) -> None:
+    seen: set[str] = set()
+    total = 0
+    for info in members:
+        member = info.filename
+        problem = _path_problem(member)
+        if problem:
+            raise InstallError(f"{wheel} has a member with an unsafe path ({problem}): {member!r}")
+        if member.rstrip("/") in seen:
+            raise InstallError(f"{wheel} holds {member!r} twice")
+        seen.add(member.rstrip("/"))
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise InstallError(f"{wheel} holds a symbolic link, which wheels may not: {member!r}")
+        # zipfile never yields more than the declared size (it stops and checks the CRC), so
+        # bounding the declared sizes bounds what unpacking writes.
+        if info.file_size > MAX_MEMBER_SIZE:
+            raise InstallError(
+                f"{wheel} declares {member!r} as {info.file_size} bytes, over the "
+                f"{MAX_MEMBER_SIZE} byte limit"
+            )
+        if info.file_size > RATIO_CHECK_THRESHOLD and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise InstallError(
+                f"{wheel} looks like a zip bomb: {member!r} expands {info.compress_size} bytes "
+                f"to {info.file_size}"
+            )
+        total += info.file_size
+        if total > MAX_TOTAL_SIZE:
+            raise InstallError(
+                f"{wheel} expands to more than {MAX_TOTAL_SIZE} bytes, which is refused"
+            )
+
+
+def _path_problem(member: str) -> str | None:
+    """Why a zip member name is unsafe to join to a directory, or None."""
+    if not member or "\x00" in member:
+        return "empty or NUL"
+    if "\\" in member:
+        return "backslash"
+    if member.startswith("/"):
+        return "absolute"
+    if re.match(r"^[A-Za-z]:", member):
+        return "drive letter"
+    if ".." in member.split("/"):
+        return "'..' component"
+    normalized = posixpath.normpath(member)
+    if normalized.startswith("../") or normalized == "..":
+        return "'..' component"
+    return None
+
+
+def _check_dist_info(
+    wheel: str, source: WheelFile, dist_info: str, name: str, version: Version
+) -> None:
+    stem = dist_info[: -len(".dist-info")]
+    di_name, _, di_version = stem.rpartition("-")
+    if canonicalize_name(di_name) != name:
+        raise InstallError(f"{wheel} holds {dist_info}, whose name does not match the file name")
+    if not _same_version(di_version, version):
+        raise InstallError(
+            f"{wheel} holds {dist_info}, whose version does not match the file name's {version}"
+        )
+    try:
+        headers = HeaderParser().parsestr(source.read_dist_info("METADATA"), headersonly=True)
+    except (KeyError, UnicodeDecodeError) as exc:
+        raise InstallError(f"{wheel} has no readable {dist_info}/METADATA") from exc
+    meta_name, meta_version = headers.get("Name"), headers.get("Version")
+    if not meta_name or canonicalize_name(str(meta_name).strip()) != name:
+        raise InstallError(f"{wheel}: METADATA names {meta_name!r}, not the file's {name}")
+    if not meta_version or not _same_version(str(meta_version).strip(), version):
+        raise InstallError(f"{wheel}: METADATA says version {meta_version!r}, not {version}")
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text.replace("_", "-")) == version
+    except InvalidVersion:
+        return canonicalize_version(text) == canonicalize_version(version)
+
+
+def _metadata_name(source: WheelFile) -> str:
+    headers = HeaderParser().parsestr(source.read_dist_info("METADATA"), headersonly=True)
+    return str(headers["Name"]).strip()
+
+
+def _check_entry_points(wheel: str, source: WheelFile) -> None:
+    """Refuse entry points installer would choke on (it asserts) or that name odd paths."""
+    if "entry_points.txt" not in source.dist_info_filenames:
+        return
+    config = ConfigParser(delimiters="=", interpolation=None)
+    config.optionxform = str  # type: ignore[assignment, method-assign]
+    try:
+        config.read_string(source.read_dist_info("entry_points.txt"))
+    except (ConfigParserError, UnicodeDecodeError) as exc:
+        raise InstallError(f"{wheel} has an unreadable entry_points.txt: {exc}") from exc
+    for section in ("console_scripts", "gui_scripts"):
+        if not config.has_section(section):
+            continue
+        for script, value in config.items(section):
+            if not _SCRIPT_NAME.match(script) or script in (".", ".."):
+                raise InstallError(f"{wheel} declares a script with an unsafe name: {script!r}")
+            if not _ENTRY_POINT.match(value):
+                raise InstallError(
+                    f"{wheel} declares script {script!r} with an invalid entry point: {value!r}"
+                )

@@ -1,0 +1,130 @@
+"""Fixtures shared by every test: wheels, index servers, venvs and running pipseal.
+
+- ``wheel_dir``: an empty directory for ``build_wheel``/``build_sdist`` output.
+- ``index_server``: a running ``IndexServer`` (tests/support/indexserver.py), stopped after.
+- ``pypiserver_index``: ``start(directory) -> PypiServer`` (a ``str``, the simple URL);
+  every server started is killed after the test.
+- ``venv``: a fresh, empty venv (a copy of a session-wide template).
+- ``cache_dir``: the ``PIPSEAL_CACHE_DIR`` that ``run_pipseal`` uses.
+- ``run_pipseal(*args, env=None, cwd=None, input=None, timeout=120)``: runs
+  ``python -m pipseal`` hermetically (see ``tests.support.venvs.pipseal_env``).
+
+Tests marked ``network`` run only with ``PIPSEAL_NETWORK_TESTS=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from tests.support.indexserver import IndexServer
+from tests.support.pypiserver import PypiServer, start_pypiserver
+from tests.support.venvs import SRC, Venv, clone_venv, make_venv, pipseal_env
+
+if str(SRC) not in sys.path:  # so tests import pipseal without PYTHONPATH=src too
+    sys.path.insert(0, str(SRC))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``network`` unless PIPSEAL_NETWORK_TESTS=1."""
+    if os.environ.get("PIPSEAL_NETWORK_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="reaches the real PyPI; set PIPSEAL_NETWORK_TESTS=1")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)
+
+
+class RunPipseal(Protocol):
+    """The type of the ``run_pipseal`` fixture."""
+
+    def __call__(
+        self,
+        *args: str | os.PathLike[str],
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        input: str | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
+@pytest.fixture
+def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty directory for built distributions."""
+    return tmp_path_factory.mktemp("wheels")
+
+
+@pytest.fixture
+def index_server() -> Iterator[IndexServer]:
+    """A running index on 127.0.0.1 serving nothing yet; ``add`` files to it."""
+    with IndexServer() as server:
+        yield server
+
+
+@pytest.fixture
+def pypiserver_index() -> Iterator[Callable[[Path], PypiServer]]:
+    """``start(directory)`` runs pypiserver over ``directory`` and returns its simple URL."""
+    started: list[PypiServer] = []
+
+    def start(directory: Path) -> PypiServer:
+        server = start_pypiserver(directory)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
+def venv_template(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """One empty venv per session (per xdist worker), copied by ``venv``."""
+    return make_venv(tmp_path_factory.mktemp("venv-template") / "venv")
+
+
+@pytest.fixture
+def venv(venv_template: Venv, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """A fresh, empty venv (no pip) for this test.
+
+    Copying the template takes about 1 ms, creating a venv about 30 ms, so it is copied.
+    """
+    return clone_venv(venv_template, tmp_path_factory.mktemp("venv") / "venv")
+
+
+@pytest.fixture
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pipseal cache directory ``run_pipseal`` uses (not created in advance)."""
+    return tmp_path_factory.mktemp("pipseal-cache") / "cache"
+
+
+@pytest.fixture
+def run_pipseal(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunPipseal:
+    """Run ``python -m pipseal`` hermetically; see ``RunPipseal`` and ``pipseal_env``."""
+    home = tmp_path_factory.mktemp("home")
+
+    def run(
+        *args: str | os.PathLike[str],
+        env: Mapping[str, str | None] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        input: str | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipseal", *(os.fspath(a) for a in args)],
+            env=pipseal_env(home, cache_dir, env),
+            cwd=cwd,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run

@@ -1,0 +1,443 @@
+"""pipseal.index: project pages parsed from bytes, then the finder against real sources."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.version import Version
+
+from pipseal.errors import NetworkError
+from pipseal.hashes import Hash, Hashes
+from pipseal.http import HttpOptions, Session
+from pipseal.index import (
+    ACCEPT,
+    Finder,
+    IndexFile,
+    classify_filename,
+    list_find_links,
+    parse_project_page,
+)
+from tests.support.indexserver import IndexServer
+from tests.support.wheels import build_sdist, build_wheel
+
+PAGE = "https://pkgs.example/simple/foo/"
+SOURCE = "https://pkgs.example/simple/"
+SHA = "a" * 64
+MD5 = "b" * 32
+META = "c" * 64
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+def by_name(files: list[IndexFile]) -> dict[str, IndexFile]:
+    return {f.filename: f for f in files}
+
+
+# -- file names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "project", "expected"),
+    [
+        ("foo-1.0-py3-none-any.whl", "foo", ("wheel", "1.0")),
+        ("Foo_Bar-2.0-1-cp311-cp311-manylinux_2_17_x86_64.whl", "foo-bar", ("wheel", "2.0")),
+        ("foo-1.0.tar.gz", "Foo", ("sdist", "1.0")),
+        ("foo-1.0.zip", "foo", ("sdist", "1.0")),
+        ("foo-bar-1.0.tar.gz", "foo-bar", ("sdist", "1.0")),
+        ("foo-bar-1.0.tar.gz", "foo", None),  # another project's file
+        ("foobar-1.0-py3-none-any.whl", "foo", None),
+        ("foo-1.0.exe", "foo", None),
+        ("foo-1.0-py2.7.egg", "foo", None),
+        ("foo-latest.tar.gz", "foo", None),  # not a version
+        ("foo-1.0.whl", "foo", None),  # not a wheel name
+        ("README.txt", "foo", None),
+    ],
+)
+def test_classify_filename(filename: str, project: str, expected: tuple[str, str] | None) -> None:
+    found = classify_filename(filename, project)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert (found[0], str(found[1])) == expected
+
+
+def test_wheel_tags_and_build() -> None:
+    found = classify_filename("foo-1.0-2b-cp311-abi3-manylinux_2_17_x86_64.whl", "foo")
+    assert found is not None
+    _, _, tags, build = found
+    assert tags == frozenset({Tag("cp311", "abi3", "manylinux_2_17_x86_64")})
+    assert build == (2, "b")
+
+
+# -- HTML pages -------------------------------------------------------------------------------
+
+HTML = f"""<!DOCTYPE html>
+<html><body>
+<a href="../../files/foo-1.0-py3-none-any.whl#sha256={SHA}"
+   data-requires-python="&gt;=3.8" data-core-metadata="sha256={META}">foo-1.0-py3-none-any.whl</a>
+<a href="https://files.example/f/foo-1.0.tar.gz#md5={MD5}" data-yanked="">foo-1.0.tar.gz</a>
+<a href="/files/foo-1.1.zip" data-yanked="broken build" data-requires-python="&gt;=3.x"
+   data-dist-info-metadata="true">foo-1.1.zip</a>
+<a href="foo-1.2-py3-none-any.whl#sha256=nothex" data-dist-info-metadata="sha256={META}"
+   data-core-metadata="true">foo-1.2-py3-none-any.whl</a>
+<a href="../../files/foo-bar-1.0.tar.gz">foo-bar-1.0.tar.gz</a>
+<a href="../../files/other-1.0-py3-none-any.whl">other-1.0-py3-none-any.whl</a>
+<a href="../../files/foo-1.0.exe">foo-1.0.exe</a>
+<a href="../../files/index.html">junk</a>
+</body></html>
+""".encode()
+
+
+def test_html_page() -> None:
+    files = parse_project_page(HTML, "text/html; charset=utf-8", PAGE, "Foo", SOURCE)
+    assert [f.filename for f in files] == [
+        "foo-1.0-py3-none-any.whl",
+        "foo-1.0.tar.gz",
+        "foo-1.1.zip",
+        "foo-1.2-py3-none-any.whl",
+    ]
+    wheel, sdist, old, newer = files
+
+    assert wheel.url == "https://pkgs.example/files/foo-1.0-py3-none-any.whl"
+    assert wheel.project == "foo"
+    assert wheel.version == Version("1.0")
+    assert wheel.kind == "wheel"
+    assert wheel.tags == frozenset({Tag("py3", "none", "any")})
+    assert wheel.hashes == Hashes.of([Hash("sha256", SHA)])
+    assert wheel.requires_python == SpecifierSet(">=3.8")
+    assert wheel.yanked is None
+    assert wheel.metadata == Hashes.of([Hash("sha256", META)])
+    assert wheel.metadata_url == wheel.url + ".metadata"
+    assert wheel.source == SOURCE
+    assert wheel.size is None
+
+    assert sdist.url == "https://files.example/f/foo-1.0.tar.gz"
+    assert sdist.kind == "sdist"
+    assert sdist.tags == frozenset()
+    assert sdist.hashes == Hashes.of([Hash("md5", MD5)])  # pip's wider fragment set
+    assert sdist.yanked == ""  # yanked without a reason
+    assert sdist.metadata is None
+    assert sdist.metadata_url is None
+
+    assert old.url == "https://pkgs.example/files/foo-1.1.zip"
+    assert old.yanked == "broken build"
+    assert old.requires_python is None  # invalid: ignored, as pip does
+    assert old.metadata == Hashes()  # dist-info-metadata="true": available, no digest
+
+    assert newer.url == "https://pkgs.example/simple/foo/foo-1.2-py3-none-any.whl"
+    assert not newer.hashes  # a malformed fragment publishes nothing
+    assert newer.metadata == Hashes()  # PEP 714: core-metadata wins over dist-info-metadata
+
+
+def test_html_base_tag_and_pep691_html_type() -> None:
+    body = b'<html><head><base href="https://mirror.example/pkgs/"></head><body>' + (
+        b'<a href="foo-2.0.tar.gz">foo-2.0.tar.gz</a></body></html>'
+    )
+    (found,) = parse_project_page(body, "application/vnd.pypi.simple.v1+html", PAGE, "foo", "s")
+    assert found.url == "https://mirror.example/pkgs/foo-2.0.tar.gz"
+
+
+def test_html_page_without_files() -> None:
+    assert parse_project_page(b"<html><body></body></html>", "text/html", PAGE, "foo", "s") == []
+
+
+# -- JSON pages -------------------------------------------------------------------------------
+
+
+def json_page(files: list[dict[str, object]]) -> bytes:
+    return json.dumps({"meta": {"api-version": "1.1"}, "name": "foo", "files": files}).encode()
+
+
+def test_json_page() -> None:
+    body = json_page(
+        [
+            {
+                "filename": "foo-1.0-py3-none-any.whl",
+                "url": "../../files/foo-1.0-py3-none-any.whl",
+                "hashes": {"sha256": SHA, "blake2b_256": "d" * 64},
+                "requires-python": ">=3.9",
+                "core-metadata": {"sha256": META},
+                "yanked": False,
+                "size": 1234,
+            },
+            {
+                "filename": "foo-1.0.tar.gz",
+                "url": "https://files.example/foo-1.0.tar.gz",
+                "hashes": {"md5": MD5},
+                "yanked": True,
+                "dist-info-metadata": True,
+            },
+            {
+                "filename": "foo-0.9.tar.gz",
+                "url": "/files/foo-0.9.tar.gz",
+                "hashes": {},
+                "yanked": "CVE-2024-0001",
+                "requires-python": "not a specifier",
+                "core-metadata": False,
+                "dist-info-metadata": {"sha256": META},
+            },
+            {"filename": "other-1.0.tar.gz", "url": "/files/other-1.0.tar.gz", "hashes": {}},
+            {"filename": "foo-1.0.msi", "url": "/files/foo-1.0.msi", "hashes": {}},
+        ]
+    )
+    files = by_name(parse_project_page(body, JSON_TYPE, PAGE, "foo", SOURCE))
+    assert set(files) == {"foo-1.0-py3-none-any.whl", "foo-1.0.tar.gz", "foo-0.9.tar.gz"}
+
+    wheel = files["foo-1.0-py3-none-any.whl"]
+    assert wheel.url == "https://pkgs.example/files/foo-1.0-py3-none-any.whl"
+    assert wheel.hashes == Hashes.of([Hash("sha256", SHA)])  # blake2b is not pip's
+    assert wheel.requires_python == SpecifierSet(">=3.9")
+    assert wheel.metadata == Hashes.of([Hash("sha256", META)])
+    assert wheel.size == 1234
+    assert wheel.yanked is None
+
+    sdist = files["foo-1.0.tar.gz"]
+    assert sdist.hashes == Hashes.of([Hash("md5", MD5)])
+    assert sdist.yanked == ""
+    assert sdist.metadata == Hashes()  # PEP 714 fallback to dist-info-metadata
+
+    old = files["foo-0.9.tar.gz"]
+    assert old.url == "https://pkgs.example/files/foo-0.9.tar.gz"
+    assert old.yanked == "CVE-2024-0001"
+    assert old.requires_python is None
+    assert old.metadata is None  # core-metadata present and false: it wins
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "match"),
+    [
+        (b"{not json", JSON_TYPE, "Could not read"),
+        (b'{"meta": {"api-version": "1.0"}}', JSON_TYPE, "no list of files"),
+        (b'{"meta": {"api-version": "2.0"}, "name": "foo", "files": []}', JSON_TYPE, "2.0"),
+        (b"plain", "text/plain", "unsupported Content-Type 'text/plain'"),
+    ],
+)
+def test_unreadable_pages(body: bytes, content_type: str, match: str) -> None:
+    with pytest.raises(NetworkError, match=match):
+        parse_project_page(body, content_type, "https://u:pw@pkgs.example/simple/foo/", "foo", "s")
+
+
+def test_unreadable_page_message_hides_the_password() -> None:
+    with pytest.raises(NetworkError) as info:
+        parse_project_page(b"{", JSON_TYPE, "https://u:pw@pkgs.example/simple/foo/", "foo", "s")
+    assert ":pw@" not in str(info.value)
+    assert "u:****@" in str(info.value)
+
+
+# -- the finder against real sources ---------------------------------------------------------
+
+
+@pytest.fixture
+def session() -> Session:
+    return Session(HttpOptions(environ={}, netrc=False, retries=0, timeout=5.0))
+
+
+@pytest.fixture
+def published(index_server: IndexServer, wheel_dir: Path) -> IndexServer:
+    index_server.add(build_wheel(wheel_dir, "foo", "1.0", requires_python=">=3.8"))
+    index_server.add(build_sdist(wheel_dir, "foo", "1.0"), yanked="oops")
+    index_server.add(build_wheel(wheel_dir, "bar", "2.0"))
+    return index_server
+
+
+@pytest.mark.parametrize("fmt", ["html", "json"])
+def test_finder_reads_either_format(published: IndexServer, session: Session, fmt: str) -> None:
+    published.formats = {fmt}
+    files = by_name(Finder(session, [published.url]).find_files("FOO"))
+    assert set(files) == {"foo-1.0-py3-none-any.whl", "foo-1.0.tar.gz"}
+    wheel = files["foo-1.0-py3-none-any.whl"]
+    assert wheel.url == published.file_url("foo-1.0-py3-none-any.whl")
+    assert wheel.requires_python == SpecifierSet(">=3.8")
+    assert wheel.metadata is not None
+    assert wheel.hashes.algorithms == ("sha256",)
+    assert files["foo-1.0.tar.gz"].yanked == "oops"
+    # Only the JSON format carries sizes: proof of which parser ran.
+    assert (wheel.size is not None) is (fmt == "json")
+    (record,) = published.requests_for("/simple/*")
+    assert record.headers["Accept"] == ACCEPT
+    assert record.path == "/simple/foo/"
+
+
+def test_published_digest_is_the_file_digest(
+    published: IndexServer, session: Session, wheel_dir: Path
+) -> None:
+    (wheel,) = [f for f in Finder(session, [published.url]).find_files("foo") if f.kind == "wheel"]
+    wheel_bytes = (wheel_dir / wheel.filename).read_bytes()
+    assert wheel.hashes.is_satisfied_by({"sha256": hashlib.sha256(wheel_bytes).hexdigest()})
+
+
+def test_two_indexes_are_combined_in_order(
+    published: IndexServer, session: Session, wheel_dir: Path
+) -> None:
+    with IndexServer() as extra:
+        extra.add(build_wheel(wheel_dir / "x", "foo", "3.0"))
+        files = Finder(session, [extra.url, published.url]).find_files("foo")
+        assert [f.filename for f in files] == [
+            "foo-3.0-py3-none-any.whl",
+            "foo-1.0-py3-none-any.whl",
+            "foo-1.0.tar.gz",
+        ]
+        assert [f.source for f in files] == [extra.url, published.url, published.url]
+
+
+def test_project_missing_from_an_index_is_empty(published: IndexServer, session: Session) -> None:
+    assert Finder(session, [published.url]).find_files("nothing-here") == []
+    assert [r.status for r in published.requests_for("/simple/*")] == [404]
+
+
+def test_no_index_and_no_find_links_finds_nothing(session: Session) -> None:
+    finder = Finder(session, [])
+    assert finder.find_files("foo") == []
+
+
+def test_results_are_memoized(published: IndexServer, session: Session) -> None:
+    finder = Finder(session, [published.url])
+    first = finder.find_files("foo")
+    assert finder.find_files("Foo") == first
+    assert len(published.requests_for("/simple/*")) == 1
+
+
+def test_index_failure_names_the_index(published: IndexServer, session: Session) -> None:
+    published.fault("/simple/*", "status", status=500)
+    url = published.url.replace("http://", "http://ann:topsecret@")
+    with pytest.raises(NetworkError) as info:
+        Finder(session, [url]).find_files("foo")
+    message = str(info.value)
+    assert "ann:****@127.0.0.1" in message
+    assert "topsecret" not in message
+    assert "500" in message
+
+
+def test_unauthorized_index_is_a_network_error(published: IndexServer, session: Session) -> None:
+    published.require_auth = ("ann", "pw")
+    with pytest.raises(NetworkError, match="HTTP 401") as info:
+        Finder(session, [published.url]).find_files("foo")
+    assert info.value.hint is not None
+
+
+def test_authenticated_index_keeps_credentials_for_files(
+    published: IndexServer, session: Session
+) -> None:
+    published.require_auth = ("ann", "pw")
+    url = published.url.replace("http://", "http://ann:pw@")
+    files = Finder(session, [url]).find_files("foo")
+    assert files
+    assert all(f.url.startswith("http://ann:pw@127.0.0.1") for f in files)
+    assert all(f.source == published.url.replace("http://", "http://ann:****@") for f in files)
+
+
+def test_insecure_http_index_is_ignored_with_pips_warning(session: Session) -> None:
+    finder = Finder(session, ["http://pkgs.invalid/simple/"])
+    assert finder.find_files("foo") == []
+    (warning,) = finder.warnings
+    assert "not a trusted or secure host" in warning
+    assert "--trusted-host pkgs.invalid" in warning
+
+
+class MemoryPageStore:
+    """The PageStore protocol, in memory."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str | None, str | None, bytes, str]] = {}
+
+    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None:
+        return self.pages.get(url)
+
+    def put(
+        self, url: str, etag: str | None, last_modified: str | None, body: bytes, content_type: str
+    ) -> None:
+        self.pages[url] = (etag, last_modified, body, content_type)
+
+
+def test_pages_are_revalidated_with_etag(published: IndexServer, session: Session) -> None:
+    store = MemoryPageStore()
+    first = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert list(store.pages) == [published.project_url("foo")]
+    etag = store.pages[published.project_url("foo")][0]
+    assert etag
+
+    again = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert again == first
+    records = published.requests_for("/simple/*")
+    assert [r.status for r in records] == [200, 304]
+    assert records[1].headers["If-None-Match"] == etag
+
+
+def test_find_links_directory_and_file_url(
+    wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    build_wheel(wheel_dir, "foo", "1.0")
+    build_sdist(wheel_dir, "foo", "0.9")
+    build_wheel(wheel_dir, "bar", "1.0")
+    (wheel_dir / "notes.txt").write_text("not an archive")
+    for location in (str(wheel_dir), wheel_dir.as_uri()):
+        files = list_find_links(location, session, "foo")
+        assert [f.filename for f in files] == ["foo-0.9.tar.gz", "foo-1.0-py3-none-any.whl"]
+        assert files[1].url == (wheel_dir / "foo-1.0-py3-none-any.whl").resolve().as_uri()
+        assert files[1].source == location
+        assert not files[1].hashes
+    single = wheel_dir / "foo-1.0-py3-none-any.whl"
+    assert [f.filename for f in list_find_links(str(single), session, "foo")] == [single.name]
+
+
+def test_find_links_html_file_and_page(
+    published: IndexServer, session: Session, tmp_path: Path
+) -> None:
+    page = tmp_path / "links.html"
+    page.write_text(
+        '<a href="dist/foo-4.0.tar.gz">foo-4.0.tar.gz</a>'
+        '<a href="dist/bar-4.0.tar.gz">bar-4.0.tar.gz</a>'
+    )
+    (found,) = list_find_links(str(page), session, "foo")
+    assert found.url == (tmp_path / "dist" / "foo-4.0.tar.gz").as_uri()
+
+    over_http = list_find_links(published.project_url("foo"), session, "foo")
+    assert {f.filename for f in over_http} == {"foo-1.0-py3-none-any.whl", "foo-1.0.tar.gz"}
+    assert published.requests_for("/simple/foo/")
+
+
+def test_missing_find_links_location_is_a_warning(
+    published: IndexServer, session: Session, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(NetworkError, match="nowhere"):
+        list_find_links(str(missing), session, "foo")
+    finder = Finder(session, [published.url], [str(missing)])
+    assert len(finder.find_files("foo")) == 2
+    (warning,) = finder.warnings
+    assert "nowhere" in warning
+
+
+def test_find_links_after_indexes(published: IndexServer, session: Session, tmp_path: Path) -> None:
+    build_wheel(tmp_path, "foo", "9.0")
+    files = Finder(session, [published.url], [str(tmp_path)]).find_files("foo")
+    assert [f.filename for f in files][-1] == "foo-9.0-py3-none-any.whl"
+    assert files[-1].source == str(tmp_path)
+
+
+def test_file_index(tmp_path: Path, wheel_dir: Path, session: Session) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0")
+    files_dir = tmp_path / "files"
+    files_dir.mkdir()
+    shutil.copy(wheel.path, files_dir / wheel.filename)
+    project_dir = tmp_path / "simple" / "foo"
+    project_dir.mkdir(parents=True)
+    (project_dir / "index.html").write_text(
+        f'<a href="../../files/{wheel.filename}#sha256={wheel.sha256}">{wheel.filename}</a>'
+    )
+    # A directory without index.html is not a project page for an index (only for find-links).
+    (tmp_path / "simple" / "bar").mkdir()
+    shutil.copy(wheel.path, tmp_path / "simple" / "bar" / "bar-1.0-py3-none-any.whl")
+
+    finder = Finder(session, [(tmp_path / "simple").as_uri() + "/"])
+    (found,) = finder.find_files("foo")
+    assert found.url == (files_dir / wheel.filename).as_uri()
+    assert found.hashes == Hashes.of([Hash("sha256", wheel.sha256)])
+    assert finder.find_files("bar") == []
+    assert finder.find_files("baz") == []
