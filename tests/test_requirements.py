@@ -42,9 +42,7 @@ def no_files(path: str) -> str:
 
 
 def parse(text: str, environ: Mapping[str, str] | None = None) -> RequirementsFile:
-    return parse_requirements_text(
-        text, FILE, environ=environ or {}, cwd=CWD, read_text=no_files
-    )
+    return parse_requirements_text(text, FILE, environ=environ or {}, cwd=CWD, read_text=no_files)
 
 
 def only(text: str, environ: Mapping[str, str] | None = None) -> ParsedRequirement:
@@ -162,7 +160,7 @@ REQUIREMENT_CASES = [
     ),
     pytest.param(
         f"{WHEEL}#md5={A['md5']} --hash=sha256:{B['sha256']}", "foo", set(), "", None, WHEEL,
-        (Hash("sha256", B["sha256"]), Hash("md5", A["md5"])), id="hash-option-and-fragment",
+        (Hash("md5", A["md5"]), Hash("sha256", B["sha256"])), id="hash-option-and-fragment",
     ),
 ]  # fmt: skip
 
@@ -171,6 +169,7 @@ REQUIREMENT_CASES = [
     ("line", "name", "extras", "specifier", "marker", "url", "hashes"), REQUIREMENT_CASES
 )
 def test_requirement_line(
+    *,
     line: str,
     name: str | None,
     extras: set[str],
@@ -378,7 +377,7 @@ def test_binary_format_control(
     lines: list[str], only_binary: set[str], no_binary: set[str]
 ) -> None:
     opts = parse("\n".join(lines)).options
-    assert (opts.only_binary, opts.no_binary) == (only_binary, no_binary)
+    assert (set(opts.only_binary), set(opts.no_binary)) == (only_binary, no_binary)
 
 
 def test_find_links_relative_to_file_when_it_exists(tmp_path: Path) -> None:
@@ -660,9 +659,7 @@ marker_atoms = st.one_of(
 )
 markers = st.recursive(
     marker_atoms,
-    lambda inner: st.builds(
-        "({}) {} ({})".format, inner, st.sampled_from(["and", "or"]), inner
-    ),
+    lambda inner: st.builds("({}) {} ({})".format, inner, st.sampled_from(["and", "or"]), inner),
     max_leaves=3,
 )
 

@@ -7,6 +7,8 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
       archives/sha256/ab/<64 hex>     an archive's bytes, named by their own sha256 (read-only)
       links/<sha256 of url>.json      what a file URL (fragment dropped) last served:
                                       {"url", "filename", "sha256", "size", "etag", "last_modified"}
+      names/ab/<64 hex>.json          the file name(s) an archive was fetched under, so that a
+                                      pinned digest finds its wheel with no index at all
       pages/<sha256 of index url>/<project>.json   index pages with their validators
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
       tmp/                            in-flight writes; stale ones removed at start
@@ -148,7 +150,7 @@ class Cache:
         if self._prepared or self.root is None:
             return
         try:
-            for sub in ("archives/sha256", "links", "pages", "quarantine", "tmp"):
+            for sub in ("archives/sha256", "links", "names", "pages", "quarantine", "tmp"):
                 (self.base / sub).mkdir(parents=True, exist_ok=True)
             tag = self.root / "CACHEDIR.TAG"
             if not tag.exists():
@@ -230,11 +232,31 @@ class Cache:
             incoming.discard()
 
     def store_link(self, record: LinkRecord) -> None:
+        """Remember what ``record.url`` served, and the file name its digest goes by."""
         if self.root is None:
             return
         data = json.dumps(record.__dict__, sort_keys=True).encode()
         with contextlib.suppress(OSError):
             self._write_atomic(self.link_path(record.url), data)
+            name = self.name_path(record.sha256)
+            if self.name_of(record.sha256) != (record.filename, record.url):
+                self._write_atomic(
+                    name, json.dumps({"filename": record.filename, "url": record.url}).encode()
+                )
+
+    def name_path(self, sha256: str) -> Path:
+        return self.base / "names" / sha256[:2] / f"{sha256}.json"
+
+    def name_of(self, sha256: str) -> tuple[str, str] | None:
+        """(file name, URL) the archive with this digest was last fetched under, if known."""
+        if self.root is None:
+            return None
+        try:
+            raw = json.loads(self.name_path(sha256).read_bytes())
+            name, url = raw["filename"], raw["url"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return (name, url) if isinstance(name, str) and isinstance(url, str) else None
 
     def read_link(self, url: str) -> LinkRecord | None:
         if self.root is None:
@@ -356,6 +378,9 @@ class Cache:
                 with contextlib.suppress(OSError, ValueError):
                     if json.loads(link.read_bytes()).get("sha256") in doomed:
                         os.unlink(link)
+            for sha256 in doomed:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.name_path(sha256))
         return count, size
 
     def purge(self) -> tuple[int, int]:
@@ -364,7 +389,7 @@ class Cache:
             return 0, 0
         count = size = 0
         with self.lock(exclusive=True):
-            for sub in ("archives", "links", "pages", "quarantine", "unpacked", "tmp"):
+            for sub in ("archives", "links", "names", "pages", "quarantine", "unpacked", "tmp"):
                 top = self.base / sub
                 for dirpath, _dirs, files in os.walk(top):
                     for f in files:

@@ -106,6 +106,11 @@ class Fetcher:
             return self._copy_local(source, local, algorithms)
         return self._download(source, algorithms)
 
+    def cached(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive | None:
+        """The cache's verified copy for a pinned source, or None; never touches the network."""
+        algorithms = sorted({"sha256", *expected.algorithms, *source.published.algorithms})
+        return self._from_cache(source, expected, algorithms)
+
     def fetch_all(
         self, items: Iterable[tuple[ArchiveSource, Hashes]], jobs: int = 8
     ) -> list[FetchedArchive | PipsealError]:

@@ -54,6 +54,7 @@ __all__ = [
     "RequirementsFile",
     "RequirementsOptions",
     "decode_requirements_file",
+    "logical_lines",
     "merge",
     "parse_requirement",
     "parse_requirements_file",
@@ -125,9 +126,8 @@ class ParsedRequirement:
 
     ``name`` is as written; for a URL it is the given name, else the wheel's or sdist's file name
     project, else the ``#egg=`` name, else None. ``url`` carries no hash or ``egg`` fragment: link
-    hashes join ``hashes`` with the ``--hash`` options. ``specifier`` is empty for URLs (see
-    ``url_version``).
-    """
+    hashes join the ``--hash`` options in ``hashes`` (sorted, unique). ``specifier`` is empty for
+    URLs (see ``url_version``)."""
 
     text: str
     name: str | None
@@ -874,7 +874,8 @@ def _parse_marker(text: str, where: _Where, *, offset: int) -> Marker | None:
 
 
 def _unique_hashes(hashes: Iterable[Hash]) -> tuple[Hash, ...]:
-    return tuple(dict.fromkeys(hashes))
+    # A set of allowed digests (any one matching is enough): sorted, so equal sets compare equal.
+    return tuple(sorted(set(hashes)))
 
 
 def _link_requirement(

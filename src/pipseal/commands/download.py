@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipseal.commands.options import DownloadOptions, Reporter
-from pipseal.commands.prepare import effective_index, fetch_and_check, plan, read_request
+from pipseal.commands.prepare import (
+    effective_index,
+    fetch_and_check,
+    plan,
+    read_request,
+    replanner,
+)
 from pipseal.commands.session import Machinery
 from pipseal.errors import PipsealError
 
@@ -33,9 +39,17 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
-            planned, problems = plan(request, machinery.finder, target, common, reporter)
+            planned, problems = plan(
+                request, machinery.finder, target, common, reporter, cache=machinery.cache
+            )
             prepared = fetch_and_check(
-                planned, problems, request, machinery.fetcher, machinery.finder, jobs=common.jobs
+                planned,
+                problems,
+                request,
+                machinery.fetcher,
+                machinery.finder,
+                jobs=common.jobs,
+                replan=replanner(request, machinery.finder, target, common, reporter),
             )
             try:
                 options.dest.mkdir(parents=True, exist_ok=True)

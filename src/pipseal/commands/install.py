@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from pipseal.commands.options import InstallOptions, Reporter
-from pipseal.commands.prepare import effective_index, fetch_and_check, plan, read_request
+from pipseal.commands.prepare import (
+    effective_index,
+    fetch_and_check,
+    plan,
+    read_request,
+    replanner,
+)
 from pipseal.commands.session import Machinery
 
 if TYPE_CHECKING:
@@ -52,7 +58,9 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
-            planned, problems = plan(request, machinery.finder, target, common, reporter)
+            planned, problems = plan(
+                request, machinery.finder, target, common, reporter, cache=machinery.cache
+            )
             installed = installed_distributions(target) if options.target is None else {}
             satisfied: list[tuple[str, str, str]] = []
             to_fetch = []
@@ -69,7 +77,13 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                     continue
                 to_fetch.append(p)
             prepared = fetch_and_check(
-                to_fetch, problems, request, machinery.fetcher, machinery.finder, jobs=common.jobs
+                to_fetch,
+                problems,
+                request,
+                machinery.fetcher,
+                machinery.finder,
+                jobs=common.jobs,
+                replan=replanner(request, machinery.finder, target, common, reporter),
             )
             result = InstallResult(
                 installed=tuple((p.planned.name, p.planned.version) for p in prepared.archives),

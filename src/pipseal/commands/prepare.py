@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from pipseal.candidates import FormatControl, describe_rejections, select
@@ -38,6 +39,7 @@ from pipseal.requirements import (
 )
 
 if TYPE_CHECKING:
+    from pipseal.cache import Cache
     from pipseal.environment import TargetEnvironment
     from pipseal.fetch import Fetcher
     from pipseal.index import Finder, IndexFile
@@ -63,6 +65,8 @@ class Planned:
     source: ArchiveSource
     expected: Hashes
     index_file: IndexFile | None = None
+    #: Chosen from the cache by a pinned digest, without asking any index.
+    from_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,8 +138,14 @@ def plan(
     target: TargetEnvironment,
     common: CommonOptions,
     reporter: Reporter,
+    *,
+    cache: Cache | None = None,
 ) -> tuple[list[Planned], list[HashProblem]]:
-    """Choose one file per requirement; collect HashUnpinned problems instead of failing early."""
+    """Choose one file per requirement; collect HashUnpinned problems instead of failing early.
+
+    With ``cache``, a requirement pinned by a sha256 that the cache holds (as a wheel this target
+    can use) is planned from the cache alone: no index is asked (a content hit).
+    """
     problems: list[HashProblem] = []
     planned: list[Planned] = []
     constraints: dict[str, list[ParsedRequirement]] = {}
@@ -171,6 +181,10 @@ def plan(
         specifier = r.specifier
         for c in constraints.get(key, []):
             specifier &= c.specifier
+        hit = _plan_from_cache(r, expected, specifier, target, cache) if cache else None
+        if hit is not None:
+            planned.append(hit)
+            continue
         files = finder.find_files(r.name)
         selection = select(
             files,
@@ -203,6 +217,35 @@ def plan(
             )
         )
     return planned, problems
+
+
+def _plan_from_cache(
+    r: ParsedRequirement,
+    expected: Hashes,
+    specifier: SpecifierSet,
+    target: TargetEnvironment,
+    cache: Cache,
+) -> Planned | None:
+    assert r.name is not None
+    for sha256 in sorted(expected.allowed.get("sha256", ())):
+        known = cache.name_of(sha256)
+        if known is None or not known[0].endswith(".whl"):
+            continue
+        filename, url = known
+        try:
+            name, version, _build, tags = parse_wheel_filename(filename)
+        except ValueError:
+            continue
+        if name != canonicalize_name(r.name) or not specifier.contains(version, prereleases=True):
+            continue
+        if not any(target.tag_priority(t) is not None for t in tags):
+            continue
+        if not cache.archive_path(sha256).exists():
+            continue
+        return Planned(
+            r, str(name), str(version), ArchiveSource(url, filename), expected, None, True
+        )
+    return None
 
 
 def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
@@ -262,6 +305,23 @@ def _no_match(
     )
 
 
+def replanner(
+    req: Request,
+    finder: Finder,
+    target: TargetEnvironment,
+    common: CommonOptions,
+    reporter: Reporter,
+) -> Callable[[Planned], Planned]:
+    """Plan one requirement again through the index (its cache entry was found damaged)."""
+
+    def again(p: Planned) -> Planned:
+        single = Request((p.requirement,), req.constraints, req.options, req.hash_mode)
+        planned, _problems = plan(single, finder, target, common, reporter)
+        return planned[0]
+
+    return again
+
+
 def fetch_and_check(
     planned: Sequence[Planned],
     problems: list[HashProblem],
@@ -270,9 +330,24 @@ def fetch_and_check(
     finder: Finder | None,
     *,
     jobs: int,
+    replan: Callable[[Planned], Planned] | None = None,
 ) -> Preparation:
-    """Fetch every chosen file in parallel, then check each against its pins (all, then raise)."""
-    results = fetcher.fetch_all(((p.source, p.expected) for p in planned), jobs=jobs)
+    """Fetch every chosen file in parallel, then check each against its pins (all, then raise).
+
+    A file planned from the cache alone whose entry turns out damaged is planned again through
+    ``replan`` (the index), then fetched like any other.
+    """
+    planned = list(planned)
+    results: list[FetchedArchive | PipsealError | None] = [None] * len(planned)
+    for i, p in enumerate(planned):
+        if p.from_cache:
+            results[i] = fetcher.cached(p.source, p.expected)
+            if results[i] is None and replan is not None:
+                planned[i] = replan(p)
+    todo = [i for i, r in enumerate(results) if r is None]
+    fetched = fetcher.fetch_all(((planned[i].source, planned[i].expected) for i in todo), jobs=jobs)
+    for i, r in zip(todo, fetched, strict=True):
+        results[i] = r
     errors = [r for r in results if isinstance(r, PipsealError)]
     if errors:
         raise errors[0]

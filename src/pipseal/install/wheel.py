@@ -165,7 +165,9 @@ def stage_wheel(
             # installer's WheelFile takes the distribution's name and version from the file name.
             archive.filename = filename or wheel_path.name
             source = WheelFile(archive)
-            name, version = check_wheel(wheel_path.with_name(archive.filename), archive, source, env)
+            name, version = check_wheel(
+                wheel_path.with_name(archive.filename), archive, source, env
+            )
             real = {key: env.scheme[key] for key in SCHEME_KEYS}
             real["headers"] = str(Path(real["headers"], name))
             destination = _StagingDestination(

@@ -1,0 +1,480 @@
+"""A candidate's core metadata (METADATA), fetched with as few bytes as the index allows.
+
+:meth:`MetadataFetcher.get` tries, in order:
+
+1. the on-disk metadata cache, keyed by the archive's published sha256 (no network);
+2. the PEP 658/714 ``<file>.metadata`` file, when the index announces one; its bytes are checked
+   against the digests the index publishes for it (a mismatch is an error, never ignored);
+3. for a wheel, ``*.dist-info/METADATA`` read through HTTP Range requests (pip's lazy wheel): a
+   seekable file over Range GETs, opened with :mod:`zipfile`; a server that answers 200 instead
+   of 206 sends us to step 4;
+4. the whole wheel, through :class:`pipseal.fetch.Fetcher`, which leaves it in the cache so the
+   install does not download it again.
+
+Metadata cache layout (beside the archives, same format version)::
+
+    <cache>/v1/metadata/<sha256 of the archive>.METADATA    the METADATA bytes
+
+An entry is written only when the index publishes the archive's sha256. Its bytes came from the
+same index that publishes the digest (through step 2, 3 or 4); the archive itself is still checked
+against that digest before anything is installed.
+
+An sdist has no metadata without a build: :meth:`MetadataFetcher.get` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import HeaderParser, Parser
+from email.policy import compat32
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pipseal.errors import PipsealError
+from pipseal.fetch import ArchiveSource, Fetcher
+from pipseal.hashes import Hashes
+
+if TYPE_CHECKING:
+    from pipseal.cache import Cache
+    from pipseal.http import Response, Session
+    from pipseal.index import IndexFile
+
+#: The first Range request asks for this many bytes from the end of the wheel: the zip's central
+#: directory is there, and METADATA (written last by most builders) usually too.
+TAIL_BYTES = 64 * 1024
+#: Later Range requests fetch whole blocks of this size.
+BLOCK_SIZE = 16 * 1024
+
+# pip's METADATA_FIELDS (pip/_internal/metadata/_json.py): name and whether it may repeat.
+_FIELDS: tuple[tuple[str, bool], ...] = (
+    ("Metadata-Version", False),
+    ("Name", False),
+    ("Version", False),
+    ("Dynamic", True),
+    ("Platform", True),
+    ("Supported-Platform", True),
+    ("Summary", False),
+    ("Description", False),
+    ("Description-Content-Type", False),
+    ("Keywords", False),
+    ("Home-page", False),
+    ("Download-URL", False),
+    ("Author", False),
+    ("Author-email", False),
+    ("Maintainer", False),
+    ("Maintainer-email", False),
+    ("License", False),
+    ("License-Expression", False),
+    ("License-File", True),
+    ("Classifier", True),
+    ("Requires-Dist", True),
+    ("Requires-Python", False),
+    ("Requires-External", True),
+    ("Project-URL", True),
+    ("Provides-Extra", True),
+    ("Provides-Dist", True),
+    ("Obsoletes-Dist", True),
+)
+
+
+def _decode(raw: bytes) -> str:
+    # Core metadata is UTF-8; a stray byte must not make a whole dependency tree unreadable.
+    return raw.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class CoreMetadata:
+    """The parts of a distribution's core metadata the resolver needs, plus its bytes.
+
+    ``provides_extra`` holds canonicalized extra names; ``raw`` is the METADATA file exactly as
+    read (for ``--report``).
+    """
+
+    name: str
+    version: str
+    requires_dist: tuple[Requirement, ...]
+    requires_python: SpecifierSet | None
+    provides_extra: frozenset[str]
+    raw: bytes
+
+    @classmethod
+    def parse(cls, raw: bytes, origin: str) -> CoreMetadata:
+        """Parse METADATA bytes (RFC 822 headers); raise PipsealError naming ``origin`` when a
+        required field is missing or a Requires-Dist is not PEP 508. An invalid Requires-Python
+        is ignored, as pip ignores it."""
+        headers = HeaderParser(policy=compat32).parsestr(_decode(raw))
+        name = str(headers.get("Name") or "").strip()
+        version = str(headers.get("Version") or "").strip()
+        problems = []
+        if not name:
+            problems.append("no Name")
+        if not version:
+            problems.append("no Version")
+        requires: list[Requirement] = []
+        for line in headers.get_all("Requires-Dist") or []:
+            try:
+                requires.append(Requirement(str(line).strip()))
+            except InvalidRequirement as exc:
+                problems.append(f"invalid Requires-Dist {str(line).strip()!r} ({exc})")
+        if problems:
+            raise PipsealError(f"invalid core metadata in {origin}: {'; '.join(problems)}")
+        requires_python: SpecifierSet | None = None
+        text = headers.get("Requires-Python")
+        if text is not None and str(text).strip():
+            with contextlib.suppress(InvalidSpecifier):
+                requires_python = SpecifierSet(str(text).strip())
+        extras = frozenset(
+            canonicalize_name(str(e).strip()) for e in headers.get_all("Provides-Extra") or []
+        )
+        return cls(name, version, tuple(requires), requires_python, extras, raw)
+
+    def as_json(self) -> dict[str, Any]:
+        """The PEP 566 JSON form pip's installation report shows: keys lower case with
+        underscores, multiple-use fields as lists, keywords split, the body as description."""
+        message: Message = Parser(policy=compat32).parsestr(_decode(self.raw))
+        result: dict[str, Any] = {}
+        for field, multiple in _FIELDS:
+            if field not in message:
+                continue
+            key = field.lower().replace("-", "_")
+            if multiple:
+                result[key] = [str(v) for v in message.get_all(field) or []]
+                continue
+            value = str(message.get(field))
+            if key == "keywords":
+                result[key] = (
+                    [v.strip() for v in value.split(",")] if "," in value else value.split()
+                )
+            else:
+                result[key] = value
+        payload = message.get_payload()
+        if isinstance(payload, str) and payload:
+            result["description"] = payload
+        return result
+
+
+# -- reading METADATA out of a wheel ------------------------------------------------------------
+
+
+def read_wheel_metadata(archive: IO[bytes], project: str, origin: str) -> bytes:
+    """The ``<name>.dist-info/METADATA`` bytes of a wheel; PipsealError when it has none."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            found = [
+                n
+                for n in zf.namelist()
+                if n.count("/") == 1
+                and n.split("/")[0].endswith(".dist-info")
+                and n.endswith("/METADATA")
+            ]
+            if len(found) > 1:
+                # Prefer the directory named after the project, as installers do.
+                own = [
+                    n
+                    for n in found
+                    if canonicalize_name(n.split("-", 1)[0]) == canonicalize_name(project)
+                ]
+                found = own or found
+            if not found:
+                raise PipsealError(f"{origin} is not a valid wheel: it has no .dist-info/METADATA")
+            return zf.read(found[0])
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise PipsealError(f"{origin} is not a valid wheel: {exc}") from exc
+
+
+class RangeUnsupported(Exception):
+    """The server does not answer Range requests with 206; use the whole file instead."""
+
+
+class RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file through HTTP Range requests.
+
+    The first request asks for the last ``tail`` bytes (``Range: bytes=-N``), which also tells
+    the file's size; later reads fetch the missing ``block_size`` blocks, consecutive ones in one
+    request, and keep them. Later requests carry ``If-Range`` with the first answer's ETag, so a
+    file changing meanwhile cannot be read half old, half new. Raises RangeUnsupported when the
+    server answers anything but a well-formed 206.
+    """
+
+    def __init__(
+        self, session: Session, url: str, *, tail: int = TAIL_BYTES, block_size: int = BLOCK_SIZE
+    ) -> None:
+        super().__init__()
+        self._session = session
+        self._url = url
+        self._block = block_size
+        self._blocks: dict[int, bytes] = {}
+        self._pos = 0
+        self._etag: str | None = None
+        response = session.get(url, headers={"Range": f"bytes=-{tail}"})
+        with response:
+            start, _end, size = self._content_range(response)
+            self.size = size
+            self._etag = response.headers.get("ETag")
+            data = response.read()
+        if len(data) != size - start:
+            raise RangeUnsupported(f"short answer: {len(data)} of {size - start} bytes")
+        # Keep the whole blocks the tail covers; the last block may be short (the file's end).
+        first = -(-start // self._block)
+        for index in range(first, self._block_count()):
+            lo = index * self._block - start
+            self._blocks[index] = data[lo : lo + self._block]
+        self.requests = 1
+
+    def _block_count(self) -> int:
+        return -(-self.size // self._block)
+
+    def _content_range(self, response: Response) -> tuple[int, int, int]:
+        if response.status != 206:
+            raise RangeUnsupported(f"HTTP {response.status} to a Range request")
+        unit, _, spec = response.headers.get("Content-Range", "").partition(" ")
+        span, _, total = spec.partition("/")
+        first, _, last = span.partition("-")
+        try:
+            if unit.strip().lower() != "bytes":
+                raise ValueError(unit)
+            return int(first), int(last), int(total)
+        except ValueError:
+            raise RangeUnsupported("no usable Content-Range") from None
+
+    def _fetch(self, first: int, last: int) -> None:
+        """Blocks ``first``..``last`` (inclusive) in one request."""
+        start = first * self._block
+        end = min((last + 1) * self._block, self.size) - 1
+        headers = {"Range": f"bytes={start}-{end}"}
+        if self._etag:
+            headers["If-Range"] = self._etag
+        with self._session.get(self._url, headers=headers) as response:
+            got_start, got_end, size = self._content_range(response)
+            if (got_start, got_end, size) != (start, end, self.size):
+                raise RangeUnsupported("the server answered another range")
+            data = response.read()
+        self.requests += 1
+        if len(data) != end - start + 1:
+            raise RangeUnsupported(f"short answer: {len(data)} of {end - start + 1} bytes")
+        for index in range(first, last + 1):
+            lo = (index - first) * self._block
+            self._blocks[index] = data[lo : lo + self._block]
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self.size if size is None or size < 0 else min(self.size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        first, last = self._pos // self._block, (end - 1) // self._block
+        missing = [i for i in range(first, last + 1) if i not in self._blocks]
+        while missing:
+            run_end = 0
+            while run_end + 1 < len(missing) and missing[run_end + 1] == missing[run_end] + 1:
+                run_end += 1
+            self._fetch(missing[0], missing[run_end])
+            missing = missing[run_end + 1 :]
+        data = b"".join(self._blocks[i] for i in range(first, last + 1))
+        offset = self._pos - first * self._block
+        chunk = data[offset : offset + end - self._pos]
+        self._pos = end
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# -- the fetcher --------------------------------------------------------------------------------
+
+
+class MetadataFetcher:
+    """Core metadata of index files, by the cheapest route (see the module doc); thread-safe.
+
+    Results are memoized per file URL for the life of the object. ``get`` raises PipsealError
+    (or NetworkError) naming the file when the metadata cannot be had or does not describe the
+    file (other name or version).
+    """
+
+    def __init__(
+        self, session_factory: Callable[[], Session], cache: Cache, fetcher: Fetcher
+    ) -> None:
+        self.cache = cache
+        self.fetcher = fetcher
+        self._session_factory = session_factory
+        self._session: Session | None = None
+        self._lock = threading.Lock()
+        self._url_locks: dict[str, threading.Lock] = {}
+        self._memo: dict[str, CoreMetadata] = {}
+
+    @property
+    def session(self) -> Session:
+        with self._lock:
+            if self._session is None:
+                self._session = self._session_factory()
+            return self._session
+
+    def get(self, file: IndexFile) -> CoreMetadata:
+        """The core metadata of ``file`` (a wheel)."""
+        with self._lock:
+            url_lock = self._url_locks.setdefault(file.url, threading.Lock())
+        with url_lock:
+            found = self._memo.get(file.url)
+            if found is None:
+                found = self._load(file)
+                self._memo[file.url] = found
+            return found
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def _load(self, file: IndexFile) -> CoreMetadata:
+        from pipseal.http import redact
+
+        origin = f"{file.filename} ({redact(file.url)})"
+        if file.kind != "wheel":
+            raise PipsealError(
+                f"cannot read the metadata of {file.filename}: it is a source distribution, "
+                "and building from source is not supported yet",
+                hint="use a version that publishes a wheel for this platform",
+            )
+        sha256 = _published_sha256(file)
+        cached = self._cached(sha256, origin)
+        if cached is not None:
+            return self._checked(cached, file, origin)
+        raw = self._fetch_raw(file, sha256, origin)
+        metadata = self._checked(CoreMetadata.parse(raw, origin), file, origin)
+        if sha256 is not None:
+            self._store(sha256, raw)
+        return metadata
+
+    def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> bytes:
+        from pipseal.http import redact
+
+        local = ArchiveSource(file.url, file.filename).local_path
+        if local is not None:
+            with local.open("rb") as handle:
+                return read_wheel_metadata(handle, file.project, origin)
+        if sha256 is not None and self.cache.enabled and self.cache.archive_path(sha256).exists():
+            # The wheel is already here: reading it beats any request.
+            return self._from_archive(file, origin)
+        if file.metadata_url is not None and file.metadata is not None:
+            response = self.session.get(file.metadata_url, stream=False)
+            if response.status == 200:
+                raw = response.read()
+                if file.metadata and not file.metadata.is_satisfied_by(
+                    {alg: hashlib.new(alg, raw).hexdigest() for alg in file.metadata.algorithms}
+                ):
+                    expected = ", ".join(str(h) for h in file.metadata)
+                    got = hashlib.sha256(raw).hexdigest()
+                    raise PipsealError(
+                        f"the core metadata file {redact(file.metadata_url)} does not match the "
+                        f"digest the index publishes for it (expected {expected}, got "
+                        f"sha256:{got})",
+                        hint="the index or a proxy serves damaged or changed metadata; "
+                        "try again, or another index",
+                    )
+                return raw
+            response.discard()
+            # Announced but not served: the wheel itself still has the metadata.
+        try:
+            range_file = RangeFile(self.session, file.url)
+        except RangeUnsupported:
+            return self._from_archive(file, origin)
+        try:
+            with range_file:
+                return read_wheel_metadata(cast(IO[bytes], range_file), file.project, origin)
+        except RangeUnsupported:
+            return self._from_archive(file, origin)
+
+    def _from_archive(self, file: IndexFile, origin: str) -> bytes:
+        source = ArchiveSource(file.url, file.filename, file.hashes, file.size)
+        fetched = self.fetcher.fetch(source, Hashes())
+        with fetched.path.open("rb") as handle:
+            return read_wheel_metadata(handle, file.project, origin)
+
+    # -- the on-disk cache ----------------------------------------------------------------------
+
+    def _cache_path(self, sha256: str) -> Path | None:
+        if not self.cache.enabled:
+            return None
+        return self.cache.base / "metadata" / f"{sha256}.METADATA"
+
+    def _cached(self, sha256: str | None, origin: str) -> CoreMetadata | None:
+        path = None if sha256 is None else self._cache_path(sha256)
+        if path is None:
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            return CoreMetadata.parse(raw, origin)
+        except PipsealError:
+            # A damaged entry is fetched again (and overwritten), never a reason to fail.
+            return None
+
+    def _store(self, sha256: str, raw: bytes) -> None:
+        path = self._cache_path(sha256)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError:
+            return  # an unwritable cache costs a fetch next time, not this install
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(raw)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    @staticmethod
+    def _checked(metadata: CoreMetadata, file: IndexFile, origin: str) -> CoreMetadata:
+        """pip's consistency check: the metadata must describe the file it came with."""
+        try:
+            version_ok = Version(metadata.version) == file.version
+        except InvalidVersion:
+            version_ok = False
+        if canonicalize_name(metadata.name) != canonicalize_name(file.project):
+            raise PipsealError(
+                f"{origin} has inconsistent name: expected {file.project!r}, but metadata has "
+                f"{metadata.name!r}"
+            )
+        if not version_ok:
+            raise PipsealError(
+                f"{origin} has inconsistent version: expected {str(file.version)!r}, but "
+                f"metadata has {metadata.version!r}"
+            )
+        return metadata
+
+
+def _published_sha256(file: IndexFile) -> str | None:
+    values = sorted(file.hashes.allowed.get("sha256", ()))
+    return values[0] if values else None

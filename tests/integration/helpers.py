@@ -1,0 +1,63 @@
+"""Small builders shared by the integration tests: a published project set and hashed pins."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from tests.support.indexserver import IndexServer
+from tests.support.wheels import BuiltDist, build_wheel
+
+
+def publish_basic(index: IndexServer, wheel_dir: Path) -> dict[str, BuiltDist]:
+    """Two projects on ``index``: alpha 1.0 (a module and a console script) and beta 2.0."""
+    alpha = build_wheel(
+        wheel_dir,
+        "alpha",
+        "1.0",
+        modules={"alpha/__init__.py": "def main():\n    print('alpha says hi')\n"},
+        console_scripts={"alpha-hello": "alpha:main"},
+        data={"data/share/alpha/notes.txt": "notes\n"},
+    )
+    beta = build_wheel(wheel_dir, "beta", "2.0")
+    index.add(alpha)
+    index.add(beta)
+    return {"alpha": alpha, "beta": beta}
+
+
+def pinned_lines(dists: Iterable[BuiltDist]) -> str:
+    """A hash-pinned requirements text for ``dists`` (pip's form, with continuation lines)."""
+    return "".join(f"{d.name}=={d.version} \\\n    --hash=sha256:{d.sha256}\n" for d in dists)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def damage_every_archive(cache_dir: Path) -> int:
+    """Flip a byte in the middle of every cached archive; return how many were damaged."""
+    count = 0
+    for archive in (cache_dir / "v1" / "archives" / "sha256").glob("*/*"):
+        os.chmod(archive, stat.S_IRUSR | stat.S_IWUSR)
+        data = bytearray(archive.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        archive.write_bytes(bytes(data))
+        count += 1
+    return count
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path below ``root`` with its bytes (None for directories)."""
+    result: dict[str, bytes | None] = {}
+    for dirpath, dirs, files in os.walk(root):
+        for d in dirs:
+            result[os.path.relpath(os.path.join(dirpath, d), root)] = None
+        for f in files:
+            full = os.path.join(dirpath, f)
+            result[os.path.relpath(full, root)] = (
+                Path(full).read_bytes() if not os.path.islink(full) else b"->link"
+            )
+    return result

@@ -1,0 +1,324 @@
+"""pipseal.metadata: core metadata parsed, and fetched by PEP 658, Range requests or the wheel."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from pipseal.cache import Cache
+from pipseal.errors import PipsealError
+from pipseal.fetch import Fetcher
+from pipseal.hashes import Hash, Hashes
+from pipseal.http import HttpOptions, Session
+from pipseal.index import Finder, IndexFile
+from pipseal.metadata import CoreMetadata, MetadataFetcher, RangeFile, RangeUnsupported
+from tests.support.indexserver import IndexServer, RequestRecord
+from tests.support.wheels import BuiltDist, build_sdist, build_wheel
+
+RAW = (
+    b"Metadata-Version: 2.1\n"
+    b"Name: Foo.Bar\n"
+    b"Version: 1.2\n"
+    b"Summary: caf\xc3\xa9\n"
+    b"Keywords: one, two\n"
+    b"Requires-Python: >=3.8\n"
+    b"Classifier: A\n"
+    b"Classifier: B\n"
+    b"Provides-Extra: Fancy_Stuff\n"
+    b"Requires-Dist: b>=1\n"
+    b'Requires-Dist: c; extra == "fancy-stuff"\n'
+    b"\n"
+    b"The long description.\n"
+)
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    with Session(HttpOptions(environ={}, netrc=False, retries=1, timeout=5.0)) as s:
+        yield s
+
+
+def fetcher_for(session: Session, cache: Cache) -> MetadataFetcher:
+    return MetadataFetcher(lambda: session, cache, Fetcher(cache, lambda: session))
+
+
+def index_file(index_server: IndexServer, session: Session, project: str) -> IndexFile:
+    (found,) = Finder(session, [index_server.url]).find_files(project)
+    return found
+
+
+def file_requests(index_server: IndexServer) -> list[RequestRecord]:
+    return index_server.requests_for("/files/*")
+
+
+def big_wheel(wheel_dir: Path) -> BuiltDist:
+    """A wheel whose module (incompressible bytes) is far larger than one Range request."""
+    noise = random.Random(7).randbytes(400_000)
+    return build_wheel(
+        wheel_dir,
+        "foo",
+        "1.0",
+        requires=["bar>=2"],
+        modules={"foo/__init__.py": "", "foo/blob.bin": noise},
+    )
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def test_parse_reads_the_fields_the_resolver_needs() -> None:
+    meta = CoreMetadata.parse(RAW, "foo.whl")
+    assert (meta.name, meta.version) == ("Foo.Bar", "1.2")
+    assert [str(r) for r in meta.requires_dist] == ["b>=1", 'c; extra == "fancy-stuff"']
+    assert meta.requires_python == SpecifierSet(">=3.8")
+    assert meta.provides_extra == frozenset({"fancy-stuff"})
+    assert meta.raw == RAW
+
+
+def test_parse_errors_name_the_origin_and_every_problem() -> None:
+    with pytest.raises(PipsealError) as info:
+        CoreMetadata.parse(b"Metadata-Version: 2.1\nRequires-Dist: b >>> 1\n\n", "x.whl.metadata")
+    message = str(info.value)
+    assert "x.whl.metadata" in message
+    assert "no Name" in message and "no Version" in message
+    assert "b >>> 1" in message
+
+
+def test_invalid_requires_python_is_ignored_like_pip() -> None:
+    meta = CoreMetadata.parse(b"Name: a\nVersion: 1\nRequires-Python: >=three\n\n", "a")
+    assert meta.requires_python is None
+
+
+def test_as_json_is_pips_report_form() -> None:
+    data = CoreMetadata.parse(RAW, "foo.whl").as_json()
+    assert data["name"] == "Foo.Bar"
+    assert data["metadata_version"] == "2.1"
+    assert data["summary"] == "café"
+    assert data["keywords"] == ["one", "two"]
+    assert data["classifier"] == ["A", "B"]
+    assert data["requires_dist"] == ["b>=1", 'c; extra == "fancy-stuff"']
+    assert data["provides_extra"] == ["Fancy_Stuff"]
+    assert data["requires_python"] == ">=3.8"
+    assert data["description"] == "The long description.\n"
+
+
+# -- fetching -----------------------------------------------------------------------------------
+
+
+def test_pep658_metadata_is_used_and_the_wheel_is_not_requested(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    assert file.metadata is not None and file.metadata
+
+    meta = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+
+    assert [str(r) for r in meta.requires_dist] == ["bar>=2"]
+    assert meta.raw == wheel.metadata
+    paths = [r.path for r in file_requests(index_server)]
+    assert paths == [f"/files/{wheel.filename}.metadata"]
+
+
+def test_a_metadata_file_that_disagrees_with_its_published_digest_is_an_error(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    # The index now serves other metadata than the page we read announced.
+    other = build_wheel(tmp_path / "other", "foo", "1.0", requires=["evil"])
+    index_server.replace(wheel.filename, other)
+
+    with pytest.raises(PipsealError) as info:
+        fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    message = str(info.value)
+    assert f"/files/{wheel.filename}.metadata" in message
+    assert "does not match the digest" in message
+    assert hashlib.sha256(wheel.metadata).hexdigest() in message
+
+
+def test_range_requests_read_metadata_without_the_whole_wheel(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = big_wheel(wheel_dir)
+    index_server.add(wheel, metadata=False)
+    file = index_file(index_server, session, "foo")
+    assert file.metadata is None
+
+    meta = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+
+    assert [str(r) for r in meta.requires_dist] == ["bar>=2"]
+    records = file_requests(index_server)
+    assert records, "the wheel was not read at all"
+    ranges = [{k.lower(): v for k, v in r.headers.items()}.get("range") for r in records]
+    assert all(ranges), f"a request without Range fetched the whole wheel: {ranges}"
+    assert all(r.status == 206 for r in records)
+    assert ranges[0] == "bytes=-65536"
+    size = wheel.path.stat().st_size
+    fetched = 0
+    for value in ranges:
+        assert value is not None
+        first, _, last = value.removeprefix("bytes=").partition("-")
+        fetched += int(last) if first == "" else int(last) - int(first) + 1
+    assert fetched < size / 2
+
+
+def test_without_ranges_the_whole_wheel_is_fetched_once_into_the_cache(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    index_server.ranges = False
+    wheel = big_wheel(wheel_dir)
+    index_server.add(wheel, metadata=False)
+    file = index_file(index_server, session, "foo")
+    cache = Cache(tmp_path / "cache")
+
+    meta = fetcher_for(session, cache).get(file)
+
+    assert meta.version == "1.0"
+    assert cache.archive_path(wheel.sha256).exists()
+    # The first request asks for a Range, gets 200 and is abandoned; then one whole download.
+    records = file_requests(index_server)
+    assert "Range" in records[0].headers and records[0].status == 200
+    assert len([r for r in records if "Range" not in r.headers]) == 1
+    # Neither the metadata cache nor the network is needed now: the wheel is in the cache.
+    shutil.rmtree(cache.base / "metadata")
+    before = len(index_server.requests)
+    again = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    assert again.raw == meta.raw
+    assert len(index_server.requests) == before
+
+
+def test_metadata_cache_serves_a_later_run_without_network(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.METADATA"
+    assert entry.read_bytes() == wheel.metadata
+    assert not list(entry.parent.glob(".tmp-*"))
+
+    before = len(index_server.requests)
+    meta = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    assert [str(r) for r in meta.requires_dist] == ["bar>=2"]
+    assert len(index_server.requests) == before
+
+
+def test_a_damaged_metadata_cache_entry_is_fetched_again(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.METADATA"
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"garbage without a name\n\n")
+
+    meta = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+
+    assert meta.raw == wheel.metadata
+    assert entry.read_bytes() == wheel.metadata
+
+
+def test_a_disabled_cache_stores_nothing(
+    index_server: IndexServer, wheel_dir: Path, session: Session
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0")
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    fetcher_for(session, Cache(None)).get(file)
+    fetcher_for(session, Cache(None)).get(file)
+    assert len(file_requests(index_server)) == 2
+
+
+def test_get_is_memoized_per_url(
+    index_server: IndexServer, wheel_dir: Path, session: Session
+) -> None:
+    index_server.add(build_wheel(wheel_dir, "foo", "1.0"))
+    file = index_file(index_server, session, "foo")
+    fetcher = fetcher_for(session, Cache(None))
+    assert fetcher.get(file) is fetcher.get(file)
+    assert len(file_requests(index_server)) == 1
+
+
+def test_an_sdist_has_no_metadata_without_a_build(
+    index_server: IndexServer, wheel_dir: Path, session: Session
+) -> None:
+    index_server.add(build_sdist(wheel_dir, "foo", "1.0"))
+    file = index_file(index_server, session, "foo")
+    with pytest.raises(PipsealError, match="building from source is not supported yet"):
+        fetcher_for(session, Cache(None)).get(file)
+    assert file_requests(index_server) == []
+
+
+def test_metadata_of_another_version_is_refused(
+    index_server: IndexServer, wheel_dir: Path, session: Session
+) -> None:
+    index_server.add(build_wheel(wheel_dir, "foo", "1.0"))
+    file = index_file(index_server, session, "foo")
+    lying = replace(file, version=Version("2.0"))
+    with pytest.raises(PipsealError, match=r"inconsistent version: expected '2\.0'"):
+        fetcher_for(session, Cache(None)).get(lying)
+
+
+def test_a_local_wheel_is_read_in_place(wheel_dir: Path, session: Session) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar"])
+    file = IndexFile(
+        filename=wheel.filename,
+        url=wheel.path.as_uri(),
+        project="foo",
+        version=Version("1.0"),
+        kind="wheel",
+        tags=frozenset(),
+        build=(),
+        hashes=Hashes.of([Hash("sha256", wheel.sha256)]),
+        requires_python=None,
+        yanked=None,
+        metadata=None,
+        size=None,
+        source="test",
+    )
+    assert fetcher_for(session, Cache(None)).get(file).raw == wheel.metadata
+
+
+# -- the Range file -----------------------------------------------------------------------------
+
+
+def test_range_file_reads_any_slice(
+    index_server: IndexServer, wheel_dir: Path, session: Session
+) -> None:
+    wheel = big_wheel(wheel_dir)
+    url = index_server.add(wheel)
+    content = wheel.path.read_bytes()
+    view = RangeFile(session, url, tail=5000, block_size=4096)
+    assert view.size == len(content)
+    for start, length in [(0, 10), (4090, 20), (len(content) - 7, 100), (123_456, 50_000)]:
+        view.seek(start)
+        assert view.read(length) == content[start : start + length]
+    view.seek(-3, 2)
+    assert view.read() == content[-3:]
+    # Consecutive missing blocks travel in one request each run, and blocks are kept.
+    requests = view.requests
+    view.seek(123_456)
+    view.read(50_000)
+    assert view.requests == requests
+
+
+def test_range_file_refuses_a_server_without_ranges(
+    index_server: IndexServer, wheel_dir: Path, session: Session
+) -> None:
+    index_server.ranges = False
+    url = index_server.add(build_wheel(wheel_dir, "foo", "1.0"))
+    with pytest.raises(RangeUnsupported):
+        RangeFile(session, url)
