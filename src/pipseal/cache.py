@@ -9,7 +9,8 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
                                       {"url", "filename", "sha256", "size", "etag", "last_modified"}
       names/ab/<64 hex>.json          the file name(s) an archive was fetched under, so that a
                                       pinned digest finds its wheel with no index at all
-      pages/<sha256 of index url>/<project>.json   index pages with their validators
+      pages/ab/<sha256 of page url>.page   a project page: one JSON line (etag, last_modified,
+                                      content_type, url), then the body as served; revalidated
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
       tmp/                            in-flight writes; stale ones removed at start
       lock                            shared by installs, exclusive for purge/remove
@@ -134,8 +135,9 @@ class Cache:
         key = hashlib.sha256(url.split("#", 1)[0].encode()).hexdigest()
         return self.base / "links" / f"{key}.json"
 
-    def page_dir(self, index_url: str) -> Path:
-        return self.base / "pages" / hashlib.sha256(index_url.encode()).hexdigest()
+    def page_path(self, page_url: str) -> Path:
+        key = hashlib.sha256(page_url.encode()).hexdigest()
+        return self.base / "pages" / key[:2] / f"{key}.page"
 
     @property
     def tmp_dir(self) -> Path:
@@ -266,6 +268,42 @@ class Cache:
             return LinkRecord(**raw)
         except (OSError, ValueError, TypeError):
             return None
+
+    # -- index pages (the finder's PageStore) ---------------------------------------------------
+    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None:
+        """A stored project page: (etag, last_modified, body, content_type), or None."""
+        if self.root is None:
+            return None
+        try:
+            raw = self.page_path(url).read_bytes()
+            header, _, body = raw.partition(b"\n")
+            meta = json.loads(header)
+            if meta.get("url") != url:
+                return None
+            return meta.get("etag"), meta.get("last_modified"), body, str(meta["content_type"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        body: bytes,
+        content_type: str,
+    ) -> None:
+        """Store a page with its validators (only pages that can be revalidated are worth it)."""
+        if self.root is None or not (etag or last_modified):
+            return
+        meta = {
+            "url": url,
+            "etag": etag,
+            "last_modified": last_modified,
+            "content_type": content_type,
+        }
+        with contextlib.suppress(OSError):
+            self.prepare()
+            self._write_atomic(self.page_path(url), json.dumps(meta).encode() + b"\n" + body)
 
     # -- reads (verified) ---------------------------------------------------------------------
     def get_archive(

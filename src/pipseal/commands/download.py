@@ -42,6 +42,7 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
             planned, problems = plan(
                 request, machinery.finder, target, common, reporter, cache=machinery.cache
             )
+            machinery.report_warnings()
             prepared = fetch_and_check(
                 planned,
                 problems,

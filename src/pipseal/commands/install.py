@@ -61,6 +61,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             planned, problems = plan(
                 request, machinery.finder, target, common, reporter, cache=machinery.cache
             )
+            machinery.report_warnings()
             installed = installed_distributions(target) if options.target is None else {}
             satisfied: list[tuple[str, str, str]] = []
             to_fetch = []

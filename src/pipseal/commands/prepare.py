@@ -10,7 +10,7 @@ import os
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -42,7 +42,13 @@ if TYPE_CHECKING:
     from pipseal.cache import Cache
     from pipseal.environment import TargetEnvironment
     from pipseal.fetch import Fetcher
-    from pipseal.index import Finder, IndexFile
+    from pipseal.index import IndexFile
+
+
+class FindsFiles(Protocol):
+    """What planning needs of a finder (``pipseal.index.Finder``, made lazily by the command)."""
+
+    def find_files(self, project: str) -> list[IndexFile]: ...
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def effective_index(common: CommonOptions, options: RequirementsOptions) -> Comm
 
 def plan(
     req: Request,
-    finder: Finder,
+    finder: FindsFiles,
     target: TargetEnvironment,
     common: CommonOptions,
     reporter: Reporter,
@@ -307,7 +313,7 @@ def _no_match(
 
 def replanner(
     req: Request,
-    finder: Finder,
+    finder: FindsFiles,
     target: TargetEnvironment,
     common: CommonOptions,
     reporter: Reporter,
@@ -327,7 +333,7 @@ def fetch_and_check(
     problems: list[HashProblem],
     req: Request,
     fetcher: Fetcher,
-    finder: Finder | None,
+    finder: FindsFiles | None,
     *,
     jobs: int,
     replan: Callable[[Planned], Planned] | None = None,
@@ -401,7 +407,7 @@ def _pip_name_with_url(p: Planned) -> str:
     return f"{text} from {redact(p.source.url)}{origin}"
 
 
-def _evidence(p: Planned, archive: FetchedArchive, finder: Finder | None) -> Evidence:
+def _evidence(p: Planned, archive: FetchedArchive, finder: FindsFiles | None) -> Evidence:
     release_files: list[PublishedFile] = []
     if finder is not None and p.index_file is not None:
         for f in finder.find_files(p.name):

@@ -11,7 +11,7 @@ from pipseal.commands.options import CommonOptions, Reporter
 if TYPE_CHECKING:
     from pipseal.fetch import Fetcher
     from pipseal.http import Session
-    from pipseal.index import Finder
+    from pipseal.index import Finder, IndexFile
 
 
 def index_urls(common: CommonOptions) -> list[str]:
@@ -59,18 +59,40 @@ class Machinery:
             warn=reporter.warn,
         )
         self._finder: Finder | None = None
+        self._reporter = reporter
+        self._warned = 0
 
     @property
-    def finder(self) -> Finder:
+    def finder(self) -> Machinery:
+        """This object: its ``find_files`` makes the real finder (and HTTP session) on first use,
+        so an install served wholly from the cache imports no HTTP or index code."""
+        return self
+
+    def find_files(self, project: str) -> list[IndexFile]:
+        return self._real_finder().find_files(project)
+
+    def _real_finder(self) -> Finder:
         if self._finder is None:
             from pipseal.index import Finder
 
             self._finder = Finder(
-                self.fetcher.session, index_urls(self.common), self.common.index.find_links
+                self.fetcher.session,
+                index_urls(self.common),
+                self.common.index.find_links,
+                page_store=self.cache if self.cache.enabled else None,
             )
         return self._finder
 
+    def report_warnings(self) -> None:
+        """Pass on the finder's warnings (skipped find-links, insecure indexes) not yet shown."""
+        if self._finder is None:
+            return
+        for message in self._finder.warnings[self._warned :]:
+            self._reporter.warn(message)
+        self._warned = len(self._finder.warnings)
+
     def close(self) -> None:
+        self.report_warnings()
         self.cache.close()
         if self.fetcher._session is not None:
             self.fetcher._session.close()
