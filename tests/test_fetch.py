@@ -147,11 +147,6 @@ def test_pin_with_another_algorithm_is_computed_on_a_cache_hit(
     assert hit.digests["sha512"] == sha512
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fetch.Fetcher._download ignores its `algorithms` argument; _stream hashes only "
-    "sha256 + the published algorithms, so a download pinned by sha512 lacks that digest",
-)
 def test_pin_with_another_algorithm_is_computed_on_a_download(
     harness: Harness, index_server: IndexServer, wheel_dir: Path
 ) -> None:
@@ -255,12 +250,6 @@ def test_truncated_body_without_ranges_is_fetched_again(
     assert not any("Range" in r.headers for r in records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fetch.Fetcher._download treats every NetworkError from _stream (here HTTP 404) "
-    "as a damaged transfer: it retries the 404 and raises TransferDamaged "
-    "'cause [transfer-damaged]: could not download an intact copy ...'",
-)
 def test_missing_file_is_not_reported_as_transfer_damage(
     harness: Harness, index_server: IndexServer
 ) -> None:
@@ -412,6 +401,4 @@ def test_fetch_all_sequential_keeps_order(
     results = harness.fetcher.fetch_all(
         [(source_for(index_server, d), pin(d.sha256)) for d in dists], jobs=1
     )
-    assert [r.sha256 for r in results if isinstance(r, FetchedArchive)] == [
-        d.sha256 for d in dists
-    ]
+    assert [r.sha256 for r in results if isinstance(r, FetchedArchive)] == [d.sha256 for d in dists]

@@ -206,18 +206,11 @@ def _open_stream(kind: str, tmp_path: Path) -> BinaryIO:
     return os.fdopen(read_fd, "rb")
 
 
-_SIZE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: hashes.hash_stream's single-algorithm fast path reports size from "
-    "stream.tell() (0 for BytesIO, which file_digest reads without moving; -1 for a pipe)",
-)
-
-
 @pytest.mark.parametrize(
     ("kind", "algorithms"),
     [
-        pytest.param("bytesio", ("sha256",), marks=_SIZE_BUG),
-        pytest.param("pipe", ("sha256",), marks=_SIZE_BUG),
+        ("bytesio", ("sha256",)),
+        ("pipe", ("sha256",)),
         ("file", ("sha256",)),
         ("bytesio", ("sha256", "sha512")),
         ("pipe", ("sha256", "sha512")),
@@ -319,8 +312,8 @@ def test_report_groups_as_pip_does() -> None:
     assert mine == str(pips)
     # Each header once, in pip's order: missing, unpinned, mismatch.
     assert mine.count(HashMissing.head) == 1
-    assert mine.index(HashMissing.head) < mine.index(HashUnpinned.head) < mine.index(
-        HashMismatch.head
+    assert (
+        mine.index(HashMissing.head) < mine.index(HashUnpinned.head) < mine.index(HashMismatch.head)
     )
     assert f"    baz==3.0 --hash=sha256:{got}" in mine.splitlines()
 

@@ -19,7 +19,13 @@ from pipseal.fetch import Fetcher
 from pipseal.hashes import Hash, Hashes
 from pipseal.http import HttpOptions, Session
 from pipseal.index import Finder, IndexFile
-from pipseal.metadata import CoreMetadata, MetadataFetcher, RangeFile, RangeUnsupported
+from pipseal.metadata import (
+    TAIL_BYTES,
+    CoreMetadata,
+    MetadataFetcher,
+    RangeFile,
+    RangeUnsupported,
+)
 from tests.support.indexserver import IndexServer, RequestRecord
 from tests.support.wheels import BuiltDist, build_sdist, build_wheel
 
@@ -163,7 +169,7 @@ def test_range_requests_read_metadata_without_the_whole_wheel(
     ranges = [{k.lower(): v for k, v in r.headers.items()}.get("range") for r in records]
     assert all(ranges), f"a request without Range fetched the whole wheel: {ranges}"
     assert all(r.status == 206 for r in records)
-    assert ranges[0] == "bytes=-65536"
+    assert ranges[0] == f"bytes=-{TAIL_BYTES}"
     size = wheel.path.stat().st_size
     fetched = 0
     for value in ranges:

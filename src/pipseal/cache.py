@@ -28,6 +28,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -386,19 +387,20 @@ class Cache:
 
     def matching(self, pattern: str) -> list[CacheEntry]:
         """pip's ``cache list/remove`` pattern (``name`` means ``name-*``), or a digest prefix."""
-        glob = pattern if "-" in pattern or "*" in pattern else f"{pattern}-*"
-        glob = glob.lower().replace("_", "-")
+        # pip: a pattern with a "-" is taken as "name-version..." and gets "*" appended; otherwise
+        # "-*" (so "flask" is flask's files, not flask_login's). Names in archive file names
+        # are normalized with "_", so a project name typed with "-" or "." matches too.
+        lowered = pattern.lower()
+        globs = {lowered + "*"} if "-" in lowered or "*" in lowered else {lowered + "-*"}
+        if "*" not in lowered:
+            globs.add(re.sub(r"[-_.]+", "_", lowered) + "-*")
         found = []
         for entry in self.entries():
-            if entry.sha256.startswith(pattern.lower()) and len(pattern) >= 8:
+            if len(pattern) >= 8 and entry.sha256.startswith(lowered):
                 found.append(entry)
                 continue
-            for filename in entry.filenames:
-                if fnmatch.fnmatch(filename.lower().replace("_", "-"), glob) or fnmatch.fnmatch(
-                    filename.lower().replace("_", "-"), glob + "*"
-                ):
-                    found.append(entry)
-                    break
+            if any(fnmatch.fnmatch(f.lower(), g) for f in entry.filenames for g in globs):
+                found.append(entry)
         return found
 
     def remove(self, entries: Sequence[CacheEntry]) -> tuple[int, int]:

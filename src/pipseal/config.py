@@ -30,19 +30,27 @@ _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
 
 
-def config_files(environ: Mapping[str, str]) -> list[Path]:
-    """pip's configuration files, lowest precedence first (only the ones that exist)."""
+def config_files(
+    environ: Mapping[str, str], *, isolated: bool = False, etc: Path = Path("/etc")
+) -> list[Path]:
+    """pip's configuration files, lowest precedence first (only the ones that exist).
+
+    pip's rules: ``PIP_CONFIG_FILE=os.devnull`` loads none; a ``PIP_CONFIG_FILE`` that exists
+    replaces the user files; ``--isolated`` skips the user files. ``etc`` is the system
+    configuration directory (a parameter so tests need not read this machine's).
+    """
     env_file = environ.get("PIP_CONFIG_FILE")
     if env_file is not None and env_file == os.devnull:
         return []
     candidates: list[Path] = []
-    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or str(etc / "xdg")
     candidates += [Path(d) / "pip" / "pip.conf" for d in xdg_dirs.split(os.pathsep) if d]
-    candidates.append(Path("/etc/pip.conf"))
+    candidates.append(etc / "pip.conf")
     home = Path(environ.get("HOME") or Path.home())
-    candidates.append(home / ".pip" / "pip.conf")
-    xdg_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
-    candidates.append(xdg_home / "pip" / "pip.conf")
+    if not isolated and not (env_file and Path(env_file).exists()):
+        candidates.append(home / ".pip" / "pip.conf")
+        xdg_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+        candidates.append(xdg_home / "pip" / "pip.conf")
     if environ.get("VIRTUAL_ENV"):
         candidates.append(Path(environ["VIRTUAL_ENV"]) / "pip.conf")
     if env_file:
@@ -99,26 +107,38 @@ class Config:
 
 
 def load_config(
-    command: str, environ: Mapping[str, str] | None = None, *, isolated: bool = False
+    command: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    isolated: bool = False,
+    etc: Path = Path("/etc"),
 ) -> Config:
-    """Settings from files and environment for ``command`` (pip's ``--isolated`` ignores both)."""
+    """Settings from files and environment for ``command``.
+
+    As pip orders them: every file's ``[global]`` (later files win), then every file's
+    ``[command]`` section, then ``PIP_*``, then ``PIPSEAL_*``. pip's ``--isolated`` skips the user
+    files and the environment variables (global and site files still count).
+    """
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
     origin: dict[str, str] = {}
-    if isolated:
-        return Config(values, origin)
-    for path in config_files(environ):
+    parsed: list[tuple[Path, configparser.RawConfigParser]] = []
+    for path in config_files(environ, isolated=isolated, etc=etc):
         parser = configparser.RawConfigParser()
         try:
             parser.read(path, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError, OSError) as exc:
             raise UsageError(f"cannot read pip configuration file {path}: {exc}") from None
-        for section in ("global", command):
+        parsed.append((path, parser))
+    for section in ("global", command):
+        for path, parser in parsed:
             if parser.has_section(section):
                 for key, value in parser.items(section):
                     name = _canonical(key.replace("_", "-"))
                     values[name] = value
                     origin[name] = f"{path} [{section}]"
+    if isolated:
+        return Config(values, origin)
     for prefix in ("PIP_", "PIPSEAL_"):
         for var, value in environ.items():
             if not var.startswith(prefix) or var == "PIP_CONFIG_FILE":

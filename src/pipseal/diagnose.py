@@ -56,7 +56,9 @@ def diagnose(e: Evidence) -> Diagnosis:
             "retry; if it persists, check the proxy or mirror between you and the index",
         )
     matches = [f for f in e.release_files if _pin_matches(e.pinned, f.hashes)]
-    same_release = [f for f in matches if f.version == e.version and f.filename != e.filename]
+    same_release = [
+        f for f in matches if _same_version(f.version, e.version) and f.filename != e.filename
+    ]
     if same_release:
         other = same_release[0]
         usable = e.filename
@@ -74,16 +76,16 @@ def diagnose(e: Evidence) -> Diagnosis:
             f"{e.filename} was served with the pinned digest before, and the index now publishes "
             f"and serves other bytes under the same name (sha256:{e.got.get('sha256', '?')})",
             "the file changed upstream or a mirror serves another build; find out why before "
-            "pinning the new digest — pipseal never adopts it by itself",
+            "pinning the new digest (pipseal never adopts it by itself)",
         )
-    other_versions = [f for f in matches if f.version != e.version]
+    other_versions = [f for f in matches if not _same_version(f.version, e.version)]
     if other_versions:
         return Diagnosis(
             "unknown-digest",
             f"the pin is the digest of {other_versions[0].filename}, a file of another release",
             "pin the version that digest belongs to, or the digest of this version's file",
         )
-    files = sorted({f.filename for f in e.release_files if f.version == e.version})
+    files = sorted({f.filename for f in e.release_files if _same_version(f.version, e.version)})
     listing = ", ".join(files) if files else "no files"
     return Diagnosis(
         "unknown-digest",
@@ -91,6 +93,16 @@ def diagnose(e: Evidence) -> Diagnosis:
         f"release {e.version} publishes: {listing}",
         "the pin is wrong or its file was removed; check where the pin came from",
     )
+
+
+def _same_version(a: str, b: str) -> bool:
+    """PEP 440 equality (1.0 == 1.0.0); text equality for versions that do not parse."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
 
 
 def _pin_matches(pinned: Hashes, published: Hashes) -> bool:

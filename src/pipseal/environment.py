@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
@@ -255,6 +255,62 @@ def inspect_interpreter(
             f"--python {python}: its answer about itself cannot be understood ({exc})"
         ) from exc
     return environment
+
+
+def synthetic_target(
+    base: TargetEnvironment,
+    *,
+    platforms: Sequence[str] = (),
+    python_version: str | None = None,
+    implementation: str | None = None,
+    abis: Sequence[str] = (),
+) -> TargetEnvironment:
+    """Another machine, as pip's ``--platform/--python-version/--implementation/--abi`` describe it.
+
+    Tags are computed with packaging.tags for the given values (the base's where not given);
+    markers keep the base's values but for the Python version (pip does the same: --platform does
+    not change ``sys_platform`` markers). Nothing can be installed into it, only chosen for it.
+    """
+    from packaging import tags as t
+
+    version = base.version
+    if python_version:
+        digits = python_version.replace(".", "") if "." not in python_version else None
+        parts = [digits[0], digits[1:]] if digits else python_version.split(".")
+        try:
+            numbers = [int(p) for p in parts if p != ""]
+        except ValueError:
+            raise UsageError(f"invalid --python-version {python_version!r}") from None
+        if not numbers:
+            raise UsageError(f"invalid --python-version {python_version!r}")
+        numbers += [0] * (3 - len(numbers))
+        version = (numbers[0], numbers[1], numbers[2])
+    impl = implementation or {"cpython": "cp", "pypy": "pp"}.get(base.implementation, "cp")
+    plats = list(platforms) or None
+    major_minor = (version[0], version[1])
+    if impl == "cp":
+        tag_list = list(t.cpython_tags(major_minor, abis=list(abis) or None, platforms=plats))
+    else:
+        tag_list = list(
+            t.generic_tags(
+                f"{impl}{version[0]}{version[1]}", abis=list(abis) or None, platforms=plats
+            )
+        )
+    tag_list += list(t.compatible_tags(major_minor, f"{impl}{version[0]}{version[1]}", plats))
+    markers = dict(base.markers)
+    if python_version:
+        markers["python_version"] = f"{version[0]}.{version[1]}"
+        markers["python_full_version"] = f"{version[0]}.{version[1]}.{version[2]}"
+    return TargetEnvironment(
+        python=base.python,
+        version=version,
+        implementation=base.implementation,
+        tags=tuple(tag_list),
+        markers=MappingProxyType(markers),
+        scheme=base.scheme,
+        prefix=base.prefix,
+        is_virtualenv=base.is_virtualenv,
+    )
 
 
 @dataclass(frozen=True)

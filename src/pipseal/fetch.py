@@ -65,6 +65,10 @@ class TransferDamaged(NetworkError):
     """Fresh bytes disagreed with the digest the index publishes, on every attempt."""
 
 
+class UnexpectedStatus(NetworkError):
+    """The server answered a file request with an error status (not worth retrying here)."""
+
+
 class Fetcher:
     """Fetches archives through one cache and one HTTP session (made on first use)."""
 
@@ -202,7 +206,9 @@ class Fetcher:
                 attempts += 1
                 incoming.truncate()
                 try:
-                    hasher, received, etag, modified = self._stream(source, incoming)
+                    hasher, received, etag, modified = self._stream(source, incoming, algorithms)
+                except UnexpectedStatus:
+                    raise
                 except NetworkError as exc:
                     last_problem = exc.message
                     self.warn(
@@ -241,10 +247,12 @@ class Fetcher:
         )
 
     def _stream(
-        self, source: ArchiveSource, incoming: IncomingArchive
+        self, source: ArchiveSource, incoming: IncomingArchive, algorithms: list[str]
     ) -> tuple[MultiHasher, int, str | None, str | None]:
         """One GET (plus Range resumes for a body cut short); the file and hasher hold the bytes."""
-        hasher = MultiHasher(sorted({"sha256", *source.published.algorithms}))
+        from pipseal.http import redact
+
+        hasher = MultiHasher(algorithms)
         received = 0
         resumes = 0
         headers: dict[str, str] = {"Accept-Encoding": "identity"}
@@ -254,7 +262,10 @@ class Fetcher:
         while True:
             if response.status != (206 if received else 200):
                 response.close()
-                raise NetworkError(f"HTTP {response.status} for {source.filename}")
+                raise UnexpectedStatus(
+                    f"Could not fetch {redact(source.url)}: HTTP {response.status}"
+                    + (" (the file is not on the index any more)" if response.status == 404 else "")
+                )
             total = response.content_length
             if received and total is not None:
                 total += received

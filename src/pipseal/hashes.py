@@ -13,7 +13,7 @@ import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import Any, BinaryIO, Protocol, cast
+from typing import BinaryIO, Protocol
 
 FAVORITE_HASH = "sha256"
 #: Algorithms accepted by ``--hash=alg:hex`` (pip's STRONG_HASHES).
@@ -147,13 +147,6 @@ class MultiHasher:
 def hash_stream(stream: BinaryIO, algorithms: Iterable[str] = (FAVORITE_HASH,)) -> MultiHasher:
     """Read ``stream`` to its end in chunks and return the hasher (digests and size)."""
     hasher = MultiHasher(algorithms)
-    if len(hasher._hashers) == 1:
-        # hashlib.file_digest releases the GIL and avoids a Python-level loop per chunk.
-        only = next(iter(hasher._hashers))
-        digest = hashlib.file_digest(cast(Any, stream), only)
-        hasher._hashers[only] = digest
-        hasher.size = stream.tell() if stream.seekable() else -1
-        return hasher
     for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
         hasher.update(chunk)
     return hasher

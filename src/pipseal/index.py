@@ -96,6 +96,12 @@ class IndexFile:
         return self.yanked is not None
 
 
+class FindsFiles(Protocol):
+    """What planning and resolution need of a finder: :class:`Finder` or a lazy stand-in."""
+
+    def find_files(self, project: str) -> list[IndexFile]: ...
+
+
 class PageStore(Protocol):
     """Stored project pages for revalidation (the cache implements it).
 

@@ -51,7 +51,7 @@ from pipseal.candidates import (
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import NoMatchingDistribution, PipsealError
 from pipseal.hashes import Hashes
-from pipseal.index import Finder, IndexFile, classify_filename
+from pipseal.index import FindsFiles, IndexFile, classify_filename
 from pipseal.metadata import CoreMetadata, MetadataFetcher
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
     def __init__(
         self,
         *,
-        finder: Finder,
+        finder: FindsFiles,
         metadata: MetadataFetcher,
         target: TargetEnvironment,
         constraints: Mapping[str, tuple[SpecifierSet, tuple[str, ...]]],
@@ -259,14 +259,14 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
     ) -> list[Candidate]:
         """Every candidate of ``identifier`` that all its requirements accept, best first."""
         reqs = list(requirements[identifier])
-        bad = set(incompatibilities[identifier])
+        bad = set(incompatibilities.get(identifier, ()))
         if identifier == REQUIRES_PYTHON_IDENTIFIER:
             found = [self.python_candidate]
         else:
             name = identifier.partition("[")[0]
             extras = reqs[0].extras if reqs else frozenset()
             # The base's own requirements narrow an extras identifier's versions early.
-            narrowing = reqs + (list(requirements[name]) if name != identifier else [])
+            narrowing = reqs + (list(requirements.get(name, ())) if name != identifier else [])
             found = [replace(c, extras=extras) for c in self._base_candidates(name, narrowing)]
         return [c for c in found if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs)]
 
@@ -699,7 +699,7 @@ def _install_order(edges: Mapping[str, set[str]]) -> list[str]:
 def resolve(
     requirements: Sequence[ParsedRequirement],
     *,
-    finder: Finder,
+    finder: FindsFiles,
     metadata: MetadataFetcher,
     target: TargetEnvironment,
     constraints: Sequence[ParsedRequirement] = (),

@@ -26,6 +26,25 @@ def register(sub: Any) -> None:
         default=None,
         help="Download packages into <dir> (default: the current directory).",
     )
+    g = p.add_argument_group("Target Options")
+    g.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="platform",
+        help="Only use wheels compatible with <platform> (repeatable), e.g. linux_armv7l.",
+    )
+    g.add_argument(
+        "--python-version",
+        metavar="python_version",
+        help="The Python version the wheels are for, e.g. 3.11 or 311.",
+    )
+    g.add_argument(
+        "--implementation", metavar="implementation", help="Python implementation, e.g. cp."
+    )
+    g.add_argument(
+        "--abi", action="append", default=[], metavar="abi", help="Wheel ABI (repeatable)."
+    )
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
@@ -43,6 +62,10 @@ def handle(args: argparse.Namespace) -> int:
         common=common_options(args, config),
         dest=Path(dest),
         python=args.python,
+        platforms=tuple(args.platform),
+        python_version=args.python_version,
+        implementation=args.implementation,
+        abis=tuple(args.abi),
     )
     result = download.run(options, out)
     for path in result.already_there:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from pipseal.cli.common import common_options, config_for, printer, request_options
 from pipseal.cli.options import add_general, add_index, add_request
-from pipseal.cli.output import format_size
+from pipseal.cli.output import Printer, format_size
 
 
 def register(sub: Any) -> None:
@@ -39,10 +40,37 @@ def register(sub: Any) -> None:
         action="store_true",
         help="Reinstall all packages even if they are already up-to-date.",
     )
+    p.add_argument(
+        "--upgrade-strategy",
+        choices=("only-if-needed", "eager"),
+        default="only-if-needed",
+        help="How dependencies of upgraded packages are upgraded (default: only-if-needed).",
+    )
+    p.add_argument(
+        "--report",
+        metavar="file",
+        help="Write a JSON report of what is (or with --dry-run would be) installed; - is stdout.",
+    )
     p.add_argument("--no-compile", action="store_true", help=argparse.SUPPRESS)
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
+
+
+def _write_report(dest: str, report: dict[str, Any]) -> None:
+    import json
+
+    text = json.dumps(report, indent=2, sort_keys=False) + "\n"
+    if dest == "-":
+        sys.stdout.write(text)
+        return
+    from pipseal.errors import PipsealError
+
+    try:
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise PipsealError(f"cannot write the report to {dest}: {exc.strerror}") from exc
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -59,21 +87,24 @@ def handle(args: argparse.Namespace) -> int:
         prefix=args.prefix or config.get("prefix"),
         dry_run=args.dry_run,
         upgrade=args.upgrade,
+        upgrade_strategy=args.upgrade_strategy,
         force_reinstall=args.force_reinstall,
+        report=bool(args.report),
     )
+    if args.report == "-":
+        out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)
     result = install.run(options, out)
-    for requirement, location, version in result.already_satisfied:
-        out.info(f"Requirement already satisfied: {requirement} in {location} ({version})")
+    if result.report is not None:
+        _write_report(args.report, result.report)
+    for kept in result.already_satisfied:
+        out.info(
+            f"Requirement already satisfied: {kept.requirement} in {kept.location} ({kept.version})"
+        )
     names = " ".join(f"{n}-{v}" for n, v in result.installed)
     if result.dry_run:
         if names:
             out.info(f"Would install {names}")
         return 0
-    if not options.request.no_deps and result.installed:
-        out.info(
-            "Note: dependencies were not resolved; the requirements were installed as listed "
-            "(pass --no-deps to silence this note)"
-        )
     if names:
         out.info(f"Successfully installed {names}")
         sizes = f", {format_size(result.bytes_downloaded)}" if result.downloaded else ""

@@ -1,20 +1,20 @@
-"""``pipseal download``: the same planning and checks as install; files land under their names."""
+"""``pipseal download``: the same choices and checks as install; files land under their names.
+
+With ``--platform``/``--python-version``/``--implementation``/``--abi`` the files are chosen for
+another machine (pip's options), e.g. a Raspberry Pi's ``linux_armv7l`` wheels fetched elsewhere.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipseal.commands.choose import Policy, choose
 from pipseal.commands.options import DownloadOptions, Reporter
-from pipseal.commands.prepare import (
-    effective_index,
-    fetch_and_check,
-    plan,
-    read_request,
-    replanner,
-)
+from pipseal.commands.prepare import effective_index, fetch_and_check, read_request, replanner
 from pipseal.commands.session import Machinery
 from pipseal.errors import PipsealError
 
@@ -25,27 +25,39 @@ class DownloadResult:
     already_there: tuple[Path, ...]
     cache_hits: int
     downloaded: int
+    notes: tuple[str, ...] = field(default=())
 
 
 def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
-    import sys
-
-    from pipseal.environment import find_target_python, inspect_interpreter
+    from pipseal.environment import find_target_python, inspect_interpreter, synthetic_target
 
     request = read_request(options.request)
     common = effective_index(options.common, request.options)
     python = find_target_python(options.python) if options.python else sys.executable
     target = inspect_interpreter(python)
+    if options.platforms or options.python_version or options.implementation or options.abis:
+        target = synthetic_target(
+            target,
+            platforms=options.platforms,
+            python_version=options.python_version,
+            implementation=options.implementation,
+            abis=options.abis,
+        )
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
-            planned, problems = plan(
-                request, machinery.finder, target, common, reporter, cache=machinery.cache
+            choice = choose(
+                request,
+                machinery,
+                target,
+                {},
+                Policy(no_deps=options.request.no_deps),
+                reporter=reporter,
             )
             machinery.report_warnings()
             prepared = fetch_and_check(
-                planned,
-                problems,
+                choice.planned,
+                choice.problems,
                 request,
                 machinery.fetcher,
                 machinery.finder,

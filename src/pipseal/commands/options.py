@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class Reporter(Protocol):
@@ -77,7 +77,9 @@ class InstallOptions:
     prefix: str | None = None
     dry_run: bool = False
     upgrade: bool = False
+    upgrade_strategy: Literal["only-if-needed", "eager"] = "only-if-needed"
     force_reinstall: bool = False
+    report: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,10 @@ class DownloadOptions:
     common: CommonOptions
     dest: Path = Path(".")
     python: str | None = None
+    platforms: tuple[str, ...] = ()
+    python_version: str | None = None
+    implementation: str | None = None
+    abis: tuple[str, ...] = ()
 
 
 ReporterFactory = Callable[[], Reporter]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
@@ -40,15 +41,10 @@ from pipseal.requirements import (
 
 if TYPE_CHECKING:
     from pipseal.cache import Cache
-    from pipseal.environment import TargetEnvironment
+    from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.fetch import Fetcher
-    from pipseal.index import IndexFile
-
-
-class FindsFiles(Protocol):
-    """What planning needs of a finder (``pipseal.index.Finder``, made lazily by the command)."""
-
-    def find_files(self, project: str) -> list[IndexFile]: ...
+    from pipseal.index import FindsFiles, IndexFile
+    from pipseal.metadata import MetadataFetcher
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,12 @@ class Planned:
     source: ArchiveSource
     expected: Hashes
     index_file: IndexFile | None = None
-    #: Chosen from the cache by a pinned digest, without asking any index.
-    from_cache: bool = False
+    #: Chosen from the cache by this pinned digest, without asking any index.
+    cached_sha256: str | None = None
+
+    @property
+    def from_cache(self) -> bool:
+        return self.cached_sha256 is not None
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,10 @@ class Prepared:
 
     planned: Planned
     archive: FetchedArchive
+
+
+#: Placeholder result of a file reported as missing a hash without being fetched.
+MISSING = PipsealError("hash missing; not fetched")
 
 
 @dataclass(frozen=True)
@@ -249,9 +253,22 @@ def _plan_from_cache(
         if not cache.archive_path(sha256).exists():
             continue
         return Planned(
-            r, str(name), str(version), ArchiveSource(url, filename), expected, None, True
+            r, str(name), str(version), ArchiveSource(url, filename), expected, None, sha256
         )
     return None
+
+
+def plan_from_cache_only(
+    requirements: Sequence[ParsedRequirement], target: TargetEnvironment, cache: Cache
+) -> list[Planned] | None:
+    """Plan every requirement from the cache by its pinned digests, or None if one cannot be."""
+    planned = []
+    for r in requirements:
+        hit = _plan_from_cache(r, Hashes.of(r.hashes), r.specifier, target, cache)
+        if hit is None:
+            return None
+        planned.append(hit)
+    return planned
 
 
 def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
@@ -346,6 +363,13 @@ def fetch_and_check(
     planned = list(planned)
     results: list[FetchedArchive | PipsealError | None] = [None] * len(planned)
     for i, p in enumerate(planned):
+        published = sorted(p.source.published.allowed.get("sha256", ()))
+        if req.hash_mode and not p.expected and published and not p.requirement.url:
+            # The digest the index publishes is the one the file would be checked against:
+            # report it without downloading the file.
+            problems.append(HashMissing(f"{p.name}=={p.version}", published[0]))
+            results[i] = MISSING
+            continue
         if p.from_cache:
             results[i] = fetcher.cached(p.source, p.expected)
             if results[i] is None and replan is not None:
@@ -354,11 +378,13 @@ def fetch_and_check(
     fetched = fetcher.fetch_all(((planned[i].source, planned[i].expected) for i in todo), jobs=jobs)
     for i, r in zip(todo, fetched, strict=True):
         results[i] = r
-    errors = [r for r in results if isinstance(r, PipsealError)]
+    errors = [r for r in results if isinstance(r, PipsealError) and r is not MISSING]
     if errors:
         raise errors[0]
     prepared: list[Prepared] = []
     for p, archive in zip(planned, results, strict=True):
+        if archive is MISSING:
+            continue
         assert isinstance(archive, FetchedArchive)
         if p.expected:
             if not p.expected.is_satisfied_by(archive.digests):
@@ -423,3 +449,104 @@ def _evidence(p: Planned, archive: FetchedArchive, finder: FindsFiles | None) ->
         release_files=tuple(release_files),
         previously_served=tuple(served_before),
     )
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An installed distribution that satisfies what is asked (pip's "already satisfied")."""
+
+    requirement: str
+    location: str
+    version: str
+
+
+def plan_resolved(
+    req: Request,
+    finder: FindsFiles,
+    metadata: MetadataFetcher,
+    target: TargetEnvironment,
+    common: CommonOptions,
+    *,
+    reporter: Reporter,
+    installed: Mapping[str, InstalledDistribution],
+    upgrade: bool = False,
+    upgrade_strategy: Literal["only-if-needed", "eager"] = "only-if-needed",
+    force_reinstall: bool = False,
+) -> tuple[list[Planned], list[Kept], list[HashProblem]]:
+    """Resolve dependencies as pip does; plan a file for every distribution to fetch.
+
+    In hash-checking mode every distribution the resolution brings in must be a requirement,
+    pinned and hashed: a dependency that is not gets a HashMissing entry whose line is ready to
+    paste (``name==version --hash=sha256:...``, the digest of the file that would be installed).
+    """
+    from pipseal.resolve import resolve
+
+    problems: list[HashProblem] = []
+    active = [r for r in req.requirements if r.marker is None or r.matches_marker(target.markers)]
+    for r in req.requirements:
+        if r not in active:
+            reporter.info(
+                f"Ignoring {r.name or r.text}: markers '{r.marker}' don't match your environment"
+            )
+    by_name: dict[str, ParsedRequirement] = {}
+    hashes: dict[str, Hashes] = {}
+    for r in active:
+        if r.name:
+            key = canonicalize_name(r.name)
+            by_name.setdefault(key, r)
+            hashes[key] = (
+                hashes.get(key, Hashes()) & Hashes.of(r.hashes)
+                if key in hashes
+                else (Hashes.of(r.hashes))
+            )
+        if req.hash_mode and not r.url and not r.is_pinned:
+            problems.append(HashUnpinned(_pip_name(r)))
+    for c in req.constraints:
+        if c.name and c.hashes:
+            key = canonicalize_name(c.name)
+            hashes[key] = hashes.get(key, Hashes()) & Hashes.of(c.hashes)
+    resolution = resolve(
+        active,
+        finder=finder,
+        metadata=metadata,
+        target=target,
+        constraints=req.constraints,
+        installed=installed,
+        upgrade=upgrade,
+        upgrade_strategy=upgrade_strategy,
+        force_reinstall=force_reinstall,
+        allow_prereleases=common.index.pre,
+        formats=FormatControl(common.index.only_binary, common.index.no_binary),
+        hashes=hashes,
+    )
+    for warning in resolution.warnings:
+        reporter.warn(warning)
+    planned: list[Planned] = []
+    kept: list[Kept] = []
+    for dist in resolution.dists:
+        top = by_name.get(dist.name)
+        if dist.file is None:
+            assert dist.installed is not None
+            shown = str(top) if top is not None else dist.display_name
+            kept.append(Kept(shown, str(Path(dist.installed.dist_info).parent), dist.version))
+            continue
+        if top is None:
+            parents = ", ".join(p for p in dist.parents if p) or "the requirements"
+            top = ParsedRequirement(
+                text=f"{dist.display_name}=={dist.version}",
+                name=dist.display_name,
+                specifier=SpecifierSet(f"=={dist.version}"),
+                location=Location(f"(from {parents})", 0),
+            )
+        f = dist.file
+        planned.append(
+            Planned(
+                top,
+                dist.display_name,
+                dist.version,
+                ArchiveSource(f.url, f.filename, f.hashes, f.size),
+                hashes.get(dist.name, Hashes()),
+                f,
+            )
+        )
+    return planned, kept, problems

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pipseal.fetch import Fetcher
     from pipseal.http import Session
     from pipseal.index import Finder, IndexFile
+    from pipseal.metadata import MetadataFetcher
 
 
 def index_urls(common: CommonOptions) -> list[str]:
@@ -59,6 +60,7 @@ class Machinery:
             warn=reporter.warn,
         )
         self._finder: Finder | None = None
+        self._metadata: MetadataFetcher | None = None
         self._reporter = reporter
         self._warned = 0
 
@@ -82,6 +84,15 @@ class Machinery:
                 page_store=self.cache if self.cache.enabled else None,
             )
         return self._finder
+
+    @property
+    def metadata(self) -> MetadataFetcher:
+        """Core metadata of index files (PEP 658, Range requests, or the whole wheel)."""
+        if self._metadata is None:
+            from pipseal.metadata import MetadataFetcher
+
+            self._metadata = MetadataFetcher(lambda: self.fetcher.session, self.cache, self.fetcher)
+        return self._metadata
 
     def report_warnings(self) -> None:
         """Pass on the finder's warnings (skipped find-links, insecure indexes) not yet shown."""
