@@ -169,11 +169,14 @@ class Cache:
         self._prepared = True
 
     def _clean_stale_tmp(self) -> None:
+        """Remove in-flight files of processes that are gone (a crash, kill -9), or very old."""
         cutoff = time.time() - STALE_TMP_SECONDS
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.tmp_dir):
                 with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    owner = _owner_pid(entry.name)
+                    dead = owner is not None and owner != os.getpid() and not _alive(owner)
+                    if dead or entry.stat(follow_symlinks=False).st_mtime < cutoff:
                         if entry.is_dir(follow_symlinks=False):
                             shutil.rmtree(entry.path, ignore_errors=True)
                         else:
@@ -227,7 +230,9 @@ class Cache:
         else:
             self.prepare()
             directory = self.tmp_dir
-        fd, name = tempfile.mkstemp(dir=directory, prefix="dl-")
+        # The writer's pid is in the name, so a later run can tell a dead process's leftovers
+        # from another live process's download in flight.
+        fd, name = tempfile.mkstemp(dir=directory, prefix=f"dl-{os.getpid()}-")
         incoming = IncomingArchive(self, Path(name), os.fdopen(fd, "w+b"))
         try:
             yield incoming
@@ -451,6 +456,23 @@ class Cache:
                 raw = json.loads(note.read_bytes())
                 notes.append(QuarantineNote(note.with_suffix(""), raw["sha256"], raw["reason"]))
         return notes
+
+
+def _owner_pid(name: str) -> int | None:
+    parts = name.split("-")
+    if len(parts) >= 3 and parts[0] in ("dl", "probe") and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _make_writable(top: Path) -> None:

@@ -1,0 +1,193 @@
+"""The network misbehaving on purpose: installs succeed through transient faults, fail clearly
+(within --timeout x --retries) through permanent ones, and the cache never keeps a bad file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunPipseal
+from tests.integration.helpers import pinned_lines, write
+from tests.support.indexserver import IndexServer
+from tests.support.venvs import Venv
+from tests.support.wheels import BuiltDist, build_wheel
+
+
+def one_project(index: IndexServer, wheel_dir: Path) -> BuiltDist:
+    # Large enough that a cut or flipped body is a real partial transfer.
+    dist = build_wheel(wheel_dir, "sturdy", "1.0", modules={"sturdy/blob.py": "x = 1\n" * 40000})
+    index.add(dist)
+    return dist
+
+
+def archives(cache_dir: Path) -> set[str]:
+    return {p.name for p in (cache_dir / "v1" / "archives" / "sha256").glob("*/*")}
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "extra"),
+    [
+        ("/files/*.whl", "reset", {}),
+        ("/files/*.whl", "truncate", {}),
+        ("/files/*.whl", "corrupt", {}),
+        ("/files/*.whl", "status", {"status": 503, "retry_after": 1}),
+        ("/files/*.whl", "status", {"status": 429, "retry_after": 1}),
+        ("/simple/sturdy/", "status", {"status": 502}),
+        ("/simple/sturdy/", "reset", {}),
+    ],
+)
+def test_transient_fault_is_survived(
+    path: str,
+    kind: str,
+    extra: dict[str, int],
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = one_project(index_server, wheel_dir)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    index_server.fault(path, kind, times=1, **extra)  # type: ignore[arg-type]
+
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        "--retries",
+        "3",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert venv.installed() == {"sturdy": "1.0"}
+    assert archives(cache_dir) == {dist.sha256}
+    if kind == "corrupt":
+        assert "[transfer-damaged]" in result.stderr
+
+
+def test_permanent_corruption_fails_clearly_and_caches_nothing(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = one_project(index_server, wheel_dir)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    index_server.fault("/files/*.whl", "corrupt", times=100)
+
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        "--retries",
+        "2",
+    )
+
+    assert result.returncode == 1
+    first = result.stderr.strip().splitlines()[-2]  # the ERROR line (the hint follows)
+    assert first.startswith("ERROR: cause [transfer-damaged]") and dist.filename in first
+    assert "127.0.0.1" in first
+    assert "Traceback" not in result.stderr
+    assert venv.installed() == {}
+    assert archives(cache_dir) == set()
+
+
+def test_dead_server_fails_within_timeout_times_retries(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = one_project(index_server, wheel_dir)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    index_server.fault("/simple/*", "stall", times=100, seconds=30)
+
+    started = time.monotonic()
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        "--timeout",
+        "1",
+        "--retries",
+        "1",
+    )
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+    assert elapsed < 15, elapsed
+    assert venv.installed() == {}
+
+
+def test_credentials_never_printed(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = one_project(index_server, wheel_dir)
+    index_server.require_auth = ("alice", "s3cret-pw")
+    reqs = write(tmp_path / "r.txt", f"sturdy==1.0 --hash=sha256:{'0' * 64}\n")
+    url = index_server.url.replace("http://", "http://alice:s3cret-pw@")
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "-i", url, "-r", reqs, "--no-deps", "-v"
+    )
+
+    assert result.returncode == 1  # a real mismatch, reported with the file's URL
+    assert "THESE PACKAGES DO NOT MATCH" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    ok = write(tmp_path / "ok.txt", pinned_lines([dist]))
+    good = run_pipseal("install", "--python", venv.python, "-i", url, "-r", ok, "--no-deps")
+    assert good.returncode == 0, good.stderr
+    assert "s3cret-pw" not in good.stderr + good.stdout
+
+
+def test_netrc_credentials(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = one_project(index_server, wheel_dir)
+    index_server.require_auth = ("bob", "netrc-pw")
+    netrc = write(tmp_path / "netrc", "machine 127.0.0.1 login bob password netrc-pw\n")
+    netrc.chmod(0o600)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        env={"NETRC": str(netrc)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "netrc-pw" not in result.stderr + result.stdout
