@@ -94,7 +94,7 @@ def test_purge_during_installs_never_breaks_them(
     reqs = write(tmp_path / "r.txt", pinned_lines(dists))
     env = pipseal_env(tmp_path / "home", cache_dir)
     base = [sys.executable, "-m", "pipseal"]
-    procs = []
+    procs: list[tuple[Venv | None, subprocess.Popen[str]]] = []
     for i in range(6):
         v = clone_venv(venv_template, tmp_path / f"v{i}")
         procs.append(
@@ -137,8 +137,8 @@ def test_purge_during_installs_never_breaks_them(
         assert p.returncode == 0, err
         if v is not None:
             assert v.installed() == {f"q{i}": "1.0" for i in range(4)}
-    for p in (cache_dir / "v1" / "archives" / "sha256").glob("*/*"):
-        assert hashlib.sha256(p.read_bytes()).hexdigest() == p.name
+    for entry in (cache_dir / "v1" / "archives" / "sha256").glob("*/*"):
+        assert hashlib.sha256(entry.read_bytes()).hexdigest() == entry.name
 
 
 def test_killed_download_leaves_no_entry_and_its_leftovers_are_cleaned(
