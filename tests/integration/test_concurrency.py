@@ -132,11 +132,11 @@ def test_purge_during_installs_never_breaks_them(
                     ),
                 )
             )
-    for v, p in procs:
-        _out, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err
-        if v is not None:
-            assert v.installed() == {f"q{i}": "1.0" for i in range(4)}
+    for target, proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        if target is not None:
+            assert target.installed() == {f"q{i}": "1.0" for i in range(4)}
     for entry in (cache_dir / "v1" / "archives" / "sha256").glob("*/*"):
         assert hashlib.sha256(entry.read_bytes()).hexdigest() == entry.name
 
