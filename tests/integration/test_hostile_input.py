@@ -1,0 +1,132 @@
+"""Hostile wheels and bad input: refused with one clear line, nothing written, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunPipseal
+from tests.integration.helpers import pinned_lines, tree_snapshot, write
+from tests.support.indexserver import IndexServer
+from tests.support.venvs import Venv
+from tests.support.wheels import BuiltDist, build_wheel
+
+HOSTILE = {
+    "path escapes with ..": {"extra_members": {"../escaped.py": b"evil = 1\n"}},
+    "absolute path": {"extra_members": {"/tmp/pipseal-absolute-evil.py": b"evil = 1\n"}},
+    "member missing from RECORD": {"extra_members": {"host/unrecorded.py": b"x = 1\n"}},
+    "digest disagrees with RECORD": {"tamper": {"host/__init__.py": b"tampered = 1\n"}},
+    "dist-info name disagrees": {"dist_info_name": "other-9.9.dist-info"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_wheel_is_refused_and_nothing_is_written(
+    case: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    good = build_wheel(wheel_dir / "good", "goodpkg", "1.0")
+    bad: BuiltDist = build_wheel(wheel_dir / "bad", "host", "1.0", **HOSTILE[case])  # type: ignore[arg-type]
+    index_server.add(good)
+    index_server.add(bad)
+    reqs = write(tmp_path / "r.txt", pinned_lines([good, bad]))
+    outside = venv.path.parent
+    before = tree_snapshot(outside)
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+    assert bad.filename in result.stderr.splitlines()[0]
+    assert tree_snapshot(outside) == before  # not even the good wheel: all or nothing
+    assert not Path("/tmp/pipseal-absolute-evil.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (f"flask==3.1.3 --hash=sha256:{'a' * 63}", "has 63 digits where sha256 has 64"),
+        (f"flask==3.1.3 --hash=sha256:{'g' * 64}", "is not hexadecimal"),
+        (f"flask==3.1.3 --hash=md4:{'a' * 32}", "Unknown hash name"),
+        ("flask==3.1.3 --frobnicate", "--frobnicate"),
+        ("flask=>1", "invalid requirement"),
+        ("-e ./project", "editable requirements are not supported"),
+        ("-r missing-include.txt", "missing-include.txt"),
+    ],
+)
+def test_bad_requirements_lines(
+    line: str, expected: str, venv: Venv, tmp_path: Path, run_pipseal: RunPipseal
+) -> None:
+    reqs = write(tmp_path / "reqs.txt", f"# a comment\n{line}\n")
+    result = run_pipseal("install", "--python", venv.python, "--no-index", "-r", reqs)
+    assert result.returncode != 0
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("ERROR: ")
+    assert "reqs.txt:2" in first, first
+    assert expected.lower() in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_invocations_are_one_line(venv: Venv, tmp_path: Path, run_pipseal: RunPipseal) -> None:
+    cases = [
+        (("install", "--frobnicate", "x"), 2, "unrecognized arguments"),
+        (("install", "--python", venv.python, "-r", tmp_path / "nope.txt"), 1, "nope.txt"),
+        (("install", "--python", "/bin/false", "--no-index", "x"), 2, "/bin/false"),
+        (("install", "--python", tmp_path / "no-such-python", "x"), 2, "no-such-python"),
+        (("nosuchcommand",), 2, "invalid choice"),
+        (("install", "--timeout", "soon", "x"), 2, "invalid float value"),
+    ]
+    for args, code, text in cases:
+        result = run_pipseal(*args)
+        assert result.returncode == code, (args, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert lines[0].startswith("ERROR: ") and text in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_unusable_cache_and_target(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = build_wheel(wheel_dir, "plain", "1.0")
+    index_server.add(dist)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    not_a_dir = write(tmp_path / "cache-is-a-file", "")
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        "--cache-dir",
+        not_a_dir,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR: cannot use the cache directory")
+    assert venv.installed() == {}
+
+    target_file = write(tmp_path / "target-is-a-file", "")
+    result = run_pipseal(
+        "install", "--target", target_file, "-i", index_server.url, "-r", reqs, "--no-deps"
+    )
+    assert result.returncode != 0
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, run_pipseal: RunPipseal, venv: Venv) -> None:
+    result = run_pipseal("install", "--debug", "--python", venv.python, "-r", tmp_path / "x.txt")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ERROR: " in result.stderr
