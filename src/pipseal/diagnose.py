@@ -116,3 +116,44 @@ def _describe(filename: str) -> str:
         parts = filename[:-4].split("-")
         return "wheel for " + "-".join(parts[-3:])
     return "sdist"
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One file name for which configured indexes publish different digests."""
+
+    filename: str
+    published: tuple[tuple[str, str], ...]  # (index, "alg:hex"), one per differing index
+
+    def indexes(self) -> str:
+        return " and ".join(f"{source} ({digest[:23]}…)" for source, digest in self.published)
+
+
+def disagreements(files: Sequence[PublishedFile], filename: str) -> Disagreement | None:
+    """Whether the indexes that publish ``filename`` disagree on its digest (sha256 preferred)."""
+    seen: dict[str, str] = {}
+    for f in files:
+        if f.filename != filename or not f.hashes:
+            continue
+        alg = "sha256" if "sha256" in f.hashes.allowed else next(iter(f.hashes.allowed))
+        digest = f"{alg}:{sorted(f.hashes.allowed[alg])[0]}"
+        seen.setdefault(f.source, digest)
+    if len(set(seen.values())) <= 1:
+        return None
+    return Disagreement(filename, tuple(sorted(seen.items())))
+
+
+def disagreement_diagnosis(d: Disagreement, pinned: bool) -> Diagnosis:
+    if pinned:
+        return Diagnosis(
+            "indexes-disagree",
+            f"{d.filename} is published with different digests by {d.indexes()}; "
+            "the pin decided which bytes to accept",
+            "find out why the indexes differ: possible tampering or dependency confusion",
+        )
+    return Diagnosis(
+        "indexes-disagree",
+        f"{d.filename} is published with different digests by {d.indexes()}, and no pin "
+        "decides between them",
+        "pin the digest you trust (--hash), or configure only the index that should serve it",
+    )

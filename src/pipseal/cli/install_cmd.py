@@ -108,9 +108,14 @@ def handle(args: argparse.Namespace) -> int:
     if names:
         out.info(f"Successfully installed {names}")
         sizes = f", {format_size(result.bytes_downloaded)}" if result.downloaded else ""
+        healed = ""
+        if result.quarantined:
+            plural = "entry" if result.quarantined == 1 else "entries"
+            healed = f", {result.quarantined} damaged cache {plural} replaced"
+        count = len(result.installed)
         out.info(
-            f"Installed {len(result.installed)} package{'s' if len(result.installed) != 1 else ''} "
+            f"Installed {count} package{'s' if count != 1 else ''} "
             f"in {result.seconds:.2f}s ({result.cache_hits} from cache, {result.downloaded} "
-            f"downloaded{sizes})"
+            f"downloaded{sizes}{healed})"
         )
     return 0

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from pipseal.commands.choose import Policy, choose
 from pipseal.commands.options import DownloadOptions, Reporter
-from pipseal.commands.prepare import effective_index, fetch_and_check, read_request, replanner
+from pipseal.commands.prepare import (
+    check_indexes_agree,
+    effective_index,
+    fetch_and_check,
+    read_request,
+    replanner,
+)
 from pipseal.commands.session import Machinery
 from pipseal.errors import PipsealError
 
@@ -55,6 +61,7 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
                 reporter=reporter,
             )
             machinery.report_warnings()
+            check_indexes_agree(choice.planned, machinery.finder, reporter)
             prepared = fetch_and_check(
                 choice.planned,
                 choice.problems,

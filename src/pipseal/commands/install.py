@@ -13,6 +13,7 @@ from pipseal.commands.choose import Policy, Route, choose
 from pipseal.commands.options import InstallOptions, Reporter
 from pipseal.commands.prepare import (
     Kept,
+    check_indexes_agree,
     effective_index,
     fetch_and_check,
     read_request,
@@ -76,6 +77,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 reporter=reporter,
             )
             machinery.report_warnings()
+            check_indexes_agree(choice.planned, machinery.finder, reporter)
             prepared = fetch_and_check(
                 choice.planned,
                 choice.problems,

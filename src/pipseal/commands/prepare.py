@@ -388,7 +388,7 @@ def fetch_and_check(
         assert isinstance(archive, FetchedArchive)
         if p.expected:
             if not p.expected.is_satisfied_by(archive.digests):
-                evidence = _evidence(p, archive, finder)
+                evidence = _evidence(p, archive, finder, fetcher.cache)
                 problems.append(
                     HashMismatch(
                         _pip_name_with_url(p),
@@ -433,12 +433,48 @@ def _pip_name_with_url(p: Planned) -> str:
     return f"{text} from {redact(p.source.url)}{origin}"
 
 
-def _evidence(p: Planned, archive: FetchedArchive, finder: FindsFiles | None) -> Evidence:
+def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter: Reporter) -> None:
+    """``indexes-disagree``: a warning when a pin decides, an error (for all of them) when not."""
+    from pipseal.diagnose import disagreement_diagnosis, disagreements
+    from pipseal.errors import HashCheckFailed
+
+    unpinned: list[str] = []
+    for p in planned:
+        if p.index_file is None:
+            continue
+        published = [
+            PublishedFile(f.filename, str(f.version), f.hashes, f.source)
+            for f in finder.find_files(p.name)
+        ]
+        found = disagreements(published, p.source.filename)
+        if found is None:
+            continue
+        diagnosis = disagreement_diagnosis(found, pinned=bool(p.expected))
+        if p.expected:
+            reporter.warn(diagnosis.line())
+        else:
+            unpinned.append(f"    {p.name}=={p.version}: {diagnosis.line()}")
+    if unpinned:
+        raise HashCheckFailed(
+            "Configured indexes publish different digests for the same file, and nothing "
+            "pins which to trust:\n" + "\n".join(unpinned)
+        )
+
+
+def _evidence(
+    p: Planned, archive: FetchedArchive, finder: FindsFiles | None, cache: Cache | None
+) -> Evidence:
     release_files: list[PublishedFile] = []
     if finder is not None and p.index_file is not None:
         for f in finder.find_files(p.name):
             release_files.append(PublishedFile(f.filename, str(f.version), f.hashes, f.source))
     served_before = [archive.previous_sha256] if archive.previous_sha256 else []
+    if cache is not None:
+        # The cache remembers under which file name each digest it ever held was served.
+        for sha256 in p.expected.allowed.get("sha256", ()):
+            known = cache.name_of(sha256)
+            if known is not None and known[0] == p.source.filename:
+                served_before.append(sha256)
     return Evidence(
         project=p.name,
         version=p.version,

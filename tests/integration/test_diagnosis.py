@@ -1,0 +1,180 @@
+"""Each diagnosis identifier reproduced at install time with the index misbehaving in the right
+way: the identifier, the exit status, and that nothing was installed where it must fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import RunPipseal
+from tests.integration.helpers import damage_every_archive, pinned_lines, write
+from tests.support.indexserver import IndexServer
+from tests.support.venvs import Venv, clone_venv
+from tests.support.wheels import build_sdist, build_wheel
+
+
+def test_cache_damaged_heals_and_is_counted_in_the_summary(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = build_wheel(wheel_dir, "healme", "1.0")
+    index_server.add(dist)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    first = clone_venv(venv_template, tmp_path / "a")
+    assert (
+        run_pipseal(
+            "install", "--python", first.python, "-i", index_server.url, "-r", reqs
+        ).returncode
+        == 0
+    )
+    damage_every_archive(cache_dir)
+    second = clone_venv(venv_template, tmp_path / "b")
+    result = run_pipseal("install", "--python", second.python, "-i", index_server.url, "-r", reqs)
+    assert result.returncode == 0, result.stderr
+    assert "[cache-damaged]" in result.stderr
+    assert "1 damaged cache entry replaced" in result.stdout
+    assert second.installed() == {"healme": "1.0"}
+
+
+def test_index_changed(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    old = build_wheel(wheel_dir / "old", "werkzeug", "0.11.11")
+    index_server.add(old)
+    reqs = write(tmp_path / "r.txt", pinned_lines([old]))
+    first = clone_venv(venv_template, tmp_path / "a")
+    assert (
+        run_pipseal(
+            "install", "--python", first.python, "-i", index_server.url, "-r", reqs
+        ).returncode
+        == 0
+    )
+    # The index now serves (and publishes) a rebuilt file under the same name, and the cached
+    # copy of the pinned bytes is gone bad.
+    new = build_wheel(
+        wheel_dir / "new",
+        "werkzeug",
+        "0.11.11",
+        modules={"werkzeug/__init__.py": "REBUILT = True\n"},
+    )
+    index_server.replace(old.filename, new)
+    damage_every_archive(cache_dir)
+    second = clone_venv(venv_template, tmp_path / "b")
+
+    result = run_pipseal("install", "--python", second.python, "-i", index_server.url, "-r", reqs)
+
+    assert result.returncode == 1
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
+    assert f"        Expected sha256 {old.sha256}" in result.stderr
+    assert f"             Got        {new.sha256}" in result.stderr
+    assert "cause [index-changed]" in result.stderr
+    assert second.installed() == {}
+
+
+def test_other_file_of_release(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    wheel = build_wheel(wheel_dir, "twofiles", "2.0")
+    sdist = build_sdist(wheel_dir, "twofiles", "2.0")
+    index_server.add(wheel)
+    index_server.add(sdist)
+    reqs = write(tmp_path / "r.txt", f"twofiles==2.0 --hash=sha256:{sdist.sha256}\n")
+
+    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
+
+    assert result.returncode == 1
+    assert "cause [other-file-of-release]" in result.stderr
+    assert sdist.filename in result.stderr and wheel.filename in result.stderr
+    assert venv.installed() == {}
+
+
+def test_unknown_digest_lists_what_the_release_publishes(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    wheel = build_wheel(wheel_dir, "lost", "1.0")
+    index_server.add(wheel)
+    reqs = write(tmp_path / "r.txt", f"lost==1.0 --hash=sha256:{'e' * 64}\n")
+    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
+    assert result.returncode == 1
+    assert "cause [unknown-digest]" in result.stderr and wheel.filename in result.stderr
+    assert venv.installed() == {}
+
+
+def test_transfer_damaged_is_retried_then_explained(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    wheel = build_wheel(wheel_dir, "flaky", "1.0", modules={"flaky/x.py": "a = 1\n" * 5000})
+    index_server.add(wheel)
+    reqs = write(tmp_path / "r.txt", pinned_lines([wheel]))
+    index_server.fault("/files/*.whl", "corrupt", times=1)
+    ok = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
+    assert ok.returncode == 0 and "[transfer-damaged]" in ok.stderr
+
+
+def test_indexes_disagree(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    good = build_wheel(wheel_dir / "a", "shared-name", "1.0")
+    evil = build_wheel(
+        wheel_dir / "b", "shared-name", "1.0", modules={"shared_name/__init__.py": "evil = True\n"}
+    )
+    index_server.add(good)
+    with IndexServer() as other:
+        other.add(evil)
+        pinned = write(tmp_path / "p.txt", pinned_lines([good]))
+        first = clone_venv(venv_template, tmp_path / "a")
+        warned = run_pipseal(
+            "install",
+            "--python",
+            first.python,
+            "-i",
+            index_server.url,
+            "--extra-index-url",
+            other.url,
+            "-r",
+            pinned,
+        )
+        assert warned.returncode == 0, warned.stderr
+        assert "cause [indexes-disagree]" in warned.stderr
+        assert first.run("import shared_name; print(hasattr(shared_name, 'evil'))").strip() == (
+            "False"
+        )
+
+        second = clone_venv(venv_template, tmp_path / "b")
+        refused = run_pipseal(
+            "install",
+            "--python",
+            second.python,
+            "-i",
+            index_server.url,
+            "--extra-index-url",
+            other.url,
+            "shared-name==1.0",
+        )
+        assert refused.returncode == 1
+        assert "cause [indexes-disagree]" in refused.stderr
+        assert second.installed() == {}
