@@ -17,24 +17,27 @@ symlinks, sizes within the bounds below, and tags the target supports.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import os
 import posixpath
 import re
 import stat
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
 from installer.records import RecordEntry
-from installer.sources import WheelFile
+from installer.sources import WheelContentElement, WheelFile
 from installer.utils import Scheme, construct_record_file, get_launcher_kind
 from packaging.utils import (
     InvalidWheelFilename,
@@ -59,6 +62,8 @@ __all__ = [
 ]
 
 #: A member larger than this (declared uncompressed size) is refused: no real wheel ships one.
+#: Digests a RECORD may use (the wheel spec: sha256 or stronger); anything else is refused.
+_RECORD_HASHES = frozenset({"sha256", "sha384", "sha512"})
 MAX_MEMBER_SIZE = 4 * 1024**3
 #: The sum of all members' declared uncompressed sizes may not pass this.
 MAX_TOTAL_SIZE = 8 * 1024**3
@@ -101,6 +106,98 @@ def _mirrored_scheme(env: TargetEnvironment, staging_root: Path, name: str) -> d
     # Headers go in a directory per distribution, as pip puts them.
     mirrored["headers"] = str(Path(mirrored["headers"], name))
     return mirrored
+
+
+class _Verifying(io.RawIOBase):
+    """A member's stream that hashes what installer reads and checks it against RECORD at the end.
+
+    This is what makes unpacking a single pass: installer decompresses each member once, and the
+    same bytes are checked against the wheel's RECORD as they go by. A mismatch raises
+    InstallError when the member has been read (before the staging tree is committed).
+    """
+
+    def __init__(self, stream: BinaryIO, wheel: str, path: str, digest: str, size: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._wheel = wheel
+        self._path = path
+        algorithm, _, expected = digest.partition("=")
+        self._algorithm = algorithm
+        self._expected = expected
+        self._size = int(size) if size.isdigit() else -1
+        self._hasher = hashlib.new(algorithm)
+        self._seen = 0
+        self.checked = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # installer rewinds script members to look at their shebang: start hashing again.
+        if offset != 0 or whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("only a rewind to the start is supported")
+        self._stream.seek(0)
+        self._hasher = hashlib.new(self._algorithm)
+        self._seen = 0
+        self.checked = False
+        return 0
+
+    def tell(self) -> int:
+        return self._seen
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n:
+            self._hasher.update(data)
+            self._seen += n
+        else:
+            self._check()
+        return n
+
+    def _check(self) -> None:
+        if self.checked:
+            return
+        self.checked = True
+        got = base64.urlsafe_b64encode(self._hasher.digest()).rstrip(b"=").decode()
+        if got != self._expected or (self._size >= 0 and self._seen != self._size):
+            raise InstallError(
+                f"{self._wheel} does not match its RECORD: hash / size of {self._path} didn't "
+                "match RECORD"
+            )
+
+
+class _VerifiedWheelFile(WheelFile):
+    """installer's WheelFile whose member streams are checked against RECORD as they are read."""
+
+    def __init__(self, f: zipfile.ZipFile, wheel: str) -> None:
+        super().__init__(f)
+        self._wheel = wheel
+        self.streams: list[_Verifying] = []
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        for record, stream, is_executable in super().get_contents():
+            path, digest, size = record
+            if not digest:
+                yield record, stream, is_executable  # RECORD itself (validate_record checks it)
+                continue
+            if digest.partition("=")[0] not in _RECORD_HASHES:
+                raise InstallError(
+                    f"{self._wheel} does not match its RECORD: {path} is recorded with "
+                    f"{digest.partition('=')[0]!r}, not sha256 or stronger"
+                )
+            wrapped = _Verifying(stream, self._wheel, path, digest, size)
+            self.streams.append(wrapped)
+            yield record, cast(BinaryIO, io.BufferedReader(wrapped, 1 << 20)), is_executable
+
+    def all_checked(self) -> None:
+        """Every member installer read was read to its end and matched; else InstallError."""
+        for stream in self.streams:
+            stream._check()
 
 
 class _StagingDestination(SchemeDictionaryDestination):
@@ -164,7 +261,7 @@ def stage_wheel(
         with zipfile.ZipFile(wheel_path) as archive:
             # installer's WheelFile takes the distribution's name and version from the file name.
             archive.filename = filename or wheel_path.name
-            source = WheelFile(archive)
+            source = _VerifiedWheelFile(archive, archive.filename)
             name, version = check_wheel(
                 wheel_path.with_name(archive.filename), archive, source, env
             )
@@ -181,6 +278,7 @@ def stage_wheel(
                 metadata["REQUESTED"] = b""
             try:
                 install(source, destination, metadata)
+                source.all_checked()
             except BaseException:
                 # Leave the staging tree as it was, so the other wheels can still commit.
                 _discard(destination.written)
@@ -243,7 +341,8 @@ def check_wheel(
         raise InstallError(f"{wheel} is not a valid wheel: {exc}") from exc
     _check_dist_info(wheel, source, dist_info, str(name), version)
     try:
-        source.validate_record(validate_contents=True)
+        # Contents are checked as they are unpacked (``_Verifying``): one pass over each member.
+        source.validate_record(validate_contents=False)
     except source.validation_error as exc:
         # installer starts each issue with "In <full path of the wheel>, ": we name it once.
         issues = [
