@@ -447,3 +447,66 @@ def test_bad_requirements_file_is_one_line_with_file_and_line(
     first = result.stderr.splitlines()[0]
     assert first.startswith("ERROR: ") and "bad.txt:2" in first
     assert "Traceback" not in result.stderr
+
+
+def test_offline_uses_only_the_cache(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    from tests.support.venvs import clone_venv
+
+    dists = publish_basic(index_server, wheel_dir)
+    first = clone_venv(venv_template, tmp_path / "one")
+    # Unpinned: needs the index pages (stored with their validators) and the files.
+    assert (
+        run_pipseal(
+            "install", "--python", first.python, "-i", index_server.url, "alpha", "beta"
+        ).returncode
+        == 0
+    )
+    asked = len(index_server.requests)
+
+    second = clone_venv(venv_template, tmp_path / "two")
+    offline = run_pipseal(
+        "install", "--offline", "--python", second.python, "-i", index_server.url, "alpha", "beta"
+    )
+    assert offline.returncode == 0, offline.stderr
+    assert second.installed() == {"alpha": "1.0", "beta": "2.0"}
+    assert len(index_server.requests) == asked  # not one request
+
+    third = clone_venv(venv_template, tmp_path / "three")
+    missing = run_pipseal(
+        "install", "--offline", "--python", third.python, "-i", index_server.url, "gamma"
+    )
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert len(index_server.requests) == asked
+    del dists
+
+
+def test_bytecode_only_with_compile(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    from tests.support.venvs import clone_venv
+
+    publish_basic(index_server, wheel_dir)
+    plain = clone_venv(venv_template, tmp_path / "plain")
+    assert (
+        run_pipseal("install", "--python", plain.python, "-i", index_server.url, "alpha").returncode
+        == 0
+    )
+    assert not list((plain.purelib / "alpha").glob("__pycache__/*.pyc"))
+    compiled = clone_venv(venv_template, tmp_path / "compiled")
+    assert (
+        run_pipseal(
+            "install", "--compile", "--python", compiled.python, "-i", index_server.url, "alpha"
+        ).returncode
+        == 0
+    )
+    assert list((compiled.purelib / "alpha").glob("__pycache__/__init__.cpython-*.pyc"))

@@ -56,7 +56,16 @@ def common_options(args: argparse.Namespace, config: Config) -> CommonOptions:
             only_binary=format_control(args.only_binary, config.get_list("only-binary")),
             no_binary=format_control(args.no_binary, config.get_list("no-binary")),
         )
-    return CommonOptions(cache_dir=cache_dir(args, config), index=index, network=network, jobs=jobs)
+    offline = getattr(args, "offline", None)
+    if offline is None:
+        offline = config.get_bool("offline")
+    return CommonOptions(
+        cache_dir=cache_dir(args, config),
+        index=index,
+        network=network,
+        jobs=jobs,
+        offline=bool(offline),
+    )
 
 
 def request_options(args: argparse.Namespace, config: Config) -> RequestOptions:

@@ -51,7 +51,14 @@ def register(sub: Any) -> None:
         metavar="file",
         help="Write a JSON report of what is (or with --dry-run would be) installed; - is stdout.",
     )
-    p.add_argument("--no-compile", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--compile",
+        "--compile-bytecode",
+        action="store_true",
+        default=None,
+        help="Compile the installed Python files to bytecode (in parallel; off by default, as uv).",
+    )
+    p.add_argument("--no-compile", action="store_true", help="Do not compile (the default).")
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
@@ -90,6 +97,7 @@ def handle(args: argparse.Namespace) -> int:
         upgrade_strategy=args.upgrade_strategy,
         force_reinstall=args.force_reinstall,
         report=bool(args.report),
+        compile=bool(args.compile and not args.no_compile),
     )
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)

@@ -65,6 +65,12 @@ def add_general(p: argparse.ArgumentParser) -> None:
     g.add_argument("--disable-pip-version-check", action="store_true", help=argparse.SUPPRESS)
     g.add_argument("--no-input", action="store_true", help=argparse.SUPPRESS)
     g.add_argument("--no-color", action="store_true", help="Suppress colored output.")
+    g.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="Use only what the cache holds: no network at all.",
+    )
 
 
 def add_index(p: argparse.ArgumentParser) -> None:

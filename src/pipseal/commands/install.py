@@ -112,7 +112,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 for p in prepared.archives
                 if canonicalize_name(p.planned.name) in installed
             }
-            install_wheels(
+            staged = install_wheels(
                 [(p.archive.path, p.archive.source.filename) for p in prepared.archives],
                 target,
                 replace=replacing,
@@ -122,6 +122,10 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                     if canonicalize_name(p.planned.name) in requested or p.planned.requirement.url
                 ],
             )
+            if options.compile:
+                from pipseal.install.bytecode import compile_installed
+
+                compile_installed(target, staged)
             return replace(
                 result,
                 replaced=tuple((d.name, d.version) for d in replacing.values()),

@@ -66,6 +66,7 @@ class CommonOptions:
     index: IndexOptions = field(default_factory=IndexOptions)
     network: NetworkOptions = field(default_factory=NetworkOptions)
     jobs: int = 8
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class InstallOptions:
     upgrade_strategy: Literal["only-if-needed", "eager"] = "only-if-needed"
     force_reinstall: bool = False
     report: bool = False
+    compile: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ def index_urls(common: CommonOptions) -> list[str]:
 
 def session_factory(common: CommonOptions) -> Callable[[], Session]:
     def make() -> Session:
+        if common.offline:
+            from pipseal.errors import NetworkError
+
+            raise NetworkError(
+                "--offline: this needs the network (it is not in the cache)",
+                hint="run it once without --offline to fill the cache",
+            )
         from pipseal.http import HttpOptions, Session
 
         net = common.network
@@ -77,11 +84,17 @@ class Machinery:
         if self._finder is None:
             from pipseal.index import Finder
 
+            session = (
+                self.fetcher.session
+                if not self.common.offline
+                else _OfflineSession(self.common.network.trusted_hosts)
+            )
             self._finder = Finder(
-                self.fetcher.session,
+                session,  # type: ignore[arg-type]
                 index_urls(self.common),
                 self.common.index.find_links,
                 page_store=self.cache if self.cache.enabled else None,
+                offline=self.common.offline,
             )
         return self._finder
 
@@ -107,3 +120,21 @@ class Machinery:
         self.cache.close()
         if self.fetcher._session is not None:
             self.fetcher._session.close()
+
+
+class _OfflineSession:
+    """Stands in for the HTTP session under --offline: every request is refused clearly."""
+
+    def __init__(self, trusted_hosts: tuple[str, ...]) -> None:
+        from pipseal.http import HttpOptions
+
+        self.options = HttpOptions(trusted_hosts=trusted_hosts)
+
+    def get(self, url: str, **_kwargs: object) -> None:
+        from pipseal.errors import NetworkError
+        from pipseal.http import redact
+
+        raise NetworkError(f"--offline: not fetching {redact(url)}")
+
+    def close(self) -> None:
+        pass
