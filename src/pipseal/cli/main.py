@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pipseal import __version__
 from pipseal.cli.options import Parser
-from pipseal.errors import PipsealError
+from pipseal.errors import NoMatchingDistribution, PipsealError
 
 COMMANDS = ("install", "download", "cache", "hash")
 
@@ -66,7 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"ERROR: {exc.message}", file=sys.stderr)
+        if isinstance(exc, NoMatchingDistribution):
+            # pip logs each of these lines as an error of its own.
+            for line in exc.message.splitlines():
+                print(f"ERROR: {line}", file=sys.stderr)
+        else:
+            print(f"ERROR: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(exc.hint, file=sys.stderr)
         return exc.exit_code

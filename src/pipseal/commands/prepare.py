@@ -111,7 +111,7 @@ def read_request(request: RequestOptions, environ: dict[str, str] | None = None)
     )
     requirements = cli_reqs + merged.requirements
     if not requirements:
-        raise UsageError(
+        raise PipsealError(
             'You must give at least one requirement to install (see "pipseal install --help")'
         )
     any_hash = any(r.hashes for r in requirements) or any(c.hashes for c in merged.constraints)
@@ -210,12 +210,7 @@ def plan(
         if best is None:
             raise _no_match(r, specifier, files, selection.rejected)
         idx: IndexFile = best  # type: ignore[assignment]
-        if idx.yanked is not None:
-            reason = f" (reason: {idx.yanked})" if idx.yanked else ""
-            reporter.warn(
-                f"The candidate selected for download or install is a yanked version: "
-                f"'{r.name}' candidate (version {idx.version} at {idx.url}){reason}"
-            )
+        warn_if_yanked(idx, reporter)
         planned.append(
             Planned(
                 r,
@@ -227,6 +222,21 @@ def plan(
             )
         )
     return planned, problems
+
+
+def warn_if_yanked(file: IndexFile, reporter: Reporter) -> None:
+    """pip's warning for a yanked file chosen because a pin asked for exactly it."""
+    if file.yanked is None:
+        return
+    from pipseal.http import redact
+
+    message = (
+        "The candidate selected for download or install is a yanked version: "
+        f"'{file.project}' candidate (version {file.version} at {redact(file.url)})"
+    )
+    if file.yanked:
+        message += f"\nReason for being yanked: {file.yanked}"
+    reporter.warn(message)
 
 
 def _plan_from_cache(
@@ -575,6 +585,7 @@ def plan_resolved(
                 location=Location(f"(from {parents})", 0),
             )
         f = dist.file
+        warn_if_yanked(f, reporter)
         planned.append(
             Planned(
                 top,
