@@ -38,15 +38,27 @@ def write(path: Path, text: str) -> Path:
 
 
 def damage_every_archive(cache_dir: Path) -> int:
-    """Flip a byte in the middle of every cached archive; return how many were damaged."""
+    """Flip a byte in the middle of every cached archive, and in one file of every unpacked tree
+    made from it (as an editor writing through a hard link would); return how many archives."""
     count = 0
     for archive in (cache_dir / "v1" / "archives" / "sha256").glob("*/*"):
-        os.chmod(archive, stat.S_IRUSR | stat.S_IWUSR)
-        data = bytearray(archive.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        archive.write_bytes(bytes(data))
+        flip_middle_byte(archive)
         count += 1
+    for tree in (cache_dir / "v1" / "unpacked").glob("*"):
+        members = sorted(p for p in tree.rglob("*.py") if p.is_file())
+        if members:
+            flip_middle_byte(members[0])
     return count
+
+
+def flip_middle_byte(path: Path) -> None:
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    data = bytearray(path.read_bytes())
+    if data:
+        data[len(data) // 2] ^= 0xFF
+    else:
+        data = bytearray(b"#")
+    path.write_bytes(bytes(data))
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from pipseal.cli.common import common_options, config_for, printer, request_options
 from pipseal.cli.options import add_general, add_index, add_request
@@ -59,6 +59,15 @@ def register(sub: Any) -> None:
         help="Compile the installed Python files to bytecode (in parallel; off by default, as uv).",
     )
     p.add_argument("--no-compile", action="store_true", help="Do not compile (the default).")
+    p.add_argument(
+        "--link-mode",
+        choices=("hardlink", "clone", "copy", "symlink"),
+        default=None,
+        help=(
+            "How files come from the cache's unpacked wheels into the environment (default: "
+            "hardlink when the cache is on the same file system, else copy)."
+        ),
+    )
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
@@ -80,6 +89,22 @@ def _write_report(dest: str, report: dict[str, Any]) -> None:
         raise PipsealError(f"cannot write the report to {dest}: {exc.strerror}") from exc
 
 
+def _link_mode(value: str | None) -> Literal["hardlink", "clone", "copy", "symlink"] | None:
+    from pipseal.errors import UsageError
+
+    if value is None:
+        return None
+    if value == "hardlink":
+        return "hardlink"
+    if value == "clone":
+        return "clone"
+    if value == "copy":
+        return "copy"
+    if value == "symlink":
+        return "symlink"
+    raise UsageError(f"invalid link mode {value!r}: choose hardlink, clone, copy or symlink")
+
+
 def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import install
     from pipseal.commands.options import InstallOptions
@@ -98,6 +123,7 @@ def handle(args: argparse.Namespace) -> int:
         force_reinstall=args.force_reinstall,
         report=bool(args.report),
         compile=bool(args.compile and not args.no_compile),
+        link_mode=_link_mode(args.link_mode or config.get("link-mode")),
     )
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -22,7 +24,9 @@ from pipseal.commands.prepare import (
 from pipseal.commands.session import Machinery
 
 if TYPE_CHECKING:
+    from pipseal.commands.prepare import Prepared
     from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.install.unpacked import LinkMode, UnpackedTree
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             )
             machinery.report_warnings()
             check_indexes_agree(choice.planned, machinery.finder, reporter)
+            trees = Trees.for_install(machinery, target, options.link_mode)
             prepared = fetch_and_check(
                 choice.planned,
                 choice.problems,
@@ -86,6 +91,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 machinery.finder,
                 jobs=machinery.common.jobs,
                 replan=replanner(request, machinery.finder, target, machinery.common, reporter),
+                unpacked=trees.intact if trees is not None else None,
             )
             result = InstallResult(
                 installed=tuple((p.planned.name, p.planned.version) for p in prepared.archives),
@@ -112,8 +118,13 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 for p in prepared.archives
                 if canonicalize_name(p.planned.name) in installed
             }
+            wheels: list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]] = (
+                trees.prepare(prepared.archives, target, machinery.common.jobs)
+                if trees is not None
+                else [(p.archive.path, p.archive.source.filename) for p in prepared.archives]
+            )
             staged = install_wheels(
-                [(p.archive.path, p.archive.source.filename) for p in prepared.archives],
+                wheels,
                 target,
                 replace=replacing,
                 requested=[
@@ -133,3 +144,67 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             )
     finally:
         machinery.close()
+
+
+class Trees:
+    """Unpacked wheels in the cache, for link-mode installs (``install/unpacked.py``)."""
+
+    def __init__(self, base: Path, mode: LinkMode) -> None:
+        self.base = base
+        self.mode = mode
+        self._open: dict[str, UnpackedTree | None] = {}
+
+    @classmethod
+    def for_install(
+        cls, machinery: Machinery, target: TargetEnvironment, requested: LinkMode | None
+    ) -> Trees | None:
+        """None when the cache is off; else the link mode asked for, or by default a hard link
+        where the cache and the target share a file system and a copy where they do not."""
+        from pipseal.install.unpacked import same_filesystem
+        from pipseal.install.wheel import scheme_root
+
+        cache = machinery.cache
+        if not cache.enabled:
+            return None
+        cache.prepare()
+        mode: LinkMode
+        if requested is not None:
+            mode = requested
+        else:
+            root = scheme_root(target)
+            while not root.exists() and root != root.parent:
+                root = root.parent
+            mode = "hardlink" if same_filesystem(cache.base, root) else "copy"
+        return cls(cache.base, mode)
+
+    def intact(self, sha256: str) -> bool:
+        """Whether an unpacked tree of this archive is there and no file of it drifted."""
+        from pipseal.install.unpacked import open_tree
+
+        if sha256 not in self._open:
+            self._open[sha256] = open_tree(self.base, sha256)
+        return self._open[sha256] is not None
+
+    def prepare(
+        self, archives: Sequence[Prepared], target: TargetEnvironment, jobs: int
+    ) -> list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]]:
+        """A tree for every archive (unpacked now, in parallel, where none is intact yet)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from pipseal.install.unpacked import build_tree
+        from pipseal.install.wheel import check_archive
+
+        def one(p: Prepared) -> UnpackedTree:
+            sha256 = p.archive.sha256
+            if self.intact(sha256):
+                tree = self._open[sha256]
+                assert tree is not None
+                return tree
+            check_archive(p.archive.path, p.archive.source.filename, target)
+            tree = build_tree(self.base, p.archive.path, sha256, p.archive.source.filename)
+            self._open[sha256] = tree
+            return tree
+
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(archives)))) as pool:
+            trees = list(pool.map(one, archives))
+        return [(tree, self.mode) for tree in trees]

@@ -82,6 +82,7 @@ class InstallOptions:
     force_reinstall: bool = False
     report: bool = False
     compile: bool = False
+    link_mode: Literal["hardlink", "clone", "copy", "symlink"] | None = None
 
 
 @dataclass(frozen=True)

@@ -364,8 +364,12 @@ def fetch_and_check(
     *,
     jobs: int,
     replan: Callable[[Planned], Planned] | None = None,
+    unpacked: Callable[[str], bool] | None = None,
 ) -> Preparation:
     """Fetch every chosen file in parallel, then check each against its pins (all, then raise).
+
+    ``unpacked(sha256)`` says whether an intact unpacked tree of that archive is in the cache:
+    then the archive itself is not read at all (the tree is what gets installed).
 
     A file planned from the cache alone whose entry turns out damaged is planned again through
     ``replan`` (the index), then fetched like any other.
@@ -379,6 +383,10 @@ def fetch_and_check(
             # report it without downloading the file.
             problems.append(HashMissing(f"{p.name}=={p.version}", published[0]))
             results[i] = MISSING
+            continue
+        if p.cached_sha256 is not None and unpacked is not None and unpacked(p.cached_sha256):
+            path = fetcher.cache.archive_path(p.cached_sha256)
+            results[i] = FetchedArchive(p.source, path, {"sha256": p.cached_sha256}, 0, "cache", 0)
             continue
         if p.from_cache:
             results[i] = fetcher.cached(p.source, p.expected)

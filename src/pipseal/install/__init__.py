@@ -11,6 +11,7 @@ from packaging.utils import canonicalize_name
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.install.transaction import Transaction
+from pipseal.install.unpacked import LinkMode, UnpackedTree
 from pipseal.install.wheel import StagedDistribution, stage_wheel
 
 __all__ = ["StagedDistribution", "Transaction", "install_wheels", "stage_wheel"]
@@ -19,7 +20,7 @@ _NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
 
 
 def install_wheels(
-    wheels: Sequence[Path | tuple[Path, str]],
+    wheels: Sequence[Path | tuple[Path, str] | tuple[UnpackedTree, LinkMode]],
     env: TargetEnvironment,
     *,
     replace: Mapping[str, InstalledDistribution] = _NOTHING,
@@ -27,8 +28,9 @@ def install_wheels(
 ) -> list[StagedDistribution]:
     """Install ``wheels`` into ``env`` in one transaction; return what was installed.
 
-    Each wheel is a path named as a wheel, or ``(path, filename)`` when the file on disk is named
-    otherwise (a cache entry named by its digest).
+    Each wheel is a path named as a wheel, ``(path, filename)`` when the file on disk is named
+    otherwise (a cache entry named by its digest), or ``(tree, link_mode)``: a wheel unpacked in
+    the cache, whose files are linked rather than copied.
 
     ``replace`` holds installed distributions to remove in the same commit (an upgrade or a
     reinstall), keyed by canonical name. A wheel whose canonical name is in ``requested`` (names
@@ -39,10 +41,18 @@ def install_wheels(
     with Transaction(env) as transaction:
         staged = []
         for wheel in wheels:
+            if isinstance(wheel, tuple) and isinstance(wheel[0], UnpackedTree):
+                tree, mode = wheel
+                staged.append(
+                    transaction.stage_tree(
+                        tree, mode, requested=_wheel_name(tree.filename) in wanted
+                    )
+                )
+                continue
             path, filename = wheel if isinstance(wheel, tuple) else (Path(wheel), Path(wheel).name)
             staged.append(
                 transaction.stage(
-                    Path(path), requested=_wheel_name(filename) in wanted, filename=filename
+                    Path(str(path)), requested=_wheel_name(filename) in wanted, filename=filename
                 )
             )
         for installed in replace.values():

@@ -40,7 +40,8 @@ from types import TracebackType
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
-from pipseal.install.wheel import StagedDistribution, scheme_root, stage_wheel
+from pipseal.install.unpacked import LinkMode, UnpackedTree
+from pipseal.install.wheel import StagedDistribution, scheme_root, stage_tree, stage_wheel
 
 __all__ = ["JOURNAL_NAME", "JOURNAL_VERSION", "STAGING_PREFIX", "Move", "Transaction"]
 
@@ -109,6 +110,17 @@ class Transaction:
         self._check_open()
         staged = stage_wheel(
             wheel_path, self.env, self.staging_root, requested=requested, filename=filename
+        )
+        self.staged.append(staged)
+        return staged
+
+    def stage_tree(
+        self, tree: UnpackedTree, link_mode: LinkMode, *, requested: bool = True
+    ) -> StagedDistribution:
+        """Link one wheel's unpacked tree into the staging tree (see ``stage_tree``)."""
+        self._check_open()
+        staged = stage_tree(
+            tree, self.env, self.staging_root, link_mode=link_mode, requested=requested
         )
         self.staged.append(staged)
         return staged

@@ -18,6 +18,7 @@ symlinks, sizes within the bounds below, and tags the target supports.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import os
@@ -36,8 +37,8 @@ from typing import Any, BinaryIO, cast
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import RecordEntry
-from installer.sources import WheelContentElement, WheelFile
+from installer.records import Hash, RecordEntry
+from installer.sources import WheelContentElement, WheelFile, WheelSource
 from installer.utils import Scheme, construct_record_file, get_launcher_kind
 from packaging.utils import (
     InvalidWheelFilename,
@@ -49,6 +50,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.unpacked import LinkMode, TreeFile, UnpackedTree, place
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",
@@ -306,6 +308,179 @@ def stage_wheel(
         files=tuple(sorted(p.relative_to(staging_root).as_posix() for p in destination.written)),
         dist_info=record.parent.relative_to(staging_root).as_posix(),
     )
+
+
+def check_archive(wheel_path: Path, filename: str, env: TargetEnvironment) -> tuple[str, str]:
+    """``check_wheel`` for an archive on disk (before it is unpacked into the cache)."""
+    try:
+        with zipfile.ZipFile(wheel_path) as archive:
+            archive.filename = filename
+            return check_wheel(Path(filename), archive, WheelFile(archive), env)
+    except (InstallerError, ValueError) as exc:
+        raise InstallError(f"{filename} cannot be installed: {exc}") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise InstallError(f"{filename} is not a valid wheel: {exc}") from exc
+
+
+class _TreeFileStream(io.RawIOBase):
+    """A member of an unpacked tree, opened only if installer really reads it (scripts)."""
+
+    def __init__(self, path: Path, tree_file: TreeFile) -> None:
+        super().__init__()
+        self.source_path = path
+        self.tree_file = tree_file
+        self._file: BinaryIO | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def _open(self) -> BinaryIO:
+        if self._file is None:
+            self._file = open(self.source_path, "rb")  # noqa: SIM115 - closed in close()
+        return self._file
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._open().read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._open().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._open().tell()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
+class _TreeSource(WheelSource):
+    """installer's view of a wheel unpacked in the cache (see ``unpacked.py``)."""
+
+    def __init__(self, tree: UnpackedTree) -> None:
+        name, version, _build, _tags = parse_wheel_filename(tree.filename)
+        super().__init__(distribution=str(name), version=str(version))
+        self.tree = tree
+        dist_infos = {
+            m.split("/", 1)[0] for m in tree.files if m.split("/", 1)[0].endswith(".dist-info")
+        }
+        if len(dist_infos) != 1:
+            raise InstallError(f"{tree.filename} has {len(dist_infos)} .dist-info directories")
+        self._dist_info = dist_infos.pop()
+
+    @property
+    def dist_info_dir(self) -> str:
+        return self._dist_info
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        prefix = self._dist_info + "/"
+        return [
+            m[len(prefix) :]
+            for m in self.tree.files
+            if m.startswith(prefix) and "/" not in m[len(prefix) :]
+        ]
+
+    def read_dist_info(self, filename: str) -> str:
+        return self.tree.path(f"{self._dist_info}/{filename}").read_text(encoding="utf-8")
+
+    def validate_record(self) -> None:
+        """Checked when the tree was built, and by size and mtime each time it is opened."""
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        for member, f in self.tree.files.items():
+            stream = _TreeFileStream(self.tree.path(member), f)
+            try:
+                yield (member, f.record_hash, str(f.size)), cast(BinaryIO, stream), f.executable
+            finally:
+                stream.close()
+
+
+class _LinkingDestination(_StagingDestination):
+    """Links tree files into the staging tree instead of copying their bytes."""
+
+    def __init__(self, real_scheme: dict[str, str], link_mode: LinkMode, **kwargs: object):
+        super().__init__(real_scheme, **kwargs)
+        self.link_mode = link_mode
+
+    def write_file(
+        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
+    ) -> RecordEntry:
+        if scheme == "scripts" or not isinstance(stream, _TreeFileStream):
+            return super().write_file(scheme, path, stream, is_executable)
+        target = Path(self._path_with_destdir(scheme, os.fspath(path)))
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "File exists", str(target))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        place(stream.source_path, target, self.link_mode)
+        self.written.append(target)
+        algorithm, _, value = stream.tree_file.record_hash.partition("=")
+        return RecordEntry(os.fspath(path), Hash(algorithm, value), stream.tree_file.size)
+
+
+def stage_tree(
+    tree: UnpackedTree,
+    env: TargetEnvironment,
+    staging_root: Path,
+    *,
+    link_mode: LinkMode,
+    requested: bool = True,
+    installer_name: str = "pipseal",
+) -> StagedDistribution:
+    """Stage a wheel from its unpacked tree in the cache, linking its files (``stage_wheel``)."""
+    source = _TreeSource(tree)
+    name = _metadata_name_text(source.read_dist_info("METADATA")) or source.distribution
+    version = source.version
+    real = {key: env.scheme[key] for key in SCHEME_KEYS}
+    real["headers"] = str(Path(real["headers"], name))
+    destination = _LinkingDestination(
+        real,
+        link_mode,
+        scheme_dict=_mirrored_scheme(env, staging_root, name),
+        interpreter=env.python,
+        script_kind="posix" if os.name != "nt" else get_launcher_kind(),
+    )
+    metadata = {"INSTALLER": f"{installer_name}\n".encode()}
+    if requested:
+        metadata["REQUESTED"] = b""
+    try:
+        install(source, destination, metadata)
+    except FileExistsError as exc:
+        _discard(destination.written)
+        raise InstallError(
+            f"{tree.filename} would overwrite {exc.filename or exc}, which another "
+            "distribution of this install also provides"
+        ) from exc
+    except (InstallerError, ValueError) as exc:
+        _discard(destination.written)
+        raise InstallError(f"{tree.filename} cannot be installed: {exc}") from exc
+    except OSError as exc:
+        _discard(destination.written)
+        raise InstallError(f"cannot stage {tree.filename}: {exc.strerror or exc}") from exc
+    except BaseException:
+        _discard(destination.written)
+        raise
+    record = next(
+        p
+        for p in destination.written
+        if p.name == "RECORD" and p.parent.name == source.dist_info_dir
+    )
+    return StagedDistribution(
+        name=name,
+        version=version,
+        canonical_name=canonicalize_name(name),
+        files=tuple(sorted(p.relative_to(staging_root).as_posix() for p in destination.written)),
+        dist_info=record.parent.relative_to(staging_root).as_posix(),
+    )
+
+
+def _metadata_name_text(metadata: str) -> str | None:
+    return HeaderParser().parsestr(metadata).get("Name")
 
 
 def _discard(paths: Iterable[Path]) -> None:
