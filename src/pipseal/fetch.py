@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pipseal.cache import Cache, IncomingArchive, LinkRecord
 from pipseal.errors import NetworkError, PipsealError
@@ -69,6 +69,14 @@ class UnexpectedStatus(NetworkError):
     """The server answered a file request with an error status (not worth retrying here)."""
 
 
+class DownloadProgress(Protocol):
+    """Where a download reports its progress (the CLI draws bars on a terminal)."""
+
+    def start(self, filename: str, total: int | None) -> int: ...
+    def advance(self, token: int, size: int) -> None: ...
+    def finish(self, token: int) -> None: ...
+
+
 class Fetcher:
     """Fetches archives through one cache and one HTTP session (made on first use)."""
 
@@ -80,8 +88,10 @@ class Fetcher:
         retries: int = 5,
         proxy: str | None = None,
         warn: Callable[[str], None] | None = None,
+        progress: DownloadProgress | None = None,
     ) -> None:
         self.cache = cache
+        self.progress = progress
         self._session_factory = session_factory
         self._session: Session | None = None
         self.retries = retries
@@ -269,11 +279,14 @@ class Fetcher:
             total = response.content_length
             if received and total is not None:
                 total += received
+            token = self.progress.start(source.filename, total) if self.progress else None
             try:
                 for chunk in response.iter_bytes(CHUNK_SIZE):
                     incoming.file.write(chunk)
                     hasher.update(chunk)
                     received += len(chunk)
+                    if token is not None and self.progress is not None:
+                        self.progress.advance(token, len(chunk))
             except NetworkError:
                 if (
                     total is None
@@ -283,6 +296,8 @@ class Fetcher:
                     raise
             finally:
                 response.close()
+                if token is not None and self.progress is not None:
+                    self.progress.finish(token)
             if total is None or received >= total:
                 return hasher, received, etag, modified
             if resumes >= 2 or "bytes" not in response.headers.get("Accept-Ranges", ""):

@@ -67,7 +67,14 @@ def handle(args: argparse.Namespace) -> int:
         implementation=args.implementation,
         abis=tuple(args.abi),
     )
-    result = download.run(options, out)
+    from pipseal.cli.progress import RichDownloads, wanted
+
+    if wanted(out.verbosity):
+        with RichDownloads() as bars:
+            out.downloads = bars
+            result = download.run(options, out)
+    else:
+        result = download.run(options, out)
     for path in result.already_there:
         out.info(f"File was already downloaded {path}")
     for path in result.saved:

@@ -127,7 +127,14 @@ def handle(args: argparse.Namespace) -> int:
     )
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)
-    result = install.run(options, out)
+    from pipseal.cli.progress import RichDownloads, wanted
+
+    if wanted(out.verbosity):
+        with RichDownloads() as bars:
+            out.downloads = bars
+            result = install.run(options, out)
+    else:
+        result = install.run(options, out)
     if result.report is not None:
         _write_report(args.report, result.report)
     for kept in result.already_satisfied:

@@ -24,6 +24,8 @@ class Printer:
         self.verbosity = verbosity
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        #: Download bars (``fetch.DownloadProgress``), set by commands that download.
+        self.downloads: object | None = None
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:

@@ -65,6 +65,7 @@ class Machinery:
             retries=common.network.retries,
             proxy=common.network.proxy,
             warn=reporter.warn,
+            progress=getattr(reporter, "downloads", None),
         )
         self._finder: Finder | None = None
         self._metadata: MetadataFetcher | None = None
