@@ -128,3 +128,66 @@ def run_pipseal(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ru
         )
 
     return run
+
+
+# -- the fault report (README: "What was tried, and nothing was lost") ---------------------------
+#: Test files whose every case is a robustness trial, by the kind of trial.
+ROBUSTNESS_FILES = {
+    "test_faults.py": "network faults (reset, cut, corrupted, 429/503, stalled, dead server)",
+    "test_hostile_input.py": "hostile wheels and bad input",
+    "test_concurrency.py": "concurrent processes on one cache, and killed downloads",
+    "test_interrupted_commit.py": "installs killed with SIGKILL mid-commit",
+    "test_diagnosis.py": "hash mismatches diagnosed (one per identifier)",
+    "test_uninstall_verify.py": "uninstall and tamper checks",
+    "test_install.py": "hostile wheels and rollbacks at the staging layer",
+}
+_trials: dict[str, list[tuple[str, str]]] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fault-report",
+        metavar="PATH",
+        help="write the robustness summary (Markdown) to PATH",
+    )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    filename = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    kind = ROBUSTNESS_FILES.get(filename)
+    if kind is not None:
+        _trials.setdefault(kind, []).append((report.nodeid, report.outcome))
+
+
+def _fault_summary() -> list[str]:
+    lines = ["| kind of trial | tried | nothing lost (passed) |", "| --- | --- | --- |"]
+    for kind in ROBUSTNESS_FILES.values():
+        results = _trials.get(kind, [])
+        if results:
+            passed = sum(1 for _, outcome in results if outcome == "passed")
+            lines.append(f"| {kind} | {len(results)} | {passed} |")
+    return lines
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    if not _trials:
+        return
+    lines = _fault_summary()
+    terminalreporter.write_sep("-", "robustness trials")
+    for line in lines:
+        terminalreporter.write_line(line)
+    target = config.getoption("--fault-report")
+    if target:
+        Path(target).write_text(
+            "# Fault report\n\nWritten by `pytest --fault-report docs/FAULT-REPORT.md`: every "
+            "robustness test of the suite, by kind, each against real processes, real files "
+            "and real servers on 127.0.0.1. A trial passes only when the environment and the "
+            "cache are left intact (as before, or complete), which each test asserts.\n\n"
+            + "\n".join(lines)
+            + "\n",
+            encoding="utf-8",
+        )

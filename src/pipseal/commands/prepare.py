@@ -460,6 +460,16 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
     for p in planned:
         if p.index_file is None:
             continue
+        file_host = urllib.parse.urlsplit(p.index_file.url).hostname
+        index_host = urllib.parse.urlsplit(p.index_file.source).hostname
+        if file_host and index_host and file_host != index_host:
+            # Allowed (indexes often serve files from a CDN), but shown to whoever asks.
+            from pipseal.http import redact
+
+            reporter.verbose(
+                f"{p.index_file.filename} is served from {file_host}, not the index's host "
+                f"{index_host}: {redact(p.index_file.url)}"
+            )
         published = [
             PublishedFile(f.filename, str(f.version), f.hashes, f.source)
             for f in finder.find_files(p.name)
