@@ -65,7 +65,10 @@ def clean_env() -> dict[str, str]:
     }
     env["PIP_CONFIG_FILE"] = os.devnull
     env["UV_NO_CONFIG"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the tools' own imports: same for all three
+    # pip and pipseal are Python: let them use bytecode for their own modules, as installed tools
+    # do, but keep it under benchmarks/work/ (pipseal is an editable install of this work tree)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
     return env
 
 
@@ -137,6 +140,18 @@ def read_through(paths: list[Path]) -> None:
                 pass
 
 
+def file_creation_probe(n: int = 2000) -> float:
+    """Microseconds to create one small file in benchmarks/work/ (a health check: right after
+    many deletions this file system creates files several times slower, for minutes)."""
+    probe = TRASH / f"probe-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    probe.mkdir(parents=True)
+    t0 = time.perf_counter()
+    for i in range(n):
+        with open(probe / f"f{i}", "wb") as f:
+            f.write(b"x" * 2048)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
 # ---------------------------------------------------------------------------------------------
 # Index server
 
@@ -188,6 +203,7 @@ class Bench:
         self.serial = 0
         self.runs: list[Run] = []
         self.use_time_bin = TIME_BIN.exists()
+        self.probe_us = 0.0
         self.stamp = time.strftime("%Y%m%d-%H%M%S")
         self.run_dir = RUNS / self.stamp
         self.run_dir.mkdir(parents=True)
@@ -216,9 +232,10 @@ class Bench:
         else:
             reqs = ["--no-deps", "--require-hashes", "-r", str(self.bench_dir / f"{workload}.txt")]
         if tool == "pip":
-            return [str(bench_bin("pip")), "install", "--no-compile", *reqs, "--index-url", self.url,
-                    "--trusted-host", "127.0.0.1", "--cache-dir", str(cache),
-                    "--python", str(venv / "bin" / "python"), "--disable-pip-version-check"]
+            # pip wants --python before the subcommand; it then runs itself under that interpreter
+            return [str(bench_bin("pip")), "--python", str(venv / "bin" / "python"), "install",
+                    "--no-compile", *reqs, "--index-url", self.url, "--trusted-host", "127.0.0.1",
+                    "--cache-dir", str(cache), "--disable-pip-version-check"]
         if tool == "uv":
             return [str(bench_bin("uv")), "pip", "install", *reqs, "--index-url", self.url,
                     "--cache-dir", str(cache), "--python", str(venv / "bin" / "python")]
@@ -282,8 +299,12 @@ class Bench:
         tools = self.args.tools
         log(f"{workload} / {scenario} ({SCENARIO_TEXT[scenario]}), {rounds} rounds")
         warm_cache = {t: self.run_dir / f"cache-warm-{workload}-{t}" for t in tools}
-        if scenario != "cold":
-            for tool in tools:  # fill the cache with the very command that is timed next
+        for tool in tools:  # untimed: fill the cache with the very command that is timed next;
+            if scenario == "cold":  # for cold runs, a throw-away round that warms the OS caches
+                cache = self.fresh_path(f"cache-cold-{workload}-{tool}-prime")
+                self.one(tool, workload, scenario, cache, expected, 0, timed=False)
+                self.discard(cache)
+            else:
                 self.one(tool, workload, scenario, warm_cache[tool], expected, 0, timed=False)
         for r in range(1, rounds + 1):
             for tool in tools:  # A B C, A B C, ...
@@ -373,6 +394,9 @@ print(json.dumps({"size": size, "memory_s": statistics.median(mem), "stream_s": 
 # ---------------------------------------------------------------------------------------------
 # Report
 
+Target = tuple[str, "bool | None", str, "tuple[str, str] | None"]
+
+
 @dataclass
 class Case:
     workload: str
@@ -449,20 +473,23 @@ def machine_info(env: dict[str, str]) -> list[str]:
 
 def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | None,
                   hashing: dict[str, float] | None, profiles: dict[tuple[str, str], str],
-                  env: dict[str, str], elapsed: float) -> list[tuple[str, bool | None, str]]:
+                  env: dict[str, str], elapsed: float) -> list[Target]:
     lines = ["# Benchmark results", "",
              "Written by `python3 benchmarks/run.py` "
              f"(`{' '.join(sys.argv[1:]) or 'default arguments'}`); do not edit by hand. "
              "See README.md for the method.", ""]
     lines += machine_info(env)
+    lines += [f"- file creation probe before timing: {bench.probe_us:.0f} µs per small "
+              "file in benchmarks/work/ (several times higher means the file system is still busy "
+              "with an earlier deletion: wait and run again)"]
     lines += [f"- index: benchmarks/server.py on 127.0.0.1 ({bench.url.split('/simple')[0]}), "
               f"wheels from {bench.bench_dir}; total run time {elapsed / 60:.1f} min", ""]
     lines += [
         "Commands (like for like: no bytecode compilation by any tool; every run into a fresh "
         "`python -m venv --without-pip`):", "",
-        "- pip: `pip install --no-compile [--no-deps --require-hashes -r X.txt | -r X.in] "
-        "--index-url URL --trusted-host 127.0.0.1 --cache-dir C --python VENV/bin/python "
-        "--disable-pip-version-check`",
+        "- pip: `pip --python VENV/bin/python install --no-compile [--no-deps --require-hashes "
+        "-r X.txt | -r X.in] --index-url URL --trusted-host 127.0.0.1 --cache-dir C "
+        "--disable-pip-version-check` (pip of the bench venv)",
         "- uv: `uv pip install [--no-deps --require-hashes -r X.txt | -r X.in] --index-url URL "
         "--cache-dir C --python VENV/bin/python`",
         "- pipseal: `pipseal install [--no-deps --require-hashes -r X.txt | -r X.in] --index-url "
@@ -503,7 +530,7 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
     def get(wl: str, sc: str) -> Case | None:
         return next((c for c in cases if c.workload == wl and c.scenario == sc), None)
 
-    targets: list[tuple[str, bool | None, str]] = []
+    targets: list[Target] = []
 
     def ratio_target(name: str, wl: str, sc: str, other: str, limit: float) -> None:
         c = get(wl, sc)
@@ -511,7 +538,7 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
             return
         r = c.ratio("pipseal", other)
         targets.append((name, None if r is None else r <= limit,
-                        "not measured" if r is None else f"pipseal/{other} = {r:.2f}"))
+                        "not measured" if r is None else f"pipseal/{other} = {r:.2f}", (wl, sc)))
 
     ratio_target("jupyterlab (91 wheels) warm within 1.5× of uv", "jupyterlab", "warm", "uv", 1.5)
     ratio_target("jupyterlab (91 wheels) cold within 1.5× of uv", "jupyterlab", "cold", "uv", 1.5)
@@ -524,26 +551,27 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
         else:
             name = f"{c.workload} {c.scenario} faster than pip --no-compile"
             good = None if r is None else r < 1.0
-        targets.append((name, good, "not measured" if r is None else f"pipseal/pip = {r:.2f}"))
+        targets.append((name, good, "not measured" if r is None else f"pipseal/pip = {r:.2f}",
+                        (c.workload, c.scenario)))
     for sc in ("cold", "warm"):
         c = get("large", sc)
         if c is not None:
             peak = c.peak_mb("pipseal")
             targets.append((f"peak memory under 100 MB for the 270 MB wheel ({sc})",
                             None if peak is None else peak < 100,
-                            "not measured" if peak is None else f"{peak:.0f} MB"))
+                            "not measured" if peak is None else f"{peak:.0f} MB", ("large", sc)))
     if hashing:
         share = hashing["stream_mbs"] / hashing["memory_mbs"]
         targets.append(("streamed hashing ≥ 80% of in-memory sha256", share >= 0.8,
                         f"{share:.0%} ({hashing['stream_mbs']:.0f} vs {hashing['memory_mbs']:.0f} MB/s "
-                        f"over {hashing['size_mb']:.0f} MB)"))
+                        f"over {hashing['size_mb']:.0f} MB)", None))
     if startup:
         for name in ("pipseal --version", "pipseal cache dir"):
             targets.append((f"`{name}` start-up under 60 ms", startup[name] < 0.060,
-                            f"{startup[name] * 1000:.0f} ms (median of {STARTUP_RUNS})"))
+                            f"{startup[name] * 1000:.0f} ms (median of {STARTUP_RUNS})", None))
 
     lines += ["## Targets (issue 6)", "", "| target | result | measured |", "| --- | --- | --- |"]
-    for name, good, text in targets:
+    for name, good, text, _ in targets:
         mark = "—" if good is None else ("PASS" if good else "**FAIL**")
         lines.append(f"| {name} | {mark} | {text} |")
     lines.append("")
@@ -608,14 +636,21 @@ def main(argv: list[str] | None = None) -> int:
     ensure_bench_venv(env)
     fetch_wheels(args.workloads, args.bench_dir, env)
     read_through(sorted(WHEELS.glob("*.whl")))
+    probe_us = file_creation_probe()
+    log(f"file creation probe: {probe_us:.0f} µs per small file")
 
     server = IndexServer()
     log(f"index at {server.url}")
     bench = Bench(args, env, server.url)
+    bench.probe_us = probe_us
     cases: list[Case] = []
     profiles: dict[tuple[str, str], str] = {}
     startup = hashing = None
     try:
+        # compile pip's and pipseal's own modules once, untimed (into PYTHONPYCACHEPREFIX)
+        for tree in [ROOT / "src", *BENCH_VENV.glob("lib/python*/site-packages/pip")]:
+            subprocess.run([str(bench_bin("python")), "-m", "compileall", "-q", str(tree)],
+                           env=env, check=False)
         for tool in args.tools:  # warm the tools' own imports once, untimed
             subprocess.run([str(bench_bin(tool)), "--version"], stdout=subprocess.DEVNULL,
                            env=env, check=True)
@@ -648,23 +683,10 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - started
         targets = write_results(bench, cases, startup, hashing, profiles, env, elapsed)
         if not args.no_profile and "pipseal" in args.tools:
-            missed = []
-            for name, good, _ in targets:
-                if good is False:
-                    for c in cases:
-                        if name.startswith((f"{c.workload} {c.scenario} ", f"{c.workload} resolution")) \
-                                and (c.workload, c.scenario) not in missed \
-                                and (c.scenario == "resolve") == ("resolution" in name):
-                            missed.append((c.workload, c.scenario))
-                        elif c.workload == "jupyterlab" and f"({c.workload.replace('jupyterlab', 'jupyterlab (91 wheels)')}" \
-                                and f"jupyterlab (91 wheels) {c.scenario} " in name and (c.workload, c.scenario) not in missed:
-                            missed.append((c.workload, c.scenario))
-                        elif name.startswith("flask warm within") and (c.workload, c.scenario) == ("flask", "warm") \
-                                and (c.workload, c.scenario) not in missed:
-                            missed.append((c.workload, c.scenario))
-                        elif name.startswith("peak memory") and c.workload == "large" and f"({c.scenario})" in name \
-                                and (c.workload, c.scenario) not in missed:
-                            missed.append((c.workload, c.scenario))
+            missed: list[tuple[str, str]] = []
+            for _, good, _, key in targets:
+                if good is False and key is not None and key not in missed:
+                    missed.append(key)
             for wl, sc in missed:
                 log(f"profiling pipseal on {wl} / {sc}")
                 expected = len(parse_pins(args.bench_dir / f"{wl}.txt"))
@@ -673,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
             targets = write_results(bench, cases, startup, hashing, profiles, env, elapsed)
         log(f"wrote {RESULTS}")
-        for name, good, text in targets:
+        for name, good, text, _ in targets:
             log(f"  {'PASS' if good else ('FAIL' if good is False else '----')}  {name}: {text}")
     finally:
         server.stop()

@@ -16,11 +16,30 @@ from pipseal import __version__
 from pipseal.cli.options import Parser
 from pipseal.errors import NoMatchingDistribution, PipsealError
 
-COMMANDS = ("install", "download", "cache", "hash")
+COMMANDS = (
+    "install",
+    "download",
+    "uninstall",
+    "verify",
+    "cache",
+    "hash",
+    "compile",
+    "lock",
+    "sync",
+)
 
 
 def build_parser() -> Parser:
-    from pipseal.cli import cache_cmd, download_cmd, hash_cmd, install_cmd
+    from pipseal.cli import (
+        cache_cmd,
+        compile_cmd,
+        download_cmd,
+        hash_cmd,
+        install_cmd,
+        lock_cmd,
+        uninstall_cmd,
+        verify_cmd,
+    )
 
     parser = Parser(
         prog="pipseal",
@@ -31,8 +50,12 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
     install_cmd.register(sub)
     download_cmd.register(sub)
+    uninstall_cmd.register(sub)
+    verify_cmd.register(sub)
     cache_cmd.register(sub)
     hash_cmd.register(sub)
+    lock_cmd.register(sub)
+    compile_cmd.register(sub)
     return parser
 
 

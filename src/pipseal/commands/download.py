@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipseal.commands.choose import Policy, choose
+from pipseal.commands.lock import read_locked_request
 from pipseal.commands.options import DownloadOptions, Reporter
 from pipseal.commands.prepare import (
     check_indexes_agree,
     effective_index,
     fetch_and_check,
-    read_request,
     replanner,
 )
 from pipseal.commands.session import Machinery
@@ -37,8 +37,6 @@ class DownloadResult:
 def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
     from pipseal.environment import find_target_python, inspect_interpreter, synthetic_target
 
-    request = read_request(options.request)
-    common = effective_index(options.common, request.options)
     python = find_target_python(options.python) if options.python else sys.executable
     target = inspect_interpreter(python)
     if options.platforms or options.python_version or options.implementation or options.abis:
@@ -49,6 +47,8 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
             implementation=options.implementation,
             abis=options.abis,
         )
+    request, options = read_locked_request(options, target)
+    common = effective_index(options.common, request.options)
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):

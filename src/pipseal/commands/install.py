@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from pipseal.commands.choose import Policy, Route, choose
+from pipseal.commands.lock import read_locked_request
 from pipseal.commands.options import InstallOptions, Reporter
 from pipseal.commands.prepare import (
     Kept,
     check_indexes_agree,
     effective_index,
     fetch_and_check,
-    read_request,
     replanner,
 )
 from pipseal.commands.session import Machinery
@@ -60,9 +60,15 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
     from pipseal.environment import installed_distributions
 
     started = time.monotonic()
-    request = read_request(options.request)
-    common = effective_index(options.common, request.options)
     target = choose_target(options)
+    if options.target is None:
+        from pipseal.commands.uninstall import report_recovery
+        from pipseal.install.recovery import recover
+
+        # An install killed mid-commit (kill -9, power loss) is finished or undone first.
+        report_recovery(recover(target), reporter)
+    request, options = read_locked_request(options, target)
+    common = effective_index(options.common, request.options)
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):

@@ -8,6 +8,7 @@ the same file system, so every move is an atomic ``os.replace``::
       aside/         files of replaced versions, and files overwritten, kept until success
         0, 1, ...    one entry per file moved aside, numbered in journal order
       journal.json   the plan of the commit, written (fsync, rename) before the first move
+      lock           held (``flock``) by the process that owns the transaction, until it ends
 
 ``journal.json`` (format version 1) lets a later run finish or undo a commit cut short by
 ``kill -9`` or a power cut::
@@ -22,14 +23,19 @@ the same file system, so every move is an atomic ``os.replace``::
 The moves are executed in list order. While ``state`` is ``committing``, undoing them in
 reverse order restores the target: a move whose ``dst`` exists and whose ``src`` does not was
 done and is reversed (``mkdir``: the directory is removed if empty). Once ``committed``, the
-install is complete and only the staging directory remains to be deleted. (Recovery itself is
-not implemented yet: this format is the contract it will read.)
+install is complete and only the staging directory remains to be deleted. Every move is one
+``rename``, so after a crash the file system itself says which moves were done: no progress
+file is needed. ``install/recovery.py`` reads this contract; it skips staging directories
+whose ``lock`` is still held (a transaction of a running process).
+
+A transaction with nothing staged and only ``replace`` calls is an uninstall.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import json
 import os
 import shutil
@@ -43,10 +49,20 @@ from pipseal.errors import InstallError
 from pipseal.install.unpacked import LinkMode, UnpackedTree
 from pipseal.install.wheel import StagedDistribution, scheme_root, stage_tree, stage_wheel
 
-__all__ = ["JOURNAL_NAME", "JOURNAL_VERSION", "STAGING_PREFIX", "Move", "Transaction"]
+__all__ = [
+    "JOURNAL_NAME",
+    "JOURNAL_VERSION",
+    "LOCK_NAME",
+    "STAGING_PREFIX",
+    "Move",
+    "Transaction",
+    "distribution_files",
+    "prune_empty_dirs",
+]
 
 STAGING_PREFIX = ".pipseal-staging-"
 JOURNAL_NAME = "journal.json"
+LOCK_NAME = "lock"
 JOURNAL_VERSION = 1
 
 
@@ -79,6 +95,10 @@ class Transaction:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             self._dir = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
+            # Held until abort(); the kernel drops it when this process dies, which is how
+            # recovery tells a crashed transaction from a running one.
+            self._lock = os.open(self._dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
         except OSError as exc:
             raise InstallError(
                 f"cannot write to {self.root}: {exc.strerror or exc}",
@@ -135,6 +155,7 @@ class Transaction:
         if not self._closed:
             self._closed = True
             shutil.rmtree(self._dir, ignore_errors=True)
+            os.close(self._lock)
 
     def commit(self) -> None:
         """Move every staged file into place and remove the replaced distributions' files.
@@ -161,13 +182,17 @@ class Transaction:
                 self._undo(plan[:done])
                 if isinstance(exc, OSError):
                     # Name the target path: the staging path in exc.filename is about to go.
-                    where = plan[done].dst if done < len(plan) else str(self._dir / JOURNAL_NAME)
+                    verb, where = "install", str(self._dir / JOURNAL_NAME)
+                    if done < len(plan):
+                        failed = plan[done]
+                        verb = "remove" if failed.op == "aside" else "install"
+                        where = failed.src if failed.op == "aside" else failed.dst
                     raise InstallError(
-                        f"cannot install {where}: {exc.strerror or exc}; "
+                        f"cannot {verb} {where}: {exc.strerror or exc}; "
                         "the environment was left unchanged"
                     ) from exc
                 raise
-            self._prune_empty_dirs(plan)
+            prune_empty_dirs(self.env, plan)
         finally:
             self.abort()
 
@@ -218,23 +243,11 @@ class Transaction:
         return moves
 
     def _replaced_files(self) -> list[str]:
-        """Files of the replaced distributions: RECORD's (inside the target root), the compiled
-        bytecode Python left beside them, and everything in their .dist-info directories."""
+        """Files of the replaced distributions (see ``distribution_files``)."""
         files: list[str] = []
         for dist in self.replaced:
-            dist_info = Path(dist.dist_info)
-            site = dist_info.parent
-            files.extend(str(p) for p in sorted(dist_info.rglob("*")) if not p.is_dir())
-            for entry in _record_paths(dist_info / "RECORD"):
-                path = Path(os.path.normpath(site / entry))
-                # A RECORD may name anything; never remove files outside this environment.
-                if not path.is_relative_to(self.root) or path.is_relative_to(self._dir):
-                    continue
-                if path.is_file() or path.is_symlink():
-                    files.append(str(path))
-                if path.suffix == ".py":
-                    cache = path.parent / "__pycache__"
-                    files.extend(str(p) for p in sorted(cache.glob(f"{path.stem}.*.pyc")))
+            inside, _ = distribution_files(dist, self.root)
+            files.extend(p for p in inside if not Path(p).is_relative_to(self._dir))
         return list(dict.fromkeys(files))
 
     def _write_journal(self, state: str, plan: list[Move]) -> None:
@@ -261,20 +274,51 @@ class Transaction:
                 else:
                     Path(move.dst).replace(move.src)
 
-    def _prune_empty_dirs(self, plan: list[Move]) -> None:
-        """Remove directories the replaced distributions leave empty (their packages, their
-        .dist-info), never the scheme directories themselves."""
-        keep = {Path(p) for p in self.env.scheme.values()} | {self.root}
-        candidates = {Path(m.src).parent for m in plan if m.op == "aside"}
-        for directory in sorted(candidates, key=lambda p: len(p.parts), reverse=True):
-            current = directory
-            while current not in keep and current.is_relative_to(self.root):
-                try:
-                    current.rmdir()
-                except OSError:
-                    # Not empty (or already gone): a directory others still use stays.
-                    break
-                current = current.parent
+
+def prune_empty_dirs(env: TargetEnvironment, plan: list[Move]) -> None:
+    """Remove directories that the files set aside in ``plan`` leave empty (their packages,
+    their .dist-info), never the scheme directories or anything outside the target root."""
+    root = scheme_root(env)
+    keep = {Path(p) for p in env.scheme.values()} | {root}
+    candidates = {Path(m.src).parent for m in plan if m.op == "aside"}
+    for directory in sorted(candidates, key=lambda p: len(p.parts), reverse=True):
+        current = directory
+        while current not in keep and current.is_relative_to(root):
+            try:
+                current.rmdir()
+            except OSError:
+                # Not empty (or already gone): a directory others still use stays.
+                break
+            current = current.parent
+
+
+def distribution_files(dist: InstalledDistribution, root: Path) -> tuple[list[str], list[str]]:
+    """What removing ``dist`` removes, and what it refuses to: ``(inside, outside)``.
+
+    ``inside``: the existing files RECORD names (its paths are relative to the site directory)
+    within ``root``, the bytecode Python compiled beside each ``.py`` (``__pycache__``), and
+    every file of the ``.dist-info`` directory, absolute and without duplicates. ``outside``:
+    existing files RECORD names that lie outside ``root`` (``../`` entries leaving the
+    environment): never removed.
+    """
+    dist_info = Path(dist.dist_info)
+    site = dist_info.parent
+    inside = [str(p) for p in sorted(dist_info.rglob("*")) if not p.is_dir()]
+    outside: list[str] = []
+    for entry in _record_paths(dist_info / "RECORD"):
+        path = Path(os.path.normpath(site / entry))
+        exists = path.is_file() or path.is_symlink()
+        # A RECORD may name anything; never remove files outside this environment.
+        if not path.is_relative_to(root):
+            if exists:
+                outside.append(str(path))
+            continue
+        if exists:
+            inside.append(str(path))
+        if path.suffix == ".py":
+            cache = path.parent / "__pycache__"
+            inside.extend(str(p) for p in sorted(cache.glob(f"{path.stem}.*.pyc")))
+    return list(dict.fromkeys(inside)), list(dict.fromkeys(outside))
 
 
 def _execute(move: Move) -> None:

@@ -1,0 +1,50 @@
+"""``pipseal verify``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pipseal.cli.common import printer
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="Check installed files against their RECORD.",
+        description=(
+            "Re-hash every installed file of every distribution against its RECORD and list "
+            "modified, missing and unrecorded files. Exit status 1 when any."
+        ),
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="The interpreter (or virtual environment) to check; "
+        "default: the active virtual environment.",
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="More output.")
+    p.add_argument("-q", "--quiet", action="count", default=0, help="Less output.")
+    p.add_argument("--debug", action="store_true", help="Show tracebacks of errors.")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from pipseal.commands import verify
+
+    out = printer(args)
+    result = verify.run(args.python)
+    for problem in result.problems:
+        out.result(str(problem))
+    for directory in result.interrupted:
+        out.result(
+            f"interrupted install: {directory} "
+            "(the next pipseal install or uninstall here finishes or undoes it)"
+        )
+    count = len(result.problems) + len(result.interrupted)
+    out.info(
+        f"Checked {result.distributions} distribution{'s' if result.distributions != 1 else ''}, "
+        f"{result.files} file{'s' if result.files != 1 else ''}: "
+        f"{count} problem{'s' if count != 1 else ''}"
+    )
+    return 0 if result.ok else 1

@@ -1,0 +1,284 @@
+"""``pipseal lock``: resolve once, write a PEP 751 ``pylock.toml``; and installs from such a lock.
+
+The lock names, for every distribution the resolution chose, every file its release publishes
+on the index the chosen file came from (all wheels and the sdist) with url, size and sha256, so
+other platforms find their wheel in it too. A file whose index publishes no sha256 is
+downloaded (through the cache) and hashed. The resolution is for one target, so the lock says
+which Python it holds for (``requires-python``) and carries no markers. The output is
+deterministic: packages and files sorted by name, no timestamps.
+
+:func:`read_locked_request` is the install side: ``-r pylock.toml`` becomes URL requirements
+pinned by digest (``pylock.requirements_from_pylock``), installed without resolution.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from pipseal.commands.options import (
+    CommonOptions,
+    DownloadOptions,
+    InstallOptions,
+    Reporter,
+    RequestOptions,
+)
+from pipseal.commands.prepare import Request, effective_index, read_request
+from pipseal.commands.session import Machinery, index_urls
+from pipseal.errors import PipsealError, UsageError
+from pipseal.hashes import Hash, Hashes
+from pipseal.pylock import (
+    LOCK_VERSION,
+    LockedFile,
+    LockedPackage,
+    Pylock,
+    is_pylock_path,
+    render,
+    requirements_from_pylock,
+)
+
+if TYPE_CHECKING:
+    from pipseal.environment import TargetEnvironment
+    from pipseal.index import IndexFile
+    from pipseal.resolve import ResolvedDist
+
+#: Where ``-o -`` sends the lock: the result's ``text``, printed by the CLI.
+STDOUT = "-"
+
+
+@dataclass(frozen=True)
+class LockOptions:
+    """What to lock (``request``), from where (``common``), for which interpreter, and where to
+    write (``output``: a path, or ``-`` for the result's text only)."""
+
+    request: RequestOptions
+    common: CommonOptions
+    output: str = "pylock.toml"
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class LockResult:
+    lock: Pylock
+    text: str
+    #: The file written, None for ``-o -``.
+    written: Path | None
+    #: Files downloaded to be hashed, because their index publishes no sha256.
+    hashed: int
+
+
+def run(options: LockOptions, reporter: Reporter) -> LockResult:
+    """Resolve the request for the target and write the lock; raise PipsealError on problems."""
+    from pipseal.candidates import FormatControl
+    from pipseal.environment import find_target_python, inspect_interpreter
+    from pipseal.resolve import resolve
+
+    if options.request.no_deps:
+        raise UsageError("lock --no-deps is not supported: a lock holds the whole set")
+    request = read_request(options.request)
+    common = effective_index(options.common, request.options)
+    python = find_target_python(options.python) if options.python else sys.executable
+    target = inspect_interpreter(python)
+    machinery = Machinery(common, reporter)
+    try:
+        with machinery.cache.lock(exclusive=False):
+            active = [r for r in request.requirements if r.matches_marker(target.markers)]
+            hashes: dict[str, Hashes] = {}
+            for r in active:
+                if r.canonical_name and r.hashes:
+                    hashes[r.canonical_name] = Hashes.of(r.hashes)
+            resolution = resolve(
+                active,
+                finder=machinery.finder,
+                metadata=machinery.metadata,
+                target=target,
+                constraints=request.constraints,
+                allow_prereleases=common.index.pre,
+                formats=FormatControl(common.index.only_binary, common.index.no_binary),
+                hashes=hashes,
+            )
+            for warning in resolution.warnings:
+                reporter.warn(warning)
+            machinery.report_warnings()
+            packages, hashed = _packages(resolution.dists, machinery, common)
+    finally:
+        machinery.close()
+    version = target.version
+    lock = Pylock(
+        filename=options.output,
+        lock_version=LOCK_VERSION,
+        created_by="pipseal",
+        packages=packages,
+        requires_python=_single_python(version),
+    )
+    text = render(lock)
+    written = None if options.output == STDOUT else _write(Path(options.output), text)
+    return LockResult(lock, text, written, hashed)
+
+
+def _single_python(version: tuple[int, int, int]) -> SpecifierSet:
+    # The resolution evaluated markers for this Python: the lock holds for its minor version.
+    return SpecifierSet(f"=={version[0]}.{version[1]}.*")
+
+
+def _packages(
+    dists: tuple[ResolvedDist, ...], machinery: Machinery, common: CommonOptions
+) -> tuple[tuple[LockedPackage, ...], int]:
+    """A package entry per distribution, files without a published sha256 downloaded to hash."""
+    from pipseal.fetch import ArchiveSource
+    from pipseal.http import redact, strip_userinfo
+
+    indexes = {redact(url): strip_userinfo(url) for url in index_urls(common)}
+    per_dist: list[tuple[ResolvedDist, list[IndexFile]]] = []
+    for dist in dists:
+        assert dist.file is not None  # nothing installed is kept: ``installed`` was empty
+        per_dist.append((dist, _release_files(dist, machinery)))
+    unhashed = sorted(
+        {
+            f.url: f for _, files in per_dist for f in files if "sha256" not in f.hashes.allowed
+        }.values(),
+        key=lambda f: f.url,
+    )
+    fetched = machinery.fetcher.fetch_all(
+        ((ArchiveSource(f.url, f.filename, f.hashes, f.size), Hashes()) for f in unhashed),
+        jobs=common.jobs,
+    )
+    digests: dict[str, tuple[str, int]] = {}
+    for f, got in zip(unhashed, fetched, strict=True):
+        if isinstance(got, PipsealError):
+            raise got
+        digests[f.url] = (got.sha256, got.size)
+    packages = []
+    for dist, files in per_dist:
+        assert dist.file is not None
+        wheels = tuple(
+            sorted(
+                (_locked_file(f, digests) for f in files if f.kind == "wheel"),
+                key=lambda w: w.name,
+            )
+        )
+        sdists = sorted(
+            (f for f in files if f.kind == "sdist"),
+            key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename),
+        )
+        meta = dist.metadata
+        requires_python = meta.requires_python if meta is not None else None
+        if requires_python is None:
+            requires_python = dist.file.requires_python
+        packages.append(
+            LockedPackage(
+                name=dist.name,
+                version=dist.version,
+                requires_python=requires_python,
+                index=indexes.get(dist.file.source),
+                sdist=_locked_file(sdists[0], digests) if sdists else None,
+                wheels=wheels,
+            )
+        )
+    return tuple(sorted(packages, key=lambda p: p.name)), len(unhashed)
+
+
+def _release_files(dist: ResolvedDist, machinery: Machinery) -> list[IndexFile]:
+    """Every file of the chosen release on the source of the chosen file, one per file name;
+    yanked files only when the chosen one is that file. A URL requirement's file alone."""
+    chosen = dist.file
+    assert chosen is not None
+    if chosen.source not in {f.source for f in machinery.find_files(dist.name)}:
+        return [chosen]
+    version = Version(dist.version)
+    found: dict[str, IndexFile] = {}
+    for f in machinery.find_files(dist.name):
+        if f.source != chosen.source or f.version != version or f.filename in found:
+            continue
+        if f.yanked is not None and f.filename != chosen.filename:
+            continue
+        found[f.filename] = f
+    found.setdefault(chosen.filename, chosen)
+    return list(found.values())
+
+
+def _locked_file(f: IndexFile, digests: dict[str, tuple[str, int]]) -> LockedFile:
+    from pipseal.http import strip_userinfo
+
+    sha256 = sorted(f.hashes.allowed.get("sha256", ()))
+    size = f.size
+    if not sha256:
+        sha256 = [digests[f.url][0]]
+        size = digests[f.url][1]
+    return LockedFile(
+        name=f.filename,
+        # Credentials never go into a lock: the installer gets them as it gets the index's.
+        url=strip_userinfo(f.url),
+        path=None,
+        size=size,
+        hashes=(Hash("sha256", sha256[0]),),
+    )
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write atomically: a temporary file beside it, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.pipseal-tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PipsealError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+# -- installing from a lock ---------------------------------------------------------------------
+
+_Options = TypeVar("_Options", InstallOptions, DownloadOptions)
+
+
+def read_locked_request(options: _Options, target: TargetEnvironment) -> tuple[Request, _Options]:
+    """``read_request`` where each ``-r`` file named as a lock (``pylock.toml``,
+    ``pylock.NAME.toml``) gives the lock's choice for ``target`` instead: URL requirements pinned
+    by digest. With a lock, hash-checking mode is on and the options come back with ``no_deps``
+    set (a lock is already the whole set: nothing is resolved). Without one, this is
+    ``read_request(options.request)`` and ``options`` unchanged.
+    """
+    locks = [p for p in options.request.requirement_files if is_pylock_path(p)]
+    if not locks:
+        return read_request(options.request), options
+    others = tuple(p for p in options.request.requirement_files if not is_pylock_path(p))
+    locked = tuple(r for path in locks for r in requirements_from_pylock(path, target))
+    rest = replace(options.request, requirement_files=others)
+    if rest.requirements or rest.requirement_files or rest.constraint_files:
+        base = read_request(rest)
+        request = replace(base, requirements=locked + base.requirements, hash_mode=True)
+    else:
+        from pipseal.requirements import RequirementsOptions
+
+        request = Request(locked, (), RequirementsOptions(), True)
+    if not request.requirements:
+        raise PipsealError(
+            f"{', '.join(locks)}: no package of the lock applies to this environment"
+        )
+    _refuse_duplicates(request)
+    return request, replace(options, request=replace(options.request, no_deps=True))
+
+
+def _refuse_duplicates(request: Request) -> None:
+    seen: dict[str, str] = {}
+    for r in request.requirements:
+        if not r.name:
+            continue
+        key = canonicalize_name(r.name)
+        if key in seen and seen[key] != str(r.location):
+            raise PipsealError(
+                f"{key} is given twice: in {seen[key]} and in {r.location}",
+                hint="install from the lock alone, or lock the other requirements too",
+            )
+        seen.setdefault(key, str(r.location))

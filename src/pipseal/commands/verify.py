@@ -1,0 +1,168 @@
+"""``pipseal verify``: check every installed file against its distribution's RECORD.
+
+For each installed distribution, every RECORD entry with a digest is re-hashed (and its size
+compared); an entry without one (RECORD itself, the bytecode pip records) need only exist.
+Files inside a distribution's top-level package directories that no installed distribution's
+RECORD names are reported as unrecorded (bytecode in ``__pycache__`` excepted: Python writes
+it on import). Staging directories left by an interrupted install are reported too.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pipseal.environment import InstalledDistribution, TargetEnvironment
+
+__all__ = ["Problem", "VerifyResult", "run", "verify_environment"]
+
+ProblemKind = Literal["modified", "missing", "unrecorded"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One file that disagrees with RECORD; ``path`` is as RECORD writes it (relative to the
+    site directory, ``/``-separated)."""
+
+    name: str
+    version: str
+    kind: ProblemKind
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}: {self.kind} {self.path}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``distributions`` and ``files`` (RECORD entries) checked, the ``problems`` found, and
+    the staging directories of interrupted installs (``interrupted``)."""
+
+    distributions: int
+    files: int
+    problems: tuple[Problem, ...]
+    interrupted: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.interrupted
+
+
+@dataclass(frozen=True)
+class _Entry:
+    dist: InstalledDistribution
+    record_path: str
+    path: Path
+    algorithm: str
+    digest: str
+    size: int | None
+
+
+def run(python: str | None) -> VerifyResult:
+    """Verify the environment of ``python`` (``--python``, else the active virtualenv)."""
+    from pipseal.environment import find_target_python, inspect_interpreter
+
+    return verify_environment(inspect_interpreter(find_target_python(python)))
+
+
+def verify_environment(env: TargetEnvironment, *, jobs: int = 8) -> VerifyResult:
+    """Check every distribution installed in ``env``; never modifies anything."""
+    from pipseal.environment import installed_distributions
+    from pipseal.install.recovery import staging_dirs
+
+    dists = sorted(installed_distributions(env).values(), key=lambda d: d.canonical_name)
+    entries: list[_Entry] = []
+    for dist in dists:
+        entries.extend(_record_entries(dist))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        found = list(pool.map(_check, entries))
+    problems = [p for p in found if p is not None]
+    problems.extend(_unrecorded(dists, entries))
+    return VerifyResult(
+        distributions=len(dists),
+        files=len(entries),
+        problems=tuple(problems),
+        interrupted=tuple(str(d) for d in staging_dirs(env)),
+    )
+
+
+def _record_entries(dist: InstalledDistribution) -> Iterator[_Entry]:
+    dist_info = Path(dist.dist_info)
+    site = dist_info.parent
+    try:
+        with (dist_info / "RECORD").open(encoding="utf-8", newline="") as f:
+            rows = [row for row in csv.reader(f) if row]
+    except FileNotFoundError:
+        yield _Entry(dist, f"{dist_info.name}/RECORD", dist_info / "RECORD", "", "", None)
+        return
+    except (OSError, csv.Error, UnicodeDecodeError):
+        rows = []
+    for row in rows:
+        record_path = row[0]
+        algorithm, _, digest = (row[1] if len(row) > 1 else "").partition("=")
+        try:
+            size: int | None = int(row[2]) if len(row) > 2 and row[2] else None
+        except ValueError:
+            size = None
+        path = Path(os.path.normpath(site / record_path))
+        yield _Entry(dist, record_path, path, algorithm, digest, size)
+
+
+def _check(entry: _Entry) -> Problem | None:
+    def problem(kind: ProblemKind) -> Problem:
+        return Problem(entry.dist.name, entry.dist.version, kind, entry.record_path)
+
+    try:
+        stat = entry.path.stat()
+    except OSError:
+        return problem("missing")
+    if not entry.digest:
+        return None
+    if entry.size is not None and stat.st_size != entry.size:
+        return problem("modified")
+    try:
+        hasher = hashlib.new(entry.algorithm)
+    except ValueError:
+        return None  # an algorithm this Python lacks: existence is all that can be checked
+    try:
+        with entry.path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                hasher.update(chunk)
+    except OSError:
+        return problem("missing")
+    actual = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
+    return None if actual == entry.digest.rstrip("=") else problem("modified")
+
+
+def _unrecorded(dists: list[InstalledDistribution], entries: list[_Entry]) -> list[Problem]:
+    """Files in the distributions' top-level package directories that no RECORD names."""
+    recorded = {str(e.path) for e in entries}
+    owners: dict[Path, InstalledDistribution] = {}
+    for entry in entries:
+        site = Path(entry.dist.dist_info).parent
+        parts = Path(os.path.normpath(entry.record_path)).parts
+        if len(parts) < 2 or parts[0] in ("..", "__pycache__") or os.path.isabs(parts[0]):
+            continue
+        if parts[0].endswith((".dist-info", ".data")):
+            continue
+        owners.setdefault(site / parts[0], entry.dist)
+    problems: list[Problem] = []
+    for top in sorted(owners):
+        dist = owners[top]
+        site = Path(dist.dist_info).parent
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                if name.endswith(".pyc") or full in recorded:
+                    continue
+                relative = Path(os.path.relpath(full, site)).as_posix()
+                problems.append(Problem(dist.name, dist.version, "unrecorded", relative))
+    return problems

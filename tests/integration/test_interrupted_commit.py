@@ -1,0 +1,204 @@
+"""kill -9 during a commit, then recovery: the environment is as before or complete, never between.
+
+A real process commits a wheel of 1200 modules (an upgrade: 1200 files set aside, 1200 placed)
+and is killed with SIGKILL as soon as its journal appears, and a few milliseconds later. Then
+recovery runs (in-process, and through ``pipseal uninstall``), and the venv must equal its
+snapshot from before, or hold the whole new version, with ``pipseal verify`` passing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunPipseal
+from tests.integration.helpers import tree_snapshot
+from tests.support.venvs import SRC, Venv, clone_venv, scrubbed_env
+from tests.support.wheels import BuiltDist, build_wheel
+
+MODULES = 1200
+
+COMMIT_SCRIPT = """
+import sys
+from pathlib import Path
+from pipseal.environment import inspect_interpreter, installed_distributions
+from pipseal.install import install_wheels
+env = inspect_interpreter(sys.argv[1])
+replace = {k: v for k, v in installed_distributions(env).items() if k == "big"}
+install_wheels([Path(sys.argv[2])], env, replace=replace, requested=["big"])
+"""
+
+
+def big_wheel(directory: Path, version: str) -> BuiltDist:
+    modules: dict[str, str | bytes] = {"big/__init__.py": f"VERSION = {version!r}\n"}
+    for i in range(MODULES):
+        modules[f"big/m{i:04d}.py"] = f"N = {i}  # {version}\n"
+    return build_wheel(directory, "big", version, modules=modules)
+
+
+def commit_in_process(venv: Venv, wheel: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", COMMIT_SCRIPT, str(venv.python), str(wheel)],
+        env=scrubbed_env({"PYTHONPATH": str(SRC)}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def journal_of(venv: Venv) -> Path | None:
+    for entry in os.scandir(venv.path):
+        if entry.name.startswith(".pipseal-staging-"):
+            journal = Path(entry.path, "journal.json")
+            if journal.exists():
+                return journal
+    return None
+
+
+def kill_during_commit(venv: Venv, wheel: Path, delay: float) -> bool:
+    """Run the commit, SIGKILL it ``delay`` seconds after its journal appears; return whether
+    it was killed before it finished."""
+    process = commit_in_process(venv, wheel)
+    deadline = time.monotonic() + 30
+    try:
+        while journal_of(venv) is None:
+            if process.poll() is not None:
+                return False
+            assert time.monotonic() < deadline, "the commit never wrote its journal"
+        if delay:
+            time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        return process.wait(10) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def assert_before_or_complete(
+    venv: Venv, before: dict[str, bytes | None], new: BuiltDist, run_pipseal: RunPipseal
+) -> str:
+    """The venv is its ``before`` snapshot, or has all of ``new``: say which."""
+    after = tree_snapshot(venv.path)
+    verified = run_pipseal("verify", "--python", venv.python)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    if after == before:
+        return "before"
+    assert venv.installed() == {"big": new.version}
+    version = venv.run("import big; print(big.VERSION)").strip()
+    assert version == new.version
+    assert verified.stdout.startswith("Checked 1 distribution, ")
+    assert int(verified.stdout.split()[3]) > MODULES
+    return "complete"
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuiltDist, BuiltDist]:
+    directory = tmp_path_factory.mktemp("big-wheels")
+    return big_wheel(directory, "1.0"), big_wheel(directory, "2.0")
+
+
+@pytest.fixture(scope="module")
+def with_old(
+    big: tuple[BuiltDist, BuiltDist],
+    venv_template: Venv,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Venv:
+    """A venv with big 1.0 installed, cloned for each trial."""
+    from pipseal.environment import inspect_interpreter
+    from pipseal.install import install_wheels
+
+    venv = clone_venv(venv_template, tmp_path_factory.mktemp("with-old") / "venv")
+    install_wheels([big[0].path], inspect_interpreter(str(venv.python)))
+    return venv
+
+
+def test_kill_9_during_an_upgrade_then_recover(
+    big: tuple[BuiltDist, BuiltDist], with_old: Venv, tmp_path: Path, run_pipseal: RunPipseal
+) -> None:
+    from pipseal.environment import inspect_interpreter
+    from pipseal.install.recovery import recover
+
+    outcomes: list[tuple[float, bool, str]] = []
+    for trial, delay in enumerate((0.0, 0.004, 0.02)):
+        venv = clone_venv(with_old, tmp_path / f"t{trial}")  # big has no scripts
+        before = tree_snapshot(venv.path)
+
+        interrupted = kill_during_commit(venv, big[1].path, delay)
+        if interrupted:
+            # The interrupted commit is visible to verify until something recovers it.
+            found = run_pipseal("verify", "--python", venv.python)
+            assert found.returncode == 1
+            assert "interrupted install: " in found.stdout
+        if trial % 2:
+            result = recover(inspect_interpreter(str(venv.python)))
+            assert len(result.recovered) == (1 if interrupted else 0)
+        else:
+            # uninstall recovers first (and here has nothing else to do).
+            cleaned = run_pipseal("uninstall", "-y", "--python", venv.python, "not-installed")
+            assert cleaned.returncode == 0, cleaned.stderr
+        assert not list(venv.path.glob(".pipseal-staging-*"))
+        outcomes.append(
+            (delay, interrupted, assert_before_or_complete(venv, before, big[1], run_pipseal))
+        )
+
+    # The test means something only if some kill landed in the middle of the moves.
+    assert any(interrupted for _, interrupted, _ in outcomes), outcomes
+    assert "before" in {o for _, _, o in outcomes}, outcomes
+
+
+def test_kill_9_during_a_fresh_install_then_install_again(
+    big: tuple[BuiltDist, BuiltDist],
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    from pipseal.environment import inspect_interpreter
+    from pipseal.install.recovery import recover
+
+    # Retried (in a fresh venv) in case a loaded machine let the commit finish first.
+    for attempt, delay in enumerate((0.002, 0.0, 0.001, 0.0)):
+        venv = clone_venv(venv_template, tmp_path / f"attempt{attempt}")
+        before = tree_snapshot(venv.path)
+        if kill_during_commit(venv, big[1].path, delay) and list(venv.purelib.glob("big/m*.py")):
+            break
+    else:
+        pytest.fail("no kill landed after the first file was placed")
+
+    # The next pipseal run on that environment undoes the half-made commit first, then installs.
+    install = run_pipseal(
+        "install", "--python", venv.python, "--no-index", "-f", big[1].path.parent, "big==2.0"
+    )
+    assert install.returncode == 0, install.stderr
+    assert "An interrupted install or uninstall was rolled back" in install.stderr
+    assert recover(inspect_interpreter(str(venv.python))).recovered == ()
+    assert assert_before_or_complete(venv, before, big[1], run_pipseal) == "complete"
+
+
+def test_a_staging_dir_without_journal_is_discarded(venv: Venv) -> None:
+    from pipseal.environment import inspect_interpreter
+    from pipseal.install.recovery import recover
+    from pipseal.install.transaction import Transaction
+
+    before = tree_snapshot(venv.path)
+    env = inspect_interpreter(str(venv.python))
+    live = Transaction(env)
+    try:
+        # A running transaction (its lock held) is never touched.
+        assert recover(env).recovered == ()
+        assert live.staging_root.exists()
+    finally:
+        live.abort()
+    crashed = venv.path / ".pipseal-staging-crashed"
+    (crashed / "tree" / "lib").mkdir(parents=True)
+    (crashed / "lock").write_text("")
+
+    result = recover(env)
+
+    assert [r.action for r in result.recovered] == ["discarded"]
+    assert tree_snapshot(venv.path) == before
