@@ -16,30 +16,26 @@ from pipseal import __version__
 from pipseal.cli.options import Parser
 from pipseal.errors import NoMatchingDistribution, PipsealError
 
-COMMANDS = (
-    "install",
-    "download",
-    "uninstall",
-    "verify",
-    "cache",
-    "hash",
-    "compile",
-    "lock",
-    "sync",
-)
+#: Each command and the module of cli/ that registers it. Only the module of the command being
+#: run is imported (start-up time), all of them for ``--help``.
+COMMAND_MODULES = {
+    "install": "install_cmd",
+    "download": "download_cmd",
+    "uninstall": "uninstall_cmd",
+    "verify": "verify_cmd",
+    "cache": "cache_cmd",
+    "hash": "hash_cmd",
+    "compile": "compile_cmd",
+    "lock": "lock_cmd",
+    "sync": "lock_cmd",
+    "doctor": "doctor_cmd",
+}
+COMMANDS = tuple(COMMAND_MODULES)
 
 
-def build_parser() -> Parser:
-    from pipseal.cli import (
-        cache_cmd,
-        compile_cmd,
-        download_cmd,
-        hash_cmd,
-        install_cmd,
-        lock_cmd,
-        uninstall_cmd,
-        verify_cmd,
-    )
+def build_parser(only: str | None = None) -> Parser:
+    """The parser of every command, or of ``only`` (the command on the command line)."""
+    import importlib
 
     parser = Parser(
         prog="pipseal",
@@ -48,14 +44,15 @@ def build_parser() -> Parser:
     parser.add_argument("-V", "--version", action="store_true", help="Show version and exit.")
     parser.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
-    install_cmd.register(sub)
-    download_cmd.register(sub)
-    uninstall_cmd.register(sub)
-    verify_cmd.register(sub)
-    cache_cmd.register(sub)
-    hash_cmd.register(sub)
-    lock_cmd.register(sub)
-    compile_cmd.register(sub)
+    names = [COMMAND_MODULES[only]] if only in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module_name in dict.fromkeys(names):
+        try:
+            module = importlib.import_module(f"pipseal.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"pipseal.cli.{module_name}":
+                raise
+            continue  # a command not built yet
+        module.register(sub)
     return parser
 
 
@@ -74,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     debug = "--debug" in args_list
     try:
-        parser = build_parser()
+        first = next((a for a in args_list if not a.startswith("-")), None)
+        parser = build_parser(first)
         args = parser.parse_args(args_list)
         if args.version:
             print(version_line())
