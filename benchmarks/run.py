@@ -16,9 +16,11 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +47,7 @@ SCENARIO_TEXT = {
     "resolve": "warm cache, resolve the .in file (no --no-deps, no hashes)",
 }
 STARTUP_RUNS = 20
+RUN_TIMEOUT = 1800.0  # seconds; a run that takes longer is killed (and fails)
 _REQ_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
@@ -140,6 +143,36 @@ def read_through(paths: list[Path]) -> None:
                 pass
 
 
+def _cpu_times() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]), idle
+
+
+def busy_fraction(window: float = 0.5) -> float:
+    """Share of all CPUs busy over ``window`` seconds (other users of this machine, mostly)."""
+    try:
+        t1, i1 = _cpu_times()
+        time.sleep(window)
+        t2, i2 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 1.0 - (i2 - i1) / max(1, t2 - t1)
+
+
+def wait_until_idle(limit: float, max_busy: float = 0.15) -> float:
+    """Wait (at most ``limit`` seconds) until the machine is idle; return the last busy share."""
+    deadline = time.monotonic() + limit
+    busy = busy_fraction()
+    warned = False
+    while busy > max_busy and time.monotonic() < deadline:
+        if not warned:
+            log(f"  machine busy ({busy:.0%} of the CPUs): waiting up to {limit:.0f} s")
+            warned = True
+        busy = busy_fraction(1.0)
+    return busy
+
+
 def file_creation_probe(n: int = 2000) -> float:
     """Microseconds to create one small file in benchmarks/work/ (a health check: right after
     many deletions this file system creates files several times slower, for minutes)."""
@@ -192,6 +225,7 @@ class Run:
     installed: int
     expected: int
     note: str = ""
+    busy_before: float = 0.0
 
 
 class Bench:
@@ -251,11 +285,16 @@ class Bench:
         with logfile.open("wb") as out:
             if self.use_time_bin:
                 full = [str(TIME_BIN), "-f", "%M", "-o", str(timefile), *cmd]
+                # Not subprocess.run(timeout=...): with a timeout, Popen.wait polls with sleeps of
+                # up to 50 ms, which quantizes every figure. A blocking wait, and a watchdog.
                 t0 = time.perf_counter()
-                proc = subprocess.run(full, stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                      cwd=WORK, timeout=1800)
+                proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env=self.env,
+                                        cwd=WORK)
+                watchdog = threading.Timer(RUN_TIMEOUT, proc.kill)
+                watchdog.start()
+                rc = proc.wait()
                 seconds = time.perf_counter() - t0
-                rc = proc.returncode
+                watchdog.cancel()
                 try:
                     peak = int(timefile.read_text().split()[-1])
                 except (OSError, ValueError, IndexError):
@@ -264,8 +303,11 @@ class Bench:
                 t0 = time.perf_counter()
                 p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=self.env,
                                      cwd=WORK)
+                watchdog = threading.Timer(RUN_TIMEOUT, p.kill)
+                watchdog.start()
                 _, status, usage = os.wait4(p.pid, 0)
                 seconds = time.perf_counter() - t0
+                watchdog.cancel()
                 p.returncode = rc = os.waitstatus_to_exitcode(status)
                 peak = usage.ru_maxrss
         return seconds, peak, rc, logfile
@@ -278,6 +320,7 @@ class Bench:
             round_no: int, timed: bool = True) -> Run:
         venv = self.new_venv(f"{workload}-{scenario}-{tool}")
         cmd = self.command(tool, workload, scenario, venv, cache)
+        busy = wait_until_idle(self.args.wait_idle) if timed else 0.0
         label = f"{workload}-{scenario}-{tool}-r{round_no}" if timed else f"{workload}-{scenario}-{tool}-prime"
         seconds, peak, rc, logfile = self.execute(cmd, label)
         installed = self.count_dists(venv)
@@ -288,11 +331,13 @@ class Bench:
             note = f"exit {rc}, {installed}/{expected} distributions; log {logfile}"
             log(f"  FAILED {label}: {note}\n    " + "\n    ".join(tail))
         self.discard(venv)
-        run = Run(workload, scenario, tool, round_no, seconds, peak, ok, installed, expected, note)
+        run = Run(workload, scenario, tool, round_no, seconds, peak, ok, installed, expected, note,
+                  busy)
         if timed:
             self.runs.append(run)
             mem = f"{peak / 1024:.0f} MB" if peak else "?"
-            log(f"  {label:<32} {seconds:8.3f} s  {mem:>7}  {'ok' if ok else 'FAILED'}")
+            flag = f"  (machine {busy:.0%} busy before)" if busy > 0.15 else ""
+            log(f"  {label:<32} {seconds:8.3f} s  {mem:>7}  {'ok' if ok else 'FAILED'}{flag}")
         return run
 
     def scenario(self, workload: str, scenario: str, rounds: int, expected: int) -> None:
@@ -330,6 +375,7 @@ class Bench:
         out = PROFILES / f"{workload}-{scenario}.prof"
         cmd = [str(bench_bin("python")), str(HERE / "profile_tool.py"), str(out), "-m", "pipseal",
                *cmd[1:]]
+        wait_until_idle(self.args.wait_idle)
         seconds, _, rc, logfile = self.execute(cmd, f"{workload}-{scenario}-pipseal-profile")
         self.discard(venv)
         if scenario == "cold":
@@ -520,6 +566,14 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
             )
     lines += ["", "Ratios are of medians; in brackets, the spread of the per-round ratios "
               "(each pipseal run against the pip/uv run of the same round).", ""]
+    busy_runs = [r for c in cases for rs in c.runs.values() for r in rs if r.busy_before > 0.15]
+    total_runs = sum(len(rs) for c in cases for rs in c.runs.values())
+    lines += [f"Machine load: before every timed run run.py waits (up to {bench.args.wait_idle:.0f} s) "
+              "until less than 15% of the CPUs are busy with other work; "
+              f"{len(busy_runs)} of {total_runs} runs started on a busier machine"
+              + (": " + ", ".join(f"{r.workload}/{r.scenario}/{r.tool} r{r.round} "
+                                   f"({r.busy_before:.0%})" for r in busy_runs[:12])
+                 + ("…" if len(busy_runs) > 12 else "") if busy_runs else "") + ".", ""]
     failures = [r for c in cases for rs in c.runs.values() for r in rs if not r.ok]
     if failures:
         lines += ["Failed runs:", ""] + [
@@ -614,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="do not profile pipseal where it misses a target")
     parser.add_argument("--no-micro", action="store_true",
                         help="skip the start-up and hashing measurements")
+    parser.add_argument("--wait-idle", type=float, default=120.0, metavar="SECONDS",
+                        help="before each timed run, wait up to this long for the other "
+                        "processes of the machine to go idle (default %(default)s)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the used venvs and caches (benchmarks/work/trash/)")
     args = parser.parse_args(argv)
@@ -630,6 +687,11 @@ def main(argv: list[str] | None = None) -> int:
         print("note: /usr/bin/time not found (apt-get install -y time); peak memory falls back to "
               "os.wait4, which may include this harness's size", file=sys.stderr)
 
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background
     started = time.perf_counter()
     env = clean_env()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -668,6 +730,7 @@ def main(argv: list[str] | None = None) -> int:
                 cases.append(case)
         if not args.no_micro:
             log("start-up times")
+            wait_until_idle(args.wait_idle)
             startup = bench.startup()
             large = [p for p in parse_pins(args.bench_dir / "large.txt")] if (
                 args.bench_dir / "large.txt").exists() else []
@@ -677,6 +740,7 @@ def main(argv: list[str] | None = None) -> int:
             if wheel is None:
                 wheel = max(WHEELS.glob("*.whl"), key=lambda p: p.stat().st_size)
             log(f"hashing throughput over {wheel.name}")
+            wait_until_idle(args.wait_idle)
             hashing = bench.hashing(wheel)
         (WORK / f"results-{bench.stamp}.json").write_text(
             json.dumps([asdict(r) for r in bench.runs], indent=1))
@@ -697,6 +761,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"wrote {RESULTS}")
         for name, good, text, _ in targets:
             log(f"  {'PASS' if good else ('FAIL' if good is False else '----')}  {name}: {text}")
+    except KeyboardInterrupt:
+        log("interrupted: used venvs and caches stay in benchmarks/work/ (deleted at the end of "
+            "the next complete run)")
+        args.keep = True
+        return 130
     finally:
         server.stop()
         if not args.keep:  # only now, after all timing: deleting many files slows file creation

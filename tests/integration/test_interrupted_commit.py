@@ -175,7 +175,8 @@ def test_kill_9_during_a_fresh_install_then_install_again(
         "install", "--python", venv.python, "--no-index", "-f", big[1].path.parent, "big==2.0"
     )
     assert install.returncode == 0, install.stderr
-    assert "An interrupted install or uninstall was rolled back" in install.stderr
+    # New directories move in with one rename each, so the kill may land before, between or
+    # after them: whichever, the next run leaves no half-made commit behind.
     assert recover(inspect_interpreter(str(venv.python))).recovered == ()
     assert assert_before_or_complete(venv, before, big[1], run_pipseal) == "complete"
 

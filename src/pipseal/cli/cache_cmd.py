@@ -1,16 +1,19 @@
-"""``pipseal cache dir|info|list|remove|purge`` (pip's subcommands and texts)."""
+"""``pipseal cache dir|info|list|remove|purge`` (pip's subcommands and texts), and ``verify``."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipseal.cli.common import config_for, printer
 from pipseal.cli.options import add_general, cache_dir
-from pipseal.cli.output import format_size
+from pipseal.cli.output import Printer, format_size
 from pipseal.errors import UsageError
 
-ACTIONS = ("dir", "info", "list", "remove", "purge")
+if TYPE_CHECKING:
+    from pipseal.commands.cache import VerifyReport
+
+ACTIONS = ("dir", "info", "list", "remove", "purge", "verify")
 
 
 def register(sub: Any) -> None:
@@ -19,16 +22,22 @@ def register(sub: Any) -> None:
         help="Inspect and manage pipseal's cache.",
         description=(
             "Subcommands: dir, info, list [<pattern>] [--format human|abspath], "
-            "remove <pattern>, purge."
+            "remove <pattern>, purge, verify [--fix] (re-hash every entry; --fix sets damaged "
+            "archives aside in the quarantine and deletes damaged records)."
         ),
     )
-    p.add_argument("action", metavar="action", help="dir | info | list | remove | purge")
+    p.add_argument("action", metavar="action", help="dir | info | list | remove | purge | verify")
     p.add_argument("args", nargs="*", metavar="pattern")
     p.add_argument(
         "--format",
         choices=("human", "abspath"),
         default="human",
         help="Select the output format among: human (default) or abspath",
+    )
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="verify: quarantine damaged archives and delete damaged records",
     )
     add_general(p)
     p.set_defaults(handler=handle)
@@ -43,8 +52,10 @@ def handle(args: argparse.Namespace) -> int:
     config = config_for("cache", args)
     out = printer(args)
     cache = Cache(cache_dir(args, config), warn=out.warn)
-    if args.action in ("dir", "info", "purge") and args.args:
+    if args.action in ("dir", "info", "purge", "verify") and args.args:
         raise UsageError("Too many arguments")
+    if args.fix and args.action != "verify":
+        raise UsageError("--fix is an option of cache verify")
     if args.action == "dir":
         out.result(str(cache_command._require(cache)))
     elif args.action == "info":
@@ -83,4 +94,33 @@ def handle(args: argparse.Namespace) -> int:
     elif args.action == "purge":
         files, size = cache_command.purge(cache)
         out.info(f"Files removed: {files} ({format_size(size)})")
+    elif args.action == "verify":
+        return _verify(cache_command.verify(cache, fix=args.fix), out)
+    return 0
+
+
+def _verify(report: VerifyReport, out: Printer) -> int:
+    """Print ``cache verify``'s counts and one line per damaged entry; 1 if damage remains."""
+    archives = report.damaged_archives
+    out.result(
+        f"Checked {report.archives} archive{'s' if report.archives != 1 else ''} "
+        f"({format_size(report.archive_bytes)}): {len(archives)} damaged "
+        f"({format_size(sum(d.size for d in archives))})"
+    )
+    records = [d for d in report.damaged if d.kind in ("link", "name", "page")]
+    out.result(
+        f"Checked {report.records} record{'s' if report.records != 1 else ''}: "
+        f"{len(records)} damaged"
+    )
+    if report.trees is not None:
+        trees = [d for d in report.damaged if d.kind == "unpacked"]
+        out.result(
+            f"Checked {report.trees} unpacked tree{'s' if report.trees != 1 else ''}: "
+            f"{len(trees)} damaged"
+        )
+    for damage in report.damaged:
+        out.result(damage.line())
+    if report.damaged and not report.ok:
+        out.info("Run `pipseal cache verify --fix` to set the damaged entries aside.")
+        return 1
     return 0

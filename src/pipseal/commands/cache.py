@@ -1,12 +1,29 @@
-"""``pipseal cache dir|info|list|remove|purge`` with pip's meanings, over our store."""
+"""``pipseal cache dir|info|list|remove|purge`` with pip's meanings, over our store, and
+``cache verify [--fix]``: every entry re-hashed or parsed, damaged ones found (and set aside)."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pipseal.cache import FORMAT, Cache, CacheEntry, QuarantineNote, directory_size
+from pipseal.cache import (
+    FORMAT,
+    Cache,
+    CacheEntry,
+    LinkRecord,
+    QuarantineNote,
+    directory_size,
+)
 from pipseal.errors import PipsealError
+from pipseal.hashes import CHUNK_SIZE, hash_stream
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -52,3 +69,231 @@ def remove(cache: Cache, pattern: str) -> tuple[int, int]:
 def purge(cache: Cache) -> tuple[int, int]:
     _require(cache)
     return cache.purge()
+
+
+# -- cache verify -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One damaged entry: ``kind`` is archive, link, name, page or unpacked."""
+
+    kind: str
+    path: Path
+    size: int
+    reason: str
+    label: str = ""  # the file name an archive or tree goes by, when known
+    fixed: bool = False  # quarantined (archives) or deleted (records, trees) by --fix
+
+    def line(self) -> str:
+        name = f"sha256:{self.path.name}" if self.kind == "archive" else str(self.path)
+        what = f"{self.kind} {name}" + (f" ({self.label})" if self.label else "")
+        fate = ""
+        if self.fixed:
+            fate = "; moved to quarantine" if self.kind == "archive" else "; deleted"
+        return f"damaged {what}: {self.reason}{fate}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``cache verify`` re-hashed and what it found damaged.
+
+    ``trees`` is None when the cache has no ``unpacked/`` directory.
+    """
+
+    archives: int
+    archive_bytes: int
+    records: int
+    trees: int | None
+    damaged: tuple[Damage, ...]
+
+    @property
+    def damaged_archives(self) -> tuple[Damage, ...]:
+        return tuple(d for d in self.damaged if d.kind == "archive")
+
+    @property
+    def ok(self) -> bool:
+        """No damage left behind (none found, or every damaged entry fixed)."""
+        return all(d.fixed for d in self.damaged)
+
+
+def verify(cache: Cache, *, fix: bool = False) -> VerifyReport:
+    """Re-hash every archive against its name, parse every record, re-hash unpacked trees.
+
+    With ``fix``, damaged archives go to quarantine (``cache info`` lists them) and damaged
+    records and trees are deleted: the next install fetches or rebuilds what it needs.
+    """
+    root = _require(cache)
+    base = root / FORMAT
+    damaged: list[Damage] = []
+    archives = archive_bytes = records = 0
+    with cache.lock(exclusive=False):
+        for path in sorted((base / "archives" / "sha256").glob("*/*")):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            archives += 1
+            size, reason = _check_archive(path)
+            archive_bytes += size
+            if reason is None:
+                continue
+            known = cache.name_of(path.name)
+            fixed = False
+            if fix:
+                cache.quarantine(path, path.name, reason)
+                fixed = not path.exists()
+            damaged.append(Damage("archive", path, size, reason, known[0] if known else "", fixed))
+        for kind, pattern, check in (
+            ("link", "links/*.json", _check_link),
+            ("name", "names/*/*.json", _check_name),
+            ("page", "pages/*/*.page", _check_page),
+        ):
+            for path in sorted(base.glob(pattern)):
+                records += 1
+                reason = check(path)
+                if reason is None:
+                    continue
+                size = _size(path)
+                fixed = False
+                if fix:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                    fixed = not path.exists()
+                damaged.append(Damage(kind, path, size, reason, fixed=fixed))
+        trees: int | None = None
+        if (base / "unpacked").is_dir():
+            from pipseal.install.unpacked import discard_tree
+
+            trees = 0
+            for tree in sorted((base / "unpacked").iterdir()):
+                if tree.name.startswith(".") or not tree.is_dir():
+                    continue
+                trees += 1
+                label, reason = _check_tree(tree)
+                if reason is None:
+                    continue
+                size = directory_size(tree)[1]
+                fixed = False
+                if fix:
+                    discard_tree(tree)
+                    fixed = not tree.exists()
+                damaged.append(Damage("unpacked", tree, size, reason, label, fixed))
+    return VerifyReport(archives, archive_bytes, records, trees, tuple(damaged))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _check_archive(path: Path) -> tuple[int, str | None]:
+    """(size, why it is damaged or None): an archive must hash to its own name."""
+    if not _SHA256.fullmatch(path.name):
+        return _size(path), "not named by a sha256 digest"
+    try:
+        with path.open("rb") as f:
+            hasher = hash_stream(f)
+    except OSError as exc:
+        return _size(path), f"cannot be read: {exc.strerror}"
+    got = hasher.hexdigests()["sha256"]
+    if got != path.name:
+        return hasher.size, f"contents hash to sha256:{got}"
+    return hasher.size, None
+
+
+def _load(path: Path) -> tuple[Any, str | None]:
+    try:
+        return json.loads(path.read_bytes()), None
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
+    except ValueError as exc:
+        return None, f"not valid JSON ({exc})"
+
+
+def _check_link(path: Path) -> str | None:
+    raw, error = _load(path)
+    if error is not None:
+        return error
+    if not isinstance(raw, dict):
+        return "not a link record"
+    try:
+        record = LinkRecord(**raw)
+    except TypeError:
+        return "not a link record (unexpected or missing fields)"
+    if not (isinstance(record.url, str) and isinstance(record.filename, str)):
+        return "not a link record (url and filename must be text)"
+    if not (isinstance(record.sha256, str) and _SHA256.fullmatch(record.sha256)):
+        return "its sha256 is not a sha256 digest"
+    if not isinstance(record.size, int):
+        return "its size is not a number"
+    key = hashlib.sha256(record.url.split("#", 1)[0].encode()).hexdigest()
+    if path.stem != key:
+        return f"stored under another URL's key (it names {record.url})"
+    return None
+
+
+def _check_name(path: Path) -> str | None:
+    raw, error = _load(path)
+    if error is not None:
+        return error
+    if not (
+        isinstance(raw, dict)
+        and isinstance(raw.get("filename"), str)
+        and isinstance(raw.get("url"), str)
+    ):
+        return "not a name record (filename and url must be text)"
+    if not _SHA256.fullmatch(path.stem):
+        return "not named by a sha256 digest"
+    return None
+
+
+def _check_page(path: Path) -> str | None:
+    try:
+        header = path.read_bytes().partition(b"\n")[0]
+        meta = json.loads(header)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    except ValueError as exc:
+        return f"its header is not valid JSON ({exc})"
+    if not (
+        isinstance(meta, dict)
+        and isinstance(meta.get("url"), str)
+        and isinstance(meta.get("content_type"), str)
+    ):
+        return "its header lacks the page URL or content type"
+    if path.stem != hashlib.sha256(meta["url"].encode()).hexdigest():
+        return f"stored under another page's key (it names {meta['url']})"
+    return None
+
+
+def _check_tree(tree: Path) -> tuple[str, str | None]:
+    """(wheel file name, why the unpacked tree is damaged or None): every file re-hashed."""
+    from pipseal.install.unpacked import MANIFEST
+
+    raw, error = _load(tree / MANIFEST)
+    if error is not None:
+        return "", f"manifest {error}"
+    try:
+        label = str(raw["filename"])
+        files = {str(m): (int(v[0]), str(v[2])) for m, v in raw["files"].items()}
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return "", "manifest is not an unpacked-tree manifest"
+    for member, (size, record_hash) in sorted(files.items()):
+        path = tree / member
+        algorithm, _, expected = record_hash.partition("=")
+        try:
+            if algorithm not in hashlib.algorithms_available:
+                if path.stat().st_size != size:
+                    return label, f"{member} is {path.stat().st_size} bytes, not {size}"
+                continue
+            hasher = hashlib.new(algorithm)
+            with path.open("rb") as f:
+                for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
+                    hasher.update(chunk)
+        except OSError as exc:
+            return label, f"{member} cannot be read: {exc.strerror}"
+        got = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+        if got != expected:
+            return label, f"{member} no longer matches the wheel's RECORD"
+    return label, None

@@ -225,21 +225,47 @@ class Transaction:
             for f in s.files
         ]
         staged_files.sort(key=lambda item: (item[1], item[2], item[0]))
-        created: set[str] = set()
+        root = str(self.root)
+        staging = str(self.staging_root)
+        # A directory that does not exist in the target moves in whole, with one rename: a new
+        # package of thousands of files is one move, not thousands (the staging tree mirrors
+        # the target, so the directory holds exactly what is staged under it).
+        placed_dirs: set[str] = set()
+        absent: dict[str, bool] = {}
+
+        def missing(relative_dir: str) -> bool:
+            if relative_dir not in absent:
+                full = os.path.join(root, relative_dir)
+                absent[relative_dir] = full in moved_aside or not os.path.lexists(full)
+            return absent[relative_dir]
+
         for relative, _, _ in staged_files:
-            target = self.root / relative
-            for parent in reversed(target.relative_to(self.root).parents[:-1]):
-                directory = self.root / parent
-                # A file set aside above no longer blocks a directory of the same name.
-                gone = str(directory) in moved_aside or not os.path.lexists(directory)
-                if str(directory) not in created and gone:
-                    moves.append(Move("mkdir", dst=str(directory)))
-                    created.add(str(directory))
+            parts = relative.split("/")
+            covered = False
+            for depth in range(1, len(parts)):
+                prefix = "/".join(parts[:depth])
+                if prefix in placed_dirs:
+                    covered = True
+                    break
+                if missing(prefix):
+                    moves.append(
+                        Move(
+                            "place",
+                            src=os.path.join(staging, prefix),
+                            dst=os.path.join(root, prefix),
+                        )
+                    )
+                    placed_dirs.add(prefix)
+                    covered = True
+                    break
+            if covered:
+                continue
+            target = os.path.join(root, relative)
             # An existing file (another distribution's, or one no RECORD names) is overwritten
             # as pip does, but kept aside so that a rollback can bring it back.
-            if str(target) not in moved_aside and (target.is_symlink() or target.is_file()):
-                set_aside(str(target))
-            moves.append(Move("place", src=str(self.staging_root / relative), dst=str(target)))
+            if target not in moved_aside and (os.path.islink(target) or os.path.isfile(target)):
+                set_aside(target)
+            moves.append(Move("place", src=os.path.join(staging, relative), dst=target))
         return moves
 
     def _replaced_files(self) -> list[str]:
@@ -260,7 +286,7 @@ class Transaction:
         path = self._dir / JOURNAL_NAME
         temporary = path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1)
+            json.dump(document, f, separators=(",", ":"))
             f.flush()
             os.fsync(f.fileno())
         temporary.replace(path)
@@ -323,10 +349,10 @@ def distribution_files(dist: InstalledDistribution, root: Path) -> tuple[list[st
 
 def _execute(move: Move) -> None:
     if move.op == "mkdir":
-        Path(move.dst).mkdir()
+        os.mkdir(move.dst)
     else:
         # Fails (IsADirectoryError, NotADirectoryError) when a directory or file is in the way.
-        Path(move.src).replace(move.dst)
+        os.replace(move.src, move.dst)
 
 
 def _record_paths(record: Path) -> list[str]:

@@ -407,18 +407,25 @@ class _LinkingDestination(_StagingDestination):
     def __init__(self, real_scheme: dict[str, str], link_mode: LinkMode, **kwargs: object):
         super().__init__(real_scheme, **kwargs)
         self.link_mode = link_mode
+        self._made: set[str] = set()
 
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         if scheme == "scripts" or not isinstance(stream, _TreeFileStream):
             return super().write_file(scheme, path, stream, is_executable)
-        target = Path(self._path_with_destdir(scheme, os.fspath(path)))
-        if target.exists():
-            raise FileExistsError(errno.EEXIST, "File exists", str(target))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        place(stream.source_path, target, self.link_mode)
-        self.written.append(target)
+        base = os.path.abspath(self.scheme_dict[scheme])
+        target = os.path.normpath(os.path.join(base, os.fspath(path)))
+        if not target.startswith(base + os.sep):  # checked at unpacking too: belt and braces
+            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "File exists", target)
+        place(stream.source_path, Path(target), self.link_mode)
+        self.written.append(Path(target))
         algorithm, _, value = stream.tree_file.record_hash.partition("=")
         return RecordEntry(os.fspath(path), Hash(algorithm, value), stream.tree_file.size)
 
