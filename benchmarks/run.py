@@ -47,6 +47,7 @@ SCENARIO_TEXT = {
     "resolve": "warm cache, resolve the .in file (no --no-deps, no hashes)",
 }
 STARTUP_RUNS = 20
+REVISION: dict[str, str] = {}
 RUN_TIMEOUT = 1800.0  # seconds; a run that takes longer is killed (and fails)
 _REQ_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
@@ -480,6 +481,26 @@ def fmt_ratio(case: Case, tool: str, other: str) -> str:
     return f"{r:.2f}"
 
 
+def pipseal_revision() -> str:
+    """HEAD and a digest of the uncommitted changes under src/: pipseal is installed editable."""
+    import hashlib  # noqa: PLC0415
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                                  text=True).stdout.strip()
+        except OSError:
+            return "?"
+
+    diff = git("diff", "HEAD", "--", "src")
+    untracked = git("status", "--porcelain", "--", "src")
+    head = git("rev-parse", "--short", "HEAD")
+    if not diff and not untracked:
+        return head
+    digest = hashlib.sha256((diff + untracked).encode()).hexdigest()[:8]
+    return f"{head} + uncommitted changes {digest}"
+
+
 def machine_info(env: dict[str, str]) -> list[str]:
     def out(cmd: list[str]) -> str:
         try:
@@ -511,8 +532,9 @@ def machine_info(env: dict[str, str]) -> list[str]:
         f"- pip: {out([str(bench_bin('pip')), '--version']).split(' from ')[0]}",
         f"- uv: {out([str(bench_bin('uv')), '--version'])}",
         f"- pipseal: {out([str(bench_bin('pipseal')), '--version']).split(' from ')[0]} "
-        f"(git {out(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'])}"
-        f"{', work tree with uncommitted changes' if out(['git', '-C', str(ROOT), 'status', '--porcelain', '--', 'src']) else ''})",
+        f"(editable; git {REVISION['start']} at the start"
+        + ("" if REVISION["start"] == pipseal_revision() else
+           f", **{pipseal_revision()} at the end: the code changed during the run**") + ")",
         f"- peak memory: {'/usr/bin/time -f %M (max RSS of the tool process tree)' if TIME_BIN.exists() else 'os.wait4 ru_maxrss (may include the harness size at fork)'}",
     ]
 
@@ -696,6 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     env = clean_env()
     WORK.mkdir(parents=True, exist_ok=True)
     ensure_bench_venv(env)
+    REVISION["start"] = pipseal_revision()
     fetch_wheels(args.workloads, args.bench_dir, env)
     read_through(sorted(WHEELS.glob("*.whl")))
     probe_us = file_creation_probe()

@@ -205,7 +205,7 @@ def same_filesystem(a: Path, b: Path) -> bool:
         return False
 
 
-def place(source: Path, target: Path, mode: LinkMode) -> None:
+def place(source: str, target: str, mode: LinkMode) -> None:
     """Put ``source`` at ``target`` by ``mode``; a link that cannot be made becomes a copy."""
     if mode == "hardlink":
         try:
@@ -221,7 +221,7 @@ def place(source: Path, target: Path, mode: LinkMode) -> None:
     shutil.copy2(source, target)
 
 
-def _reflink(source: Path, target: Path) -> bool:
+def _reflink(source: str, target: str) -> bool:
     """A copy-on-write clone (FICLONE) where the file system has them; False elsewhere."""
     try:
         import fcntl

@@ -18,6 +18,7 @@ symlinks, sizes within the bounds below, and tags the target supports.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import hashlib
 import io
@@ -229,13 +230,22 @@ class _StagingDestination(SchemeDictionaryDestination):
         record_file_path: str,
         records: Iterable[tuple[Scheme, RecordEntry]],
     ) -> None:
+        prefixes: dict[Scheme, str | None] = {}
+
         def prefix_for_scheme(file_scheme: Scheme) -> str | None:
-            if file_scheme == scheme:
-                return None
-            if os.name == "nt":
-                return str(Path(self.real_scheme[file_scheme]).absolute()) + "/"
-            relative = os.path.relpath(self.real_scheme[file_scheme], self.real_scheme[scheme])
-            return relative + "/"
+            if file_scheme not in prefixes:
+                if file_scheme == scheme:
+                    prefixes[file_scheme] = None
+                elif os.name == "nt":
+                    prefixes[file_scheme] = (
+                        str(Path(self.real_scheme[file_scheme]).absolute()) + "/"
+                    )
+                else:
+                    relative = os.path.relpath(
+                        self.real_scheme[file_scheme], self.real_scheme[scheme]
+                    )
+                    prefixes[file_scheme] = relative + "/"
+            return prefixes[file_scheme]
 
         with construct_record_file(list(records), prefix_for_scheme) as record_stream:
             self.write_to_fs(scheme, record_file_path, record_stream, is_executable=False)
@@ -325,7 +335,7 @@ def check_archive(wheel_path: Path, filename: str, env: TargetEnvironment) -> tu
 class _TreeFileStream(io.RawIOBase):
     """A member of an unpacked tree, opened only if installer really reads it (scripts)."""
 
-    def __init__(self, path: Path, tree_file: TreeFile) -> None:
+    def __init__(self, path: str, tree_file: TreeFile) -> None:
         super().__init__()
         self.source_path = path
         self.tree_file = tree_file
@@ -393,8 +403,9 @@ class _TreeSource(WheelSource):
         """Checked when the tree was built, and by size and mtime each time it is opened."""
 
     def get_contents(self) -> Iterator[WheelContentElement]:
+        root = str(self.tree.root)
         for member, f in self.tree.files.items():
-            stream = _TreeFileStream(self.tree.path(member), f)
+            stream = _TreeFileStream(os.path.join(root, member), f)
             try:
                 yield (member, f.record_hash, str(f.size)), cast(BinaryIO, stream), f.executable
             finally:
@@ -408,6 +419,14 @@ class _LinkingDestination(_StagingDestination):
         super().__init__(real_scheme, **kwargs)
         self.link_mode = link_mode
         self._made: set[str] = set()
+        #: Files linked in (strings: thousands of them, and pathlib costs show here).
+        self.linked: list[str] = []
+
+    def discard(self) -> None:
+        _discard(self.written)
+        for target in self.linked:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
 
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
@@ -424,8 +443,8 @@ class _LinkingDestination(_StagingDestination):
             self._made.add(parent)
         if os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, "File exists", target)
-        place(stream.source_path, Path(target), self.link_mode)
-        self.written.append(Path(target))
+        place(stream.source_path, target, self.link_mode)
+        self.linked.append(target)
         algorithm, _, value = stream.tree_file.record_hash.partition("=")
         return RecordEntry(os.fspath(path), Hash(algorithm, value), stream.tree_file.size)
 
@@ -458,30 +477,37 @@ def stage_tree(
     try:
         install(source, destination, metadata)
     except FileExistsError as exc:
-        _discard(destination.written)
+        destination.discard()
         raise InstallError(
             f"{tree.filename} would overwrite {exc.filename or exc}, which another "
             "distribution of this install also provides"
         ) from exc
     except (InstallerError, ValueError) as exc:
-        _discard(destination.written)
+        destination.discard()
         raise InstallError(f"{tree.filename} cannot be installed: {exc}") from exc
     except OSError as exc:
-        _discard(destination.written)
+        destination.discard()
         raise InstallError(f"cannot stage {tree.filename}: {exc.strerror or exc}") from exc
     except BaseException:
-        _discard(destination.written)
+        destination.discard()
         raise
     record = next(
         p
         for p in destination.written
         if p.name == "RECORD" and p.parent.name == source.dist_info_dir
     )
+    # Every linked path starts with the staging root (they were joined onto it).
+    cut = len(os.path.join(os.path.abspath(staging_root), ""))
     return StagedDistribution(
         name=name,
         version=version,
         canonical_name=canonicalize_name(name),
-        files=tuple(sorted(p.relative_to(staging_root).as_posix() for p in destination.written)),
+        files=tuple(
+            sorted(
+                [p.relative_to(staging_root).as_posix() for p in destination.written]
+                + [t[cut:].replace(os.sep, "/") for t in destination.linked]
+            )
+        ),
         dist_info=record.parent.relative_to(staging_root).as_posix(),
     )
 
