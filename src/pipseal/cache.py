@@ -206,14 +206,20 @@ class Cache:
             os.close(fd)
 
     # -- writes -------------------------------------------------------------------------------
-    def _write_atomic(self, dest: Path, data: bytes) -> None:
+    def _write_atomic(self, dest: Path, data: bytes, *, durable: bool = True) -> None:
+        """Write ``data`` to ``dest`` whole or not at all (temporary file, then rename).
+
+        ``durable=False`` skips the fsync: for records that are only hints (link, name and page
+        records, each checked when read), losing one in a power cut costs a download, not safety.
+        """
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -245,11 +251,13 @@ class Cache:
             return
         data = json.dumps(record.__dict__, sort_keys=True).encode()
         with contextlib.suppress(OSError):
-            self._write_atomic(self.link_path(record.url), data)
+            self._write_atomic(self.link_path(record.url), data, durable=False)
             name = self.name_path(record.sha256)
             if self.name_of(record.sha256) != (record.filename, record.url):
                 self._write_atomic(
-                    name, json.dumps({"filename": record.filename, "url": record.url}).encode()
+                    name,
+                    json.dumps({"filename": record.filename, "url": record.url}).encode(),
+                    durable=False,
                 )
 
     def name_path(self, sha256: str) -> Path:
@@ -309,7 +317,9 @@ class Cache:
         }
         with contextlib.suppress(OSError):
             self.prepare()
-            self._write_atomic(self.page_path(url), json.dumps(meta).encode() + b"\n" + body)
+            self._write_atomic(
+                self.page_path(url), json.dumps(meta).encode() + b"\n" + body, durable=False
+            )
 
     # -- reads (verified) ---------------------------------------------------------------------
     def get_archive(

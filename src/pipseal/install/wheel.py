@@ -40,7 +40,7 @@ from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry
 from installer.sources import WheelContentElement, WheelFile, WheelSource
-from installer.utils import Scheme, construct_record_file, get_launcher_kind
+from installer.utils import Scheme, construct_record_file, get_launcher_kind, parse_entrypoints
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -419,6 +419,7 @@ class _LinkingDestination(_StagingDestination):
         super().__init__(real_scheme, **kwargs)
         self.link_mode = link_mode
         self._made: set[str] = set()
+        self._bases: dict[str, str] = {}
         #: Files linked in (strings: thousands of them, and pathlib costs show here).
         self.linked: list[str] = []
 
@@ -433,7 +434,15 @@ class _LinkingDestination(_StagingDestination):
     ) -> RecordEntry:
         if scheme == "scripts" or not isinstance(stream, _TreeFileStream):
             return super().write_file(scheme, path, stream, is_executable)
-        base = os.path.abspath(self.scheme_dict[scheme])
+        self.link(scheme, os.fspath(path), stream.source_path)
+        algorithm, _, value = stream.tree_file.record_hash.partition("=")
+        return RecordEntry(os.fspath(path), Hash(algorithm, value), stream.tree_file.size)
+
+    def link(self, scheme: Scheme, path: str, source_path: str) -> None:
+        """Link (or copy) one tree file to ``path`` in ``scheme`` of the staging tree."""
+        base = self._bases.get(scheme)
+        if base is None:
+            base = self._bases[scheme] = os.path.abspath(self.scheme_dict[scheme])
         target = os.path.normpath(os.path.join(base, os.fspath(path)))
         if not target.startswith(base + os.sep):  # checked at unpacking too: belt and braces
             raise ValueError(f"Attempting to write {path} outside of the target directory")
@@ -443,10 +452,8 @@ class _LinkingDestination(_StagingDestination):
             self._made.add(parent)
         if os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, "File exists", target)
-        place(stream.source_path, target, self.link_mode)
+        place(source_path, target, self.link_mode)
         self.linked.append(target)
-        algorithm, _, value = stream.tree_file.record_hash.partition("=")
-        return RecordEntry(os.fspath(path), Hash(algorithm, value), stream.tree_file.size)
 
 
 def stage_tree(
@@ -475,7 +482,7 @@ def stage_tree(
     if requested:
         metadata["REQUESTED"] = b""
     try:
-        install(source, destination, metadata)
+        _install_tree(source, destination, metadata)
     except FileExistsError as exc:
         destination.discard()
         raise InstallError(
@@ -510,6 +517,74 @@ def stage_tree(
         ),
         dist_info=record.parent.relative_to(staging_root).as_posix(),
     )
+
+
+_SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
+
+
+def _install_tree(
+    source: _TreeSource, destination: _LinkingDestination, metadata: dict[str, bytes]
+) -> None:
+    """installer's ``install()`` for an unpacked tree, with the per-file path kept lean.
+
+    The same steps in the same order (entry-point scripts, every member in its scheme, the
+    additional metadata, then RECORD), but a plain member is linked and recorded from the tree's
+    manifest without going through streams and path objects: thousands of files a wheel.
+    Scripts under ``.data/scripts`` still go through installer (their shebang is rewritten).
+    """
+    wheel_meta = HeaderParser().parsestr(source.read_dist_info("WHEEL"))
+    if not (wheel_meta.get("Wheel-Version") or "").startswith("1."):
+        raise InstallError(
+            f"{source.tree.filename}: incompatible Wheel-Version "
+            f"{wheel_meta.get('Wheel-Version')}, only version 1.x wheels are supported"
+        )
+    root_scheme = cast(
+        Scheme, "purelib" if wheel_meta.get("Root-Is-Purelib") == "true" else "platlib"
+    )
+    record_path = f"{source.dist_info_dir}/RECORD"
+    data_prefix = f"{source.data_dir}/"
+    records: list[tuple[Scheme, RecordEntry]] = []
+    if "entry_points.txt" in source.dist_info_filenames:
+        for name, module, attr, section in parse_entrypoints(
+            source.read_dist_info("entry_points.txt")
+        ):
+            records.append(
+                (
+                    Scheme("scripts"),
+                    destination.write_script(name=name, module=module, attr=attr, section=section),
+                )
+            )
+    root = str(source.tree.root)
+    for member, f in source.tree.files.items():
+        if member == record_path or "__pycache__" in member.split("/")[:-1]:
+            continue
+        if member.startswith(data_prefix):
+            scheme_name, _, path = member[len(data_prefix) :].partition("/")
+            if scheme_name not in _SCHEMES or not path:
+                raise InstallError(
+                    f"{source.tree.filename}: {member} is in an unknown .data scheme "
+                    f"{scheme_name!r}"
+                )
+            scheme = cast(Scheme, scheme_name)
+        else:
+            scheme, path = root_scheme, member
+        if scheme == "scripts":
+            with _TreeFileStream(os.path.join(root, member), f) as stream:
+                entry = destination.write_file(
+                    scheme, path, cast(BinaryIO, io.BufferedReader(stream)), f.executable
+                )
+            records.append((scheme, entry))
+            continue
+        destination.link(scheme, path, os.path.join(root, member))
+        algorithm, _, value = f.record_hash.partition("=")
+        records.append((scheme, RecordEntry(path, Hash(algorithm, value), f.size)))
+    for filename, contents in metadata.items():
+        with io.BytesIO(contents) as other:
+            entry = destination.write_file(
+                root_scheme, f"{source.dist_info_dir}/{filename}", other, False
+            )
+        records.append((root_scheme, entry))
+    destination.finalize_installation(root_scheme, record_path, records)
 
 
 def _metadata_name_text(metadata: str) -> str | None:
