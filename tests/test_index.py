@@ -441,3 +441,11 @@ def test_file_index(tmp_path: Path, wheel_dir: Path, session: Session) -> None:
     assert found.hashes == Hashes.of([Hash("sha256", wheel.sha256)])
     assert finder.find_files("bar") == []
     assert finder.find_files("baz") == []
+
+
+def test_default_index_is_pypi_simples_constant() -> None:
+    import pypi_simple
+
+    from pipseal.commands.session import pypi_endpoint
+
+    assert pypi_endpoint() == pypi_simple.PYPI_SIMPLE_ENDPOINT

@@ -6,6 +6,7 @@ Every problem with hashes is collected over all requirements and raised once, as
 
 from __future__ import annotations
 
+import contextlib
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -164,6 +165,20 @@ def plan(
             constraints.setdefault(canonicalize_name(c.name), []).append(c)
     seen: dict[str, ParsedRequirement] = {}
     formats = FormatControl(common.index.only_binary, common.index.no_binary)
+    prefetch(
+        finder,
+        [
+            r.name
+            for r in req.requirements
+            if r.name
+            and not r.url
+            and not (
+                cache is not None
+                and _plan_from_cache(r, Hashes.of(r.hashes), r.specifier, target, cache)
+            )
+        ],
+        common.jobs,
+    )
     for r in req.requirements:
         if r.marker is not None and not r.matches_marker(target.markers):
             reporter.info(
@@ -222,6 +237,22 @@ def plan(
             )
         )
     return planned, problems
+
+
+def prefetch(finder: FindsFiles, names: Sequence[str], jobs: int) -> None:
+    """Ask the indexes for these projects' pages in parallel (the finder keeps the answers);
+    errors are left for the caller's own lookup to raise in order."""
+    unique = list(dict.fromkeys(names))
+    if len(unique) < 2 or jobs < 2:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(name: str) -> None:
+        with contextlib.suppress(PipsealError):
+            finder.find_files(name)
+
+    with ThreadPoolExecutor(max_workers=min(jobs, len(unique))) as pool:
+        list(pool.map(one, unique))
 
 
 def warn_if_yanked(file: IndexFile, reporter: Reporter) -> None:
@@ -569,6 +600,7 @@ def plan_resolved(
         if c.name and c.hashes:
             key = canonicalize_name(c.name)
             hashes[key] = hashes.get(key, Hashes()) & Hashes.of(c.hashes)
+    prefetch(finder, [r.name for r in active if r.name and not r.url], common.jobs)
     resolution = resolve(
         active,
         finder=finder,

@@ -131,10 +131,12 @@ def build_tree(cache_base: Path, archive: Path, sha256: str, filename: str) -> U
                 )
             }
             files: dict[str, TreeFile] = {}
+            made: set[str] = set()
+            base = str(work)
             for info in zf.infolist():
                 if info.is_dir():
                     continue
-                files[info.filename] = _extract(zf, info, work, record, filename)
+                files[info.filename] = _extract(zf, info, base, made, record, filename=filename)
         manifest = {
             "format": FORMAT,
             "filename": filename,
@@ -161,20 +163,26 @@ def build_tree(cache_base: Path, archive: Path, sha256: str, filename: str) -> U
 def _extract(
     zf: zipfile.ZipFile,
     info: zipfile.ZipInfo,
-    work: Path,
+    work: str,
+    made: set[str],
     record: Mapping[str, tuple[str, str]],
+    *,
     filename: str,
 ) -> TreeFile:
+    # Strings, not Path objects, and one fstat: this runs once per file of every wheel.
     member = info.filename
-    target = work / member
-    target.parent.mkdir(parents=True, exist_ok=True)
-    mode = info.external_attr >> 16
-    executable = bool(mode & 0o111)
+    target = os.path.join(work, member)
+    parent = os.path.dirname(target)
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    executable = bool((info.external_attr >> 16) & 0o111)
     digest, size = record.get(member, ("", ""))
     if member.endswith(".dist-info/RECORD"):
         with zf.open(info) as src, open(target, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
-        st = os.stat(target)
+            out.flush()
+            st = os.fstat(out.fileno())
         return TreeFile(member, st.st_size, st.st_mtime_ns, "", False)
     algorithm, _, expected = digest.partition("=")
     if algorithm not in ("sha256", "sha384", "sha512"):
@@ -182,18 +190,19 @@ def _extract(
     hasher = hashlib.new(algorithm)
     written = 0
     with zf.open(info) as src, open(target, "wb") as out:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
+        while chunk := src.read(1 << 20):
             hasher.update(chunk)
             out.write(chunk)
             written += len(chunk)
+        if executable:
+            os.fchmod(out.fileno(), 0o755)
+        out.flush()
+        st = os.fstat(out.fileno())
     got = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
     if got != expected or str(written) != size:
         raise InstallError(
             f"{filename} does not match its RECORD: hash / size of {member} didn't match RECORD"
         )
-    if executable:
-        os.chmod(target, 0o755)
-    st = os.stat(target)
     return TreeFile(member, st.st_size, st.st_mtime_ns, digest, executable)
 
 
