@@ -324,9 +324,14 @@ class Session:
         self._credentials: dict[str, tuple[str, str]] = {}
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
-        self._managers: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
+        self._managers: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
         self._timeout = urllib3.Timeout(connect=self.options.timeout, read=self.options.timeout)
-        self._verified_context = self._tls_context(verify=True)
+        # Made on the first https request: loading the system CA store costs tens of
+        # milliseconds that a plain-http index never needs. A --cert given explicitly is loaded
+        # at once, so that a bad bundle is refused before anything else happens.
+        self._verified_context: ssl.SSLContext | None = None
+        if self.options.cert is not None:
+            self._verified_context = self._tls_context(verify=True)
         self._insecure_context: ssl.SSLContext | None = None
         self._proxies = self._environment_proxies()
 
@@ -393,7 +398,8 @@ class Session:
     def _manager(self, url: str) -> urllib3.PoolManager:
         proxy = self.proxy_for(url)
         insecure = host_matches(url, self.options.trusted_hosts)
-        key = (proxy, insecure)
+        tls = urlsplit(url).scheme.lower() == "https" or bool(proxy)
+        key = (proxy, insecure, tls)
         with self._lock:
             manager = self._managers.get(key)
             if manager is not None:
@@ -405,8 +411,12 @@ class Session:
                     # per-request warning would only repeat that decision back to them.
                     warnings.filterwarnings("ignore", category=InsecureRequestWarning)
                 context = self._insecure_context
-            else:
+            elif tls:
+                if self._verified_context is None:
+                    self._verified_context = self._tls_context(verify=True)
                 context = self._verified_context
+            else:
+                context = None
             pool_kw: dict[str, Any] = {
                 "maxsize": POOL_MAXSIZE,
                 "ssl_context": context,

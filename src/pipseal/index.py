@@ -246,19 +246,19 @@ def parse_project_page(
     projects and names that are neither wheels nor sdists are skipped. Raises NetworkError when
     the page cannot be read (bad JSON, unsupported Content-Type or repository version).
     """
+    media, params = _media_type(content_type or "text/html")
+    if media in _JSON_TYPES:
+        return _parse_json(body, page_url, project, source)
+    if media not in _HTML_TYPES:
+        raise NetworkError(
+            f"Could not read {redact(page_url)}: unsupported Content-Type {media!r}",
+            hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
+        )
+    # Imported here: BeautifulSoup and pydantic cost ~150 ms, and JSON pages do not need them.
     from pypi_simple import RepositoryPage, UnsupportedRepoVersionError
 
-    media, params = _media_type(content_type or "text/html")
     try:
-        if media in _JSON_TYPES:
-            return _parse_json(body, page_url, project, source)
-        if media in _HTML_TYPES:
-            page = RepositoryPage.from_html(body, page_url, params.get("charset"))
-        else:
-            raise NetworkError(
-                f"Could not read {redact(page_url)}: unsupported Content-Type {media!r}",
-                hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
-            )
+        page = RepositoryPage.from_html(body, page_url, params.get("charset"))
     except UnsupportedRepoVersionError as exc:
         raise NetworkError(f"Could not read {redact(page_url)}: {exc}") from exc
     files: list[IndexFile] = []

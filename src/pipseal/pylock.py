@@ -519,6 +519,38 @@ def requirements_from_pylock(
     return tuple(found)
 
 
+def pinned_requirements(path: str | os.PathLike[str]) -> tuple[ParsedRequirement, ...]:
+    """Every package of a lock as ``name==version`` with the digests of all its files, for any
+    target (``doctor`` checks them against what the indexes publish, as it does pins)."""
+    from packaging.specifiers import SpecifierSet
+
+    shown = os.fspath(path)
+    lock = read_pylock(path)
+    lines = _package_lines(Path(path).read_text(encoding="utf-8"))
+    found: list[ParsedRequirement] = []
+    for position, package in enumerate(lock.packages):
+        if package.version is None:
+            continue
+        files = [*package.wheels, *((package.sdist,) if package.sdist else ())]
+        if package.archive is not None:
+            files.append(package.archive)
+        hashes = tuple(
+            sorted({h for f in files for h in f.hashes if h.algorithm in OPTION_ALGORITHMS})
+        )
+        lineno = lines[position] if position < len(lines) else 0
+        found.append(
+            ParsedRequirement(
+                text=f"{package.name}=={package.version}",
+                name=package.name,
+                specifier=SpecifierSet(f"=={package.version}"),
+                marker=package.marker,
+                hashes=hashes,
+                location=Location(shown, lineno),
+            )
+        )
+    return tuple(found)
+
+
 def _package_lines(text: str) -> list[int]:
     """The 1-based line of each ``[[packages]]`` header, in order (a pseudo line number)."""
     return [

@@ -288,3 +288,22 @@ def test_uv_pylock_output_is_read_and_installs(
     )
     assert installed.returncode == 0, installed.stderr
     assert venv.installed() == {"app": "1.0", "lib": "1.0", "base": "1.0"}
+
+
+def test_doctor_reads_a_lock(
+    locked: tuple[Path, dict[str, BuiltDist]], index_server: IndexServer, run_pipseal: RunPipseal
+) -> None:
+    path, dists = locked
+    files_before = len(index_server.requests_for("/files/*"))
+    good = run_pipseal("doctor", "-i", index_server.url, "-r", path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "app==1.0: ok" in good.stdout and "lib==1.0: ok" in good.stdout
+
+    stale = path.with_name("pylock.stale.toml")
+    stale.write_text(path.read_text().replace(dists["app"].sha256, "f" * 64))
+    bad = run_pipseal("doctor", "-i", index_server.url, "-r", stale)
+    assert bad.returncode == 1
+    # The wheel's digest is now wrong; the lock's other pin for app is its sdist.
+    assert "app==1.0: cause [other-file-of-release]" in bad.stdout
+    # Only index pages were read: no archive was downloaded.
+    assert len(index_server.requests_for("/files/*")) == files_before

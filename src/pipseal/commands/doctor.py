@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
     from pipseal.index import IndexFile
     from pipseal.pipcache import PipCache
-    from pipseal.requirements import ParsedRequirement
+    from pipseal.requirements import ParsedRequirement, RequirementsFile
 
 #: The version of the ``--format json`` document (docs/DIAGNOSIS.md).
 JSON_VERSION = 1
@@ -274,17 +274,27 @@ class DoctorResult:
 # -- the command ---------------------------------------------------------------------------------
 
 
+def _read(path: str) -> RequirementsFile:
+    """A requirements file, or a PEP 751 lock (its pins: every file's digests, any target)."""
+    from pipseal.pylock import is_pylock_path, pinned_requirements
+    from pipseal.requirements import RequirementsFile, RequirementsOptions, parse_requirements_file
+
+    if is_pylock_path(path):
+        return RequirementsFile(pinned_requirements(path), (), RequirementsOptions())
+    return parse_requirements_file(path)
+
+
 def run(options: DoctorOptions, reporter: Reporter) -> DoctorResult:
     """Check every requirement of the files for every target; raise only for unusable input."""
     from pipseal.commands.prepare import effective_index
     from pipseal.commands.session import Machinery, index_urls
-    from pipseal.requirements import merge, parse_requirements_file
+    from pipseal.requirements import merge
 
     if not options.requirement_files:
         raise UsageError("doctor needs at least one requirements file (-r FILE)")
     if options.fix and not options.pip_cache:
         raise UsageError("--fix repairs pip's cache: use it with --pip-cache")
-    parsed = merge(parse_requirements_file(path) for path in options.requirement_files)
+    parsed = merge(_read(path) for path in options.requirement_files)
     if not parsed.requirements:
         raise PipsealError("the requirements files name no requirement to check")
     common = effective_index(options.common, parsed.options)
