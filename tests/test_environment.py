@@ -201,3 +201,22 @@ def test_installed_distributions_sees_pipseal_and_pip_installs(venv: Venv, wheel
     assert Path(found["theirs"].dist_info) == venv.purelib / "theirs-2.0.dist-info"
     # What the venv itself sees agrees.
     assert venv.installed() == {"ours-pkg": "1.0", "theirs": "2.0", "dep": "3.0"}
+
+
+def test_inspection_is_remembered_while_the_interpreter_stays_the_same(
+    venv: Venv, tmp_path: Path
+) -> None:
+    memo = tmp_path / "memo"
+    first = inspect_interpreter(str(venv.python), memo_dir=memo)
+    stored = list(memo.glob("*.json"))
+    assert len(stored) == 1
+    # A remembered answer is used as is: prove it by editing it.
+    stored[0].write_text(
+        stored[0].read_text().replace('"is_virtualenv": true', '"is_virtualenv": false')
+    )
+    assert inspect_interpreter(str(venv.python), memo_dir=memo).is_virtualenv is False
+    # Another pyvenv.cfg is another interpreter: asked again.
+    cfg = venv.path / "pyvenv.cfg"
+    cfg.write_text(cfg.read_text() + "# changed\n")
+    assert inspect_interpreter(str(venv.python), memo_dir=memo) == first
+    assert len(list(memo.glob("*.json"))) == 2

@@ -12,6 +12,10 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
       pages/ab/<sha256 of page url>.page   a project page: one JSON line (etag, last_modified,
                                       content_type, url), then the body as served; revalidated
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
+      unpacked/<sha256>/              a wheel unpacked once, for link-mode installs
+                                      (install/unpacked.py draws it)
+      interpreters/<key>.json         what a target interpreter said about itself, keyed by
+                                      its identity (environment.inspect_interpreter)
       tmp/                            in-flight writes; stale ones removed at start
       lock                            shared by installs, exclusive for purge/remove
 
@@ -444,7 +448,16 @@ class Cache:
             return 0, 0
         count = size = 0
         with self.lock(exclusive=True):
-            for sub in ("archives", "links", "names", "pages", "quarantine", "unpacked", "tmp"):
+            for sub in (
+                "archives",
+                "links",
+                "names",
+                "pages",
+                "quarantine",
+                "unpacked",
+                "interpreters",
+                "tmp",
+            ):
                 top = self.base / sub
                 for dirpath, _dirs, files in os.walk(top):
                     for f in files:

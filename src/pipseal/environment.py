@@ -12,6 +12,7 @@ directory listing and a few small files, no interpreter start-up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import packaging
 from packaging.tags import Tag
@@ -198,9 +200,18 @@ json.dump({
 
 
 def inspect_interpreter(
-    python: str, *, target: str | None = None, prefix: str | None = None
+    python: str,
+    *,
+    target: str | None = None,
+    prefix: str | None = None,
+    memo_dir: Path | None = None,
 ) -> TargetEnvironment:
     """Ask ``python`` (one subprocess) for its tags, markers and install scheme.
+
+    With ``memo_dir`` the answer is kept there, keyed by the interpreter's identity (its path;
+    inode, size and mtime of the binary it runs; its pyvenv.cfg; our packaging version; the C
+    library), and reused while that identity holds: the subprocess is most of the fixed cost of
+    a cached install into the same environment.
 
     ``target`` (``--target DIR``): library files go into DIR, scripts into DIR/bin, data into
     DIR, as pip does. ``prefix`` (``--prefix DIR``): the target's ``posix_prefix`` (``nt`` on
@@ -209,6 +220,13 @@ def inspect_interpreter(
     """
     if target is not None and prefix is not None:
         raise UsageError("--target and --prefix cannot be used together")
+    key = _memo_key(python, target, prefix) if memo_dir is not None else None
+    if key is not None and memo_dir is not None:
+        try:
+            remembered = (memo_dir / f"{key}.json").read_text(encoding="utf-8")
+            return _environment_from_answer(python, json.loads(remembered))
+        except (OSError, ValueError, KeyError, TypeError, IndexError, UsageError):
+            pass
     packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
     argv = [
         python,
@@ -238,23 +256,55 @@ def inspect_interpreter(
         )
     try:
         answer = json.loads(completed.stdout)
-        version = tuple(int(part) for part in answer["version"])
-        tags = tuple(Tag(*text.split("-")) for text in answer["tags"])
-        environment = TargetEnvironment(
-            python=_absolute(python),
-            version=(version[0], version[1], version[2]),
-            implementation=str(answer["implementation"]),
-            tags=tags,
-            markers=MappingProxyType({str(k): str(v) for k, v in answer["markers"].items()}),
-            scheme=MappingProxyType({key: str(answer["scheme"][key]) for key in SCHEME_KEYS}),
-            prefix=str(answer["prefix"]),
-            is_virtualenv=bool(answer["is_virtualenv"]),
-        )
+        environment = _environment_from_answer(python, answer)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise UsageError(
             f"--python {python}: its answer about itself cannot be understood ({exc})"
         ) from exc
+    if key is not None and memo_dir is not None:
+        with contextlib.suppress(OSError):
+            memo_dir.mkdir(parents=True, exist_ok=True)
+            temporary = memo_dir / f".{key}.{os.getpid()}.tmp"
+            temporary.write_text(completed.stdout, encoding="utf-8")
+            os.replace(temporary, memo_dir / f"{key}.json")
     return environment
+
+
+def _memo_key(python: str, target: str | None, prefix: str | None) -> str | None:
+    import hashlib
+
+    try:
+        binary = os.stat(python)
+        parts = [
+            _absolute(python),
+            str(target and _absolute(target)),
+            str(prefix and _absolute(prefix)),
+            f"{binary.st_ino}:{binary.st_size}:{binary.st_mtime_ns}",
+            packaging.__version__,
+            INSPECT_SCRIPT,
+            str(os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""),
+        ]
+        cfg = Path(python).parent.parent / "pyvenv.cfg"
+        with contextlib.suppress(OSError):
+            parts.append(cfg.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError):
+        return None
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _environment_from_answer(python: str, answer: Any) -> TargetEnvironment:
+    """The TargetEnvironment an interpreter's JSON answer describes (KeyError etc. if broken)."""
+    version = tuple(int(part) for part in answer["version"])
+    return TargetEnvironment(
+        python=_absolute(python),
+        version=(version[0], version[1], version[2]),
+        implementation=str(answer["implementation"]),
+        tags=tuple(Tag(*text.split("-")) for text in answer["tags"]),
+        markers=MappingProxyType({str(k): str(v) for k, v in answer["markers"].items()}),
+        scheme=MappingProxyType({key: str(answer["scheme"][key]) for key in SCHEME_KEYS}),
+        prefix=str(answer["prefix"]),
+        is_virtualenv=bool(answer["is_virtualenv"]),
+    )
 
 
 def synthetic_target(

@@ -21,6 +21,7 @@ from pipseal.commands.prepare import (
     fetch_and_check,
     replanner,
 )
+from pipseal.cache import FORMAT
 from pipseal.commands.session import Machinery
 
 if TYPE_CHECKING:
@@ -52,7 +53,13 @@ def choose_target(options: InstallOptions) -> TargetEnvironment:
         python = find_target_python(options.python) if options.python else sys.executable
     else:
         python = find_target_python(options.python)
-    return inspect_interpreter(python, target=options.target, prefix=options.prefix)
+    cache_dir = options.common.cache_dir
+    return inspect_interpreter(
+        python,
+        target=options.target,
+        prefix=options.prefix,
+        memo_dir=cache_dir / FORMAT / "interpreters" if cache_dir is not None else None,
+    )
 
 
 def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
