@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from pipseal.cache import FORMAT
 from pipseal.commands.choose import Policy, Route, choose
 from pipseal.commands.lock import read_locked_request
 from pipseal.commands.options import InstallOptions, Reporter
@@ -21,7 +22,6 @@ from pipseal.commands.prepare import (
     fetch_and_check,
     replanner,
 )
-from pipseal.cache import FORMAT
 from pipseal.commands.session import Machinery
 
 if TYPE_CHECKING:
