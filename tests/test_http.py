@@ -319,3 +319,14 @@ def test_file_urls(tmp_path: Path) -> None:
             assert b"".join(streamed.iter_bytes(chunk_size=1024)) == b"x" * 3000
         assert session.get((tmp_path / "empty").as_uri()).status == 404
         assert session.get((tmp_path / "nothing.whl").as_uri()).status == 404
+
+
+def test_a_page_larger_than_allowed_is_refused(index_server: IndexServer, wheel_dir: Path) -> None:
+    for version in ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5"):
+        index_server.add(build_wheel(wheel_dir, "bulky", version))
+    page = index_server.url + "bulky/"
+    small = Session(HttpOptions(environ={}, retries=0, max_page_bytes=500))
+    with pytest.raises(NetworkError, match="(larger than the 500 bytes|more than the 500)"):
+        small.get(page, stream=False)
+    roomy = Session(HttpOptions(environ={}, retries=0))
+    assert b"bulky-1.5" in roomy.get(page, stream=False).read()

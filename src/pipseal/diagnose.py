@@ -74,9 +74,10 @@ def diagnose(e: Evidence) -> Diagnosis:
         return Diagnosis(
             "index-changed",
             f"{e.filename} was served with the pinned digest before, and the index now publishes "
-            f"and serves other bytes under the same name (sha256:{e.got.get('sha256', '?')})",
+            f"and serves other bytes under the same name",
             "the file changed upstream or a mirror serves another build; find out why before "
-            "pinning the new digest (pipseal never adopts it by itself)",
+            f"pinning the line that would match now (pipseal never adopts it by itself): "
+            f"{e.project}=={e.version} --hash=sha256:{e.got.get('sha256', '?')}",
         )
     other_versions = [f for f in matches if not _same_version(f.version, e.version)]
     if other_versions:

@@ -129,7 +129,7 @@ class Fetcher:
         self, items: Iterable[tuple[ArchiveSource, Hashes]], jobs: int = 8
     ) -> list[FetchedArchive | PipsealError]:
         """Fetch in parallel; each result is an archive or the error that stopped it, in order."""
-        from concurrent.futures import ThreadPoolExecutor
+        from pipseal.threads import map_in_threads
 
         def one(item: tuple[ArchiveSource, Hashes]) -> FetchedArchive | PipsealError:
             try:
@@ -137,11 +137,7 @@ class Fetcher:
             except PipsealError as exc:
                 return exc
 
-        work = list(items)
-        if len(work) <= 1 or jobs <= 1:
-            return [one(item) for item in work]
-        with ThreadPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-            return list(pool.map(one, work))
+        return map_in_threads(one, items, jobs)
 
     # -- cache ----------------------------------------------------------------------------------
     def _from_cache(

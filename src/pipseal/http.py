@@ -146,6 +146,8 @@ class HttpOptions:
     netrc: bool = True
     netrc_path: str | None = None
     user_agent: str = f"pipseal/{__version__}"
+    #: The most a page (stream=False) may weigh once decoded; a larger one is refused.
+    max_page_bytes: int = 256 * 1024 * 1024
     backoff_factor: float = 0.25
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
@@ -310,6 +312,29 @@ def _status_reason(status: int) -> str:
         return f"HTTP {status} {HTTPStatus(status).phrase}"
     except ValueError:
         return f"HTTP {status}"
+
+
+def _bounded(raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> bytes:
+    """The whole (decoded) body, refusing one larger than ``limit`` instead of exhausting memory."""
+    length = raw.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raw.close()
+        raise NetworkError(
+            f"Could not fetch {redact(url)}: the page announces {int(length)} bytes, more than "
+            f"the {limit} a page may have"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.stream(1 << 20, decode_content=True):
+        size += len(chunk)
+        if size > limit:
+            raw.close()
+            raise NetworkError(
+                f"Could not fetch {redact(url)}: the page is larger than the {limit} bytes a "
+                "page may have"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class Session:
@@ -534,9 +559,14 @@ class Session:
                     headers=request_headers,
                     redirect=False,
                     retries=False,
-                    preload_content=not stream,
+                    preload_content=False,
                     decode_content=not stream,
                     timeout=self._timeout,
+                )
+                data = (
+                    _bounded(raw, url, self.options.max_page_bytes)
+                    if not stream and raw.status != 429 and raw.status < 500
+                    else None
                 )
             except (HTTPError, OSError) as exc:
                 reason = describe_error(exc)
@@ -552,9 +582,10 @@ class Session:
                     raw.drain_conn()
                     raw.release_conn()
                 else:
-                    if stream:
+                    if data is None:
                         return Response(target, raw.status, raw.headers, raw=raw)
-                    return Response(target, raw.status, raw.headers, data=raw.data)
+                    raw.release_conn()
+                    return Response(target, raw.status, raw.headers, data=data)
             if attempt < retries:
                 time.sleep(wait)
         noun = "retry" if retries == 1 else "retries"

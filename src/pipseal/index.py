@@ -310,9 +310,7 @@ def _parse_json(body: bytes, page_url: str, project: str, source: str) -> list[I
         ):
             raise bad("not a PEP 691 project page")
         yanked_value = entry.get("yanked", False)
-        yanked = (
-            (yanked_value if isinstance(yanked_value, str) else "") if yanked_value else None
-        )
+        yanked = (yanked_value if isinstance(yanked_value, str) else "") if yanked_value else None
         # PEP 714: core-metadata is the name; dist-info-metadata the older spelling.
         metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata"))
         metadata: dict[str, str] | None

@@ -308,3 +308,55 @@ def _body(text: str) -> str:
     while lines and lines[0].startswith("#"):
         lines.pop(0)
     return "".join(lines)
+
+
+def test_compiled_pins_hold_on_every_platform_the_release_serves(
+    index_server: IndexServer, wheel_dir: Path, tmp_path: Path, run_pipseal: RunPipseal
+) -> None:
+    """The issue's bar: a file compiled here installs with hash checking on every platform the
+    release has files for, as `doctor --platform` checks without downloading anything."""
+    x86 = build_wheel(wheel_dir, "native", "1.0", tag="cp311-cp311-manylinux2014_x86_64")
+    arm = build_wheel(wheel_dir, "native", "1.0", tag="cp311-cp311-manylinux2014_aarch64")
+    pure = build_wheel(wheel_dir, "helper", "2.0")
+    for dist in (x86, arm, pure):
+        index_server.add(dist)
+    write(tmp_path / "requirements.in", "native\nhelper\n")
+    compiled = compile_(
+        run_pipseal,
+        index_server,
+        tmp_path,
+        "--generate-hashes",
+        "-o",
+        "requirements.txt",
+        "requirements.in",
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    downloads = len(index_server.requests_for("/files/*"))
+    for platform in ("manylinux2014_x86_64", "manylinux2014_aarch64"):
+        doctor = run_pipseal(
+            "doctor",
+            "-i",
+            index_server.url,
+            "-r",
+            tmp_path / "requirements.txt",
+            "--platform",
+            platform,
+            "--python-version",
+            "3.11",
+        )
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert "native==1.0: ok" in doctor.stdout and "helper==2.0: ok" in doctor.stdout
+    # A platform the release has no wheel for is reported, not waved through.
+    other = run_pipseal(
+        "doctor",
+        "-i",
+        index_server.url,
+        "-r",
+        tmp_path / "requirements.txt",
+        "--platform",
+        "macosx_11_0_arm64",
+        "--python-version",
+        "3.11",
+    )
+    assert other.returncode == 1 and "[no-file-for-this-target]" in other.stdout
+    assert len(index_server.requests_for("/files/*")) == downloads

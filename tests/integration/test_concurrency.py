@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, write
+from tests.integration.helpers import pinned_lines, tree_snapshot, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, clone_venv, pipseal_env
 from tests.support.wheels import build_wheel
@@ -194,3 +194,61 @@ def test_killed_download_leaves_no_entry_and_its_leftovers_are_cleaned(
     assert again.returncode == 0, again.stderr
     assert venv.installed() == {"slow": "1.0"}
     assert list(tmp.glob("dl-*")) == []
+
+
+def test_ctrl_c_during_downloads_stops_at_once_and_leaves_nothing(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dists = [
+        build_wheel(wheel_dir, f"slow{i}", "1.0", modules={f"slow{i}/b.py": "w = 4\n" * 100000})
+        for i in range(2)
+    ]
+    for d in dists:
+        index_server.add(d)
+    index_server.fault("/files/*.whl", "stall", times=2, seconds=30)
+    reqs = write(tmp_path / "r.txt", pinned_lines(dists))
+    before = tree_snapshot(venv.path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipseal",
+            "install",
+            "--python",
+            str(venv.python),
+            "-i",
+            index_server.url,
+            "-r",
+            str(reqs),
+            "--no-deps",
+            "--timeout",
+            "60",
+        ],
+        env=pipseal_env(tmp_path / "home", cache_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(index_server.requests_for("/files/*")) < 2:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - started < 5  # not after the stalled downloads
+    assert proc.returncode == 130
+    assert "ERROR: Operation cancelled by user" in err and "Traceback" not in err
+    assert tree_snapshot(venv.path) == before
+    assert list((cache_dir / "v1" / "archives" / "sha256").glob("*/*")) == []
+    index_server.clear_faults()
+    again = run_pipseal(
+        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
+    )
+    assert again.returncode == 0, again.stderr
+    assert list((cache_dir / "v1" / "tmp").glob("dl-*")) == []

@@ -98,7 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("ERROR: Operation cancelled by user", file=sys.stderr)
-        return 130
+        sys.stderr.flush()
+        sys.stdout.flush()
+        # Every context of the main thread has unwound (transactions undone, locks released);
+        # downloads still running in worker threads are abandoned rather than waited for (their
+        # temporary files name this process, and the next run removes them).
+        os._exit(130)
     except BrokenPipeError:
         return 141
     except Exception as exc:  # a bug: say so in one line, traceback only with --debug

@@ -202,10 +202,9 @@ class Trees:
         self, archives: Sequence[Prepared], target: TargetEnvironment, jobs: int
     ) -> list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]]:
         """A tree for every archive (unpacked now, in parallel, where none is intact yet)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         from pipseal.install.unpacked import build_tree
         from pipseal.install.wheel import check_archive
+        from pipseal.threads import map_in_threads
 
         def one(p: Prepared) -> UnpackedTree:
             sha256 = p.archive.sha256
@@ -218,6 +217,5 @@ class Trees:
             self._open[sha256] = tree
             return tree
 
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(archives)))) as pool:
-            trees = list(pool.map(one, archives))
+        trees = map_in_threads(one, archives, jobs)
         return [(tree, self.mode) for tree in trees]

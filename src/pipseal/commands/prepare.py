@@ -245,14 +245,13 @@ def prefetch(finder: FindsFiles, names: Sequence[str], jobs: int) -> None:
     unique = list(dict.fromkeys(names))
     if len(unique) < 2 or jobs < 2:
         return
-    from concurrent.futures import ThreadPoolExecutor
+    from pipseal.threads import map_in_threads
 
     def one(name: str) -> None:
         with contextlib.suppress(PipsealError):
             finder.find_files(name)
 
-    with ThreadPoolExecutor(max_workers=min(jobs, len(unique))) as pool:
-        list(pool.map(one, unique))
+    map_in_threads(one, unique, jobs)
 
 
 def warn_if_yanked(file: IndexFile, reporter: Reporter) -> None:

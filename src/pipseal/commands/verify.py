@@ -14,12 +14,12 @@ import csv
 import hashlib
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
+from pipseal.threads import map_in_threads
 
 __all__ = ["Problem", "VerifyResult", "run", "verify_environment"]
 
@@ -81,8 +81,7 @@ def verify_environment(env: TargetEnvironment, *, jobs: int = 8) -> VerifyResult
     entries: list[_Entry] = []
     for dist in dists:
         entries.extend(_record_entries(dist))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        found = list(pool.map(_check, entries))
+    found = map_in_threads(_check, entries, max(1, jobs))
     problems = [p for p in found if p is not None]
     problems.extend(_unrecorded(dists, entries))
     return VerifyResult(
