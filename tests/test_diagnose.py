@@ -153,7 +153,7 @@ def test_index_changed_when_the_pin_was_served_before() -> None:
     d = diagnose(evidence(sha(old_bytes), previously_served=(old_bytes,)))
     assert d.identifier == "index-changed"
     assert THIS in d.explanation
-    assert new_bytes in d.explanation
+    assert new_bytes in d.advice  # the line that would match now, shown, never adopted
     assert "never adopts" in d.advice
     check_line(d)
 
