@@ -135,7 +135,8 @@ def run_pipseal(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ru
 ROBUSTNESS_FILES = {
     "test_faults.py": "network faults (reset, cut, corrupted, 429/503, stalled, dead server)",
     "test_hostile_input.py": "hostile wheels and bad input",
-    "test_concurrency.py": "concurrent processes on one cache, and killed downloads",
+    "test_concurrency.py": "8 concurrent processes on one cache; killed and Ctrl-C'd downloads",
+    "test_full_disk.py": "a full disk under the cache or under the environment",
     "test_interrupted_commit.py": "installs killed with SIGKILL mid-commit",
     "test_diagnosis.py": "hash mismatches diagnosed (one per identifier)",
     "test_uninstall_verify.py": "uninstall and tamper checks",

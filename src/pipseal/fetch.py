@@ -115,10 +115,19 @@ class Fetcher:
         hit = self._from_cache(source, expected, algorithms)
         if hit is not None:
             return hit
-        local = source.local_path
-        if local is not None:
-            return self._copy_local(source, local, algorithms)
-        return self._download(source, algorithms)
+        try:
+            local = source.local_path
+            if local is not None:
+                return self._copy_local(source, local, algorithms)
+            return self._download(source, algorithms)
+        except OSError as exc:  # writing into the cache: a full disk, a read-only directory
+            from pipseal.errors import CacheError
+
+            where = self.cache.root or "a temporary directory"
+            raise CacheError(
+                f"cannot write {source.filename} into {where}: {exc.strerror or exc}",
+                hint="free some space, or pass --cache-dir DIR to use another directory",
+            ) from exc
 
     def cached(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive | None:
         """The cache's verified copy for a pinned source, or None; never touches the network."""

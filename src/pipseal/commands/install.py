@@ -213,7 +213,16 @@ class Trees:
                 assert tree is not None
                 return tree
             check_archive(p.archive.path, p.archive.source.filename, target)
-            tree = build_tree(self.base, p.archive.path, sha256, p.archive.source.filename)
+            try:
+                tree = build_tree(self.base, p.archive.path, sha256, p.archive.source.filename)
+            except OSError as exc:
+                from pipseal.errors import CacheError
+
+                raise CacheError(
+                    f"cannot unpack {p.archive.source.filename} into the cache at {self.base}: "
+                    f"{exc.strerror or exc}",
+                    hint="free some space, or pass --cache-dir DIR to use another directory",
+                ) from exc
             self._open[sha256] = tree
             return tree
 
