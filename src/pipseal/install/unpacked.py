@@ -83,9 +83,10 @@ def open_tree(cache_base: Path, sha256: str) -> UnpackedTree | None:
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         discard_tree(root)
         return None
+    base = str(root)
     for f in files.values():
         try:
-            st = os.stat(root / f.member)
+            st = os.stat(os.path.join(base, f.member))
         except OSError:
             discard_tree(root)
             return None
@@ -220,8 +221,10 @@ def place(source: str, target: str, mode: LinkMode) -> None:
         try:
             os.link(source, target)
             return
+        except FileExistsError:
+            raise
         except OSError:
-            pass
+            pass  # another file system after all, or no hard links there: copy
     elif mode == "symlink":
         os.symlink(source, target)
         return

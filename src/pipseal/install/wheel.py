@@ -450,7 +450,8 @@ class _LinkingDestination(_StagingDestination):
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
-        if os.path.lexists(target):
+        # Links fail by themselves on an existing name; a copy would overwrite it silently.
+        if self.link_mode in ("copy", "clone") and os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, "File exists", target)
         place(source_path, target, self.link_mode)
         self.linked.append(target)
