@@ -209,14 +209,40 @@ def test_inspection_is_remembered_while_the_interpreter_stays_the_same(
     memo = tmp_path / "memo"
     first = inspect_interpreter(str(venv.python), memo_dir=memo)
     stored = list(memo.glob("*.json"))
-    assert len(stored) == 1
+    assert len(stored) == 2  # under this environment's key, and under its kind of venv's
     # A remembered answer is used as is: prove it by editing it.
-    stored[0].write_text(
-        stored[0].read_text().replace('"is_virtualenv": true', '"is_virtualenv": false')
-    )
+    for path in stored:
+        path.write_text(path.read_text().replace('"is_virtualenv": true', '"is_virtualenv": false'))
     assert inspect_interpreter(str(venv.python), memo_dir=memo).is_virtualenv is False
     # Another pyvenv.cfg is another interpreter: asked again.
     cfg = venv.path / "pyvenv.cfg"
     cfg.write_text(cfg.read_text() + "# changed\n")
     assert inspect_interpreter(str(venv.python), memo_dir=memo) == first
-    assert len(list(memo.glob("*.json"))) == 2
+    assert len(list(memo.glob("*.json"))) == 4
+
+
+def test_a_new_venv_of_the_same_interpreter_reuses_the_answer_moved(
+    venv_template: Venv, tmp_path: Path
+) -> None:
+    from tests.support.venvs import make_venv
+
+    memo = tmp_path / "memo"
+    first = make_venv(tmp_path / "one")
+    inspect_interpreter(str(first.python), memo_dir=memo)
+    second = make_venv(tmp_path / "two")
+    remembered = inspect_interpreter(str(second.python), memo_dir=memo)
+    assert remembered == inspect_interpreter(str(second.python))  # asked for real
+    assert remembered.scheme["purelib"].startswith(str(tmp_path / "two"))
+    # A venv made differently (system site-packages visible) is not taken for the same.
+    cfg = second.path / "pyvenv.cfg"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "include-system-site-packages = false", "include-system-site-packages = true"
+        )
+    )
+    third_memo = tmp_path / "memo2"
+    inspect_interpreter(str(first.python), memo_dir=third_memo)
+    assert inspect_interpreter(str(second.python), memo_dir=third_memo) == inspect_interpreter(
+        str(second.python)
+    )
+    assert len(list(third_memo.glob("*.json"))) == 4  # two exact keys, two venv keys

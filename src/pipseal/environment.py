@@ -221,12 +221,21 @@ def inspect_interpreter(
     if target is not None and prefix is not None:
         raise UsageError("--target and --prefix cannot be used together")
     key = _memo_key(python, target, prefix) if memo_dir is not None else None
+    venv_key = _venv_key(python) if memo_dir is not None and not (target or prefix) else None
     if key is not None and memo_dir is not None:
         try:
             remembered = (memo_dir / f"{key}.json").read_text(encoding="utf-8")
             return _environment_from_answer(python, json.loads(remembered))
         except (OSError, ValueError, KeyError, TypeError, IndexError, UsageError):
             pass
+    if venv_key is not None and memo_dir is not None:
+        # Another virtual environment of the same base interpreter, made the same way: its
+        # answer holds here with its prefix replaced by this one's.
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, IndexError):
+            other = json.loads((memo_dir / f"{venv_key}.json").read_text(encoding="utf-8"))
+            moved = _relocated(other, str(Path(_absolute(python)).parent.parent))
+            if moved is not None:
+                return _environment_from_answer(python, moved)
     packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
     argv = [
         python,
@@ -261,13 +270,59 @@ def inspect_interpreter(
         raise UsageError(
             f"--python {python}: its answer about itself cannot be understood ({exc})"
         ) from exc
-    if key is not None and memo_dir is not None:
+    if memo_dir is not None:
+        keys = [k for k in (key, venv_key if environment.is_virtualenv else None) if k]
         with contextlib.suppress(OSError):
             memo_dir.mkdir(parents=True, exist_ok=True)
-            temporary = memo_dir / f".{key}.{os.getpid()}.tmp"
-            temporary.write_text(completed.stdout, encoding="utf-8")
-            os.replace(temporary, memo_dir / f"{key}.json")
+            for name in keys:
+                temporary = memo_dir / f".{name}.{os.getpid()}.tmp"
+                temporary.write_text(completed.stdout, encoding="utf-8")
+                os.replace(temporary, memo_dir / f"{name}.json")
     return environment
+
+
+def _venv_key(python: str) -> str | None:
+    """A key shared by the virtual environments of one base interpreter made the same way
+    (their pyvenv.cfg alike but for the command that made them), or None for anything else."""
+    import hashlib
+
+    path = Path(_absolute(python))
+    cfg = path.parent.parent / "pyvenv.cfg"
+    if path.parent.name not in ("bin", "Scripts"):
+        return None
+    try:
+        lines = [
+            line
+            for line in cfg.read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.partition("=")[0].strip().lower() != "command"
+        ]
+        binary = os.stat(path)
+    except OSError:
+        return None
+    parts = [
+        "venv",
+        f"{path.parent.name}/{path.name}",
+        f"{binary.st_ino}:{binary.st_size}:{binary.st_mtime_ns}",
+        packaging.__version__,
+        INSPECT_SCRIPT,
+        str(os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""),
+        "\n".join(lines),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _relocated(answer: Any, new_prefix: str) -> Any | None:
+    """``answer`` of a venv at another place, moved to ``new_prefix``; None if not movable."""
+    old = str(answer["prefix"])
+    if not answer.get("is_virtualenv"):
+        return None
+    scheme = {}
+    for name, value in answer["scheme"].items():
+        text = str(value)
+        if text != old and not text.startswith(old + os.sep):
+            return None
+        scheme[name] = new_prefix + text[len(old) :]
+    return {**answer, "prefix": new_prefix, "scheme": scheme}
 
 
 def _memo_key(python: str, target: str | None, prefix: str | None) -> str | None:
