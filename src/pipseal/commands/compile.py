@@ -114,7 +114,7 @@ def run(options: CompileOptions, reporter: Reporter) -> CompileResult:
         header = header_lines(f"{sys.version_info.major}.{sys.version_info.minor}", options.command)
     text = render(packages, header=header, annotate=options.annotate)
     if options.output is not None:
-        _write_atomically(options.output, text)
+        atomic_write(options.output, text)
     return CompileResult(text, options.output, tuple(packages), tuple(sorted(kept)), tuple(notes))
 
 
@@ -323,8 +323,10 @@ def _release_hashes(dist: ResolvedDist, machinery: Machinery, url: str | None) -
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same directory, fsync, os.replace: never a half-written file."""
+def atomic_write(path: Path, text: str) -> None:
+    """Temp file in the same directory, fsync, os.replace: never a half-written file.
+
+    Shared by the commands that write a user's file (compile, lock, hash --from-index)."""
     directory = path.parent if str(path.parent) else Path(".")
     tmp = directory / f".{path.name}.pipseal-tmp"
     try:
@@ -336,8 +338,3 @@ def _write_atomically(path: Path, text: str) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise PipsealError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Public name of the atomic write, shared with ``hash --from-index``."""
-    _write_atomically(path, text)

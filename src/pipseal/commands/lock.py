@@ -13,7 +13,6 @@ pinned by digest (``pylock.requirements_from_pylock``), installed without resolu
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -119,7 +118,7 @@ def run(options: LockOptions, reporter: Reporter) -> LockResult:
         requires_python=_single_python(version),
     )
     text = render(lock)
-    written = None if options.output == STDOUT else _write(Path(options.output), text)
+    written = None if options.output == STDOUT else _written(Path(options.output), text)
     return LockResult(lock, text, written, hashed)
 
 
@@ -222,18 +221,10 @@ def _locked_file(f: IndexFile, digests: dict[str, tuple[str, int]]) -> LockedFil
     )
 
 
-def _write(path: Path, text: str) -> Path:
-    """Write atomically: a temporary file beside it, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.pipseal-tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PipsealError(f"cannot write {path}: {exc.strerror or exc}") from exc
+def _written(path: Path, text: str) -> Path:
+    from pipseal.commands.compile import atomic_write
+
+    atomic_write(path, text)
     return path
 
 
