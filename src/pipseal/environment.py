@@ -19,7 +19,6 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -464,6 +463,8 @@ def _read_dist_info(path: Path) -> InstalledDistribution | None:
             head = "".join(iter(f.readline, "\n"))
     except OSError:
         return None
+    from email.parser import HeaderParser  # only when some distribution is installed
+
     headers = HeaderParser().parsestr(head)
     name, version = headers.get("Name"), headers.get("Version")
     if not name or not version:

@@ -45,6 +45,15 @@ class InstallError(PipsealError):
     """A wheel cannot be installed (bad archive, conflicting files, unwritable target)."""
 
 
+class TreeDrifted(InstallError):
+    """A file of an unpacked tree in the cache no longer matches its manifest (edited through a
+    hard link): the install is redone with the tree rebuilt. The message is the tree's sha256."""
+
+    @property
+    def sha256(self) -> str:
+        return self.message
+
+
 class NoMatchingDistribution(PipsealError):
     """No file of any configured index satisfies a requirement on this target."""
 

@@ -10,7 +10,6 @@ new connection (resuming with Range when the body was only short).
 from __future__ import annotations
 
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pipseal.cache import Cache, IncomingArchive, LinkRecord
 from pipseal.errors import NetworkError, PipsealError
+from pipseal.fileurl import url2pathname
 from pipseal.hashes import CHUNK_SIZE, Hashes, MultiHasher
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class ArchiveSource:
         parsed = urllib.parse.urlsplit(self.url)
         if parsed.scheme != "file":
             return None
-        return Path(urllib.request.url2pathname(parsed.path))
+        return Path(url2pathname(parsed.path))
 
 
 @dataclass(frozen=True)

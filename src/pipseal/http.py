@@ -30,7 +30,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 import urllib3
 from urllib3.exceptions import (
@@ -47,6 +46,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from pipseal import __version__
 from pipseal.errors import NetworkError
+from pipseal.fileurl import url2pathname
 
 MAX_REDIRECTS = 10
 #: Longest wait a server's ``Retry-After`` may impose on one retry, in seconds.

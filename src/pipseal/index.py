@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -35,6 +34,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import NetworkError
+from pipseal.fileurl import url2pathname
 from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
 from pipseal.http import Response, Session, is_secure_origin, redact, strip_userinfo
 

@@ -27,7 +27,6 @@ import os
 import re
 import shlex
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +44,7 @@ from packaging.utils import (
 )
 
 from pipseal.errors import RequirementsFileError
+from pipseal.fileurl import url2pathname
 from pipseal.hashes import FRAGMENT_ALGORITHMS, OPTION_ALGORITHMS, Hash, HashSyntaxError
 
 __all__ = [
@@ -569,7 +569,7 @@ class _Parser:
             )
         path = target
         if scheme == "file":
-            path = urllib.request.url2pathname(target[len("file:") :].partition("#")[0])
+            path = url2pathname(target[len("file:") :].partition("#")[0])
             if path.startswith(("///", "//localhost/")):
                 path = path[path.index("/", 2) :]
         base = Path(parent).parent if parent else Path(self.cwd)
@@ -915,7 +915,7 @@ def _link_requirement(
             where.fail(f"URL {base!r} has no scheme (such as https:// or file://)", token=base)
         base = Path(os.path.normpath(Path(where.cwd, base))).as_uri()
     elif split.scheme == "file" and not split.netloc and not split.path.startswith("/"):
-        relative = urllib.request.url2pathname(split.path)
+        relative = url2pathname(split.path)
         base = Path(os.path.normpath(Path(where.cwd, relative))).as_uri()
     filename = _url_filename(base)
     if filename.endswith(".whl"):

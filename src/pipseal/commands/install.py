@@ -23,9 +23,10 @@ from pipseal.commands.prepare import (
     replanner,
 )
 from pipseal.commands.session import Machinery
+from pipseal.errors import TreeDrifted
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Prepared
+    from pipseal.commands.prepare import Preparation, Prepared
     from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.install.unpacked import LinkMode, UnpackedTree
 
@@ -96,16 +97,20 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             machinery.report_warnings()
             check_indexes_agree(choice.planned, machinery.finder, reporter)
             trees = Trees.for_install(machinery, target, options.link_mode)
-            prepared = fetch_and_check(
-                choice.planned,
-                choice.problems,
-                request,
-                machinery.fetcher,
-                machinery.finder,
-                jobs=machinery.common.jobs,
-                replan=replanner(request, machinery.finder, target, machinery.common, reporter),
-                unpacked=trees.intact if trees is not None else None,
-            )
+
+            def fetched() -> Preparation:
+                return fetch_and_check(
+                    choice.planned,
+                    list(choice.problems),
+                    request,
+                    machinery.fetcher,
+                    machinery.finder,
+                    jobs=machinery.common.jobs,
+                    replan=replanner(request, machinery.finder, target, machinery.common, reporter),
+                    unpacked=trees.intact if trees is not None else None,
+                )
+
+            prepared = fetched()
             result = InstallResult(
                 installed=tuple((p.planned.name, p.planned.version) for p in prepared.archives),
                 already_satisfied=tuple(choice.kept),
@@ -131,21 +136,37 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 for p in prepared.archives
                 if canonicalize_name(p.planned.name) in installed
             }
-            wheels: list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]] = (
-                trees.prepare(prepared.archives, target, machinery.common.jobs)
-                if trees is not None
-                else [(p.archive.path, p.archive.source.filename) for p in prepared.archives]
-            )
-            staged = install_wheels(
-                wheels,
-                target,
-                replace=replacing,
-                requested=[
-                    p.planned.name
-                    for p in prepared.archives
-                    if canonicalize_name(p.planned.name) in requested or p.planned.requirement.url
-                ],
-            )
+            for attempt in range(len(prepared.archives) + 1):
+                wheels: list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]] = (
+                    trees.prepare(prepared.archives, target, machinery.common.jobs)
+                    if trees is not None
+                    else [(p.archive.path, p.archive.source.filename) for p in prepared.archives]
+                )
+                try:
+                    staged = install_wheels(
+                        wheels,
+                        target,
+                        replace=replacing,
+                        requested=[
+                            p.planned.name
+                            for p in prepared.archives
+                            if canonicalize_name(p.planned.name) in requested
+                            or p.planned.requirement.url
+                        ],
+                    )
+                    break
+                except TreeDrifted as exc:
+                    # A file of a cached tree was edited through a hard link since the tree was
+                    # built: nothing was installed; rebuild that tree from its (verified)
+                    # archive and install again.
+                    if trees is None or attempt == len(prepared.archives):
+                        raise
+                    name = trees.drifted(exc.sha256)
+                    reporter.verbose(
+                        f"the cache's unpacked copy of {name} was changed (a file edited "
+                        "through a hard link?); unpacking it again"
+                    )
+                    prepared = fetched()
             if options.compile:
                 from pipseal.install.bytecode import compile_installed
 
@@ -153,6 +174,8 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             return replace(
                 result,
                 replaced=tuple((d.name, d.version) for d in replacing.values()),
+                # A drifted tree's archive is read again, and may be found damaged then.
+                quarantined=len(machinery.cache.quarantined),
                 seconds=time.monotonic() - started,
             )
     finally:
@@ -173,8 +196,8 @@ class Trees:
     ) -> Trees | None:
         """None when the cache is off; else the link mode asked for, or by default a hard link
         where the cache and the target share a file system and a copy where they do not."""
+        from pipseal.install.staged import scheme_root
         from pipseal.install.unpacked import same_filesystem
-        from pipseal.install.wheel import scheme_root
 
         cache = machinery.cache
         if not cache.enabled:
@@ -191,19 +214,28 @@ class Trees:
         return cls(cache.base, mode)
 
     def intact(self, sha256: str) -> bool:
-        """Whether an unpacked tree of this archive is there and no file of it drifted."""
+        """Whether an unpacked tree of this archive is there. Its files are stat-checked as
+        they are linked (``linking.py``): a drifted one raises TreeDrifted, see ``drifted``."""
         from pipseal.install.unpacked import open_tree
 
         if sha256 not in self._open:
-            self._open[sha256] = open_tree(self.base, sha256)
+            self._open[sha256] = open_tree(self.base, sha256, check=False)
         return self._open[sha256] is not None
+
+    def drifted(self, sha256: str) -> str:
+        """Set aside the tree of this archive (it is rebuilt by ``prepare``); its file name."""
+        from pipseal.install.unpacked import discard_tree, tree_root
+
+        tree = self._open.get(sha256)
+        discard_tree(tree_root(self.base, sha256))
+        self._open[sha256] = None
+        return tree.filename if tree is not None else sha256
 
     def prepare(
         self, archives: Sequence[Prepared], target: TargetEnvironment, jobs: int
     ) -> list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]]:
         """A tree for every archive (unpacked now, in parallel, where none is intact yet)."""
         from pipseal.install.unpacked import build_tree
-        from pipseal.install.wheel import check_archive
         from pipseal.threads import map_in_threads
 
         def one(p: Prepared) -> UnpackedTree:
@@ -212,6 +244,8 @@ class Trees:
                 tree = self._open[sha256]
                 assert tree is not None
                 return tree
+            from pipseal.install.wheel import check_archive
+
             check_archive(p.archive.path, p.archive.source.filename, target)
             try:
                 tree = build_tree(self.base, p.archive.path, sha256, p.archive.source.filename)

@@ -33,19 +33,11 @@ from pipseal.commands.prepare import Request, effective_index, read_request
 from pipseal.commands.session import Machinery, index_urls
 from pipseal.errors import PipsealError, UsageError
 from pipseal.hashes import Hash, Hashes
-from pipseal.pylock import (
-    LOCK_VERSION,
-    LockedFile,
-    LockedPackage,
-    Pylock,
-    is_pylock_path,
-    render,
-    requirements_from_pylock,
-)
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
     from pipseal.index import IndexFile
+    from pipseal.pylock import LockedFile, LockedPackage, Pylock
     from pipseal.resolve import ResolvedDist
 
 #: Where ``-o -`` sends the lock: the result's ``text``, printed by the CLI.
@@ -77,6 +69,7 @@ def run(options: LockOptions, reporter: Reporter) -> LockResult:
     """Resolve the request for the target and write the lock; raise PipsealError on problems."""
     from pipseal.candidates import FormatControl
     from pipseal.environment import find_target_python, inspect_interpreter
+    from pipseal.pylock import LOCK_VERSION, Pylock, render
     from pipseal.resolve import resolve
 
     if options.request.no_deps:
@@ -133,6 +126,7 @@ def _packages(
     """A package entry per distribution, files without a published sha256 downloaded to hash."""
     from pipseal.fetch import ArchiveSource
     from pipseal.http import redact, strip_userinfo
+    from pipseal.pylock import LockedPackage
 
     indexes = {redact(url): strip_userinfo(url) for url in index_urls(common)}
     per_dist: list[tuple[ResolvedDist, list[IndexFile]]] = []
@@ -205,6 +199,7 @@ def _release_files(dist: ResolvedDist, machinery: Machinery) -> list[IndexFile]:
 
 def _locked_file(f: IndexFile, digests: dict[str, tuple[str, int]]) -> LockedFile:
     from pipseal.http import strip_userinfo
+    from pipseal.pylock import LockedFile
 
     sha256 = sorted(f.hashes.allowed.get("sha256", ()))
     size = f.size
@@ -240,6 +235,10 @@ def read_locked_request(options: _Options, target: TargetEnvironment) -> tuple[R
     set (a lock is already the whole set: nothing is resolved). Without one, this is
     ``read_request(options.request)`` and ``options`` unchanged.
     """
+    if not any(str(p).endswith(".toml") for p in options.request.requirement_files):
+        return read_request(options.request), options  # no lock: pylock.py is not even loaded
+    from pipseal.pylock import is_pylock_path, requirements_from_pylock
+
     locks = [p for p in options.request.requirement_files if is_pylock_path(p)]
     if not locks:
         return read_request(options.request), options

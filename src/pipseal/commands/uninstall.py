@@ -71,8 +71,8 @@ def plan(options: UninstallOptions) -> UninstallPlan:
     """
     from pipseal.environment import find_target_python, inspect_interpreter, installed_distributions
     from pipseal.install.recovery import recover
+    from pipseal.install.staged import scheme_root
     from pipseal.install.transaction import distribution_files
-    from pipseal.install.wheel import scheme_root
 
     names, invalid = _requested_names(options)
     if not names:

@@ -10,11 +10,11 @@ from types import MappingProxyType
 from packaging.utils import canonicalize_name
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
+from pipseal.install.staged import StagedDistribution
 from pipseal.install.transaction import Transaction
 from pipseal.install.unpacked import LinkMode, UnpackedTree
-from pipseal.install.wheel import StagedDistribution, stage_wheel
 
-__all__ = ["StagedDistribution", "Transaction", "install_wheels", "stage_wheel"]
+__all__ = ["StagedDistribution", "Transaction", "install_wheels"]
 
 _NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
 
@@ -40,14 +40,15 @@ def install_wheels(
     wanted = {canonicalize_name(name) for name in requested}
     with Transaction(env) as transaction:
         staged = []
+        trees = [w for w in wheels if isinstance(w, tuple) and isinstance(w[0], UnpackedTree)]
+        if trees:
+            staged.extend(
+                transaction.stage_trees(
+                    [(tree, mode, _wheel_name(tree.filename) in wanted) for tree, mode in trees]
+                )
+            )
         for wheel in wheels:
             if isinstance(wheel, tuple) and isinstance(wheel[0], UnpackedTree):
-                tree, mode = wheel
-                staged.append(
-                    transaction.stage_tree(
-                        tree, mode, requested=_wheel_name(tree.filename) in wanted
-                    )
-                )
                 continue
             path, filename = wheel if isinstance(wheel, tuple) else (Path(wheel), Path(wheel).name)
             staged.append(

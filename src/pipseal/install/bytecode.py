@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pipseal.environment import TargetEnvironment
 from pipseal.errors import InstallError
-from pipseal.install.wheel import StagedDistribution, scheme_root
+from pipseal.install.staged import StagedDistribution, scheme_root
 
 SCRIPT = (
     "import compileall, sys\n"

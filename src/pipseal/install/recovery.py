@@ -32,6 +32,7 @@ from typing import Literal
 
 from pipseal.environment import TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.staged import scheme_root
 from pipseal.install.transaction import (
     JOURNAL_NAME,
     JOURNAL_VERSION,
@@ -40,7 +41,6 @@ from pipseal.install.transaction import (
     Move,
     prune_empty_dirs,
 )
-from pipseal.install.wheel import scheme_root
 
 __all__ = ["Recovered", "RecoveryResult", "recover", "staging_dirs"]
 

@@ -40,14 +40,15 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, UnpackedTree
-from pipseal.install.wheel import StagedDistribution, scheme_root, stage_tree, stage_wheel
 
 __all__ = [
     "JOURNAL_NAME",
@@ -64,6 +65,8 @@ STAGING_PREFIX = ".pipseal-staging-"
 JOURNAL_NAME = "journal.json"
 LOCK_NAME = "lock"
 JOURNAL_VERSION = 1
+#: Below this many files, staging trees in worker processes costs more (a fork each) than it saves.
+PARALLEL_LINKS = 2000
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class Transaction:
         self, wheel_path: Path, *, requested: bool = True, filename: str | None = None
     ) -> StagedDistribution:
         """Check and unpack one wheel into the staging tree (see ``stage_wheel``)."""
+        from pipseal.install.wheel import stage_wheel
+
         self._check_open()
         staged = stage_wheel(
             wheel_path, self.env, self.staging_root, requested=requested, filename=filename
@@ -134,15 +139,29 @@ class Transaction:
         self.staged.append(staged)
         return staged
 
-    def stage_tree(
-        self, tree: UnpackedTree, link_mode: LinkMode, *, requested: bool = True
-    ) -> StagedDistribution:
-        """Link one wheel's unpacked tree into the staging tree (see ``stage_tree``)."""
+    def stage_trees(
+        self, trees: Sequence[tuple[UnpackedTree, LinkMode, bool]]
+    ) -> list[StagedDistribution]:
+        """Link unpacked trees into the staging tree (``linking.stage_tree``), each item
+        ``(tree, link mode, requested)``; results in order.
+
+        Thousands of links are system calls that one Python thread cannot overlap, so a large
+        set is spread over worker processes (``processes.map_in_processes``), one per CPU.
+        """
+        from pipseal.install.linking import stage_tree
+        from pipseal.processes import map_in_processes, worker_count
+
         self._check_open()
-        staged = stage_tree(
-            tree, self.env, self.staging_root, link_mode=link_mode, requested=requested
-        )
-        self.staged.append(staged)
+        env, staging_root = self.env, self.staging_root
+
+        def one(item: tuple[UnpackedTree, LinkMode, bool]) -> StagedDistribution:
+            tree, mode, requested = item
+            return stage_tree(tree, env, staging_root, link_mode=mode, requested=requested)
+
+        weights = [len(tree.files) for tree, _, _ in trees]
+        workers = worker_count() if sum(weights) >= PARALLEL_LINKS else 1
+        staged = map_in_processes(one, trees, workers, weights)
+        self.staged.extend(staged)
         return staged
 
     def replace(self, installed: InstalledDistribution) -> None:
@@ -219,46 +238,45 @@ class Transaction:
 
         # New files first and each .dist-info last (its RECORD the very last), so that a
         # distribution is never visible to importlib.metadata before its files are in place.
-        staged_files = [
-            (f, f.startswith(s.dist_info + "/"), f == s.dist_info + "/RECORD")
-            for s in self.staged
-            for f in s.files
-        ]
-        staged_files.sort(key=lambda item: (item[1], item[2], item[0]))
+        # (Each distribution's files come sorted from staging.)
+        plain: list[str] = []
+        metadata: list[str] = []
+        records: list[str] = []
+        for s in self.staged:
+            prefix, record = s.dist_info + "/", s.dist_info + "/RECORD"
+            for f in s.files:
+                if not f.startswith(prefix):
+                    plain.append(f)
+                elif f != record:
+                    metadata.append(f)
+                else:
+                    records.append(f)
         root = str(self.root)
         staging = str(self.staging_root)
         # A directory that does not exist in the target moves in whole, with one rename: a new
         # package of thousands of files is one move, not thousands (the staging tree mirrors
-        # the target, so the directory holds exactly what is staged under it).
-        placed_dirs: set[str] = set()
-        absent: dict[str, bool] = {}
+        # the target, so the directory holds exactly what is staged under it). Decided once
+        # per directory: whether it, or a directory above it, moves in whole.
+        whole: dict[str, bool] = {"": False}
 
-        def missing(relative_dir: str) -> bool:
-            if relative_dir not in absent:
-                full = os.path.join(root, relative_dir)
-                absent[relative_dir] = full in moved_aside or not os.path.lexists(full)
-            return absent[relative_dir]
+        def moves_whole(relative_dir: str) -> bool:
+            known = whole.get(relative_dir)
+            if known is not None:
+                return known
+            parent = relative_dir.rpartition("/")[0]
+            full = os.path.join(root, relative_dir)
+            if moves_whole(parent):
+                result = True
+            elif full in moved_aside or not os.path.lexists(full):
+                moves.append(Move("place", src=os.path.join(staging, relative_dir), dst=full))
+                result = True
+            else:
+                result = False
+            whole[relative_dir] = result
+            return result
 
-        for relative, _, _ in staged_files:
-            parts = relative.split("/")
-            covered = False
-            for depth in range(1, len(parts)):
-                prefix = "/".join(parts[:depth])
-                if prefix in placed_dirs:
-                    covered = True
-                    break
-                if missing(prefix):
-                    moves.append(
-                        Move(
-                            "place",
-                            src=os.path.join(staging, prefix),
-                            dst=os.path.join(root, prefix),
-                        )
-                    )
-                    placed_dirs.add(prefix)
-                    covered = True
-                    break
-            if covered:
+        for relative in (*plain, *metadata, *records):
+            if moves_whole(relative.rpartition("/")[0]):
                 continue
             target = os.path.join(root, relative)
             # An existing file (another distribution's, or one no RECORD names) is overwritten

@@ -4,7 +4,12 @@ Layout (a bucket of the cache, versioned with it)::
 
     <cache>/v1/unpacked/<sha256 of the wheel>/
       <every member of the wheel, as in the archive>
-      .pipseal-manifest.json   {"filename": ..., "files": {member: [size, mtime_ns, hash, exec]}}
+      .pipseal-manifest.json   {"format": 2, "filename": ..., "dist_info": ..., "name": ...,
+                                "root_is_purelib": ..., "wheel_version": ...,
+                                "files": {member: [size, mtime_ns, hash, exec]}}
+
+The manifest also keeps what staging needs from WHEEL and METADATA (read once, when the tree
+is built from the checked archive), so that a link-mode install parses no metadata file.
 
 A tree is built from a verified archive in one pass (each member checked against RECORD as it is
 written), in a temporary directory renamed into place when complete. Its manifest records each
@@ -24,17 +29,19 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipseal.errors import InstallError
 
 LinkMode = Literal["hardlink", "clone", "copy", "symlink"]
 LINK_MODES: tuple[LinkMode, ...] = ("hardlink", "clone", "copy", "symlink")
 MANIFEST = ".pipseal-manifest.json"
-FORMAT = 1
+FORMAT = 2
+#: Indexes into a manifest entry (a list, as JSON gives it: no object per file is made).
+SIZE, MTIME_NS, HASH, EXECUTABLE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -48,52 +55,98 @@ class TreeFile:
     executable: bool
 
 
+#: A manifest entry: [size, mtime_ns, record_hash, executable] (see the indexes above).
+Entry = Sequence[Any]
+
+
 @dataclass(frozen=True)
 class UnpackedTree:
+    """A wheel unpacked in the cache; ``files`` maps each member to its manifest ``Entry``."""
+
     root: Path
     sha256: str
     filename: str
-    files: Mapping[str, TreeFile]
+    files: Mapping[str, Entry]
+    dist_info: str
+    name: str  # as METADATA spells it
+    version: str  # as the file name gives it, normalized
+    root_is_purelib: bool
+    wheel_version: str
 
     def path(self, member: str) -> Path:
         return self.root / member
+
+    def file(self, member: str) -> TreeFile:
+        e = self.files[member]
+        return TreeFile(member, e[SIZE], e[MTIME_NS], e[HASH], e[EXECUTABLE])
 
 
 def tree_root(cache_base: Path, sha256: str) -> Path:
     return cache_base / "unpacked" / sha256
 
 
-def open_tree(cache_base: Path, sha256: str) -> UnpackedTree | None:
+def open_tree(cache_base: Path, sha256: str, *, check: bool = True) -> UnpackedTree | None:
     """The unpacked tree of this wheel if it exists and no file drifted; None otherwise.
 
-    A drifted or broken tree is removed (set aside, then deleted) so that it is rebuilt.
+    A drifted or broken tree is removed (set aside, then deleted) so that it is rebuilt. With
+    ``check=False`` only the manifest is read: the caller stats each file as it uses it (see
+    ``linking.py``, which raises TreeDrifted).
     """
     root = tree_root(cache_base, sha256)
     try:
         raw = json.loads((root / MANIFEST).read_bytes())
-        if raw.get("format") != FORMAT:
-            raise ValueError("old format")
-        files = {
-            member: TreeFile(member, int(v[0]), int(v[1]), str(v[2]), bool(v[3]))
-            for member, v in raw["files"].items()
-        }
-        tree = UnpackedTree(root, sha256, str(raw["filename"]), files)
+        tree = _from_manifest(root, sha256, raw)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         discard_tree(root)
         return None
-    base = str(root)
-    for f in files.values():
-        try:
-            st = os.stat(os.path.join(base, f.member))
-        except OSError:
-            discard_tree(root)
-            return None
-        if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
-            discard_tree(root)
-            return None
+    if not check:
+        return tree if root.is_dir() else None
+    # One stat per file, in a tight loop.
+    base = str(root) + os.sep
+    stat = os.stat
+    try:
+        for member, e in tree.files.items():
+            st = stat(base + member)
+            if st.st_size != e[SIZE] or st.st_mtime_ns != e[MTIME_NS]:
+                raise ValueError(member)
+    except (OSError, ValueError):
+        discard_tree(root)
+        return None
     return tree
+
+
+def _from_manifest(root: Path, sha256: str, raw: dict[str, Any]) -> UnpackedTree:
+    """The tree a manifest describes; ValueError (or KeyError, TypeError) if it is not one."""
+    if raw.get("format") != FORMAT:
+        raise ValueError("another manifest format")
+    files = raw["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(e, list) and len(e) == 4 for e in files.values()
+    ):
+        raise ValueError("bad file entries")
+    # Members were checked when the tree was built; a manifest edited since must still not
+    # send a link outside the tree.
+    if any(
+        m.startswith("/") or "\\" in m or "\x00" in m or (".." in m and ".." in m.split("/"))
+        for m in files
+    ):
+        raise ValueError("unsafe member path")
+    dist_info = str(raw["dist_info"])
+    if "/" in dist_info or not dist_info.endswith(".dist-info"):
+        raise ValueError("bad .dist-info name")
+    return UnpackedTree(
+        root,
+        sha256,
+        str(raw["filename"]),
+        files,
+        dist_info,
+        str(raw["name"]),
+        str(raw["version"]),
+        bool(raw["root_is_purelib"]),
+        str(raw["wheel_version"]),
+    )
 
 
 def discard_tree(root: Path) -> None:
@@ -131,19 +184,33 @@ def build_tree(cache_base: Path, archive: Path, sha256: str, filename: str) -> U
                     zf.read(record_name).decode("utf-8").splitlines()
                 )
             }
-            files: dict[str, TreeFile] = {}
+            files: dict[str, list[Any]] = {}
             made: set[str] = set()
             base = str(work)
             for info in zf.infolist():
                 if info.is_dir():
                     continue
-                files[info.filename] = _extract(zf, info, base, made, record, filename=filename)
+                files[info.filename] = _extract(
+                    zf, info, base, made, record, filename=filename, record_member=record_name
+                )
+            dist_info = record_name.split("/", 1)[0]
+            from email.parser import HeaderParser
+
+            from packaging.utils import parse_wheel_filename
+
+            wheel = HeaderParser().parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
+            metadata = HeaderParser().parsestr(
+                zf.read(f"{dist_info}/METADATA").decode("utf-8"), headersonly=True
+            )
         manifest = {
             "format": FORMAT,
             "filename": filename,
-            "files": {
-                m: [f.size, f.mtime_ns, f.record_hash, f.executable] for m, f in files.items()
-            },
+            "dist_info": dist_info,
+            "name": str(metadata.get("Name") or filename.split("-", 1)[0]).strip(),
+            "version": str(parse_wheel_filename(filename)[1]),
+            "root_is_purelib": str(wheel.get("Root-Is-Purelib", "")).strip().lower() == "true",
+            "wheel_version": str(wheel.get("Wheel-Version") or "").strip(),
+            "files": files,
         }
         (work / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         try:
@@ -158,7 +225,7 @@ def build_tree(cache_base: Path, archive: Path, sha256: str, filename: str) -> U
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return UnpackedTree(root, sha256, filename, files)
+    return _from_manifest(root, sha256, manifest)
 
 
 def _extract(
@@ -169,7 +236,8 @@ def _extract(
     record: Mapping[str, tuple[str, str]],
     *,
     filename: str,
-) -> TreeFile:
+    record_member: str,
+) -> list[Any]:
     # Strings, not Path objects, and one fstat: this runs once per file of every wheel.
     member = info.filename
     target = os.path.join(work, member)
@@ -179,12 +247,12 @@ def _extract(
         made.add(parent)
     executable = bool((info.external_attr >> 16) & 0o111)
     digest, size = record.get(member, ("", ""))
-    if member.endswith(".dist-info/RECORD"):
+    if member == record_member:  # RECORD lists itself without a digest
         with zf.open(info) as src, open(target, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
             out.flush()
             st = os.fstat(out.fileno())
-        return TreeFile(member, st.st_size, st.st_mtime_ns, "", False)
+        return [st.st_size, st.st_mtime_ns, "", False]
     algorithm, _, expected = digest.partition("=")
     if algorithm not in ("sha256", "sha384", "sha512"):
         raise InstallError(f"{filename} does not match its RECORD: no usable hash for {member}")
@@ -204,7 +272,7 @@ def _extract(
         raise InstallError(
             f"{filename} does not match its RECORD: hash / size of {member} didn't match RECORD"
         )
-    return TreeFile(member, st.st_size, st.st_mtime_ns, digest, executable)
+    return [st.st_size, st.st_mtime_ns, digest, executable]
 
 
 def same_filesystem(a: Path, b: Path) -> bool:
@@ -247,7 +315,3 @@ def _reflink(source: str, target: str) -> bool:
         with contextlib.suppress(OSError):
             os.unlink(target)
         return False
-
-
-def iter_members(tree: UnpackedTree) -> Iterator[TreeFile]:
-    yield from tree.files.values()

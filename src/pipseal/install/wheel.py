@@ -18,8 +18,6 @@ symlinks, sizes within the bounds below, and tags the target supports.
 from __future__ import annotations
 
 import base64
-import contextlib
-import errno
 import hashlib
 import io
 import os
@@ -27,10 +25,9 @@ import posixpath
 import re
 import stat
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
-from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -38,9 +35,9 @@ from typing import Any, BinaryIO, cast
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import Hash, RecordEntry
-from installer.sources import WheelContentElement, WheelFile, WheelSource
-from installer.utils import Scheme, construct_record_file, get_launcher_kind, parse_entrypoints
+from installer.records import RecordEntry
+from installer.sources import WheelContentElement, WheelFile
+from installer.utils import Scheme, construct_record_file, get_launcher_kind
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -51,7 +48,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
-from pipseal.install.unpacked import LinkMode, TreeFile, UnpackedTree, place
+from pipseal.install.staged import StagedDistribution, mirrored_scheme, scheme_root
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",
@@ -78,37 +75,6 @@ MAX_COMPRESSION_RATIO = 1000
 
 _ENTRY_POINT = re.compile(r"^[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$")
 _SCRIPT_NAME = re.compile(r"^[^/\\\x00]+$")
-
-
-@dataclass(frozen=True)
-class StagedDistribution:
-    """A wheel unpacked into a staging tree, ready to be committed.
-
-    ``files`` are every file written, as POSIX paths relative to the staging root (which mirrors
-    the target's root, see ``scheme_root``), including the generated RECORD, INSTALLER and
-    REQUESTED; ``dist_info`` is the relative path of its ``.dist-info`` directory.
-    """
-
-    name: str
-    version: str
-    canonical_name: str
-    files: tuple[str, ...]
-    dist_info: str
-
-
-def scheme_root(env: TargetEnvironment) -> Path:
-    """The deepest directory holding every scheme path of ``env``: what a staging tree mirrors."""
-    return Path(os.path.commonpath([env.scheme[key] for key in SCHEME_KEYS]))
-
-
-def _mirrored_scheme(env: TargetEnvironment, staging_root: Path, name: str) -> dict[str, str]:
-    root = scheme_root(env)
-    mirrored = {
-        key: str(staging_root / os.path.relpath(env.scheme[key], root)) for key in SCHEME_KEYS
-    }
-    # Headers go in a directory per distribution, as pip puts them.
-    mirrored["headers"] = str(Path(mirrored["headers"], name))
-    return mirrored
 
 
 class _Verifying(io.RawIOBase):
@@ -211,10 +177,16 @@ class _StagingDestination(SchemeDictionaryDestination):
     for other schemes, it names the real ones, not the staging tree).
     """
 
-    def __init__(self, real_scheme: dict[str, str], **kwargs: object) -> None:
+    def __init__(
+        self,
+        real_scheme: dict[str, str],
+        on_write: Callable[[str], object] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.real_scheme = real_scheme
         self.written: list[Path] = []
+        self._on_write = on_write
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
@@ -222,6 +194,8 @@ class _StagingDestination(SchemeDictionaryDestination):
         target = self._path_with_destdir(scheme, path)
         entry = super().write_to_fs(scheme, path, stream, is_executable)
         self.written.append(target)
+        if self._on_write is not None:
+            self._on_write(str(target))
         return entry
 
     def finalize_installation(
@@ -281,7 +255,7 @@ def stage_wheel(
             real["headers"] = str(Path(real["headers"], name))
             destination = _StagingDestination(
                 real,
-                scheme_dict=_mirrored_scheme(env, staging_root, name),
+                scheme_dict=mirrored_scheme(env, staging_root, name),
                 interpreter=env.python,
                 script_kind="posix" if os.name != "nt" else get_launcher_kind(),
             )
@@ -330,266 +304,6 @@ def check_archive(wheel_path: Path, filename: str, env: TargetEnvironment) -> tu
         raise InstallError(f"{filename} cannot be installed: {exc}") from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise InstallError(f"{filename} is not a valid wheel: {exc}") from exc
-
-
-class _TreeFileStream(io.RawIOBase):
-    """A member of an unpacked tree, opened only if installer really reads it (scripts)."""
-
-    def __init__(self, path: str, tree_file: TreeFile) -> None:
-        super().__init__()
-        self.source_path = path
-        self.tree_file = tree_file
-        self._file: BinaryIO | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def _open(self) -> BinaryIO:
-        if self._file is None:
-            self._file = open(self.source_path, "rb")  # noqa: SIM115 - closed in close()
-        return self._file
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._open().read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._open().seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._open().tell()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        super().close()
-
-
-class _TreeSource(WheelSource):
-    """installer's view of a wheel unpacked in the cache (see ``unpacked.py``)."""
-
-    def __init__(self, tree: UnpackedTree) -> None:
-        name, version, _build, _tags = parse_wheel_filename(tree.filename)
-        super().__init__(distribution=str(name), version=str(version))
-        self.tree = tree
-        dist_infos = {
-            m.split("/", 1)[0] for m in tree.files if m.split("/", 1)[0].endswith(".dist-info")
-        }
-        if len(dist_infos) != 1:
-            raise InstallError(f"{tree.filename} has {len(dist_infos)} .dist-info directories")
-        self._dist_info = dist_infos.pop()
-
-    @property
-    def dist_info_dir(self) -> str:
-        return self._dist_info
-
-    @property
-    def dist_info_filenames(self) -> list[str]:
-        prefix = self._dist_info + "/"
-        return [
-            m[len(prefix) :]
-            for m in self.tree.files
-            if m.startswith(prefix) and "/" not in m[len(prefix) :]
-        ]
-
-    def read_dist_info(self, filename: str) -> str:
-        return self.tree.path(f"{self._dist_info}/{filename}").read_text(encoding="utf-8")
-
-    def validate_record(self) -> None:
-        """Checked when the tree was built, and by size and mtime each time it is opened."""
-
-    def get_contents(self) -> Iterator[WheelContentElement]:
-        root = str(self.tree.root)
-        for member, f in self.tree.files.items():
-            stream = _TreeFileStream(os.path.join(root, member), f)
-            try:
-                yield (member, f.record_hash, str(f.size)), cast(BinaryIO, stream), f.executable
-            finally:
-                stream.close()
-
-
-class _LinkingDestination(_StagingDestination):
-    """Links tree files into the staging tree instead of copying their bytes."""
-
-    def __init__(self, real_scheme: dict[str, str], link_mode: LinkMode, **kwargs: object):
-        super().__init__(real_scheme, **kwargs)
-        self.link_mode = link_mode
-        self._made: set[str] = set()
-        self._bases: dict[str, str] = {}
-        #: Files linked in (strings: thousands of them, and pathlib costs show here).
-        self.linked: list[str] = []
-
-    def discard(self) -> None:
-        _discard(self.written)
-        for target in self.linked:
-            with contextlib.suppress(OSError):
-                os.unlink(target)
-
-    def write_file(
-        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
-    ) -> RecordEntry:
-        if scheme == "scripts" or not isinstance(stream, _TreeFileStream):
-            return super().write_file(scheme, path, stream, is_executable)
-        self.link(scheme, os.fspath(path), stream.source_path)
-        algorithm, _, value = stream.tree_file.record_hash.partition("=")
-        return RecordEntry(os.fspath(path), Hash(algorithm, value), stream.tree_file.size)
-
-    def link(self, scheme: Scheme, path: str, source_path: str) -> None:
-        """Link (or copy) one tree file to ``path`` in ``scheme`` of the staging tree."""
-        base = self._bases.get(scheme)
-        if base is None:
-            base = self._bases[scheme] = os.path.abspath(self.scheme_dict[scheme])
-        target = os.path.normpath(os.path.join(base, os.fspath(path)))
-        if not target.startswith(base + os.sep):  # checked at unpacking too: belt and braces
-            raise ValueError(f"Attempting to write {path} outside of the target directory")
-        parent = os.path.dirname(target)
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        # Links fail by themselves on an existing name; a copy would overwrite it silently.
-        if self.link_mode in ("copy", "clone") and os.path.lexists(target):
-            raise FileExistsError(errno.EEXIST, "File exists", target)
-        place(source_path, target, self.link_mode)
-        self.linked.append(target)
-
-
-def stage_tree(
-    tree: UnpackedTree,
-    env: TargetEnvironment,
-    staging_root: Path,
-    *,
-    link_mode: LinkMode,
-    requested: bool = True,
-    installer_name: str = "pipseal",
-) -> StagedDistribution:
-    """Stage a wheel from its unpacked tree in the cache, linking its files (``stage_wheel``)."""
-    source = _TreeSource(tree)
-    name = _metadata_name_text(source.read_dist_info("METADATA")) or source.distribution
-    version = source.version
-    real = {key: env.scheme[key] for key in SCHEME_KEYS}
-    real["headers"] = str(Path(real["headers"], name))
-    destination = _LinkingDestination(
-        real,
-        link_mode,
-        scheme_dict=_mirrored_scheme(env, staging_root, name),
-        interpreter=env.python,
-        script_kind="posix" if os.name != "nt" else get_launcher_kind(),
-    )
-    metadata = {"INSTALLER": f"{installer_name}\n".encode()}
-    if requested:
-        metadata["REQUESTED"] = b""
-    try:
-        _install_tree(source, destination, metadata)
-    except FileExistsError as exc:
-        destination.discard()
-        raise InstallError(
-            f"{tree.filename} would overwrite {exc.filename or exc}, which another "
-            "distribution of this install also provides"
-        ) from exc
-    except (InstallerError, ValueError) as exc:
-        destination.discard()
-        raise InstallError(f"{tree.filename} cannot be installed: {exc}") from exc
-    except OSError as exc:
-        destination.discard()
-        raise InstallError(f"cannot stage {tree.filename}: {exc.strerror or exc}") from exc
-    except BaseException:
-        destination.discard()
-        raise
-    record = next(
-        p
-        for p in destination.written
-        if p.name == "RECORD" and p.parent.name == source.dist_info_dir
-    )
-    # Every linked path starts with the staging root (they were joined onto it).
-    cut = len(os.path.join(os.path.abspath(staging_root), ""))
-    return StagedDistribution(
-        name=name,
-        version=version,
-        canonical_name=canonicalize_name(name),
-        files=tuple(
-            sorted(
-                [p.relative_to(staging_root).as_posix() for p in destination.written]
-                + [t[cut:].replace(os.sep, "/") for t in destination.linked]
-            )
-        ),
-        dist_info=record.parent.relative_to(staging_root).as_posix(),
-    )
-
-
-_SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
-
-
-def _install_tree(
-    source: _TreeSource, destination: _LinkingDestination, metadata: dict[str, bytes]
-) -> None:
-    """installer's ``install()`` for an unpacked tree, with the per-file path kept lean.
-
-    The same steps in the same order (entry-point scripts, every member in its scheme, the
-    additional metadata, then RECORD), but a plain member is linked and recorded from the tree's
-    manifest without going through streams and path objects: thousands of files a wheel.
-    Scripts under ``.data/scripts`` still go through installer (their shebang is rewritten).
-    """
-    wheel_meta = HeaderParser().parsestr(source.read_dist_info("WHEEL"))
-    if not (wheel_meta.get("Wheel-Version") or "").startswith("1."):
-        raise InstallError(
-            f"{source.tree.filename}: incompatible Wheel-Version "
-            f"{wheel_meta.get('Wheel-Version')}, only version 1.x wheels are supported"
-        )
-    root_scheme = cast(
-        Scheme, "purelib" if wheel_meta.get("Root-Is-Purelib") == "true" else "platlib"
-    )
-    record_path = f"{source.dist_info_dir}/RECORD"
-    data_prefix = f"{source.data_dir}/"
-    records: list[tuple[Scheme, RecordEntry]] = []
-    if "entry_points.txt" in source.dist_info_filenames:
-        for name, module, attr, section in parse_entrypoints(
-            source.read_dist_info("entry_points.txt")
-        ):
-            records.append(
-                (
-                    Scheme("scripts"),
-                    destination.write_script(name=name, module=module, attr=attr, section=section),
-                )
-            )
-    root = str(source.tree.root)
-    for member, f in source.tree.files.items():
-        if member == record_path or "__pycache__" in member.split("/")[:-1]:
-            continue
-        if member.startswith(data_prefix):
-            scheme_name, _, path = member[len(data_prefix) :].partition("/")
-            if scheme_name not in _SCHEMES or not path:
-                raise InstallError(
-                    f"{source.tree.filename}: {member} is in an unknown .data scheme "
-                    f"{scheme_name!r}"
-                )
-            scheme = cast(Scheme, scheme_name)
-        else:
-            scheme, path = root_scheme, member
-        if scheme == "scripts":
-            with _TreeFileStream(os.path.join(root, member), f) as stream:
-                entry = destination.write_file(
-                    scheme, path, cast(BinaryIO, io.BufferedReader(stream)), f.executable
-                )
-            records.append((scheme, entry))
-            continue
-        destination.link(scheme, path, os.path.join(root, member))
-        algorithm, _, value = f.record_hash.partition("=")
-        records.append((scheme, RecordEntry(path, Hash(algorithm, value), f.size)))
-    for filename, contents in metadata.items():
-        with io.BytesIO(contents) as other:
-            entry = destination.write_file(
-                root_scheme, f"{source.dist_info_dir}/{filename}", other, False
-            )
-        records.append((root_scheme, entry))
-    destination.finalize_installation(root_scheme, record_path, records)
-
-
-def _metadata_name_text(metadata: str) -> str | None:
-    return HeaderParser().parsestr(metadata).get("Name")
 
 
 def _discard(paths: Iterable[Path]) -> None:

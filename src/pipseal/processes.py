@@ -1,0 +1,147 @@
+"""Parallel map over forked worker processes, for file-system work that Python threads cannot
+spread over the cores (the GIL): linking thousands of files, unpacking wheels.
+
+The calling process takes one share of the items itself and forks a worker for each other
+share; a worker sends its results back pickled through a pipe and leaves with ``os._exit``
+(no atexit handlers, no flushing of the parent's buffers). Results come back in item order.
+
+An exception in a worker is raised again in the caller: a ``PipsealError`` with its message, hint
+and exit status, ``KeyboardInterrupt`` as itself, anything else as a ``RuntimeError`` carrying the
+worker's traceback. When the caller's own share fails, or it is interrupted, every worker is
+killed and reaped before the exception goes on, so nothing writes behind the caller's back once
+this returns or raises. Where ``os.fork`` is missing (Windows), with one worker, or with one
+item, the map runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pipseal.errors import PipsealError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def worker_count() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def shares(weights: Sequence[int], n: int) -> list[list[int]]:
+    """Split item indexes into ``n`` shares of about equal total weight (largest first)."""
+    bins: list[list[int]] = [[] for _ in range(n)]
+    loads = [0] * n
+    for i in sorted(range(len(weights)), key=lambda i: -weights[i]):
+        lightest = loads.index(min(loads))
+        bins[lightest].append(i)
+        loads[lightest] += weights[i]
+    return [sorted(b) for b in bins if b]
+
+
+def map_in_processes(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    weights: Sequence[int] | None = None,
+) -> list[R]:
+    """``[fn(x) for x in items]`` spread over up to ``workers`` processes, results in order.
+
+    ``fn`` and its results must be picklable only in what they return; ``weights`` (one per
+    item, e.g. a file count) balance the shares.
+    """
+    n = min(workers, len(items))
+    if n <= 1 or not hasattr(os, "fork"):
+        return [fn(x) for x in items]
+    parts = shares(list(weights) if weights is not None else [1] * len(items), n)
+    results: dict[int, R] = {}
+    children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+    try:
+        for part in parts[1:]:
+            children.append(_fork(fn, items, part))
+        for i in parts[0]:
+            results[i] = fn(items[i])
+        while children:
+            pid, fd = children[0]
+            with os.fdopen(fd, "rb", closefd=False) as pipe:
+                data = pipe.read()
+            children.pop(0)
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
+            results.update(_decode(data, status))
+    except BaseException:
+        for pid, fd in children:
+            _kill(pid, fd)
+        raise
+    return [results[i] for i in range(len(items))]
+
+
+def _fork(fn: Callable[[T], R], items: Sequence[T], part: list[int]) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        status = 0
+        try:
+            os.close(read_fd)
+            try:
+                payload = pickle.dumps(("ok", [(i, fn(items[i])) for i in part]), protocol=5)
+            except BaseException as exc:
+                payload = pickle.dumps(("error", _portable(exc)), protocol=5)
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(payload)
+        except BaseException:
+            status = 70
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def _decode(data: bytes, status: int) -> dict[int, R]:
+    if not data:
+        raise RuntimeError(f"a worker process ended without an answer (status {status})")
+    kind, value = pickle.loads(data)
+    if kind == "ok":
+        return dict(value)
+    raise _restore(value)
+
+
+def _kill(pid: int, fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    os.close(fd)
+
+
+def _portable(exc: BaseException) -> tuple[str, str, str | None, int]:
+    """What crosses the pipe for an exception: kind, message, hint, exit status."""
+    if isinstance(exc, PipsealError):
+        return (type(exc).__name__, exc.message, exc.hint, exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return ("KeyboardInterrupt", "", None, 130)
+    import traceback
+
+    return ("crash", "".join(traceback.format_exception(exc)), None, 1)
+
+
+def _restore(value: tuple[str, str, str | None, int]) -> BaseException:
+    kind, message, hint, exit_code = value
+    if kind == "KeyboardInterrupt":
+        return KeyboardInterrupt()
+    if kind == "crash":
+        return RuntimeError(f"a worker process failed:\n{message}")
+    from pipseal import errors
+
+    cls = getattr(errors, kind, PipsealError)
+    if not (isinstance(cls, type) and issubclass(cls, PipsealError)):
+        cls = PipsealError
+    return cls(message, hint, exit_code)
