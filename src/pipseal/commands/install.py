@@ -138,7 +138,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             }
             for attempt in range(len(prepared.archives) + 1):
                 wheels: list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]] = (
-                    trees.prepare(prepared.archives, target, machinery.common.jobs)
+                    trees.prepare(prepared.archives)
                     if trees is not None
                     else [(p.archive.path, p.archive.source.filename) for p in prepared.archives]
                 )
@@ -182,12 +182,17 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
         machinery.close()
 
 
+#: Below this many bytes of archives to unpack, worker processes cost more than they save.
+PARALLEL_UNPACK_BYTES = 2 * 1024 * 1024
+
+
 class Trees:
     """Unpacked wheels in the cache, for link-mode installs (``install/unpacked.py``)."""
 
-    def __init__(self, base: Path, mode: LinkMode) -> None:
+    def __init__(self, base: Path, mode: LinkMode, target: TargetEnvironment) -> None:
         self.base = base
         self.mode = mode
+        self.target = target
         self._open: dict[str, UnpackedTree | None] = {}
 
     @classmethod
@@ -211,7 +216,7 @@ class Trees:
             while not root.exists() and root != root.parent:
                 root = root.parent
             mode = "hardlink" if same_filesystem(cache.base, root) else "copy"
-        return cls(cache.base, mode)
+        return cls(cache.base, mode, target)
 
     def intact(self, sha256: str) -> bool:
         """Whether an unpacked tree of this archive is there. Its files are stat-checked as
@@ -232,33 +237,38 @@ class Trees:
         return tree.filename if tree is not None else sha256
 
     def prepare(
-        self, archives: Sequence[Prepared], target: TargetEnvironment, jobs: int
+        self, archives: Sequence[Prepared]
     ) -> list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]]:
-        """A tree for every archive (unpacked now, in parallel, where none is intact yet)."""
+        """A tree for every archive: those not unpacked yet are, in worker processes (inflating
+        and hashing thousands of members is CPU work that threads would serialize)."""
+        import os
+
+        from pipseal.processes import map_in_processes, worker_count
+
+        todo = [p for p in archives if not self.intact(p.archive.sha256)]
+        weights = [os.path.getsize(p.archive.path) for p in todo]
+        workers = worker_count() if sum(weights) >= PARALLEL_UNPACK_BYTES else 1
+        for p, tree in zip(
+            todo, map_in_processes(self._build, todo, workers, weights), strict=True
+        ):
+            self._open[p.archive.sha256] = tree
+        trees = [self._open[p.archive.sha256] for p in archives]
+        return [(tree, self.mode) for tree in trees if tree is not None]
+
+    def _build(self, p: Prepared) -> UnpackedTree:
         from pipseal.install.unpacked import build_tree
-        from pipseal.threads import map_in_threads
+        from pipseal.install.wheel import check_archive
 
-        def one(p: Prepared) -> UnpackedTree:
-            sha256 = p.archive.sha256
-            if self.intact(sha256):
-                tree = self._open[sha256]
-                assert tree is not None
-                return tree
-            from pipseal.install.wheel import check_archive
+        check_archive(p.archive.path, p.archive.source.filename, self.target)
+        try:
+            return build_tree(
+                self.base, p.archive.path, p.archive.sha256, p.archive.source.filename
+            )
+        except OSError as exc:
+            from pipseal.errors import CacheError
 
-            check_archive(p.archive.path, p.archive.source.filename, target)
-            try:
-                tree = build_tree(self.base, p.archive.path, sha256, p.archive.source.filename)
-            except OSError as exc:
-                from pipseal.errors import CacheError
-
-                raise CacheError(
-                    f"cannot unpack {p.archive.source.filename} into the cache at {self.base}: "
-                    f"{exc.strerror or exc}",
-                    hint="free some space, or pass --cache-dir DIR to use another directory",
-                ) from exc
-            self._open[sha256] = tree
-            return tree
-
-        trees = map_in_threads(one, archives, jobs)
-        return [(tree, self.mode) for tree in trees]
+            raise CacheError(
+                f"cannot unpack {p.archive.source.filename} into the cache at {self.base}: "
+                f"{exc.strerror or exc}",
+                hint="free some space, or pass --cache-dir DIR to use another directory",
+            ) from exc

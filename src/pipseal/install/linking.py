@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
-import errno
 import hashlib
 import os
 from pathlib import Path
@@ -180,9 +179,6 @@ class _Stager:
         self._write(base + record_member, self._record(rows))
 
     def _place(self, source: str, target: str) -> None:
-        # Links fail by themselves on an existing name; a copy would overwrite it silently.
-        if self.mode in ("copy", "clone") and os.path.lexists(target):
-            raise FileExistsError(errno.EEXIST, "File exists", target)
         place(source, target, self.mode)
 
     def _data_member(self, member: str, entry: Entry, rows: list[_Row]) -> None:

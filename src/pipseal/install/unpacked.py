@@ -22,7 +22,6 @@ cached wheel reads no archive at all.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import os
@@ -284,7 +283,12 @@ def same_filesystem(a: Path, b: Path) -> bool:
 
 
 def place(source: str, target: str, mode: LinkMode) -> None:
-    """Put ``source`` at ``target`` by ``mode``; a link that cannot be made becomes a copy."""
+    """Put ``source`` at ``target`` by ``mode``; a link that cannot be made becomes a copy.
+
+    Never replaces an existing ``target`` (FileExistsError), whatever the mode: links fail by
+    themselves, and copies and clones create the file exclusively, so two processes staging the
+    same path at once cannot both succeed.
+    """
     if mode == "hardlink":
         try:
             os.link(source, target)
@@ -292,26 +296,23 @@ def place(source: str, target: str, mode: LinkMode) -> None:
         except FileExistsError:
             raise
         except OSError:
-            pass  # another file system after all, or no hard links there: copy
+            pass  # another file system, or no hard links there: copy
     elif mode == "symlink":
         os.symlink(source, target)
         return
-    elif mode == "clone" and _reflink(source, target):
-        return
-    shutil.copy2(source, target)
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        if mode != "clone" or not _reflink(src.fileno(), dst.fileno()):
+            shutil.copyfileobj(src, dst, 1 << 20)
+    shutil.copystat(source, target)
 
 
-def _reflink(source: str, target: str) -> bool:
+def _reflink(src: int, dst: int) -> bool:
     """A copy-on-write clone (FICLONE) where the file system has them; False elsewhere."""
     try:
         import fcntl
 
         ficlone = 0x40049409
-        with open(source, "rb") as src, open(target, "wb") as dst:
-            fcntl.ioctl(dst.fileno(), ficlone, src.fileno())
-        shutil.copystat(source, target)
+        fcntl.ioctl(dst, ficlone, src)
         return True
     except (OSError, ImportError):
-        with contextlib.suppress(OSError):
-            os.unlink(target)
         return False
