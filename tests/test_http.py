@@ -127,10 +127,13 @@ def test_bad_certificate_file_is_a_network_error(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match=r"no-such-bundle\.pem") as info:
         Session(HttpOptions(environ={}, cert=str(missing)))
     assert "\n" not in info.value.message
+    # A file that is not a bundle is loaded (and refused) when TLS is first needed: a
+    # plain-http index never pays for reading the CA store.
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
+    session = Session(HttpOptions(environ={}, cert=str(garbage)))
     with pytest.raises(NetworkError, match=r"garbage\.pem"):
-        Session(HttpOptions(environ={}, cert=str(garbage)))
+        session.get("https://127.0.0.1:9/simple/")
 
 
 # -- a real server ----------------------------------------------------------------------------

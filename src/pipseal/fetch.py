@@ -9,6 +9,7 @@ new connection (resuming with Range when the body was only short).
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -94,15 +95,18 @@ class Fetcher:
         self.progress = progress
         self._session_factory = session_factory
         self._session: Session | None = None
+        self._session_lock = threading.Lock()
         self.retries = retries
         self.proxy = proxy
         self.warn = warn or (lambda message: None)
 
     @property
     def session(self) -> Session:
-        if self._session is None:
-            self._session = self._session_factory()
-        return self._session
+        # Asked from download and page threads at once: one session (one pool) for the run.
+        with self._session_lock:
+            if self._session is None:
+                self._session = self._session_factory()
+            return self._session
 
     def fetch(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive:
         """The archive for ``source``, digests computed for sha256 and every algorithm named.

@@ -351,12 +351,13 @@ class Session:
         self._netrc_loaded = False
         self._managers: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
         self._timeout = urllib3.Timeout(connect=self.options.timeout, read=self.options.timeout)
-        # Made on the first https request: loading the system CA store costs tens of
-        # milliseconds that a plain-http index never needs. A --cert given explicitly is loaded
-        # at once, so that a bad bundle is refused before anything else happens.
+        # Made on the first https request: loading a CA store costs 15 ms or more that a
+        # plain-http index never needs. A --cert that names no readable file is refused at
+        # once; one that is not a bundle, at the first https request.
         self._verified_context: ssl.SSLContext | None = None
-        if self.options.cert is not None:
-            self._verified_context = self._tls_context(verify=True)
+        for path in (self.options.cert, self.options.client_cert):
+            if path is not None and not os.access(path, os.R_OK):
+                self._tls_context(verify=True)  # raises the NetworkError naming the file
         self._insecure_context: ssl.SSLContext | None = None
         self._proxies = self._environment_proxies()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,7 @@ class Machinery:
             progress=getattr(reporter, "downloads", None),
         )
         self._finder: Finder | None = None
+        self._finder_lock = threading.Lock()
         self._metadata: MetadataFetcher | None = None
         self._reporter = reporter
         self._warned = 0
@@ -114,6 +116,11 @@ class Machinery:
         return self._real_finder().find_files(project)
 
     def _real_finder(self) -> Finder:
+        # Page fetches run on several threads at once: only one of them makes the finder.
+        with self._finder_lock:
+            return self._make_finder()
+
+    def _make_finder(self) -> Finder:
         if self._finder is None:
             from pipseal.index import Finder
 
