@@ -139,18 +139,30 @@ class Fetcher:
         return self._from_cache(source, expected, algorithms)
 
     def fetch_all(
-        self, items: Iterable[tuple[ArchiveSource, Hashes]], jobs: int = 8
+        self,
+        items: Iterable[tuple[ArchiveSource, Hashes]],
+        jobs: int = 8,
+        on_done: Callable[[int, FetchedArchive], None] | None = None,
     ) -> list[FetchedArchive | PipsealError]:
-        """Fetch in parallel; each result is an archive or the error that stopped it, in order."""
+        """Fetch in parallel; each result is an archive or the error that stopped it, in order.
+
+        ``on_done(position, archive)`` is called from the fetching thread as each archive is in
+        hand, so that the caller can start working on it while the others download.
+        """
         from pipseal.threads import map_in_threads
 
-        def one(item: tuple[ArchiveSource, Hashes]) -> FetchedArchive | PipsealError:
+        def one(
+            item: tuple[int, tuple[ArchiveSource, Hashes]],
+        ) -> FetchedArchive | PipsealError:
             try:
-                return self.fetch(*item)
+                archive = self.fetch(*item[1])
             except PipsealError as exc:
                 return exc
+            if on_done is not None:
+                on_done(item[0], archive)
+            return archive
 
-        return map_in_threads(one, items, jobs)
+        return map_in_threads(one, list(enumerate(items)), jobs)
 
     # -- cache ----------------------------------------------------------------------------------
     def _from_cache(

@@ -19,8 +19,10 @@ import contextlib
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pipseal.errors import PipsealError
 
@@ -145,3 +147,117 @@ def _restore(value: tuple[str, str, str | None, int]) -> BaseException:
     if not (isinstance(cls, type) and issubclass(cls, PipsealError)):
         cls = PipsealError
     return cls(message, hint, exit_code)
+
+
+class WorkerPool(Generic[T, R]):
+    """Forked workers fed items one at a time while the caller does other work (``submit``, from
+    any thread), and their results collected at the end (``collect``).
+
+    The workers are forked when the pool is made: make it while this process runs no other
+    thread (a fork copies locks that another thread may hold). Each worker keeps its results
+    until its task pipe is closed (``collect``), then sends them all at once, so a worker never
+    blocks on a parent that is busy elsewhere. ``close`` kills and reaps whatever still runs.
+    """
+
+    def __init__(self, fn: Callable[[T], R], workers: int) -> None:
+        self._lock = threading.Lock()
+        self._workers: list[_Worker] = []
+        self._closed = False
+        try:
+            for _ in range(workers):
+                self._workers.append(self._fork(fn))
+        except BaseException:
+            self.close()
+            raise
+
+    def _fork(self, fn: Callable[[T], R]) -> _Worker:
+        task_r, task_w = os.pipe()
+        result_r, result_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            status = 0
+            try:
+                # Other workers' pipe ends, inherited: holding them would keep those workers
+                # from ever seeing the end of their tasks.
+                for other in self._workers:
+                    os.close(other.tasks)
+                    os.close(other.results)
+                os.close(task_w)
+                os.close(result_r)
+                _serve(fn, task_r, result_w)
+            except BaseException:  # the parent sees the exit status
+                status = 70
+            finally:
+                os._exit(status)
+        os.close(task_r)
+        os.close(result_w)
+        return _Worker(pid, task_w, result_r)
+
+    def submit(self, key: int, item: T, weight: int = 1) -> None:
+        """Send ``item`` to the least loaded worker; its result comes back under ``key``."""
+        message = pickle.dumps((key, item), protocol=5)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool is closed")
+            worker = min(self._workers, key=lambda w: w.load)
+            worker.load += weight
+            os.write(worker.tasks, len(message).to_bytes(8, "little") + message)
+
+    def collect(self) -> dict[int, R | BaseException]:
+        """Every result (or the exception its item raised), by key; the pool is then closed."""
+        results: dict[int, R | BaseException] = {}
+        with self._lock:
+            self._closed = True
+            for worker in self._workers:
+                os.close(worker.tasks)
+                worker.tasks = -1
+        try:
+            while self._workers:
+                worker = self._workers[0]
+                with os.fdopen(worker.results, "rb", closefd=False) as pipe:
+                    data = pipe.read()
+                self._workers.pop(0)
+                os.close(worker.results)
+                _, status = os.waitpid(worker.pid, 0)
+                if not data:
+                    raise RuntimeError(f"a worker process ended without an answer ({status})")
+                for key, (kind, value) in pickle.loads(data):
+                    results[key] = value if kind == "ok" else _restore(value)
+        except BaseException:
+            self.close()
+            raise
+        return results
+
+    def close(self) -> None:
+        """Kill and reap every worker still running (after an error or an interrupt)."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.tasks >= 0:
+                os.close(worker.tasks)
+            _kill(worker.pid, worker.results)
+
+
+@dataclass
+class _Worker:
+    pid: int
+    tasks: int  # write end of its task pipe (-1 once closed)
+    results: int  # read end of its result pipe
+    load: int = 0
+
+
+def _serve(fn: Callable[[Any], Any], tasks: int, results: int) -> None:
+    """A worker's loop: run each task until the pipe closes, then send every result."""
+    done: list[tuple[int, tuple[str, Any]]] = []
+    with os.fdopen(tasks, "rb") as pipe:
+        while header := pipe.read(8):
+            key, item = pickle.loads(pipe.read(int.from_bytes(header, "little")))
+            try:
+                done.append((key, ("ok", fn(item))))
+            except BaseException as exc:
+                done.append((key, ("error", _portable(exc))))
+                if isinstance(exc, KeyboardInterrupt):
+                    break
+    with os.fdopen(results, "wb") as out:
+        out.write(pickle.dumps(done, protocol=5))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,9 +27,11 @@ from pipseal.commands.session import Machinery
 from pipseal.errors import TreeDrifted
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Preparation, Prepared
+    from pipseal.commands.prepare import Planned, Preparation, Prepared
     from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.fetch import FetchedArchive
     from pipseal.install.unpacked import LinkMode, UnpackedTree
+    from pipseal.processes import WorkerPool
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
     request, options = read_locked_request(options, target)
     common = effective_index(options.common, request.options)
     machinery = Machinery(common, reporter)
+    trees: Trees | None = None
     try:
         with machinery.cache.lock(exclusive=False):
             installed = installed_distributions(target) if options.target is None else {}
@@ -98,7 +102,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             check_indexes_agree(choice.planned, machinery.finder, reporter)
             trees = Trees.for_install(machinery, target, options.link_mode)
 
-            def fetched() -> Preparation:
+            def fetched(on_fetched: Callable[[FetchedArchive], None] | None = None) -> Preparation:
                 return fetch_and_check(
                     choice.planned,
                     list(choice.problems),
@@ -108,9 +112,12 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                     jobs=machinery.common.jobs,
                     replan=replanner(request, machinery.finder, target, machinery.common, reporter),
                     unpacked=trees.intact if trees is not None else None,
+                    on_fetched=on_fetched,
                 )
 
-            prepared = fetched()
+            # Archives not unpacked in the cache yet are unpacked as they arrive, while the
+            # others download.
+            prepared = fetched(trees.unpack_ahead(choice.planned) if trees is not None else None)
             result = InstallResult(
                 installed=tuple((p.planned.name, p.planned.version) for p in prepared.archives),
                 already_satisfied=tuple(choice.kept),
@@ -179,6 +186,8 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 seconds=time.monotonic() - started,
             )
     finally:
+        if trees is not None:
+            trees.close()
         machinery.close()
 
 
@@ -194,6 +203,9 @@ class Trees:
         self.mode = mode
         self.target = target
         self._open: dict[str, UnpackedTree | None] = {}
+        self._lock = threading.Lock()
+        self._pool: WorkerPool[tuple[str, str, str], UnpackedTree] | None = None
+        self._ahead: dict[str, int] = {}  # sha256 -> key of its unpacking in the pool
 
     @classmethod
     def for_install(
@@ -223,9 +235,39 @@ class Trees:
         they are linked (``linking.py``): a drifted one raises TreeDrifted, see ``drifted``."""
         from pipseal.install.unpacked import open_tree
 
-        if sha256 not in self._open:
-            self._open[sha256] = open_tree(self.base, sha256, check=False)
-        return self._open[sha256] is not None
+        with self._lock:
+            if sha256 not in self._open:
+                self._open[sha256] = open_tree(self.base, sha256, check=False)
+            return self._open[sha256] is not None
+
+    def unpack_ahead(self, planned: Sequence[Planned]) -> Callable[[FetchedArchive], None] | None:
+        """Fork unpacking workers now (no other thread runs yet) when two or more planned files
+        have no tree; return the hook that hands each archive to them as it arrives."""
+        missing = [p for p in planned if not (p.cached_sha256 and self.intact(p.cached_sha256))]
+        if len(missing) < 2:
+            return None
+        from pipseal.processes import WorkerPool, worker_count
+
+        pool = self._pool = WorkerPool(self._unpack, worker_count())
+
+        def hook(archive: FetchedArchive) -> None:
+            sha256 = archive.sha256
+            if self.intact(sha256):
+                return
+            with self._lock:
+                if sha256 in self._ahead:
+                    return
+                key = self._ahead[sha256] = len(self._ahead)
+            item = (str(archive.path), sha256, archive.source.filename)
+            pool.submit(key, item, weight=max(archive.size, 1))
+
+        return hook
+
+    def close(self) -> None:
+        """Stop unpacking workers still running (after an error)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def drifted(self, sha256: str) -> str:
         """Set aside the tree of this archive (it is rebuilt by ``prepare``); its file name."""
@@ -243,8 +285,17 @@ class Trees:
         and hashing thousands of members is CPU work that threads would serialize)."""
         import os
 
+        from pipseal.install.unpacked import UnpackedTree
         from pipseal.processes import map_in_processes, worker_count
 
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            results = pool.collect()
+            for sha256, key in self._ahead.items():
+                tree = results.get(key)
+                # A failed one is unpacked again below, where its error is raised in order.
+                if isinstance(tree, UnpackedTree):
+                    self._open[sha256] = tree
         todo = [p for p in archives if not self.intact(p.archive.sha256)]
         weights = [os.path.getsize(p.archive.path) for p in todo]
         workers = worker_count() if sum(weights) >= PARALLEL_UNPACK_BYTES else 1
@@ -256,19 +307,21 @@ class Trees:
         return [(tree, self.mode) for tree in trees if tree is not None]
 
     def _build(self, p: Prepared) -> UnpackedTree:
+        return self._unpack((str(p.archive.path), p.archive.sha256, p.archive.source.filename))
+
+    def _unpack(self, item: tuple[str, str, str]) -> UnpackedTree:
+        """Check an archive (path, sha256, file name) and unpack it into the cache."""
         from pipseal.install.unpacked import build_tree
         from pipseal.install.wheel import check_archive
 
-        check_archive(p.archive.path, p.archive.source.filename, self.target)
+        path, sha256, filename = item
+        check_archive(Path(path), filename, self.target)
         try:
-            return build_tree(
-                self.base, p.archive.path, p.archive.sha256, p.archive.source.filename
-            )
+            return build_tree(self.base, Path(path), sha256, filename)
         except OSError as exc:
             from pipseal.errors import CacheError
 
             raise CacheError(
-                f"cannot unpack {p.archive.source.filename} into the cache at {self.base}: "
-                f"{exc.strerror or exc}",
+                f"cannot unpack {filename} into the cache at {self.base}: {exc.strerror or exc}",
                 hint="free some space, or pass --cache-dir DIR to use another directory",
             ) from exc

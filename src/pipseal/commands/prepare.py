@@ -395,6 +395,7 @@ def fetch_and_check(
     jobs: int,
     replan: Callable[[Planned], Planned] | None = None,
     unpacked: Callable[[str], bool] | None = None,
+    on_fetched: Callable[[FetchedArchive], None] | None = None,
 ) -> Preparation:
     """Fetch every chosen file in parallel, then check each against its pins (all, then raise).
 
@@ -402,7 +403,8 @@ def fetch_and_check(
     then the archive itself is not read at all (the tree is what gets installed).
 
     A file planned from the cache alone whose entry turns out damaged is planned again through
-    ``replan`` (the index), then fetched like any other.
+    ``replan`` (the index), then fetched like any other. ``on_fetched(archive)`` hears of each
+    archive as soon as it is in hand (from a download thread), before any pin is checked.
     """
     planned = list(planned)
     results: list[FetchedArchive | PipsealError | None] = [None] * len(planned)
@@ -419,11 +421,18 @@ def fetch_and_check(
             results[i] = FetchedArchive(p.source, path, {"sha256": p.cached_sha256}, 0, "cache", 0)
             continue
         if p.from_cache:
-            results[i] = fetcher.cached(p.source, p.expected)
-            if results[i] is None and replan is not None:
+            hit = fetcher.cached(p.source, p.expected)
+            results[i] = hit
+            if hit is None and replan is not None:
                 planned[i] = replan(p)
+            elif hit is not None and on_fetched is not None:
+                on_fetched(hit)
     todo = [i for i, r in enumerate(results) if r is None]
-    fetched = fetcher.fetch_all(((planned[i].source, planned[i].expected) for i in todo), jobs=jobs)
+    fetched = fetcher.fetch_all(
+        ((planned[i].source, planned[i].expected) for i in todo),
+        jobs=jobs,
+        on_done=(lambda _, archive: on_fetched(archive)) if on_fetched is not None else None,
+    )
     for i, r in zip(todo, fetched, strict=True):
         results[i] = r
     errors = [r for r in results if isinstance(r, PipsealError) and r is not MISSING]
