@@ -96,6 +96,9 @@ class Fetcher:
         self._session_factory = session_factory
         self._session: Session | None = None
         self._session_lock = threading.Lock()
+        #: Downloads made ahead of the plan, by URL and by sha256: the plan's fetch of the same
+        #: file gets them, rather than a second download or a read of the cache.
+        self._recent: dict[str, FetchedArchive] = {}
         self.retries = retries
         self.proxy = proxy
         self.warn = warn or (lambda message: None)
@@ -108,14 +111,28 @@ class Fetcher:
                 self._session = self._session_factory()
             return self._session
 
-    def fetch(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive:
+    def fetch(
+        self, source: ArchiveSource, expected: Hashes, *, ahead: bool = False
+    ) -> FetchedArchive:
         """The archive for ``source``, digests computed for sha256 and every algorithm named.
 
         A cached copy is used when its digest is one the pin or the index names (or, with neither,
         the one the URL served last time). The result may still disagree with ``expected`` (a real
         mismatch, for the caller to report); it never disagrees with the published digest.
+
+        ``ahead``: a download made before the plan asks for it; the plan's own fetch of the same
+        file (by URL or digest, satisfying its pin) then gets this result, not a second copy.
         """
         algorithms = sorted({"sha256", *expected.algorithms, *source.published.algorithms})
+        with self._session_lock:
+            recent = self._recent.get(source.url)
+        if (
+            recent is not None
+            and all(a in recent.digests for a in algorithms)
+            and bool(expected)
+            and expected.is_satisfied_by(recent.digests)
+        ):
+            return recent  # fetched ahead, earlier in this run
         hit = self._from_cache(source, expected, algorithms)
         if hit is not None:
             return hit
@@ -123,7 +140,7 @@ class Fetcher:
             local = source.local_path
             if local is not None:
                 return self._copy_local(source, local, algorithms)
-            return self._download(source, algorithms)
+            archive = self._download(source, algorithms)
         except OSError as exc:  # writing into the cache: a full disk, a read-only directory
             from pipseal.errors import CacheError
 
@@ -132,6 +149,10 @@ class Fetcher:
                 f"cannot write {source.filename} into {where}: {exc.strerror or exc}",
                 hint="free some space, or pass --cache-dir DIR to use another directory",
             ) from exc
+        if ahead:
+            with self._session_lock:
+                self._recent[source.url] = self._recent[archive.sha256] = archive
+        return archive
 
     def cached(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive | None:
         """The cache's verified copy for a pinned source, or None; never touches the network."""
@@ -184,6 +205,15 @@ class Fetcher:
             if link is not None:
                 candidates.append(link.sha256)
         for sha256 in dict.fromkeys(candidates):
+            with self._session_lock:
+                recent = self._recent.get(sha256)
+            if (
+                recent is not None
+                and all(a in recent.digests for a in algorithms)
+                and bool(expected)
+                and expected.is_satisfied_by(recent.digests)
+            ):
+                return recent  # downloaded (and hashed) earlier in this run: not read again
             archive = self.cache.get_archive(sha256, algorithms, name=source.filename)
             if archive is None:
                 continue

@@ -60,7 +60,13 @@ def choose(
     common = machinery.common
     if policy.no_deps:
         planned, problems = plan(
-            request, machinery.finder, target, common, reporter, cache=machinery.cache
+            request,
+            machinery.finder,
+            target,
+            common,
+            reporter,
+            cache=machinery.cache,
+            ahead=machinery.fetch_ahead,
         )
         todo, kept = _split_installed(planned, installed, policy)
         return Choice(todo, kept, problems, "no-deps")

@@ -27,7 +27,7 @@ from pipseal.commands.session import Machinery
 from pipseal.errors import TreeDrifted
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Planned, Preparation, Prepared
+    from pipseal.commands.prepare import Planned, Preparation, Prepared, Request
     from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.fetch import FetchedArchive
     from pipseal.install.unpacked import LinkMode, UnpackedTree
@@ -85,6 +85,13 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
     try:
         with machinery.cache.lock(exclusive=False):
             installed = installed_distributions(target) if options.target is None else {}
+            trees = Trees.for_install(machinery, target, options.link_mode)
+            if trees is not None:
+                # A hash-pinned request whose wheels are not unpacked in the cache yet: each is
+                # downloaded as soon as its page is read and unpacked as soon as it is in hand,
+                # while the other pages and downloads go on (all content-addressed, so a guess
+                # that the plan does not keep costs nothing but the transfer).
+                machinery.fetch_ahead = trees.fetch_ahead(request, machinery)
             choice = choose(
                 request,
                 machinery,
@@ -100,7 +107,6 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
             )
             machinery.report_warnings()
             check_indexes_agree(choice.planned, machinery.finder, reporter)
-            trees = Trees.for_install(machinery, target, options.link_mode)
 
             def fetched(on_fetched: Callable[[FetchedArchive], None] | None = None) -> Preparation:
                 return fetch_and_check(
@@ -206,6 +212,7 @@ class Trees:
         self._lock = threading.Lock()
         self._pool: WorkerPool[tuple[str, str, str], UnpackedTree] | None = None
         self._ahead: dict[str, int] = {}  # sha256 -> key of its unpacking in the pool
+        self._hook: Callable[[FetchedArchive], None] | None = None
 
     @classmethod
     def for_install(
@@ -240,12 +247,49 @@ class Trees:
                 self._open[sha256] = open_tree(self.base, sha256, check=False)
             return self._open[sha256] is not None
 
+    def fetch_ahead(
+        self, request: Request, machinery: Machinery
+    ) -> Callable[[Planned], None] | None:
+        """For a hash-pinned request with two or more pins that have no tree in the cache: fork
+        the unpacking workers now (no other thread runs yet) and return what downloads a planned
+        file ahead of the plan and hands it to them."""
+        if not request.hash_mode:
+            return None
+        from pipseal.install.unpacked import tree_root
+
+        missing = [
+            r
+            for r in request.requirements
+            if not any(
+                tree_root(self.base, h.hexdigest).is_dir()
+                for h in r.hashes
+                if h.algorithm == "sha256"
+            )
+        ]
+        if len(missing) < 2:
+            return None
+        hook = self._start()
+        fetcher = machinery.fetcher
+
+        def ahead(p: Planned) -> None:
+            archive = fetcher.fetch(p.source, p.expected, ahead=True)
+            if p.expected.is_satisfied_by(archive.digests):
+                hook(archive)
+
+        return ahead
+
     def unpack_ahead(self, planned: Sequence[Planned]) -> Callable[[FetchedArchive], None] | None:
-        """Fork unpacking workers now (no other thread runs yet) when two or more planned files
-        have no tree; return the hook that hands each archive to them as it arrives."""
+        """When two or more planned files have no tree: fork the unpacking workers (unless
+        ``fetch_ahead`` did), and return the hook that hands each archive to them as it
+        arrives. Call it while no other thread runs."""
+        if self._hook is not None:
+            return self._hook
         missing = [p for p in planned if not (p.cached_sha256 and self.intact(p.cached_sha256))]
         if len(missing) < 2:
             return None
+        return self._start()
+
+    def _start(self) -> Callable[[FetchedArchive], None]:
         from pipseal.processes import WorkerPool, worker_count
 
         pool = self._pool = WorkerPool(self._unpack, worker_count())
@@ -261,6 +305,7 @@ class Trees:
             item = (str(archive.path), sha256, archive.source.filename)
             pool.submit(key, item, weight=max(archive.size, 1))
 
+        self._hook = hook
         return hook
 
     def close(self) -> None:
@@ -290,6 +335,7 @@ class Trees:
 
         if self._pool is not None:
             pool, self._pool = self._pool, None
+            self._hook = None
             results = pool.collect()
             for sha256, key in self._ahead.items():
                 tree = results.get(key)

@@ -151,11 +151,14 @@ def plan(
     reporter: Reporter,
     *,
     cache: Cache | None = None,
+    ahead: Callable[[Planned], None] | None = None,
 ) -> tuple[list[Planned], list[HashProblem]]:
     """Choose one file per requirement; collect HashUnpinned problems instead of failing early.
 
     With ``cache``, a requirement pinned by a sha256 that the cache holds (as a wheel this target
-    can use) is planned from the cache alone: no index is asked (a content hit).
+    can use) is planned from the cache alone: no index is asked (a content hit). With ``ahead``,
+    a hash-pinned requirement's choice is also handed to it from the page thread as soon as its
+    page is read (to start the download early); its failures are left for the plan to meet.
     """
     problems: list[HashProblem] = []
     planned: list[Planned] = []
@@ -165,6 +168,48 @@ def plan(
             constraints.setdefault(canonicalize_name(c.name), []).append(c)
     seen: dict[str, ParsedRequirement] = {}
     formats = FormatControl(common.index.only_binary, common.index.no_binary)
+
+    def choose_file(r: ParsedRequirement, expected: Hashes, specifier: SpecifierSet) -> Planned:
+        assert r.name is not None
+        files = finder.find_files(r.name)
+        selection = select(
+            files,
+            target,
+            specifier=specifier,
+            allow_prereleases=common.index.pre,
+            hashes=expected,
+            formats=formats,
+            project=r.name,
+            pinned=r.is_pinned,
+        )
+        best = selection.best
+        if best is None:
+            raise _no_match(r, specifier, files, selection.rejected)
+        idx: IndexFile = best  # type: ignore[assignment]
+        source = ArchiveSource(idx.url, idx.filename, idx.hashes, idx.size)
+        return Planned(r, idx.project, str(idx.version), source, expected, idx)
+
+    early: dict[str, ParsedRequirement] = {}
+    if ahead is not None and req.hash_mode:
+        for r in req.requirements:
+            if (
+                r.name
+                and not r.url
+                and r.is_pinned
+                and r.hashes
+                and r.matches_marker(target.markers)
+            ):
+                early.setdefault(canonicalize_name(r.name), r)
+        for key in constraints:
+            early.pop(key, None)
+
+    def fetch_early(name: str) -> None:
+        r = early.get(canonicalize_name(name))
+        if r is None or ahead is None:
+            return
+        with contextlib.suppress(Exception):  # the plan below meets (and reports) any problem
+            ahead(choose_file(r, Hashes.of(r.hashes), r.specifier))
+
     prefetch(
         finder,
         [
@@ -178,6 +223,7 @@ def plan(
             )
         ],
         common.jobs,
+        after=fetch_early if early else None,
     )
     for r in req.requirements:
         if r.marker is not None and not r.matches_marker(target.markers):
@@ -210,46 +256,32 @@ def plan(
         if hit is not None:
             planned.append(hit)
             continue
-        files = finder.find_files(r.name)
-        selection = select(
-            files,
-            target,
-            specifier=specifier,
-            allow_prereleases=common.index.pre,
-            hashes=expected,
-            formats=formats,
-            project=r.name,
-            pinned=r.is_pinned,
-        )
-        best = selection.best
-        if best is None:
-            raise _no_match(r, specifier, files, selection.rejected)
-        idx: IndexFile = best  # type: ignore[assignment]
-        warn_if_yanked(idx, reporter)
-        planned.append(
-            Planned(
-                r,
-                idx.project,
-                str(idx.version),
-                ArchiveSource(idx.url, idx.filename, idx.hashes, idx.size),
-                expected,
-                idx,
-            )
-        )
+        chosen = choose_file(r, expected, specifier)
+        assert chosen.index_file is not None
+        warn_if_yanked(chosen.index_file, reporter)
+        planned.append(chosen)
     return planned, problems
 
 
-def prefetch(finder: FindsFiles, names: Sequence[str], jobs: int) -> None:
+def prefetch(
+    finder: FindsFiles,
+    names: Sequence[str],
+    jobs: int,
+    after: Callable[[str], None] | None = None,
+) -> None:
     """Ask the indexes for these projects' pages in parallel (the finder keeps the answers);
-    errors are left for the caller's own lookup to raise in order."""
+    errors are left for the caller's own lookup to raise in order. ``after(name)`` runs in the
+    same thread once that page is in."""
     unique = list(dict.fromkeys(names))
-    if len(unique) < 2 or jobs < 2:
+    if (len(unique) < 2 or jobs < 2) and after is None:
         return
     from pipseal.threads import map_in_threads
 
     def one(name: str) -> None:
         with contextlib.suppress(PipsealError):
             finder.find_files(name)
+            if after is not None:
+                after(name)
 
     map_in_threads(one, unique, jobs)
 

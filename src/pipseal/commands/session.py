@@ -10,6 +10,7 @@ from pipseal.cache import Cache
 from pipseal.commands.options import CommonOptions, Reporter
 
 if TYPE_CHECKING:
+    from pipseal.commands.prepare import Planned
     from pipseal.fetch import Fetcher
     from pipseal.http import Session
     from pipseal.index import Finder, IndexFile
@@ -101,6 +102,9 @@ class Machinery:
             progress=getattr(reporter, "downloads", None),
         )
         self._finder: Finder | None = None
+        #: Set by a command that wants each planned file downloaded as soon as its page is
+        #: read (``prepare.plan``), ahead of the plan; called from page threads.
+        self.fetch_ahead: Callable[[Planned], None] | None = None
         self._finder_lock = threading.Lock()
         self._metadata: MetadataFetcher | None = None
         self._reporter = reporter
