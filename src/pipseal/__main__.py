@@ -1,5 +1,5 @@
 """``python -m pipseal``."""
 
-from pipseal.cli.main import main
+from pipseal.cli.main import run
 
-raise SystemExit(main())
+run()

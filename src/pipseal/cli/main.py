@@ -117,5 +117,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+def run() -> None:
+    """The console script: ``main``, then leave without tearing the interpreter down.
+
+    Everything a command opens it also closes (transactions, locks, temporary directories, the
+    HTTP pool) before ``main`` returns; freeing every object of a 91-package install one by one
+    would only add 15 ms to each run.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 141
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()
