@@ -136,11 +136,12 @@ class _Stager:
         hardlink = self.mode == "hardlink"
         stat = os.stat
         for member, entry in tree.files.items():
+            # Bytecode in a wheel is never installed (installer's rule, .data members included).
+            if "__pycache__/" in member and "__pycache__" in member.split("/")[:-1]:
+                continue
             if member == record_member or member.startswith(data_prefix):
                 if member != record_member:
                     self._data_member(member, entry, rows)
-                continue
-            if "__pycache__/" in member and "__pycache__" in member.split("/")[:-1]:
                 continue
             # The stat check of the cache (DESIGN.md): a file edited through a hard link in some
             # environment has another size or mtime than when the tree was built.

@@ -151,8 +151,10 @@ class _VerifiedWheelFile(WheelFile):
     def get_contents(self) -> Iterator[WheelContentElement]:
         for record, stream, is_executable in super().get_contents():
             path, digest, size = record
-            if not digest:
-                yield record, stream, is_executable  # RECORD itself (validate_record checks it)
+            if not digest or "__pycache__" in path.split("/")[:-1]:
+                # RECORD itself (validate_record checks it), or bytecode, which installer skips
+                # unread (and nothing of it is installed).
+                yield record, stream, is_executable
                 continue
             if digest.partition("=")[0] not in _RECORD_HASHES:
                 raise InstallError(
