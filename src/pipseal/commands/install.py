@@ -357,13 +357,20 @@ class Trees:
 
     def _unpack(self, item: tuple[str, str, str]) -> UnpackedTree:
         """Check an archive (path, sha256, file name) and unpack it into the cache."""
+        import zipfile
+
         from pipseal.install.unpacked import build_tree
         from pipseal.install.wheel import check_archive
 
         path, sha256, filename = item
-        check_archive(Path(path), filename, self.target)
         try:
-            return build_tree(self.base, Path(path), sha256, filename)
+            with zipfile.ZipFile(path) as archive:
+                check_archive(Path(path), filename, self.target, archive)
+                return build_tree(self.base, Path(path), sha256, filename, archive)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            from pipseal.errors import InstallError
+
+            raise InstallError(f"{filename} is not a valid wheel: {exc}") from exc
         except OSError as exc:
             from pipseal.errors import CacheError
 

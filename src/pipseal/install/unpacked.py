@@ -22,6 +22,7 @@ cached wheel reads no archive at all.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -158,11 +159,18 @@ def discard_tree(root: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def build_tree(cache_base: Path, archive: Path, sha256: str, filename: str) -> UnpackedTree:
+def build_tree(
+    cache_base: Path,
+    archive: Path,
+    sha256: str,
+    filename: str,
+    opened: zipfile.ZipFile | None = None,
+) -> UnpackedTree:
     """Unpack a verified wheel into the cache, checking each member against RECORD once.
 
-    The wheel's member paths are checked by ``install.wheel.check_wheel`` before this is called;
-    here only RECORD agreement is enforced (InstallError on any difference).
+    The wheel's member paths are checked by ``install.wheel.check_wheel`` before this is called
+    (``opened``: the archive that check read, still open); here only RECORD agreement is
+    enforced (InstallError on any difference).
     """
     from installer.records import parse_record_file
 
@@ -170,7 +178,9 @@ def build_tree(cache_base: Path, archive: Path, sha256: str, filename: str) -> U
     root.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".build-{sha256[:12]}-", dir=root.parent))
     try:
-        with zipfile.ZipFile(archive) as zf:
+        with (
+            contextlib.nullcontext(opened) if opened is not None else zipfile.ZipFile(archive) as zf
+        ):
             record_name = next(
                 (n for n in zf.namelist() if n.endswith(".dist-info/RECORD") and n.count("/") == 1),
                 None,
