@@ -1,0 +1,93 @@
+"""processes.WorkerPool: forked workers fed one item at a time, results collected at the end."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipseal.errors import CacheError
+from pipseal.processes import WorkerPool
+
+
+def _pid_and_square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+def _fail_on_three(n: int) -> int:
+    if n == 3:
+        raise CacheError("three is damaged", hint="fetch it again", exit_code=4)
+    if n == 4:
+        raise ValueError("four is odd")
+    return n
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_results_by_key_from_other_processes() -> None:
+    pool = WorkerPool(_pid_and_square, 2)
+    for n in range(20):
+        pool.submit(n, n, weight=n + 1)
+    results = pool.collect()
+    assert {k: v[1] for k, v in results.items()} == {n: n * n for n in range(20)}  # type: ignore[index]
+    pids = {v[0] for v in results.values()}  # type: ignore[index]
+    assert os.getpid() not in pids
+    assert len(pids) == 2  # the load went to both workers
+    assert _no_children_left()
+
+
+def test_submit_from_many_threads() -> None:
+    pool = WorkerPool(_pid_and_square, 2)
+
+    def feed(base: int) -> None:
+        for i in range(10):
+            pool.submit(base + i, base + i)
+
+    threads = [threading.Thread(target=feed, args=(base,)) for base in range(0, 80, 10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results = pool.collect()
+    assert sorted(results) == list(range(80))
+
+
+def test_an_items_error_comes_back_for_that_item_only() -> None:
+    pool = WorkerPool(_fail_on_three, 2)
+    for n in range(6):
+        pool.submit(n, n)
+    results = pool.collect()
+    assert [results[n] for n in (0, 1, 2, 5)] == [0, 1, 2, 5]
+    error = results[3]
+    assert isinstance(error, CacheError)
+    assert (error.message, error.hint, error.exit_code) == ("three is damaged", "fetch it again", 4)
+    crash = results[4]
+    assert isinstance(crash, RuntimeError) and "ValueError: four is odd" in str(crash)
+
+
+def _sleep_then_touch(path: str) -> None:
+    time.sleep(1.0)
+    Path(path).write_text("written")
+
+
+def test_close_kills_and_reaps_running_workers(tmp_path: Path) -> None:
+    pool = WorkerPool(_sleep_then_touch, 2)
+    marker = tmp_path / "late"
+    pool.submit(0, str(marker))
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 0.5
+    assert _no_children_left()
+    time.sleep(1.2)
+    assert not marker.exists()  # the worker died with the close, before it could write
+    with pytest.raises(RuntimeError):
+        pool.submit(1, str(marker))
