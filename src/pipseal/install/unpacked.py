@@ -237,6 +237,12 @@ def build_tree(
     return _from_manifest(root, sha256, manifest)
 
 
+#: A member's file: new (a name twice in one tree is refused), not inherited by children.
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
 def _extract(
     zf: zipfile.ZipFile,
     info: zipfile.ZipInfo,
@@ -267,15 +273,21 @@ def _extract(
         raise InstallError(f"{filename} does not match its RECORD: no usable hash for {member}")
     hasher = hashlib.new(algorithm)
     written = 0
-    with zf.open(info) as src, open(target, "wb") as out:
-        while chunk := src.read(1 << 20):
-            hasher.update(chunk)
-            out.write(chunk)
-            written += len(chunk)
+    # Unbuffered writes straight to the descriptor: no file object per member.
+    fd = os.open(target, _CREATE, 0o644)
+    try:
+        with zf.open(info) as src:
+            while chunk := src.read(1 << 20):
+                hasher.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+                written += len(chunk)
         if executable:
-            os.fchmod(out.fileno(), 0o755)
-        out.flush()
-        st = os.fstat(out.fileno())
+            os.fchmod(fd, 0o755)
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
     got = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
     if got != expected or str(written) != size:
         raise InstallError(
