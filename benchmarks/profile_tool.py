@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import runpy
 import sys
@@ -39,6 +40,17 @@ def run(out: str, argv: list[str]) -> int:
             prof.disable()
 
     threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    # pipseal's console entry leaves with os._exit (no interpreter teardown), which would skip
+    # writing the profile: in the main process, turn it into SystemExit. (Forked workers keep
+    # the real one: they must never return into this code.)
+    real_exit, main_pid = os._exit, os.getpid()
+
+    def exit_here(code: int) -> None:
+        if os.getpid() == main_pid:
+            raise SystemExit(code)
+        real_exit(code)
+
+    os._exit = exit_here  # type: ignore[assignment]
     sys.argv = [module, *args]
     main = cProfile.Profile()
     code = 0

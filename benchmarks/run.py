@@ -84,6 +84,10 @@ def ensure_bench_venv(env: dict[str, str]) -> None:
     """benchmarks/work/venv with the newest pip, uv and pipseal (editable, this work tree)."""
     ready = all(bench_bin(n).exists() for n in ("python", "pip", "uv", "pipseal"))
     if ready:
+        # The editable install follows the work tree, but its console script is written at
+        # install time: write it again, in case the entry point moved.
+        pip = [str(bench_bin("python")), "-m", "pip", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True, env=env)
         return
     log(f"creating the bench venv {BENCH_VENV} (pip, uv, pipseal -e {ROOT})")
     subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)

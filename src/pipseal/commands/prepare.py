@@ -210,18 +210,16 @@ def plan(
         with contextlib.suppress(Exception):  # the plan below meets (and reports) any problem
             ahead(choose_file(r, Hashes.of(r.hashes), r.specifier))
 
+    # What the cache alone answers (asked once: the loop below reuses it where no constraint
+    # changes the question) needs no page.
+    from_cache: dict[int, Planned | None] = {
+        id(r): _plan_from_cache(r, Hashes.of(r.hashes), r.specifier, target, cache)
+        for r in req.requirements
+        if cache is not None and r.name and not r.url
+    }
     prefetch(
         finder,
-        [
-            r.name
-            for r in req.requirements
-            if r.name
-            and not r.url
-            and not (
-                cache is not None
-                and _plan_from_cache(r, Hashes.of(r.hashes), r.specifier, target, cache)
-            )
-        ],
+        [r.name for r in req.requirements if r.name and not r.url and not from_cache.get(id(r))],
         common.jobs,
         after=fetch_early if early else None,
     )
@@ -252,7 +250,10 @@ def plan(
         specifier = r.specifier
         for c in constraints.get(key, []):
             specifier &= c.specifier
-        hit = _plan_from_cache(r, expected, specifier, target, cache) if cache else None
+        if key not in constraints and id(r) in from_cache:
+            hit = from_cache[id(r)]
+        else:
+            hit = _plan_from_cache(r, expected, specifier, target, cache) if cache else None
         if hit is not None:
             planned.append(hit)
             continue
