@@ -72,7 +72,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
 
     started = time.monotonic()
     target = choose_target(options)
-    if options.target is None:
+    if options.target is None and _interrupted_commits(target):
         from pipseal.commands.uninstall import report_recovery
         from pipseal.install.recovery import recover
 
@@ -195,6 +195,20 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
         if trees is not None:
             trees.close()
         machinery.close()
+
+
+def _interrupted_commits(target: TargetEnvironment) -> bool:
+    """Whether any staging directory is in the target (then ``recovery`` looks at it)."""
+    import os
+
+    from pipseal.install.staged import scheme_root
+    from pipseal.install.transaction import STAGING_PREFIX
+
+    try:
+        with os.scandir(scheme_root(target)) as entries:
+            return any(e.name.startswith(STAGING_PREFIX) for e in entries)
+    except OSError:
+        return False
 
 
 #: Below this many bytes of archives to unpack, worker processes cost more than they save.

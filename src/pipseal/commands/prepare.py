@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
-from pipseal.candidates import FormatControl, describe_rejections, select
 from pipseal.commands.options import CommonOptions, Reporter, RequestOptions
-from pipseal.diagnose import Evidence, PublishedFile, diagnose
 from pipseal.errors import NoMatchingDistribution, PipsealError, UsageError
 from pipseal.fetch import ArchiveSource, FetchedArchive
 from pipseal.hashes import (
@@ -42,6 +40,7 @@ from pipseal.requirements import (
 
 if TYPE_CHECKING:
     from pipseal.cache import Cache
+    from pipseal.diagnose import Evidence
     from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.fetch import Fetcher
     from pipseal.index import FindsFiles, IndexFile
@@ -167,10 +166,13 @@ def plan(
         if c.name and c.matches_marker(target.markers):
             constraints.setdefault(canonicalize_name(c.name), []).append(c)
     seen: dict[str, ParsedRequirement] = {}
-    formats = FormatControl(common.index.only_binary, common.index.no_binary)
 
     def choose_file(r: ParsedRequirement, expected: Hashes, specifier: SpecifierSet) -> Planned:
+        # Only a plan that reads an index page selects among files (not one the cache answers).
+        from pipseal.candidates import FormatControl, select
+
         assert r.name is not None
+        formats = FormatControl(common.index.only_binary, common.index.no_binary)
         files = finder.find_files(r.name)
         selection = select(
             files,
@@ -390,7 +392,7 @@ def _no_match(
             hint="Could not find a version that satisfies the requirement "
             f"{r} (from versions: none)",
         )
-    from pipseal.candidates import Rejection
+    from pipseal.candidates import Rejection, describe_rejections
 
     lines = describe_rejections([x for x in rejected if isinstance(x, Rejection)])
     return NoMatchingDistribution(
@@ -484,7 +486,7 @@ def fetch_and_check(
                         _pip_name_with_url(p),
                         p.expected,
                         dict(archive.digests),
-                        diagnose(evidence).line(),
+                        _diagnose(evidence),
                     )
                 )
                 continue
@@ -525,13 +527,12 @@ def _pip_name_with_url(p: Planned) -> str:
 
 def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter: Reporter) -> None:
     """``indexes-disagree``: a warning when a pin decides, an error (for all of them) when not."""
-    from pipseal.diagnose import disagreement_diagnosis, disagreements
-    from pipseal.errors import HashCheckFailed
-
     unpinned: list[str] = []
     for p in planned:
         if p.index_file is None:
             continue
+        from pipseal.diagnose import PublishedFile, disagreement_diagnosis, disagreements
+
         file_host = urllib.parse.urlsplit(p.index_file.url).hostname
         index_host = urllib.parse.urlsplit(p.index_file.source).hostname
         if file_host and index_host and file_host != index_host:
@@ -555,6 +556,8 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
         else:
             unpinned.append(f"    {p.name}=={p.version}: {diagnosis.line()}")
     if unpinned:
+        from pipseal.errors import HashCheckFailed
+
         raise HashCheckFailed(
             "Configured indexes publish different digests for the same file, and nothing "
             "pins which to trust:\n" + "\n".join(unpinned)
@@ -564,6 +567,8 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
 def _evidence(
     p: Planned, archive: FetchedArchive, finder: FindsFiles | None, cache: Cache | None
 ) -> Evidence:
+    from pipseal.diagnose import Evidence, PublishedFile
+
     release_files: list[PublishedFile] = []
     if finder is not None and p.index_file is not None:
         for f in finder.find_files(p.name):
@@ -642,6 +647,8 @@ def plan_resolved(
             key = canonicalize_name(c.name)
             hashes[key] = hashes.get(key, Hashes()) & Hashes.of(c.hashes)
     prefetch(finder, [r.name for r in active if r.name and not r.url], common.jobs)
+    from pipseal.candidates import FormatControl
+
     resolution = resolve(
         active,
         finder=finder,
@@ -688,3 +695,9 @@ def plan_resolved(
             )
         )
     return planned, kept, problems
+
+
+def _diagnose(evidence: Evidence) -> str:
+    from pipseal.diagnose import diagnose
+
+    return diagnose(evidence).line()
