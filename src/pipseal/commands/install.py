@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pipseal.commands.prepare import Planned, Preparation, Prepared, Request
     from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.fetch import FetchedArchive
-    from pipseal.install.unpacked import LinkMode, UnpackedTree
+    from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
     from pipseal.processes import WorkerPool
 
 
@@ -150,7 +150,7 @@ def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
                 if canonicalize_name(p.planned.name) in installed
             }
             for attempt in range(len(prepared.archives) + 1):
-                wheels: list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]] = (
+                wheels: list[tuple[Path, str] | tuple[UnpackedTree | TreeRef, LinkMode]] = (
                     trees.prepare(prepared.archives)
                     if trees is not None
                     else [(p.archive.path, p.archive.source.filename) for p in prepared.archives]
@@ -222,11 +222,14 @@ class Trees:
         self.base = base
         self.mode = mode
         self.target = target
-        self._open: dict[str, UnpackedTree | None] = {}
+        #: Per archive: its tree (built in this run), True (in the cache, manifest unread) or
+        #: None (none yet).
+        self._open: dict[str, UnpackedTree | bool | None] = {}
         self._lock = threading.Lock()
         self._pool: WorkerPool[tuple[str, str, str], UnpackedTree] | None = None
         self._ahead: dict[str, int] = {}  # sha256 -> key of its unpacking in the pool
         self._hook: Callable[[FetchedArchive], None] | None = None
+        self._names: dict[str, str] = {}  # sha256 -> wheel file name
 
     @classmethod
     def for_install(
@@ -254,11 +257,11 @@ class Trees:
     def intact(self, sha256: str) -> bool:
         """Whether an unpacked tree of this archive is there. Its files are stat-checked as
         they are linked (``linking.py``): a drifted one raises TreeDrifted, see ``drifted``."""
-        from pipseal.install.unpacked import open_tree
+        from pipseal.install.unpacked import MANIFEST, tree_root
 
         with self._lock:
             if sha256 not in self._open:
-                self._open[sha256] = open_tree(self.base, sha256, check=False)
+                self._open[sha256] = (tree_root(self.base, sha256) / MANIFEST).is_file() or None
             return self._open[sha256] is not None
 
     def fetch_ahead(
@@ -332,19 +335,18 @@ class Trees:
         """Set aside the tree of this archive (it is rebuilt by ``prepare``); its file name."""
         from pipseal.install.unpacked import discard_tree, tree_root
 
-        tree = self._open.get(sha256)
         discard_tree(tree_root(self.base, sha256))
         self._open[sha256] = None
-        return tree.filename if tree is not None else sha256
+        return self._names.get(sha256, sha256)
 
     def prepare(
         self, archives: Sequence[Prepared]
-    ) -> list[tuple[Path, str] | tuple[UnpackedTree, LinkMode]]:
+    ) -> list[tuple[Path, str] | tuple[UnpackedTree | TreeRef, LinkMode]]:
         """A tree for every archive: those not unpacked yet are, in worker processes (inflating
         and hashing thousands of members is CPU work that threads would serialize)."""
         import os
 
-        from pipseal.install.unpacked import UnpackedTree
+        from pipseal.install.unpacked import TreeRef, UnpackedTree
         from pipseal.processes import map_in_processes, worker_count
 
         if self._pool is not None:
@@ -363,8 +365,16 @@ class Trees:
             todo, map_in_processes(self._build, todo, workers, weights), strict=True
         ):
             self._open[p.archive.sha256] = tree
-        trees = [self._open[p.archive.sha256] for p in archives]
-        return [(tree, self.mode) for tree in trees if tree is not None]
+        result: list[tuple[Path, str] | tuple[UnpackedTree | TreeRef, LinkMode]] = []
+        for p in archives:
+            sha256, filename = p.archive.sha256, p.archive.source.filename
+            self._names[sha256] = filename
+            known = self._open[sha256]
+            if isinstance(known, UnpackedTree):
+                result.append((known, self.mode))
+            elif known:
+                result.append((TreeRef(self.base, sha256, filename), self.mode))
+        return result
 
     def _build(self, p: Prepared) -> UnpackedTree:
         return self._unpack((str(p.archive.path), p.archive.sha256, p.archive.source.filename))

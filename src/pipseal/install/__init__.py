@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.install.staged import StagedDistribution
 from pipseal.install.transaction import Transaction
-from pipseal.install.unpacked import LinkMode, UnpackedTree
+from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 
 __all__ = ["StagedDistribution", "Transaction", "install_wheels"]
 
@@ -20,7 +20,7 @@ _NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
 
 
 def install_wheels(
-    wheels: Sequence[Path | tuple[Path, str] | tuple[UnpackedTree, LinkMode]],
+    wheels: Sequence[Path | tuple[Path, str] | tuple[UnpackedTree | TreeRef, LinkMode]],
     env: TargetEnvironment,
     *,
     replace: Mapping[str, InstalledDistribution] = _NOTHING,
@@ -40,7 +40,9 @@ def install_wheels(
     wanted = {canonicalize_name(name) for name in requested}
     with Transaction(env) as transaction:
         staged = []
-        trees = [w for w in wheels if isinstance(w, tuple) and isinstance(w[0], UnpackedTree)]
+        trees = [
+            w for w in wheels if isinstance(w, tuple) and isinstance(w[0], UnpackedTree | TreeRef)
+        ]
         if trees:
             staged.extend(
                 transaction.stage_trees(
@@ -48,7 +50,7 @@ def install_wheels(
                 )
             )
         for wheel in wheels:
-            if isinstance(wheel, tuple) and isinstance(wheel[0], UnpackedTree):
+            if isinstance(wheel, tuple) and isinstance(wheel[0], UnpackedTree | TreeRef):
                 continue
             path, filename = wheel if isinstance(wheel, tuple) else (Path(wheel), Path(wheel).name)
             staged.append(

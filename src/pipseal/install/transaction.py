@@ -48,7 +48,7 @@ from types import TracebackType
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.install.staged import StagedDistribution, scheme_root
-from pipseal.install.unpacked import LinkMode, UnpackedTree
+from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 
 __all__ = [
     "JOURNAL_NAME",
@@ -140,7 +140,7 @@ class Transaction:
         return staged
 
     def stage_trees(
-        self, trees: Sequence[tuple[UnpackedTree, LinkMode, bool]]
+        self, trees: Sequence[tuple[UnpackedTree | TreeRef, LinkMode, bool]]
     ) -> list[StagedDistribution]:
         """Link unpacked trees into the staging tree (``linking.stage_tree``), each item
         ``(tree, link mode, requested)``; results in order.
@@ -154,12 +154,18 @@ class Transaction:
         self._check_open()
         env, staging_root = self.env, self.staging_root
 
-        def one(item: tuple[UnpackedTree, LinkMode, bool]) -> StagedDistribution:
+        def one(item: tuple[UnpackedTree | TreeRef, LinkMode, bool]) -> StagedDistribution:
             tree, mode, requested = item
+            if isinstance(tree, TreeRef):
+                tree = tree.open()
             return stage_tree(tree, env, staging_root, link_mode=mode, requested=requested)
 
-        weights = [len(tree.files) for tree, _, _ in trees]
-        workers = worker_count() if sum(weights) >= PARALLEL_LINKS else 1
+        # Weights in manifest bytes (about 150 a file): a TreeRef's manifest is not read here.
+        weights = [
+            tree.weight if isinstance(tree, TreeRef) else 150 * len(tree.files)
+            for tree, _, _ in trees
+        ]
+        workers = worker_count() if sum(weights) >= 150 * PARALLEL_LINKS else 1
         staged = map_in_processes(one, trees, workers, weights)
         self.staged.extend(staged)
         return staged

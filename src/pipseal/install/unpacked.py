@@ -81,6 +81,33 @@ class UnpackedTree:
         return TreeFile(member, e[SIZE], e[MTIME_NS], e[HASH], e[EXECUTABLE])
 
 
+@dataclass(frozen=True)
+class TreeRef:
+    """A tree known to be in the cache, its manifest not read yet: the worker process that
+    links it reads it (``open``), so a warm install parses no manifest in its main process."""
+
+    cache_base: Path
+    sha256: str
+    filename: str
+
+    def open(self) -> UnpackedTree:
+        """The tree; TreeDrifted if it went missing or its manifest is unreadable."""
+        tree = open_tree(self.cache_base, self.sha256, check=False)
+        if tree is None:
+            from pipseal.errors import TreeDrifted
+
+            raise TreeDrifted(self.sha256)
+        return tree
+
+    @property
+    def weight(self) -> int:
+        """About how much linking it takes (the manifest's size; 0 if it is gone)."""
+        try:
+            return os.stat(tree_root(self.cache_base, self.sha256) / MANIFEST).st_size
+        except OSError:
+            return 0
+
+
 def tree_root(cache_base: Path, sha256: str) -> Path:
     return cache_base / "unpacked" / sha256
 
