@@ -123,7 +123,7 @@ class Hashes:
 
 
 class _Hasher(Protocol):
-    def update(self, data: bytes, /) -> None: ...
+    def update(self, data: bytes | memoryview, /) -> None: ...
     def hexdigest(self) -> str: ...
 
 
@@ -135,7 +135,7 @@ class MultiHasher:
         self._hashers: dict[str, _Hasher] = {a: hashlib.new(a) for a in algs}
         self.size = 0
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         self.size += len(data)
         for h in self._hashers.values():
             h.update(data)
@@ -144,11 +144,24 @@ class MultiHasher:
         return {a: h.hexdigest() for a, h in self._hashers.items()}
 
 
+#: Chunk of ``hash_stream``: read into one reused buffer small enough to stay in the CPU's
+#: cache while it is hashed (about 80% of hashlib's in-memory speed here, against 76% for
+#: fresh 1 MB ``read`` chunks).
+STREAM_CHUNK = 256 * 1024
+
+
 def hash_stream(stream: BinaryIO, algorithms: Iterable[str] = (FAVORITE_HASH,)) -> MultiHasher:
     """Read ``stream`` to its end in chunks and return the hasher (digests and size)."""
     hasher = MultiHasher(algorithms)
-    for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
-        hasher.update(chunk)
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+        for chunk in iter(lambda: stream.read(STREAM_CHUNK), b""):
+            hasher.update(chunk)
+        return hasher
+    buffer = bytearray(STREAM_CHUNK)
+    view = memoryview(buffer)
+    while n := readinto(buffer):
+        hasher.update(view[:n])
     return hasher
 
 
