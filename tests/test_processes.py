@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from pipseal.errors import CacheError, PipsealError, TreeDrifted
-from pipseal.processes import map_in_processes, shares
+from pipseal.processes import map_in_processes
 
 #: How long a worker that ought to be killed sleeps before it writes its marker file.
 SLOW = 0.3
+#: How long the caller dwells on an item, so that a worker surely takes one from the queue.
+CALLER_PAUSE = 0.1
 
 
 def assert_no_child_left() -> None:
@@ -27,19 +29,25 @@ def assert_no_child_left() -> None:
 
 def test_results_come_back_in_item_order() -> None:
     items = list(range(23))
-    # Uneven weights scatter the items over the shares out of order.
+    # Uneven weights hand the items out of order.
     weights = [(i * 7) % 5 + 1 for i in items]
     assert map_in_processes(lambda x: x * x, items, 4, weights) == [x * x for x in items]
     assert map_in_processes(lambda x: f"<{x}>", items, 3) == [f"<{x}>" for x in items]
     assert_no_child_left()
 
 
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
 def test_work_runs_in_worker_processes_and_in_the_caller() -> None:
     me = os.getpid()
-    pids = map_in_processes(lambda _: os.getpid(), range(8), 4)
+    # Items slow enough that each of the four processes takes some before the queue is empty.
+    pids = map_in_processes(lambda _: _pid_after(0.05), range(8), 4)
     assert len(pids) == 8
-    assert me in pids  # the caller takes one share itself
-    assert len(set(pids)) == 4  # and one worker process each for the three other shares
+    assert me in pids  # the caller takes items itself
+    assert len(set(pids)) == 4  # and so does each of the three workers
     assert_no_child_left()
 
 
@@ -50,45 +58,29 @@ def test_one_worker_or_one_item_runs_in_the_caller() -> None:
     assert map_in_processes(lambda _: os.getpid(), [], 8) == []
 
 
-def test_weights_decide_which_process_gets_which_item() -> None:
-    me = os.getpid()
-    # One heavy item weighs as much as the five light ones: it gets a share of its own (the
-    # caller's, the first), and the light ones all go to the one worker.
-    pids = map_in_processes(lambda _: os.getpid(), range(6), 2, [5, 1, 1, 1, 1, 1])
-    assert pids[0] == me
-    assert len(set(pids[1:])) == 1
-    assert pids[1] != me
-    # Without weights the items alternate between the two processes.
-    pids = map_in_processes(lambda _: os.getpid(), range(6), 2)
-    assert pids[0::2] == [me] * 3
-    assert len(set(pids[1::2])) == 1
-    assert pids[1] != me
+def test_items_go_to_whichever_process_is_free() -> None:
+    # One slow item first and six quick ones, over two processes: while one process is busy
+    # with the slow item the other takes every quick one (0.3 s in all). Fixed halves would
+    # have put three quick items behind the slow one.
+    durations = [0.6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05]
+    pids = map_in_processes(_pid_after, durations, 2)
+    assert all(pid != pids[0] for pid in pids[1:]), pids
+    assert_no_child_left()
 
 
-# -- shares ---------------------------------------------------------------------------------------
+def test_the_heaviest_items_are_handed_out_first() -> None:
+    # Weighted, the slow item (listed last) is taken first, so again it runs alone.
+    durations = [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.6]
+    pids = map_in_processes(_pid_after, durations, 2, [1, 1, 1, 1, 1, 1, 12])
+    assert all(pid != pids[-1] for pid in pids[:-1]), pids
+    assert_no_child_left()
 
 
-def test_shares_balance_the_weights() -> None:
-    weights = [700, 650, 30, 20, 600, 10, 10, 680, 40, 700]
-    parts = shares(weights, 3)
-    # Every index exactly once, each share in index order.
-    assert sorted(i for part in parts for i in part) == list(range(len(weights)))
-    assert all(part == sorted(part) for part in parts)
-    loads = [sum(weights[i] for i in part) for part in parts]
-    # Largest first onto the lightest share: no share passes the mean by more than one item.
-    assert max(loads) <= sum(weights) / 3 + max(weights)
-    assert max(loads) - min(loads) <= 700
-    # Four equal trees and two small ones over two processes: an even split.
-    parts = shares([700, 700, 3, 700, 700, 3], 2)
-    assert [sum([700, 700, 3, 700, 700, 3][i] for i in part) for part in parts] == [1403, 1403]
-    assert shares([5, 1, 1, 1, 1, 1], 2) == [[0], [1, 2, 3, 4, 5]]
-    assert shares([1, 1, 1, 1], 2) == [[0, 2], [1, 3]]
-
-
-def test_shares_drop_empty_shares() -> None:
-    assert shares([3], 4) == [[0]]
-    assert shares([], 2) == []
-    assert shares([1, 1], 5) == [[0], [1]]
+def test_a_long_queue_is_handed_out_whole() -> None:
+    # More item numbers than a default pipe holds (64 KiB is 16,384 of them).
+    items = list(range(20_000))
+    assert map_in_processes(lambda x: x + 1, items, 2) == [x + 1 for x in items]
+    assert_no_child_left()
 
 
 # -- errors from a worker -------------------------------------------------------------------------
@@ -100,12 +92,13 @@ def test_a_pipseal_error_in_a_worker_keeps_class_message_hint_and_exit_code() ->
     def fn(x: int) -> int:
         if os.getpid() != me:
             raise CacheError(f"worker failed on {x}", hint="try --no-cache-dir", exit_code=7)
+        time.sleep(CALLER_PAUSE)  # the worker takes the other item meanwhile
         return x
 
     with pytest.raises(CacheError) as caught:
         map_in_processes(fn, [0, 1], 2)
     assert type(caught.value) is CacheError
-    assert caught.value.message == "worker failed on 1"
+    assert caught.value.message in ("worker failed on 0", "worker failed on 1")
     assert caught.value.hint == "try --no-cache-dir"
     assert caught.value.exit_code == 7
     assert_no_child_left()
@@ -117,6 +110,7 @@ def test_tree_drifted_from_a_worker_names_the_tree() -> None:
     def fn(x: int) -> int:
         if os.getpid() != me:
             raise TreeDrifted("ab" * 32)
+        time.sleep(CALLER_PAUSE)  # the worker takes the other item meanwhile
         return x
 
     with pytest.raises(TreeDrifted) as caught:
@@ -132,13 +126,14 @@ def test_another_exception_in_a_worker_is_a_runtime_error_with_its_traceback() -
     def explode_in_worker(x: int) -> int:
         if os.getpid() != me:
             raise ValueError(f"bad item {x}")
+        time.sleep(CALLER_PAUSE)  # the worker takes the other item meanwhile
         return x
 
     with pytest.raises(RuntimeError) as caught:
         map_in_processes(explode_in_worker, [0, 1], 2)
     text = str(caught.value)
     assert "Traceback (most recent call last)" in text
-    assert "ValueError: bad item 1" in text
+    assert "ValueError: bad item " in text
     assert "explode_in_worker" in text
     assert_no_child_left()
 
@@ -149,6 +144,7 @@ def test_keyboard_interrupt_in_a_worker_comes_back_as_itself() -> None:
     def fn(x: int) -> int:
         if os.getpid() != me:
             raise KeyboardInterrupt
+        time.sleep(CALLER_PAUSE)  # the worker takes the other item meanwhile
         return x
 
     with pytest.raises(KeyboardInterrupt):
@@ -162,6 +158,7 @@ def test_a_worker_that_dies_without_an_answer_is_an_error() -> None:
     def fn(x: int) -> int:
         if os.getpid() != me:
             os._exit(3)
+        time.sleep(CALLER_PAUSE)  # the worker takes the other item meanwhile
         return x
 
     with pytest.raises(RuntimeError, match="ended without an answer"):

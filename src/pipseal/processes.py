@@ -20,7 +20,7 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -38,17 +38,6 @@ def worker_count() -> int:
         return os.cpu_count() or 1
 
 
-def shares(weights: Sequence[int], n: int) -> list[list[int]]:
-    """Split item indexes into ``n`` shares of about equal total weight (largest first)."""
-    bins: list[list[int]] = [[] for _ in range(n)]
-    loads = [0] * n
-    for i in sorted(range(len(weights)), key=lambda i: -weights[i]):
-        lightest = loads.index(min(loads))
-        bins[lightest].append(i)
-        loads[lightest] += weights[i]
-    return [sorted(b) for b in bins if b]
-
-
 def map_in_processes(
     fn: Callable[[T], R],
     items: Sequence[T],
@@ -57,19 +46,21 @@ def map_in_processes(
 ) -> list[R]:
     """``[fn(x) for x in items]`` spread over up to ``workers`` processes, results in order.
 
-    ``fn`` and its results must be picklable only in what they return; ``weights`` (one per
-    item, e.g. a file count) balance the shares.
+    ``fn`` and its results must be picklable only in what they return. Items are handed out
+    as processes become free (a queue of item numbers in a pipe, heaviest first by ``weights``,
+    e.g. a file count), so one slow item does not hold a whole share back.
     """
     n = min(workers, len(items))
     if n <= 1 or not hasattr(os, "fork"):
         return [fn(x) for x in items]
-    parts = shares(list(weights) if weights is not None else [1] * len(items), n)
+    order = sorted(range(len(items)), key=lambda i: -weights[i]) if weights else range(len(items))
+    queue = _queue(order)
     results: dict[int, R] = {}
     children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
     try:
-        for part in parts[1:]:
-            children.append(_fork(fn, items, part))
-        for i in parts[0]:
+        for _ in range(n - 1):
+            children.append(_fork(fn, items, queue))
+        for i in _take(queue):
             results[i] = fn(items[i])
         while children:
             pid, fd = children[0]
@@ -83,10 +74,36 @@ def map_in_processes(
         for pid, fd in children:
             _kill(pid, fd)
         raise
+    finally:
+        os.close(queue)
     return [results[i] for i in range(len(items))]
 
 
-def _fork(fn: Callable[[T], R], items: Sequence[T], part: list[int]) -> tuple[int, int]:
+def _queue(order: Iterable[int]) -> int:
+    """A pipe holding the item numbers (4 bytes each, so every read takes one whole number,
+    whichever process reads); its read end. Written in full before any worker exists."""
+    read_fd, write_fd = os.pipe()
+    data = b"".join(i.to_bytes(4, "little") for i in order)
+    try:
+        with contextlib.suppress(ImportError, AttributeError, OSError):  # room for a long queue
+            import fcntl  # (POSIX; F_SETPIPE_SZ on Linux only)
+
+            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, max(len(data), 4096))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view) :]
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
+def _take(queue: int) -> Iterator[int]:
+    """Item numbers from the queue until it is empty."""
+    while chunk := os.read(queue, 4):
+        yield int.from_bytes(chunk, "little")
+
+
+def _fork(fn: Callable[[T], R], items: Sequence[T], queue: int) -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker
@@ -94,7 +111,7 @@ def _fork(fn: Callable[[T], R], items: Sequence[T], part: list[int]) -> tuple[in
         try:
             os.close(read_fd)
             try:
-                payload = pickle.dumps(("ok", [(i, fn(items[i])) for i in part]), protocol=5)
+                payload = pickle.dumps(("ok", [(i, fn(items[i])) for i in _take(queue)]), 5)
             except BaseException as exc:
                 payload = pickle.dumps(("error", _portable(exc)), protocol=5)
             with os.fdopen(write_fd, "wb") as out:
