@@ -6,7 +6,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pytest
 from pip._internal.exceptions import HashErrors as PipHashErrors
@@ -19,6 +19,7 @@ from pip._internal.req.constructors import install_req_from_line
 from pipseal.hashes import (
     FRAGMENT_ALGORITHMS,
     OPTION_ALGORITHMS,
+    STREAM_CHUNK,
     Hash,
     Hashes,
     HashMismatch,
@@ -332,3 +333,50 @@ def test_mismatch_diagnosis_follows_pips_text() -> None:
 
 def test_report_empty() -> None:
     assert format_hash_report([]) == ""
+
+
+# -- hash_stream: long streams are read ahead by a second thread ------------------------------
+
+
+class _Pieces(io.RawIOBase):
+    """A stream that answers in small pieces, as a pipe does, and may fail part-way."""
+
+    def __init__(self, data: bytes, piece: int, fail_at: int | None = None) -> None:
+        self._data = memoryview(data)
+        self._piece = piece
+        self._at = 0
+        self._fail_at = fail_at
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._fail_at is not None and self._at >= self._fail_at:
+            raise OSError(5, "Input/output error")
+        n = min(len(buffer), self._piece, len(self._data) - self._at)
+        buffer[:n] = self._data[self._at : self._at + n]
+        self._at += n
+        return n
+
+
+@pytest.mark.parametrize("size", [0, 1, STREAM_CHUNK - 1, STREAM_CHUNK, 5 * STREAM_CHUNK + 17])
+def test_hash_stream_digests_every_length(size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    hasher = hash_stream(io.BytesIO(data), ["sha256", "sha512"])
+    assert hasher.size == size
+    assert hasher.hexdigests() == {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha512": hashlib.sha512(data).hexdigest(),
+    }
+
+
+def test_hash_stream_reads_a_stream_that_answers_in_pieces_to_its_end() -> None:
+    data = b"x" * (3 * STREAM_CHUNK + 5)
+    hasher = hash_stream(cast(BinaryIO, _Pieces(data, 1000)))
+    assert hasher.hexdigests()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_hash_stream_raises_a_read_error_of_the_reader_thread() -> None:
+    data = b"y" * (8 * STREAM_CHUNK)
+    with pytest.raises(OSError, match="Input/output error"):
+        hash_stream(cast(BinaryIO, _Pieces(data, STREAM_CHUNK, fail_at=3 * STREAM_CHUNK)))

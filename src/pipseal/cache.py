@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipseal.errors import CacheError
-from pipseal.hashes import CHUNK_SIZE, MultiHasher
+from pipseal.hashes import hash_stream
 
 FORMAT = "v1"
 CACHEDIR_TAG = (
@@ -347,9 +347,7 @@ class Cache:
             self.warn(f"cannot read cached archive {path}: {exc.strerror}; fetching it again")
             return None
         with f:
-            hasher = MultiHasher(algorithms)
-            for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
-                hasher.update(chunk)
+            hasher = hash_stream(f, algorithms)
         digests = hasher.hexdigests()
         if digests["sha256"] != sha256:
             label = f" ({name})" if name else ""
