@@ -704,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="before timing, wait up to this long for file creation in "
                         "benchmarks/work/ to be fast again after earlier deletions (default "
                         "%(default)s)")
-    parser.add_argument("--settled-us", type=float, default=45.0, metavar="US",
+    parser.add_argument("--settled-us", type=float, default=35.0, metavar="US",
                         help="file creation (µs per small file) counted as settled (default "
                         "%(default)s; about 25-35 on this machine when idle)")
     parser.add_argument("--keep", action="store_true",
