@@ -62,14 +62,7 @@ def map_in_processes(
             children.append(_fork(fn, items, queue))
         for i in _take(queue):
             results[i] = fn(items[i])
-        while children:
-            pid, fd = children[0]
-            with os.fdopen(fd, "rb", closefd=False) as pipe:
-                data = pipe.read()
-            children.pop(0)
-            os.close(fd)
-            _, status = os.waitpid(pid, 0)
-            results.update(_decode(data, status))
+        _gather(children, results)
     except BaseException:
         for pid, fd in children:
             _kill(pid, fd)
@@ -77,6 +70,27 @@ def map_in_processes(
     finally:
         os.close(queue)
     return [results[i] for i in range(len(items))]
+
+
+def _gather(children: list[tuple[int, int]], results: dict[int, Any]) -> None:
+    """Every worker's answer, in the order they come: the first error is raised at once (the
+    caller then kills the workers still running), not after the slower workers finish."""
+    import select
+
+    pending = {fd: (pid, bytearray()) for pid, fd in children}
+    while pending:
+        ready, _, _ = select.select(list(pending), [], [])
+        for fd in ready:
+            pid, data = pending[fd]
+            chunk = os.read(fd, 1 << 20)
+            if chunk:
+                data += chunk
+                continue
+            del pending[fd]
+            children.remove((pid, fd))
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
+            results.update(_decode(bytes(data), status))
 
 
 def _queue(order: Iterable[int]) -> int:
@@ -114,6 +128,8 @@ def _fork(fn: Callable[[T], R], items: Sequence[T], queue: int) -> tuple[int, in
                 payload = pickle.dumps(("ok", [(i, fn(items[i])) for i in _take(queue)]), 5)
             except BaseException as exc:
                 payload = pickle.dumps(("error", _portable(exc)), protocol=5)
+                for _ in _take(queue):  # empty the queue: the others stop taking new items
+                    pass
             with os.fdopen(write_fd, "wb") as out:
                 out.write(payload)
         except BaseException:

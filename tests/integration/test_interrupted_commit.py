@@ -161,8 +161,11 @@ def test_kill_9_during_a_fresh_install_then_install_again(
     from pipseal.environment import inspect_interpreter
     from pipseal.install.recovery import recover
 
-    # Retried (in a fresh venv) in case a loaded machine let the commit finish first.
-    for attempt, delay in enumerate((0.002, 0.0, 0.001, 0.0)):
+    # Retried (in a fresh venv) in case a loaded machine let the commit finish first, or killed
+    # it before its first move: a commit of whole directories lasts a few milliseconds.
+    for attempt, delay in enumerate(
+        (0.002, 0.0, 0.001, 0.0, 0.003, 0.0005, 0.0, 0.0015, 0.001, 0.0)
+    ):
         venv = clone_venv(venv_template, tmp_path / f"attempt{attempt}")
         before = tree_snapshot(venv.path)
         if kill_during_commit(venv, big[1].path, delay) and list(venv.purelib.glob("big/m*.py")):
