@@ -53,6 +53,9 @@ def scrubbed_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         if not key.startswith(SCRUBBED_PREFIXES) and key not in SCRUBBED_VARIABLES
     }
     env["PIP_CONFIG_FILE"] = os.devnull
+    # The whole suite can run with another default link mode: PIPSEAL_TEST_LINK_MODE=copy ...
+    if os.environ.get("PIPSEAL_TEST_LINK_MODE"):
+        env["PIPSEAL_LINK_MODE"] = os.environ["PIPSEAL_TEST_LINK_MODE"]
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
