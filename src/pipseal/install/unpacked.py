@@ -44,17 +44,6 @@ FORMAT = 2
 SIZE, MTIME_NS, HASH, EXECUTABLE = 0, 1, 2, 3
 
 
-@dataclass(frozen=True)
-class TreeFile:
-    """One member of an unpacked wheel: where it is, and what RECORD says it is."""
-
-    member: str
-    size: int
-    mtime_ns: int
-    record_hash: str  # "sha256=<urlsafe b64>", as in RECORD
-    executable: bool
-
-
 #: A manifest entry: [size, mtime_ns, record_hash, executable] (see the indexes above).
 Entry = Sequence[Any]
 
@@ -75,10 +64,6 @@ class UnpackedTree:
 
     def path(self, member: str) -> Path:
         return self.root / member
-
-    def file(self, member: str) -> TreeFile:
-        e = self.files[member]
-        return TreeFile(member, e[SIZE], e[MTIME_NS], e[HASH], e[EXECUTABLE])
 
 
 @dataclass(frozen=True)
