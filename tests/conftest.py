@@ -141,6 +141,9 @@ ROBUSTNESS_FILES = {
     "test_diagnosis.py": "hash mismatches diagnosed (one per identifier)",
     "test_uninstall_verify.py": "uninstall and tamper checks",
     "test_install.py": "hostile wheels and rollbacks at the staging layer",
+    "test_parallel_linking.py": "parallel linking: conflicts between wheels, drifted cache trees",
+    "test_processes.py": "worker processes: errors carried back, workers killed and reaped",
+    "test_worker_pool.py": "unpacking workers: an item's error kept to it, close kills and reaps",
 }
 _trials: dict[str, list[tuple[str, str]]] = {}
 
