@@ -8,6 +8,7 @@ so that a search for the message finds the same answers.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import string
 from collections.abc import Iterable, Iterator, Mapping
@@ -150,6 +151,11 @@ class MultiHasher:
 #: 100% with a reader thread, 77-84% reading and hashing in turn).
 STREAM_CHUNK = 1024 * 1024
 _BUFFERS = 3
+
+
+def record_digest(raw: bytes) -> str:
+    """A digest as RECORD writes it (PEP 376/427): URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def hash_stream(stream: BinaryIO, algorithms: Iterable[str] = (FAVORITE_HASH,)) -> MultiHasher:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -21,7 +20,7 @@ from pipseal.cache import (
     directory_size,
 )
 from pipseal.errors import PipsealError
-from pipseal.hashes import CHUNK_SIZE, hash_stream
+from pipseal.hashes import CHUNK_SIZE, hash_stream, record_digest
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -293,7 +292,7 @@ def _check_tree(tree: Path) -> tuple[str, str | None]:
                     hasher.update(chunk)
         except OSError as exc:
             return label, f"{member} cannot be read: {exc.strerror}"
-        got = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+        got = record_digest(hasher.digest())
         if got != expected:
             return label, f"{member} no longer matches the wheel's RECORD"
     return label, None

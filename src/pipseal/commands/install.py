@@ -272,16 +272,10 @@ class Trees:
         file ahead of the plan and hands it to them."""
         if not request.hash_mode:
             return None
-        from pipseal.install.unpacked import tree_root
-
         missing = [
             r
             for r in request.requirements
-            if not any(
-                tree_root(self.base, h.hexdigest).is_dir()
-                for h in r.hashes
-                if h.algorithm == "sha256"
-            )
+            if not any(self.intact(h.hexdigest) for h in r.hashes if h.algorithm == "sha256")
         ]
         if len(missing) < 2:
             return None

@@ -9,7 +9,6 @@ it on import). Staging directories left by an interrupted install are reported t
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
+from pipseal.hashes import record_digest
 from pipseal.threads import map_in_threads
 
 __all__ = ["Problem", "VerifyResult", "run", "verify_environment"]
@@ -136,7 +136,7 @@ def _check(entry: _Entry) -> Problem | None:
                 hasher.update(chunk)
     except OSError:
         return problem("missing")
-    actual = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
+    actual = record_digest(hasher.digest())
     return None if actual == entry.digest.rstrip("=") else problem("modified")
 
 

@@ -11,16 +11,17 @@ rewrites their shebang for the target's interpreter.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError, TreeDrifted
+from pipseal.hashes import record_digest
 from pipseal.install import scripts
 from pipseal.install.staged import StagedDistribution, mirrored_scheme
 from pipseal.install.unpacked import (
@@ -103,6 +104,17 @@ def stage_tree(
     )
 
 
+def _check(path: str, entry: Entry, sha256: str) -> None:
+    """The stat check of the cache (DESIGN.md): a file edited through a hard link in some
+    environment has another size or mtime than when its tree was built (TreeDrifted)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise TreeDrifted(sha256) from None
+    if st.st_size != entry[SIZE] or st.st_mtime_ns != entry[MTIME_NS]:
+        raise TreeDrifted(sha256)
+
+
 class _Stager:
     def __init__(
         self, tree: UnpackedTree, env: TargetEnvironment, staging_root: Path, mode: LinkMode
@@ -134,7 +146,6 @@ class _Stager:
         written = self.written
         append = rows.append
         hardlink = self.mode == "hardlink"
-        stat = os.stat
         for member, entry in tree.files.items():
             # Bytecode in a wheel is never installed (installer's rule, .data members included).
             if "__pycache__/" in member and "__pycache__" in member.split("/")[:-1]:
@@ -143,14 +154,7 @@ class _Stager:
                 if member != record_member:
                     self._data_member(member, entry, rows)
                 continue
-            # The stat check of the cache (DESIGN.md): a file edited through a hard link in some
-            # environment has another size or mtime than when the tree was built.
-            try:
-                st = stat(source_base + member)
-            except FileNotFoundError:
-                raise TreeDrifted(tree.sha256) from None
-            if st.st_size != entry[SIZE] or st.st_mtime_ns != entry[MTIME_NS]:
-                raise TreeDrifted(tree.sha256)
+            _check(source_base + member, entry, tree.sha256)
             target = base + member
             parent = target[: target.rfind("/")]
             if parent not in made:
@@ -174,8 +178,8 @@ class _Stager:
         for filename, contents in metadata.items():
             path = f"{tree.dist_info}/{filename}"
             self._write(base + path, contents)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(contents).digest()).rstrip(b"=")
-            rows.append((root_scheme, path, f"sha256={digest.decode()}", str(len(contents))))
+            digest = record_digest(hashlib.sha256(contents).digest())
+            rows.append((root_scheme, path, f"sha256={digest}", str(len(contents))))
         rows.append((root_scheme, record_member, "", ""))
         self._write(base + record_member, self._record(rows))
 
@@ -185,12 +189,7 @@ class _Stager:
     def _data_member(self, member: str, entry: Entry, rows: list[_Row]) -> None:
         """A member under ``<name>.data/<scheme>/``: into that scheme's directory."""
         record_hash, size, executable = entry[HASH], entry[SIZE], entry[EXECUTABLE]
-        try:
-            st = os.stat(self.tree.root / member)
-        except FileNotFoundError:
-            raise TreeDrifted(self.tree.sha256) from None
-        if st.st_size != size or st.st_mtime_ns != entry[MTIME_NS]:
-            raise TreeDrifted(self.tree.sha256)
+        _check(os.path.join(self.tree.root, member), entry, self.tree.sha256)
         data_prefix = self.tree.dist_info[: -len(".dist-info")] + ".data/"
         scheme, _, path = member[len(data_prefix) :].partition("/")
         if scheme not in _SCHEMES or not path:
@@ -214,10 +213,7 @@ class _Stager:
         target = os.path.normpath(os.path.join(base, path))
         if not target.startswith(base + os.sep):
             raise InstallError(f"{self.tree.filename}: {member} would be written outside {scheme}")
-        parent = os.path.dirname(target)
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
+        self._make_parent(target)
         self._place(str(self.tree.root / member), target)
         self.written.append(target)
         rows.append((scheme, path, record_hash, str(size)))
@@ -246,7 +242,7 @@ class _Stager:
             if self._umask is None:
                 self._umask = scripts.current_umask()
             os.chmod(target, scripts.executable_mode(self._umask, launcher))
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        digest = record_digest(hashlib.sha256(data).digest())
         return ("scripts", path, f"sha256={digest}", str(len(data)))
 
     def _destination(self) -> _StagingDestination:
@@ -265,11 +261,15 @@ class _Stager:
             )
         return self._installer
 
-    def _write(self, target: str, contents: bytes) -> None:
+    def _make_parent(self, target: str) -> None:
+        """The directory of ``target``, made once (the loop of ``run`` does this inline)."""
         parent = os.path.dirname(target)
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
+
+    def _write(self, target: str, contents: bytes) -> None:
+        self._make_parent(target)
         with open(target, "xb") as f:
             f.write(contents)
         self.written.append(target)
@@ -285,8 +285,6 @@ class _Stager:
                 relative = os.path.relpath(self.real[scheme], self.real[self.root_scheme])
                 prefixes[scheme] = relative + "/"
         rows.sort(key=lambda r: r[1])
-        import io
-
         out = io.StringIO(newline="")
         csv.writer(out, delimiter=",", quotechar='"', lineterminator="\n").writerows(
             (prefixes[scheme] + path, digest, size) for scheme, path, digest, size in rows

@@ -160,12 +160,8 @@ class Transaction:
                 tree = tree.open()
             return stage_tree(tree, env, staging_root, link_mode=mode, requested=requested)
 
-        # Weights in manifest bytes (about 150 a file): a TreeRef's manifest is not read here.
-        weights = [
-            tree.weight if isinstance(tree, TreeRef) else 150 * len(tree.files)
-            for tree, _, _ in trees
-        ]
-        workers = worker_count() if sum(weights) >= 150 * PARALLEL_LINKS else 1
+        weights = [tree.weight for tree, _, _ in trees]
+        workers = worker_count() if sum(weights) >= PARALLEL_LINKS else 1
         staged = map_in_processes(one, trees, workers, weights)
         self.staged.extend(staged)
         return staged

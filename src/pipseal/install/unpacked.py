@@ -21,7 +21,6 @@ cached wheel reads no archive at all.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipseal.errors import InstallError
+from pipseal.hashes import record_digest
 
 LinkMode = Literal["hardlink", "clone", "copy", "symlink"]
 LINK_MODES: tuple[LinkMode, ...] = ("hardlink", "clone", "copy", "symlink")
@@ -42,6 +42,8 @@ MANIFEST = ".pipseal-manifest.json"
 FORMAT = 2
 #: Indexes into a manifest entry (a list, as JSON gives it: no object per file is made).
 SIZE, MTIME_NS, HASH, EXECUTABLE = 0, 1, 2, 3
+#: About what one file's entry takes in a manifest (a path, a digest, three numbers).
+MANIFEST_BYTES_PER_FILE = 120
 
 
 #: A manifest entry: [size, mtime_ns, record_hash, executable] (see the indexes above).
@@ -65,6 +67,11 @@ class UnpackedTree:
     def path(self, member: str) -> Path:
         return self.root / member
 
+    @property
+    def weight(self) -> int:
+        """How much linking it takes: its number of files."""
+        return len(self.files)
+
 
 @dataclass(frozen=True)
 class TreeRef:
@@ -86,11 +93,13 @@ class TreeRef:
 
     @property
     def weight(self) -> int:
-        """About how much linking it takes (the manifest's size; 0 if it is gone)."""
+        """About ``UnpackedTree.weight`` without reading the manifest: its size in bytes over
+        the bytes a file's entry takes (0 if it is gone)."""
         try:
-            return os.stat(tree_root(self.cache_base, self.sha256) / MANIFEST).st_size
+            size = os.stat(tree_root(self.cache_base, self.sha256) / MANIFEST).st_size
         except OSError:
             return 0
+        return size // MANIFEST_BYTES_PER_FILE
 
 
 def tree_root(cache_base: Path, sha256: str) -> Path:
@@ -300,7 +309,7 @@ def _extract(
         st = os.fstat(fd)
     finally:
         os.close(fd)
-    got = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
+    got = record_digest(hasher.digest())
     if got != expected or str(written) != size:
         raise InstallError(
             f"{filename} does not match its RECORD: hash / size of {member} didn't match RECORD"

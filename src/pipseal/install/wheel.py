@@ -17,7 +17,6 @@ symlinks, sizes within the bounds below, and tags the target supports.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import io
@@ -49,6 +48,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.hashes import record_digest
 from pipseal.install.staged import StagedDistribution, mirrored_scheme, scheme_root
 
 __all__ = [
@@ -133,7 +133,7 @@ class _Verifying(io.RawIOBase):
         if self.checked:
             return
         self.checked = True
-        got = base64.urlsafe_b64encode(self._hasher.digest()).rstrip(b"=").decode()
+        got = record_digest(self._hasher.digest())
         if got != self._expected or (self._size >= 0 and self._seen != self._size):
             raise InstallError(
                 f"{self._wheel} does not match its RECORD: hash / size of {self._path} didn't "
