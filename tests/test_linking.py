@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import stat
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,10 +22,18 @@ from pipseal.errors import InstallError, TreeDrifted
 from pipseal.install import Transaction, install_wheels
 from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.transaction import PARALLEL_LINKS, STAGING_PREFIX
-from pipseal.install.unpacked import LINK_MODES, LinkMode, UnpackedTree, build_tree, open_tree
+from pipseal.install.unpacked import (
+    HASH,
+    LINK_MODES,
+    LinkMode,
+    UnpackedTree,
+    build_tree,
+    open_tree,
+)
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist, build_wheel
 from tests.test_install import record_hash, snapshot
+from tests.test_members import CENTRAL_CRC, patch_central
 
 NAME = "foo_bar"
 DIST_INFO = "foo_bar-1.0.dist-info"
@@ -417,6 +428,56 @@ def test_an_intact_tree_opens_checked(wheel_dir: Path, cache_base: Path) -> None
     assert (opened.name, opened.version, opened.dist_info) == (NAME, "1.0", DIST_INFO)
 
 
+# -- building a tree: each member checked against RECORD --------------------------------------
+
+
+def test_a_signature_file_outside_record_is_unpacked(wheel_dir: Path, cache_base: Path) -> None:
+    # RECORD.jws cannot list itself in RECORD (PEP 427): the zip's CRC-32 checks it instead.
+    signature = b'{"protected": "e30", "payload": "", "signature": "c2ln"}\n'
+    member = f"{DIST_INFO}/RECORD.jws"
+    wheel = build_wheel(wheel_dir, NAME, "1.0", extra_members={member: signature})
+    tree = tree_of(cache_base, wheel)
+    assert tree.path(member).read_bytes() == signature
+    assert tree.files[member][HASH] == ""
+    assert open_tree(cache_base, wheel.sha256) is not None
+
+
+def test_a_signature_file_failing_its_crc_is_refused(wheel_dir: Path, cache_base: Path) -> None:
+    member = f"{DIST_INFO}/RECORD.jws"
+    wheel = build_wheel(wheel_dir, NAME, "1.0", extra_members={member: b"{}\n"})
+    crc = patch_central(wheel.path, member, CENTRAL_CRC, 0)
+    patch_central(wheel.path, member, CENTRAL_CRC, crc ^ 1)
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        tree_of(cache_base, wheel)
+    assert not any((cache_base / "unpacked").iterdir())
+
+
+def test_a_member_outside_record_is_refused(wheel_dir: Path, cache_base: Path) -> None:
+    # Only RECORD and the signature files may go without a digest in RECORD.
+    member = f"{NAME}/unlisted.py"
+    wheel = build_wheel(wheel_dir, NAME, "1.0", extra_members={member: b"X = 1\n"})
+    with pytest.raises(InstallError, match=rf"no usable hash for {re.escape(member)}"):
+        tree_of(cache_base, wheel)
+    assert not any((cache_base / "unpacked").iterdir())
+
+
+@pytest.mark.parametrize(
+    "tampered", [b"VALUE = 43\n", b"VALUE = 4200\n"], ids=["same-size", "other-size"]
+)
+def test_a_member_unlike_its_record_is_refused(
+    tampered: bytes, wheel_dir: Path, cache_base: Path
+) -> None:
+    modules: dict[str, str | bytes] = {f"{NAME}/__init__.py": "", f"{NAME}/mod.py": "VALUE = 42\n"}
+    wheel = build_wheel(
+        wheel_dir, NAME, "1.0", modules=modules, tamper={f"{NAME}/mod.py": tampered}
+    )
+    pattern = rf"{re.escape(wheel.filename)} does not match its RECORD.*mod\.py"
+    with pytest.raises(InstallError, match=pattern):
+        tree_of(cache_base, wheel)
+    # Nothing is left in the cache: not the tree, not its unfinished build directory.
+    assert not any((cache_base / "unpacked").iterdir())
+
+
 # -- many files: trees staged in worker processes -------------------------------------------------
 
 
@@ -440,10 +501,25 @@ def test_a_drifted_tree_is_reported_from_any_process(
     # Three equal trees: the first share is the caller's, the others are staged by worker
     # processes (on a machine with more than one CPU): the drift is found in either.
     wheels = [many_files_wheel(wheel_dir, f"bulk{i}", 700) for i in range(3)]
-    trees = [tree_of(cache_base, w) for w in wheels]
+    # As a later install reads them from the cache (a tree it built itself is not stat-checked).
+    trees = [replace(tree_of(cache_base, w), fresh=False) for w in wheels]
     trees[drifted].path(f"bulk{drifted}/m0500.py").unlink()
     before = snapshot(venv.path)
     with pytest.raises(TreeDrifted) as caught:
         install_wheels([(tree, "hardlink") for tree in trees], env)
     assert caught.value.sha256 == wheels[drifted].sha256
+    assert snapshot(venv.path) == before
+
+
+def test_a_file_gone_from_a_tree_built_by_this_install_is_drift_too(
+    venv: Venv, env: TargetEnvironment, wheel_dir: Path, cache_base: Path
+) -> None:
+    wheel = many_files_wheel(wheel_dir, "bulk", 50)
+    tree = tree_of(cache_base, wheel)
+    assert tree.fresh
+    tree.path("bulk/m0020.py").unlink()
+    before = snapshot(venv.path)
+    with pytest.raises(TreeDrifted) as caught:
+        install_wheels([(tree, "hardlink")], env)
+    assert caught.value.sha256 == wheel.sha256
     assert snapshot(venv.path) == before

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from pipseal.errors import CacheError
-from pipseal.processes import WorkerPool
+from pipseal.processes import FRAME, WorkerPool
 
 
 def _pid_and_square(n: int) -> tuple[int, int]:
+    time.sleep(0.005)  # long enough that one worker cannot take every item
     return os.getpid(), n * n
 
 
@@ -36,7 +37,7 @@ def _no_children_left() -> bool:
 def test_results_by_key_from_other_processes() -> None:
     pool = WorkerPool(_pid_and_square, 2)
     for n in range(20):
-        pool.submit(n, n, weight=n + 1)
+        pool.submit(n, n)
     results = pool.collect()
     assert {k: v[1] for k, v in results.items()} == {n: n * n for n in range(20)}  # type: ignore[index]
     pids = {v[0] for v in results.values()}  # type: ignore[index]
@@ -91,3 +92,37 @@ def test_close_kills_and_reaps_running_workers(tmp_path: Path) -> None:
     assert not marker.exists()  # the worker died with the close, before it could write
     with pytest.raises(RuntimeError):
         pool.submit(1, str(marker))
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_free_worker_takes_the_next_item_while_another_is_slow() -> None:
+    # The cost of an item is unknown when it is submitted: the worker busy with a slow one
+    # must not have later items waiting behind it while the other worker idles.
+    pool = WorkerPool(_pid_after, 2)
+    pool.submit(0, 1.0)
+    time.sleep(0.2)  # the slow item is taken
+    for key in range(1, 11):
+        pool.submit(key, 0.01)
+    results = pool.collect()
+    slow = results[0]
+    assert all(results[key] != slow for key in range(1, 11))
+
+
+def _length(item: str) -> tuple[int, int]:
+    return os.getpid(), len(item)
+
+
+def test_items_too_big_for_a_frame_and_more_items_than_the_pipe_holds() -> None:
+    pool = WorkerPool(_length, 2)
+    big = "x" * (3 * FRAME)
+    pool.submit(0, big)
+    for key in range(1, 2001):  # over the pipe's room (1 MiB of frames, or 64 KiB)
+        pool.submit(key, "y" * key)
+    results = pool.collect()
+    assert results[0] == (os.getpid(), len(big))  # run here, at collect
+    assert all(results[key][1] == key for key in range(1, 2001))  # type: ignore[index]
+    assert _no_children_left()

@@ -35,6 +35,7 @@ __all__ = [
     "find_target_python",
     "inspect_interpreter",
     "installed_distributions",
+    "start_inspection",
 ]
 
 #: Scheme keys every TargetEnvironment carries (the wheel spec's install schemes).
@@ -217,6 +218,76 @@ def inspect_interpreter(
     Windows) scheme rooted at DIR. At most one of them may be given. An interpreter that does
     not run, or is too old for ``packaging``, raises UsageError naming it.
     """
+    return start_inspection(python, target=target, prefix=prefix, memo_dir=memo_dir).result()
+
+
+class Inspection:
+    """``inspect_interpreter`` begun: the subprocess runs (unless a remembered answer serves)
+    while the caller goes on, e.g. importing what the install needs; ``result`` waits for it."""
+
+    def __init__(
+        self,
+        python: str,
+        *,
+        known: TargetEnvironment | None = None,
+        process: subprocess.Popen[str] | None = None,
+        error: UsageError | None = None,
+        memo: tuple[Path, str | None, str | None] | None = None,
+    ) -> None:
+        self.python = python
+        self._known = known
+        self._process = process
+        self._error = error
+        self._memo = memo  # where to keep the answer; its key, and its key for any like venv
+
+    def result(self) -> TargetEnvironment:
+        if self._known is not None:
+            return self._known
+        if self._error is not None:
+            raise self._error
+        assert self._process is not None
+        python, process = self.python, self._process
+        try:
+            stdout, stderr = process.communicate(timeout=INSPECT_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            process.communicate()
+            raise UsageError(
+                f"--python {python}: no answer after {INSPECT_TIMEOUT:.0f} seconds"
+            ) from exc
+        if process.returncode != 0:
+            last = (stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise UsageError(
+                f"--python {python}: it does not run as a Python interpreter "
+                f"(exit status {process.returncode}): {last}"
+            )
+        try:
+            environment = _environment_from_answer(python, json.loads(stdout))
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise UsageError(
+                f"--python {python}: its answer about itself cannot be understood ({exc})"
+            ) from exc
+        if self._memo is not None:
+            memo_dir, key, venv_key = self._memo
+            keys = [k for k in (key, venv_key if environment.is_virtualenv else None) if k]
+            with contextlib.suppress(OSError):
+                memo_dir.mkdir(parents=True, exist_ok=True)
+                for name in keys:
+                    temporary = memo_dir / f".{name}.{os.getpid()}.tmp"
+                    temporary.write_text(stdout, encoding="utf-8")
+                    os.replace(temporary, memo_dir / f"{name}.json")
+        self._known = environment
+        return environment
+
+
+def start_inspection(
+    python: str,
+    *,
+    target: str | None = None,
+    prefix: str | None = None,
+    memo_dir: Path | None = None,
+) -> Inspection:
+    """``inspect_interpreter``, its subprocess started and not waited for (see Inspection)."""
     if target is not None and prefix is not None:
         raise UsageError("--target and --prefix cannot be used together")
     key = _memo_key(python, target, prefix) if memo_dir is not None else None
@@ -224,7 +295,8 @@ def inspect_interpreter(
     if key is not None and memo_dir is not None:
         try:
             remembered = (memo_dir / f"{key}.json").read_text(encoding="utf-8")
-            return _environment_from_answer(python, json.loads(remembered))
+            known = _environment_from_answer(python, json.loads(remembered))
+            return Inspection(python, known=known)
         except (OSError, ValueError, KeyError, TypeError, IndexError, UsageError):
             pass
     if venv_key is not None and memo_dir is not None:
@@ -234,7 +306,7 @@ def inspect_interpreter(
             other = json.loads((memo_dir / f"{venv_key}.json").read_text(encoding="utf-8"))
             moved = _relocated(other, str(Path(_absolute(python)).parent.parent))
             if moved is not None:
-                return _environment_from_answer(python, moved)
+                return Inspection(python, known=_environment_from_answer(python, moved))
     packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
     argv = [
         python,
@@ -247,37 +319,20 @@ def inspect_interpreter(
         _absolute(prefix) if prefix else "",
     ]
     try:
-        completed = subprocess.run(
-            argv, capture_output=True, text=True, timeout=INSPECT_TIMEOUT, check=False
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
     except OSError as exc:
-        raise UsageError(f"--python {python}: cannot run it: {exc.strerror or exc}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise UsageError(
-            f"--python {python}: no answer after {INSPECT_TIMEOUT:.0f} seconds"
-        ) from exc
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise UsageError(
-            f"--python {python}: it does not run as a Python interpreter "
-            f"(exit status {completed.returncode}): {last}"
+        return Inspection(
+            python,
+            error=UsageError(f"--python {python}: cannot run it: {exc.strerror or exc}"),
         )
-    try:
-        answer = json.loads(completed.stdout)
-        environment = _environment_from_answer(python, answer)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise UsageError(
-            f"--python {python}: its answer about itself cannot be understood ({exc})"
-        ) from exc
-    if memo_dir is not None:
-        keys = [k for k in (key, venv_key if environment.is_virtualenv else None) if k]
-        with contextlib.suppress(OSError):
-            memo_dir.mkdir(parents=True, exist_ok=True)
-            for name in keys:
-                temporary = memo_dir / f".{name}.{os.getpid()}.tmp"
-                temporary.write_text(completed.stdout, encoding="utf-8")
-                os.replace(temporary, memo_dir / f"{name}.json")
-    return environment
+    memo = (memo_dir, key, venv_key) if memo_dir is not None else None
+    return Inspection(python, process=process, memo=memo)
 
 
 def _venv_key(python: str) -> str | None:

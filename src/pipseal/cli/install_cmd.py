@@ -106,8 +106,8 @@ def _link_mode(value: str | None) -> Literal["hardlink", "clone", "copy", "symli
 
 
 def handle(args: argparse.Namespace) -> int:
-    from pipseal.commands import install
     from pipseal.commands.options import InstallOptions
+    from pipseal.commands.target import start_target
 
     config = config_for("install", args)
     out = printer(args)
@@ -127,14 +127,17 @@ def handle(args: argparse.Namespace) -> int:
     )
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)
+    # The target interpreter answers while the install's modules are imported.
+    target = start_target(options)
     from pipseal.cli.progress import RichDownloads, wanted
+    from pipseal.commands import install
 
     if wanted(out.verbosity):
         with RichDownloads() as bars:
             out.downloads = bars
-            result = install.run(options, out)
+            result = install.run(options, out, target)
     else:
-        result = install.run(options, out)
+        result = install.run(options, out, target)
     if result.report is not None:
         _write_report(args.report, result.report)
     for kept in result.already_satisfied:

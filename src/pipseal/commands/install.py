@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -11,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from pipseal.cache import FORMAT
 from pipseal.commands.choose import Policy, Route, choose
 from pipseal.commands.lock import read_locked_request
 from pipseal.commands.options import InstallOptions, Reporter
@@ -23,12 +21,13 @@ from pipseal.commands.prepare import (
     replanner,
 )
 from pipseal.commands.session import Machinery
+from pipseal.commands.target import start_target
 from pipseal.commands.trees import Trees
 from pipseal.errors import TreeDrifted
 
 if TYPE_CHECKING:
     from pipseal.commands.prepare import Preparation
-    from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.environment import Inspection, InstalledDistribution, TargetEnvironment
     from pipseal.fetch import FetchedArchive
     from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 
@@ -49,28 +48,17 @@ class InstallResult:
     notes: tuple[str, ...] = field(default=())
 
 
-def choose_target(options: InstallOptions) -> TargetEnvironment:
-    from pipseal.environment import find_target_python, inspect_interpreter
+def run(
+    options: InstallOptions, reporter: Reporter, inspection: Inspection | None = None
+) -> InstallResult:
+    """Install the requested distributions all-or-nothing; raise PipsealError on any problem.
 
-    if options.target is not None or options.prefix is not None:
-        python = find_target_python(options.python) if options.python else sys.executable
-    else:
-        python = find_target_python(options.python)
-    cache_dir = options.common.cache_dir
-    return inspect_interpreter(
-        python,
-        target=options.target,
-        prefix=options.prefix,
-        memo_dir=cache_dir / FORMAT / "interpreters" if cache_dir is not None else None,
-    )
-
-
-def run(options: InstallOptions, reporter: Reporter) -> InstallResult:
-    """Install the requested distributions all-or-nothing; raise PipsealError on any problem."""
+    ``inspection``: the target interpreter's, if the caller started it already
+    (``commands.target``); else it is made here."""
     from pipseal.environment import installed_distributions
 
     started = time.monotonic()
-    target = choose_target(options)
+    target = (inspection or start_target(options)).result()
     if options.target is None and _interrupted_commits(target):
         from pipseal.commands.uninstall import report_recovery
         from pipseal.install.recovery import recover

@@ -146,6 +146,8 @@ class _Stager:
         written = self.written
         append = rows.append
         hardlink = self.mode == "hardlink"
+        # A tree built by this install was measured as it was written: no stat check.
+        check = not tree.fresh
         for member, entry in tree.files.items():
             # Bytecode in a wheel is never installed (installer's rule, .data members included).
             if "__pycache__/" in member and "__pycache__" in member.split("/")[:-1]:
@@ -154,7 +156,8 @@ class _Stager:
                 if member != record_member:
                     self._data_member(member, entry, rows)
                 continue
-            _check(source_base + member, entry, tree.sha256)
+            if check:
+                _check(source_base + member, entry, tree.sha256)
             target = base + member
             parent = target[: target.rfind("/")]
             if parent not in made:
@@ -164,6 +167,10 @@ class _Stager:
                 try:
                     os.link(source_base + member, target)
                 except FileExistsError:
+                    raise
+                except FileNotFoundError:
+                    if not os.path.exists(source_base + member):  # gone since it was built
+                        raise TreeDrifted(tree.sha256) from None
                     raise
                 except OSError:
                     # No hard links here after all (another file system, a link limit): copy
@@ -189,7 +196,8 @@ class _Stager:
     def _data_member(self, member: str, entry: Entry, rows: list[_Row]) -> None:
         """A member under ``<name>.data/<scheme>/``: into that scheme's directory."""
         record_hash, size, executable = entry[HASH], entry[SIZE], entry[EXECUTABLE]
-        _check(os.path.join(self.tree.root, member), entry, self.tree.sha256)
+        if not self.tree.fresh:
+            _check(os.path.join(self.tree.root, member), entry, self.tree.sha256)
         data_prefix = self.tree.dist_info[: -len(".dist-info")] + ".data/"
         scheme, _, path = member[len(data_prefix) :].partition("/")
         if scheme not in _SCHEMES or not path:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from pipseal.errors import InstallError
 from pipseal.hashes import record_digest
+from pipseal.install.members import MemberReader
 
 LinkMode = Literal["hardlink", "clone", "copy", "symlink"]
 LINK_MODES: tuple[LinkMode, ...] = ("hardlink", "clone", "copy", "symlink")
@@ -63,6 +64,9 @@ class UnpackedTree:
     version: str  # as the file name gives it, normalized
     root_is_purelib: bool
     wheel_version: str
+    #: Built by this process moments ago (``build_tree``): its files are as their manifest
+    #: says, so linking skips the stat check (see ``linking.py``).
+    fresh: bool = False
 
     def path(self, member: str) -> Path:
         return self.root / member
@@ -138,7 +142,9 @@ def open_tree(cache_base: Path, sha256: str, *, check: bool = True) -> UnpackedT
     return tree
 
 
-def _from_manifest(root: Path, sha256: str, raw: dict[str, Any]) -> UnpackedTree:
+def _from_manifest(
+    root: Path, sha256: str, raw: dict[str, Any], *, fresh: bool = False
+) -> UnpackedTree:
     """The tree a manifest describes; ValueError (or KeyError, TypeError) if it is not one."""
     if raw.get("format") != FORMAT:
         raise ValueError("another manifest format")
@@ -167,6 +173,7 @@ def _from_manifest(root: Path, sha256: str, raw: dict[str, Any]) -> UnpackedTree
         str(raw["version"]),
         bool(raw["root_is_purelib"]),
         str(raw["wheel_version"]),
+        fresh,
     )
 
 
@@ -186,12 +193,15 @@ def build_tree(
     sha256: str,
     filename: str,
     opened: zipfile.ZipFile | None = None,
+    *,
+    name: str | None = None,
 ) -> UnpackedTree:
     """Unpack a verified wheel into the cache, checking each member against RECORD once.
 
     The wheel's member paths are checked by ``install.wheel.check_wheel`` before this is called
-    (``opened``: the archive that check read, still open); here only RECORD agreement is
-    enforced (InstallError on any difference).
+    (``opened``: the archive that check read, still open; ``name``: the project name as its
+    METADATA spells it, which that check returns); here only RECORD agreement is enforced
+    (InstallError on any difference).
     """
     from installer.records import parse_record_file
 
@@ -217,26 +227,31 @@ def build_tree(
             files: dict[str, list[Any]] = {}
             made: set[str] = set()
             base = str(work)
+            dist_info = record_name.split("/", 1)[0]
+            # RECORD lists itself and the signature files without a digest; nothing else.
+            unhashed = {record_name, f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"}
+            members = MemberReader(zf)
             for info in zf.infolist():
                 if info.is_dir():
                     continue
                 files[info.filename] = _extract(
-                    zf, info, base, made, record, filename=filename, record_member=record_name
+                    members, info, base, made, record, unhashed=unhashed, filename=filename
                 )
-            dist_info = record_name.split("/", 1)[0]
             from email.parser import HeaderParser
 
             from packaging.utils import parse_wheel_filename
 
             wheel = HeaderParser().parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
-            metadata = HeaderParser().parsestr(
-                zf.read(f"{dist_info}/METADATA").decode("utf-8"), headersonly=True
-            )
+            if name is None:
+                metadata = HeaderParser().parsestr(
+                    zf.read(f"{dist_info}/METADATA").decode("utf-8"), headersonly=True
+                )
+                name = str(metadata.get("Name") or filename.split("-", 1)[0]).strip()
         manifest = {
             "format": FORMAT,
             "filename": filename,
             "dist_info": dist_info,
-            "name": str(metadata.get("Name") or filename.split("-", 1)[0]).strip(),
+            "name": name,
             "version": str(parse_wheel_filename(filename)[1]),
             "root_is_purelib": str(wheel.get("Root-Is-Purelib", "")).strip().lower() == "true",
             "wheel_version": str(wheel.get("Wheel-Version") or "").strip(),
@@ -255,7 +270,7 @@ def build_tree(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return _from_manifest(root, sha256, manifest)
+    return _from_manifest(root, sha256, manifest, fresh=True)
 
 
 #: A member's file: new (a name twice in one tree is refused), not inherited by children.
@@ -265,52 +280,52 @@ _CREATE = (
 
 
 def _extract(
-    zf: zipfile.ZipFile,
+    members: MemberReader,
     info: zipfile.ZipInfo,
     work: str,
     made: set[str],
     record: Mapping[str, tuple[str, str]],
     *,
+    unhashed: set[str],
     filename: str,
-    record_member: str,
 ) -> list[Any]:
-    # Strings, not Path objects, and one fstat: this runs once per file of every wheel.
+    # Strings, not Path objects, one descriptor and one fstat: this runs once per file of
+    # every wheel.
     member = info.filename
     target = os.path.join(work, member)
     parent = os.path.dirname(target)
     if parent not in made:
         os.makedirs(parent, exist_ok=True)
         made.add(parent)
-    executable = bool((info.external_attr >> 16) & 0o111)
     digest, size = record.get(member, ("", ""))
-    if member == record_member:  # RECORD lists itself without a digest
-        with zf.open(info) as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            st = os.fstat(out.fileno())
-        return [st.st_size, st.st_mtime_ns, "", False]
     algorithm, _, expected = digest.partition("=")
-    if algorithm not in ("sha256", "sha384", "sha512"):
+    hasher: Any = None
+    if algorithm in ("sha256", "sha384", "sha512"):
+        hasher = hashlib.new(algorithm)
+    elif algorithm or member not in unhashed:
         raise InstallError(f"{filename} does not match its RECORD: no usable hash for {member}")
-    hasher = hashlib.new(algorithm)
+    # (RECORD is written anew at install, so its mode here does not matter.)
+    executable = hasher is not None and bool((info.external_attr >> 16) & 0o111)
+    # RECORD itself and signature files have no digest in RECORD: the zip's CRC-32 checks them.
     written = 0
-    # Unbuffered writes straight to the descriptor: no file object per member.
     fd = os.open(target, _CREATE, 0o644)
     try:
-        with zf.open(info) as src:
-            while chunk := src.read(1 << 20):
+        whole = members.read(info, crc=hasher is None)  # most members: one piece
+        for chunk in (whole,) if whole is not None else members.chunks(info, crc=hasher is None):
+            if hasher is not None:
                 hasher.update(chunk)
-                view = memoryview(chunk)
+            done = os.write(fd, chunk)
+            if done < len(chunk):
+                view = memoryview(chunk)[done:]
                 while view:
                     view = view[os.write(fd, view) :]
-                written += len(chunk)
+            written += len(chunk)
         if executable:
             os.fchmod(fd, 0o755)
         st = os.fstat(fd)
     finally:
         os.close(fd)
-    got = record_digest(hasher.digest())
-    if got != expected or str(written) != size:
+    if hasher is not None and (record_digest(hasher.digest()) != expected or str(written) != size):
         raise InstallError(
             f"{filename} does not match its RECORD: hash / size of {member} didn't match RECORD"
         )

@@ -350,14 +350,14 @@ def check_wheel(
         dist_info = source.dist_info_dir
     except InstallerError as exc:
         raise InstallError(f"{wheel} is not a valid wheel: {exc}") from exc
-    _check_dist_info(wheel, source, dist_info, str(name), version)
+    meta_name = _check_dist_info(wheel, source, dist_info, str(name), version)
     # Contents are checked as they are unpacked (``_Verifying``): one pass over each member.
     issues = _record_issues(archive, dist_info)
     if issues:
         more = f" (and {len(issues) - 1} more problems)" if len(issues) > 1 else ""
         raise InstallError(f"{wheel} does not match its RECORD: {issues[0]}{more}")
     _check_entry_points(wheel, source, archive)
-    return _metadata_name(source), str(version)
+    return meta_name, str(version)
 
 
 def _check_members(wheel: str, members: list[zipfile.ZipInfo]) -> None:
@@ -415,7 +415,9 @@ def _path_problem(member: str) -> str | None:
 
 def _check_dist_info(
     wheel: str, source: WheelFile, dist_info: str, name: str, version: Version
-) -> None:
+) -> str:
+    """Refuse a .dist-info or METADATA whose name or version is not the file name's; return
+    the name as METADATA spells it."""
     stem = dist_info[: -len(".dist-info")]
     di_name, _, di_version = stem.rpartition("-")
     if canonicalize_name(di_name) != name:
@@ -433,6 +435,7 @@ def _check_dist_info(
         raise InstallError(f"{wheel}: METADATA names {meta_name!r}, not the file's {name}")
     if not meta_version or not _same_version(str(meta_version).strip(), version):
         raise InstallError(f"{wheel}: METADATA says version {meta_version!r}, not {version}")
+    return str(meta_name).strip()
 
 
 def _same_version(text: str, version: Version) -> bool:
@@ -440,11 +443,6 @@ def _same_version(text: str, version: Version) -> bool:
         return Version(text.replace("_", "-")) == version
     except InvalidVersion:
         return canonicalize_version(text) == canonicalize_version(version)
-
-
-def _metadata_name(source: WheelFile) -> str:
-    headers = HeaderParser().parsestr(source.read_dist_info("METADATA"), headersonly=True)
-    return str(headers["Name"]).strip()
 
 
 def _record_issues(archive: zipfile.ZipFile, dist_info: str) -> list[str]:
