@@ -45,10 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from pipseal import CACHE_FORMAT
 from pipseal.errors import CacheError
 from pipseal.hashes import hash_stream
 
-FORMAT = "v1"
+FORMAT = CACHE_FORMAT
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by pipseal.\n"

@@ -21,13 +21,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import packaging
-from packaging.tags import Tag
-from packaging.utils import canonicalize_name
 
 from pipseal.errors import UsageError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 __all__ = [
     "InstalledDistribution",
@@ -403,6 +404,9 @@ def _memo_key(python: str, target: str | None, prefix: str | None) -> str | None
 
 def _environment_from_answer(python: str, answer: Any) -> TargetEnvironment:
     """The TargetEnvironment an interpreter's JSON answer describes (KeyError etc. if broken)."""
+    # Imported here, not with this module: the probe starts before packaging's tags load.
+    from packaging.tags import Tag
+
     version = tuple(int(part) for part in answer["version"])
     return TargetEnvironment(
         python=_absolute(python),
@@ -519,6 +523,8 @@ def _read_dist_info(path: Path) -> InstalledDistribution | None:
     except OSError:
         return None
     from email.parser import HeaderParser  # only when some distribution is installed
+
+    from packaging.utils import canonicalize_name
 
     headers = HeaderParser().parsestr(head)
     name, version = headers.get("Name"), headers.get("Version")

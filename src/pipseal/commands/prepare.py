@@ -531,8 +531,6 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
     for p in planned:
         if p.index_file is None:
             continue
-        from pipseal.diagnose import PublishedFile, disagreement_diagnosis, disagreements
-
         file_host = urllib.parse.urlsplit(p.index_file.url).hostname
         index_host = urllib.parse.urlsplit(p.index_file.source).hostname
         if file_host and index_host and file_host != index_host:
@@ -543,10 +541,12 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
                 f"{p.index_file.filename} is served from {file_host}, not the index's host "
                 f"{index_host}: {redact(p.index_file.url)}"
             )
-        published = [
-            PublishedFile(f.filename, str(f.version), f.hashes, f.source)
-            for f in finder.find_files(p.name)
-        ]
+        files = finder.find_files(p.name)
+        if len({f.source for f in files if f.filename == p.source.filename and f.hashes}) < 2:
+            continue  # one index publishes it (the usual case): nothing to disagree on
+        from pipseal.diagnose import PublishedFile, disagreement_diagnosis, disagreements
+
+        published = [PublishedFile(f.filename, str(f.version), f.hashes, f.source) for f in files]
         found = disagreements(published, p.source.filename)
         if found is None:
             continue
