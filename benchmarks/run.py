@@ -329,6 +329,10 @@ class Bench:
             round_no: int, timed: bool = True) -> Run:
         venv = self.new_venv(f"{workload}-{scenario}-{tool}")
         cmd = self.command(tool, workload, scenario, venv, cache)
+        if timed:
+            # The previous run's dirty pages are written back now, not during this run: the
+            # kernel's writeback threads would take CPU from whichever tool runs next.
+            os.sync()
         busy = wait_until_idle(self.args.wait_idle) if timed else 0.0
         label = f"{workload}-{scenario}-{tool}-r{round_no}" if timed else f"{workload}-{scenario}-{tool}-prime"
         seconds, peak, rc, logfile = self.execute(cmd, label)

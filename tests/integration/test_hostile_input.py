@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from tests.conftest import RunPipseal
 from tests.integration.helpers import pinned_lines, tree_snapshot, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
-from tests.support.wheels import BuiltDist, build_wheel
+from tests.support.wheels import BuiltDist, build_wheel, sha256_file
+from tests.test_members import CENTRAL_SIZE, LOCAL_NAME, local_entry, patch_bytes, patch_central
 
 HOSTILE = {
     "path escapes with ..": {"extra_members": {"../escaped.py": b"evil = 1\n"}},
@@ -47,6 +50,70 @@ def test_hostile_wheel_is_refused_and_nothing_is_written(
     assert bad.filename in result.stderr.splitlines()[0]
     assert tree_snapshot(outside) == before  # not even the good wheel: all or nothing
     assert not Path("/tmp/pipseal-absolute-evil.py").exists()
+
+
+def _damage(path: Path, member: str, how: str) -> None:
+    """Break one member of a built wheel at the zip level (its RECORD still matches)."""
+    raw = path.read_bytes()
+    if how == "deflate stream":  # the first compressed byte: an invalid block type
+        at = local_entry(raw, member)
+        name_length, extra_length = struct.unpack_from("<HH", raw, at + 26)
+        patch_bytes(path, at + LOCAL_NAME + name_length + extra_length, b"\xff")
+    elif how == "declared size":  # the directory says fewer bytes than the member holds
+        size = patch_central(path, member, CENTRAL_SIZE, 0)
+        patch_central(path, member, CENTRAL_SIZE, size - 1)
+    elif how == "local name":  # the local header names another file of the same length
+        at = local_entry(raw, member) + LOCAL_NAME
+        patch_bytes(path, at, b"x" + raw[at + 1 : at + len(member)])
+    else:
+        raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["deflate stream", "declared size", "local name"])
+def test_a_wheel_with_a_damaged_member_is_refused_and_nothing_is_written(
+    how: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    # Pinned as it is (its digest matches the pin): the damage is found while it is unpacked,
+    # e.g. "ERROR: host-1.0-py3-none-any.whl is not a valid wheel: member 'host/__init__.py'
+    # inflates to more bytes than its declared 1999".
+    good = build_wheel(wheel_dir / "good", "goodpkg", "1.0")
+    built = build_wheel(
+        wheel_dir / "bad", "host", "1.0", modules={"host/__init__.py": "VALUE = 1\n" * 200}
+    )
+    _damage(built.path, "host/__init__.py", how)
+    bad = replace(built, sha256=sha256_file(built.path))
+    index_server.add(good)
+    index_server.add(bad)
+    reqs = write(tmp_path / "r.txt", pinned_lines([good, bad]))
+    cache = tmp_path / "cache"
+    before = tree_snapshot(venv.path.parent)
+
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        "--cache-dir",
+        cache,
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert f"{bad.filename} is not a valid wheel" in first and "host/__init__.py" in first
+    assert tree_snapshot(venv.path.parent) == before  # not even the good wheel
+    unpacked = cache / "v1" / "unpacked"
+    assert not (unpacked / bad.sha256).exists()  # no tree, and no half-built one left
+    assert not [p for p in unpacked.iterdir() if p.name.startswith(".build-")]
 
 
 @pytest.mark.parametrize(
