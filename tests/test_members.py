@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -28,9 +28,6 @@ from pipseal.install.members import PIECE, STREAM_ABOVE, MemberReader
 Inflater = Callable[[int], Any]
 #: A member to write: (name, bytes, compression method).
 Member = tuple[str, bytes, int]
-
-#: What isal's inflater raises (its stub calls it an instance, not a class).
-ISAL_ERROR = cast("type[Exception]", isal_zlib.error)
 
 STORED, DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
 MIB = 1024 * 1024
@@ -505,23 +502,6 @@ def test_a_deflated_member_cut_short_is_refused(
 
 @pytest.mark.parametrize("stream_above", PATHS)
 @pytest.mark.parametrize("inflater", INFLATERS)
-def test_a_corrupt_deflate_stream_is_not_read(
-    inflater: Inflater, stream_above: int, tmp_path: Path
-) -> None:
-    path = write_zip(tmp_path / "corrupt.zip", [("m.py", TEXT, DEFLATED)])
-    raw = path.read_bytes()
-    at = local_entry(raw, "m.py")
-    name_length, extra_length = struct.unpack_from("<HH", raw, at + 26)
-    patch_bytes(path, at + LOCAL_NAME + name_length + extra_length, b"\xff")  # block type 3
-    with (
-        reader_of(path, stream_above, inflater) as reader,
-        pytest.raises((zipfile.BadZipFile, zlib.error, ISAL_ERROR)),
-    ):
-        read(reader, "m.py")
-
-
-@pytest.mark.parametrize("stream_above", PATHS)
-@pytest.mark.parametrize("inflater", INFLATERS)
 def test_a_corrupt_deflate_stream_is_a_bad_zip_file(
     inflater: Inflater, stream_above: int, tmp_path: Path
 ) -> None:
@@ -529,8 +509,12 @@ def test_a_corrupt_deflate_stream_is_a_bad_zip_file(
     raw = path.read_bytes()
     at = local_entry(raw, "m.py")
     name_length, extra_length = struct.unpack_from("<HH", raw, at + 26)
-    patch_bytes(path, at + LOCAL_NAME + name_length + extra_length, b"\xff")
-    with reader_of(path, stream_above, inflater) as reader, pytest.raises(zipfile.BadZipFile):
+    patch_bytes(path, at + LOCAL_NAME + name_length + extra_length, b"\xff")  # block type 3
+    # Whichever inflater: not zlib.error or isal's IsalError, which trees.py would not catch.
+    with (
+        reader_of(path, stream_above, inflater) as reader,
+        pytest.raises(zipfile.BadZipFile, match="not a valid deflate stream"),
+    ):
         read(reader, "m.py")
 
 
