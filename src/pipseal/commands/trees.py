@@ -77,7 +77,7 @@ class Trees:
         """For a hash-pinned request with two or more pins that have no tree in the cache: fork
         the unpacking workers now (no other thread runs yet) and return what downloads a planned
         file ahead of the plan and hands it to them."""
-        if not request.hash_mode:
+        if not request.hash_mode or not _can_fork():
             return None
         missing = [
             r
@@ -102,6 +102,8 @@ class Trees:
         arrives. Call it while no other thread runs."""
         if self._hook is not None:
             return self._hook
+        if not _can_fork():  # Windows: unpacked in ``prepare``, in this process
+            return None
         missing = [p for p in planned if not (p.cached_sha256 and self.intact(p.cached_sha256))]
         if len(missing) < 2:
             return None
@@ -212,3 +214,9 @@ def _unpacking_modules() -> None:
 
     import pipseal.install.unpacked
     import pipseal.install.wheel  # noqa: F401
+
+
+def _can_fork() -> bool:
+    import os
+
+    return hasattr(os, "fork")
