@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,23 +34,44 @@ def test_hostile_wheel_is_refused_and_nothing_is_written(
     tmp_path: Path,
     run_pipseal: RunPipseal,
 ) -> None:
-    good = build_wheel(wheel_dir / "good", "goodpkg", "1.0")
     bad: BuiltDist = build_wheel(wheel_dir / "bad", "host", "1.0", **HOSTILE[case])  # type: ignore[arg-type]
-    index_server.add(good)
-    index_server.add(bad)
-    reqs = write(tmp_path / "r.txt", pinned_lines([good, bad]))
     outside = venv.path.parent
     before = tree_snapshot(outside)
 
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = _install_with_a_good_wheel(bad, index_server, wheel_dir, venv, tmp_path, run_pipseal)
 
     assert result.returncode != 0
     assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
     assert bad.filename in result.stderr.splitlines()[0]
     assert tree_snapshot(outside) == before  # not even the good wheel: all or nothing
     assert not Path("/tmp/pipseal-absolute-evil.py").exists()
+
+
+def _install_with_a_good_wheel(
+    bad: BuiltDist,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+    *options: str | Path,
+) -> subprocess.CompletedProcess[str]:
+    """``pipseal install --no-deps`` of ``bad`` beside a good wheel, both pinned on the index."""
+    good = build_wheel(wheel_dir / "good", "goodpkg", "1.0")
+    index_server.add(good)
+    index_server.add(bad)
+    reqs = write(tmp_path / "r.txt", pinned_lines([good, bad]))
+    return run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        *options,
+    )
 
 
 def _damage(path: Path, member: str, how: str) -> None:
@@ -81,29 +103,16 @@ def test_a_wheel_with_a_damaged_member_is_refused_and_nothing_is_written(
     # Pinned as it is (its digest matches the pin): the damage is found while it is unpacked,
     # e.g. "ERROR: host-1.0-py3-none-any.whl is not a valid wheel: member 'host/__init__.py'
     # inflates to more bytes than its declared 1999".
-    good = build_wheel(wheel_dir / "good", "goodpkg", "1.0")
     built = build_wheel(
         wheel_dir / "bad", "host", "1.0", modules={"host/__init__.py": "VALUE = 1\n" * 200}
     )
     _damage(built.path, "host/__init__.py", how)
     bad = replace(built, sha256=sha256_file(built.path))
-    index_server.add(good)
-    index_server.add(bad)
-    reqs = write(tmp_path / "r.txt", pinned_lines([good, bad]))
     cache = tmp_path / "cache"
     before = tree_snapshot(venv.path.parent)
 
-    result = run_pipseal(
-        "install",
-        "--python",
-        venv.python,
-        "-i",
-        index_server.url,
-        "-r",
-        reqs,
-        "--no-deps",
-        "--cache-dir",
-        cache,
+    result = _install_with_a_good_wheel(
+        bad, index_server, wheel_dir, venv, tmp_path, run_pipseal, "--cache-dir", cache
     )
 
     assert result.returncode != 0
