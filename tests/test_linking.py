@@ -431,15 +431,22 @@ def test_an_intact_tree_opens_checked(wheel_dir: Path, cache_base: Path) -> None
 # -- building a tree: each member checked against RECORD --------------------------------------
 
 
-def test_a_signature_file_outside_record_is_unpacked(wheel_dir: Path, cache_base: Path) -> None:
+def test_a_signature_file_outside_record_is_unpacked(
+    env: TargetEnvironment, wheel_dir: Path, cache_base: Path
+) -> None:
     # RECORD.jws cannot list itself in RECORD (PEP 427): the zip's CRC-32 checks it instead.
     signature = b'{"protected": "e30", "payload": "", "signature": "c2ln"}\n'
     member = f"{DIST_INFO}/RECORD.jws"
     wheel = build_wheel(wheel_dir, NAME, "1.0", extra_members={member: signature})
     tree = tree_of(cache_base, wheel)
     assert tree.path(member).read_bytes() == signature
-    assert tree.files[member][HASH] == ""
+    assert tree.files[member][HASH] == record_hash(tree.path(member))
     assert open_tree(cache_base, wheel.sha256) is not None
+    # Installed as installer installs it: its RECORD row has the sha256 of its bytes.
+    _, from_archive = staged_from_archives(env, [wheel])
+    _, from_tree = staged_from_trees(env, [tree], "hardlink")
+    assert from_tree == from_archive
+    assert record_text(from_tree, env) == record_text(from_archive, env)
 
 
 def test_a_signature_file_failing_its_crc_is_refused(wheel_dir: Path, cache_base: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,6 +124,42 @@ def test_a_wheel_with_a_damaged_member_is_refused_and_nothing_is_written(
     unpacked = cache / "v1" / "unpacked"
     assert not (unpacked / bad.sha256).exists()  # no tree, and no half-built one left
     assert not [p for p in unpacked.iterdir() if p.name.startswith(".build-")]
+
+
+def _without_wheel_file(path: Path) -> None:
+    """Rewrite a built wheel without its .dist-info/WHEEL (and RECORD's row for it)."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            if info.filename.endswith(".dist-info/WHEEL"):
+                continue
+            if info.filename.endswith(".dist-info/RECORD"):
+                rows = data.decode().splitlines(keepends=True)
+                zf.writestr(info, "".join(r for r in rows if ".dist-info/WHEEL," not in r))
+            else:
+                zf.writestr(info, data)
+
+
+def test_a_wheel_without_its_wheel_file_is_refused_in_one_line(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    built = build_wheel(wheel_dir / "bad", "host", "1.0")
+    _without_wheel_file(built.path)
+    bad = replace(built, sha256=sha256_file(built.path))
+    before = tree_snapshot(venv.path.parent)
+
+    result = _install_with_a_good_wheel(bad, index_server, wheel_dir, venv, tmp_path, run_pipseal)
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert f"{bad.filename} has no readable host-1.0.dist-info/WHEEL" in first, first
+    assert tree_snapshot(venv.path.parent) == before
 
 
 @pytest.mark.parametrize(

@@ -175,17 +175,21 @@ class Transaction:
         """Discard the staging area; the environment is untouched. Safe to call twice."""
         if not self._closed:
             self._closed = True
+            entries: list[os.DirEntry[str]] = []
             # The journal and then the lock file go last: a process killed half-way through
             # leaves a directory that recovery can lock and finish or discard, not one without
             # a lock file, which looks freshly made and is left alone for a minute
             # (``recovery.UNLOCKED_GRACE_SECONDS``) while ``verify`` reports it.
-            with contextlib.suppress(OSError), os.scandir(self._dir) as entries:
-                for entry in list(entries):
-                    if entry.name not in (JOURNAL_NAME, LOCK_NAME):
-                        if entry.is_dir(follow_symlinks=False):
-                            shutil.rmtree(entry.path, ignore_errors=True)
-                        else:
-                            os.unlink(entry.path)
+            with contextlib.suppress(OSError), os.scandir(self._dir) as found:
+                entries = list(found)
+            for entry in entries:
+                if entry.name in (JOURNAL_NAME, LOCK_NAME):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
             for name in (JOURNAL_NAME, LOCK_NAME):
                 with contextlib.suppress(OSError):
                     os.unlink(self._dir / name)

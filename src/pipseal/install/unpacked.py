@@ -253,7 +253,8 @@ def build_tree(
             "dist_info": dist_info,
             "name": name,
             "version": str(parse_wheel_filename(filename)[1]),
-            "root_is_purelib": str(wheel.get("Root-Is-Purelib", "")).strip().lower() == "true",
+            # installer's test, exactly (``install/wheel.py`` stages by it too)
+            "root_is_purelib": wheel.get("Root-Is-Purelib") == "true",
             "wheel_version": str(wheel.get("Wheel-Version") or "").strip(),
             "files": files,
         }
@@ -299,21 +300,21 @@ def _extract(
         made.add(parent)
     digest, size = record.get(member, ("", ""))
     algorithm, _, expected = digest.partition("=")
-    hasher: Any = None
-    if algorithm in ("sha256", "sha384", "sha512"):
-        hasher = hashlib.new(algorithm)
-    elif algorithm or member not in unhashed:
+    checked = algorithm in ("sha256", "sha384", "sha512")
+    if not checked and (algorithm or member not in unhashed):
         raise InstallError(f"{filename} does not match its RECORD: no usable hash for {member}")
-    # (RECORD is written anew at install, so its mode here does not matter.)
-    executable = hasher is not None and bool((info.external_attr >> 16) & 0o111)
-    # RECORD itself and signature files have no digest in RECORD: the zip's CRC-32 checks them.
+    # RECORD itself and the signature files have no digest in RECORD: the zip's CRC-32 checks
+    # them, and a signature file's row in the installed RECORD gets the sha256 of its bytes, as
+    # installer writes it. (RECORD is written anew at install: its mode does not matter.)
+    is_record = not checked and member.endswith("/RECORD")
+    hasher: Any = hashlib.new(algorithm if checked else "sha256")
+    executable = not is_record and bool((info.external_attr >> 16) & 0o111)
     written = 0
     fd = os.open(target, _CREATE, 0o644)
     try:
-        whole = members.read(info, crc=hasher is None)  # most members: one piece
-        for chunk in (whole,) if whole is not None else members.chunks(info, crc=hasher is None):
-            if hasher is not None:
-                hasher.update(chunk)
+        whole = members.read(info, crc=not checked)  # most members: one piece
+        for chunk in (whole,) if whole is not None else members.chunks(info, crc=not checked):
+            hasher.update(chunk)
             done = os.write(fd, chunk)
             if done < len(chunk):
                 view = memoryview(chunk)[done:]
@@ -325,10 +326,13 @@ def _extract(
         st = os.fstat(fd)
     finally:
         os.close(fd)
-    if hasher is not None and (record_digest(hasher.digest()) != expected or str(written) != size):
+    got = record_digest(hasher.digest())
+    if checked and (got != expected or str(written) != size):
         raise InstallError(
             f"{filename} does not match its RECORD: hash / size of {member} didn't match RECORD"
         )
+    if not checked:
+        digest = "" if is_record else f"sha256={got}"
     return [st.st_size, st.st_mtime_ns, digest, executable]
 
 

@@ -350,6 +350,10 @@ def check_wheel(
     except InstallerError as exc:
         raise InstallError(f"{wheel} is not a valid wheel: {exc}") from exc
     meta_name = _check_dist_info(wheel, source, dist_info, str(name), version)
+    try:
+        source.read_dist_info("WHEEL")
+    except (KeyError, UnicodeDecodeError) as exc:
+        raise InstallError(f"{wheel} has no readable {dist_info}/WHEEL") from exc
     # Contents are checked as they are unpacked (``_Verifying``): one pass over each member.
     issues = _record_issues(archive, dist_info)
     if issues:
