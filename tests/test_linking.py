@@ -8,6 +8,7 @@ import csv
 import os
 import re
 import stat
+import time
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -457,6 +458,7 @@ def test_a_signature_file_failing_its_crc_is_refused(wheel_dir: Path, cache_base
     with pytest.raises(zipfile.BadZipFile, match="CRC"):
         tree_of(cache_base, wheel)
     assert not any((cache_base / "unpacked").iterdir())
+    assert not any((cache_base / "tmp").iterdir())
 
 
 def test_a_member_outside_record_is_refused(wheel_dir: Path, cache_base: Path) -> None:
@@ -466,6 +468,7 @@ def test_a_member_outside_record_is_refused(wheel_dir: Path, cache_base: Path) -
     with pytest.raises(InstallError, match=rf"no usable hash for {re.escape(member)}"):
         tree_of(cache_base, wheel)
     assert not any((cache_base / "unpacked").iterdir())
+    assert not any((cache_base / "tmp").iterdir())
 
 
 @pytest.mark.parametrize(
@@ -483,6 +486,7 @@ def test_a_member_unlike_its_record_is_refused(
         tree_of(cache_base, wheel)
     # Nothing is left in the cache: not the tree, not its unfinished build directory.
     assert not any((cache_base / "unpacked").iterdir())
+    assert not any((cache_base / "tmp").iterdir())
 
 
 # -- many files: trees staged in worker processes -------------------------------------------------
@@ -530,3 +534,32 @@ def test_a_file_gone_from_a_tree_built_by_this_install_is_drift_too(
         install_wheels([(tree, "hardlink")], env)
     assert caught.value.sha256 == wheel.sha256
     assert snapshot(venv.path) == before
+
+
+def _build(item: tuple[str, str, str, str]) -> int:
+    base, path, sha256, filename = item
+    return len(build_tree(Path(base), Path(path), sha256, filename).files)
+
+
+def test_a_build_cut_short_by_a_killed_worker_is_swept_by_the_next_run(
+    wheel_dir: Path, cache_base: Path
+) -> None:
+    # An install that fails or is interrupted kills its unpacking workers mid-build.
+    from pipseal.cache import Cache
+    from pipseal.processes import WorkerPool
+
+    wheel = many_files_wheel(wheel_dir, "huge", 20000)
+    pool: WorkerPool[tuple[str, str, str, str], int] = WorkerPool(_build, 1)
+    pool.submit(0, (str(cache_base), str(wheel.path), wheel.sha256, wheel.filename))
+    scratch = cache_base / "tmp"
+    deadline = time.monotonic() + 30
+    while not list(scratch.glob("build-*/huge/m0100.py")):
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.01)
+    pool.close()
+    assert list(scratch.glob("build-*"))  # half-built, its process gone
+    assert not (cache_base / "unpacked" / wheel.sha256).exists()
+
+    Cache(cache_base.parent).prepare()
+
+    assert not list(scratch.glob("build-*"))

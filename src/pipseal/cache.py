@@ -485,7 +485,7 @@ class Cache:
 
 def _owner_pid(name: str) -> int | None:
     parts = name.split("-")
-    if len(parts) >= 3 and parts[0] in ("dl", "probe") and parts[1].isdigit():
+    if len(parts) >= 3 and parts[0] in ("dl", "probe", "build") and parts[1].isdigit():
         return int(parts[1])
     return None
 

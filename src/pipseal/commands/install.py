@@ -72,7 +72,10 @@ def run(
     try:
         with machinery.cache.lock(exclusive=False):
             installed = installed_distributions(target) if options.target is None else {}
-            trees = Trees.for_install(machinery, target, options.link_mode)
+            # (--dry-run installs nothing: no tree is unpacked for it.)
+            trees = (
+                None if options.dry_run else Trees.for_install(machinery, target, options.link_mode)
+            )
             if trees is not None:
                 # A hash-pinned request whose wheels are not unpacked in the cache yet: each is
                 # downloaded as soon as its page is read and unpacked as soon as it is in hand,

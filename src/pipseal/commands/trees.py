@@ -212,6 +212,7 @@ def _unpacking_modules() -> None:
     first archive arrives."""
     import zipfile  # noqa: F401
 
+    import pipseal.install.members
     import pipseal.install.unpacked
     import pipseal.install.wheel  # noqa: F401
 

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["stage_tree"]
 
-_SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 #: RECORD rows: (scheme, path within the scheme, "algorithm=digest" or "", size or "").
 _Row = tuple[str, str, str, str]
 
@@ -200,7 +199,7 @@ class _Stager:
             _check(os.path.join(self.tree.root, member), entry, self.tree.sha256)
         data_prefix = self.tree.dist_info[: -len(".dist-info")] + ".data/"
         scheme, _, path = member[len(data_prefix) :].partition("/")
-        if scheme not in _SCHEMES or not path:
+        if scheme not in SCHEME_KEYS or not path:
             raise InstallError(
                 f"{self.tree.filename}: {member} is in an unknown .data scheme {scheme!r}"
             )

@@ -27,15 +27,18 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipseal.errors import InstallError
 from pipseal.hashes import record_digest
-from pipseal.install.members import MemberReader
+
+if TYPE_CHECKING:  # imported where a tree is built: a warm install builds none
+    import zipfile
+
+    from pipseal.install.members import MemberReader
 
 LinkMode = Literal["hardlink", "clone", "copy", "symlink"]
 LINK_MODES: tuple[LinkMode, ...] = ("hardlink", "clone", "copy", "symlink")
@@ -203,11 +206,20 @@ def build_tree(
     METADATA spells it, which that check returns); here only RECORD agreement is enforced
     (InstallError on any difference).
     """
+    import zipfile
+
     from installer.records import parse_record_file
+
+    from pipseal.install.members import MemberReader
 
     root = tree_root(cache_base, sha256)
     root.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".build-{sha256[:12]}-", dir=root.parent))
+    # Built in the cache's tmp/ (the same file system), named after this process: a worker
+    # killed half-way (an install that fails or is interrupted kills its unpacking workers)
+    # leaves a directory that the next run's sweep of dead processes' files removes.
+    scratch = cache_base / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-{sha256[:12]}-", dir=scratch))
     try:
         with (
             contextlib.nullcontext(opened) if opened is not None else zipfile.ZipFile(archive) as zf

@@ -48,7 +48,7 @@ from packaging.version import InvalidVersion, Version
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.hashes import record_digest
-from pipseal.install.staged import StagedDistribution, mirrored_scheme, scheme_root
+from pipseal.install.staged import StagedDistribution, mirrored_scheme
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",
@@ -57,7 +57,6 @@ __all__ = [
     "RATIO_CHECK_THRESHOLD",
     "StagedDistribution",
     "check_wheel",
-    "scheme_root",
     "stage_wheel",
 ]
 
