@@ -198,9 +198,11 @@ def test_a_staging_dir_without_journal_is_discarded(venv: Venv) -> None:
         assert live.staging_root.exists()
     finally:
         live.abort()
-    crashed = venv.path / ".pipseal-staging-crashed"
-    (crashed / "tree" / "lib").mkdir(parents=True)
-    (crashed / "lock").write_text("")
+    # A transaction killed while staging: its lock released, no journal written.
+    crashed = Transaction(env)
+    (crashed.staging_root / "lib").mkdir()
+    os.close(crashed._lock)
+    crashed._closed = True
 
     result = recover(env)
 

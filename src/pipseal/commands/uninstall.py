@@ -194,7 +194,8 @@ def _compact(paths: set[str]) -> set[str]:
 
 
 def report_recovery(recovery: RecoveryResult, out: Reporter) -> None:
-    """One warning per interrupted commit that was rolled back or completed."""
+    """One warning per interrupted commit that was rolled back or completed, and per staging
+    directory that recovery refused to act on."""
     for item in recovery.recovered:
         if item.action == "rolled-back":
             out.warn(
@@ -203,5 +204,11 @@ def report_recovery(recovery: RecoveryResult, out: Reporter) -> None:
             )
         elif item.action == "completed":
             out.warn(f"An interrupted install was completed (cleaned up {item.staging_dir})")
+        elif item.action == "refused":
+            out.warn(
+                f"Left {item.staging_dir} untouched: {item.reason}; if no pipseal run was "
+                "interrupted in this environment, something else put it there: inspect it, "
+                "then delete it"
+            )
         else:
             out.verbose(f"Removed the leftovers of an interrupted install: {item.staging_dir}")

@@ -8,7 +8,8 @@ the same file system, so every move is an atomic ``os.replace``::
       aside/         files of replaced versions, and files overwritten, kept until success
         0, 1, ...    one entry per file moved aside, numbered in journal order
       journal.json   the plan of the commit, written (fsync, rename) before the first move
-      lock           held (``flock``) by the process that owns the transaction, until it ends
+      lock           held (``flock``) by the process that owns the transaction, until it ends;
+                     holds the directory's proof of origin (install/origin.py)
 
 ``journal.json`` (format version 1) lets a later run finish or undo a commit cut short by
 ``kill -9`` or a power cut::
@@ -26,7 +27,8 @@ done and is reversed (``mkdir``: the directory is removed if empty). Once ``comm
 install is complete and only the staging directory remains to be deleted. Every move is one
 ``rename``, so after a crash the file system itself says which moves were done: no progress
 file is needed. ``install/recovery.py`` reads this contract; it skips staging directories
-whose ``lock`` is still held (a transaction of a running process).
+whose ``lock`` is still held (a transaction of a running process), and acts only on those whose
+lock file proves their origin and only on moves inside the environment.
 
 A transaction with nothing staged and only ``replace`` calls is an uninstall.
 """
@@ -47,6 +49,7 @@ from types import TracebackType
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.origin import seal
 from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 
@@ -102,6 +105,8 @@ class Transaction:
             # recovery tells a crashed transaction from a running one.
             self._lock = os.open(self._dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._lock, fcntl.LOCK_EX)
+            # What lets recovery tell this directory from one a wheel shipped (origin.py).
+            seal(self._dir, self._lock)
         except OSError as exc:
             raise InstallError(
                 f"cannot write to {self.root}: {exc.strerror or exc}",
