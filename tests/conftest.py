@@ -137,7 +137,7 @@ ROBUSTNESS_FILES = {
     "test_hostile_input.py": "hostile wheels and bad input",
     "test_concurrency.py": "8 concurrent processes on one cache; killed and Ctrl-C'd downloads",
     "test_full_disk.py": "a full disk under the cache or under the environment",
-    "test_interrupted_commit.py": "installs killed with SIGKILL mid-commit",
+    "test_interrupted_commit.py": "installs killed (SIGKILL) or interrupted (SIGINT) mid-commit",
     "test_planted_journal.py": "staging directories and journals pipseal did not make",
     "test_diagnosis.py": "hash mismatches diagnosed (one per identifier)",
     "test_uninstall_verify.py": "uninstall and tamper checks",

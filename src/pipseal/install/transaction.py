@@ -49,6 +49,7 @@ from types import TracebackType
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.deferred import DeferredSignals
 from pipseal.install.origin import seal
 from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
@@ -208,39 +209,46 @@ class Transaction:
         file that could not be moved; the staging area is discarded in both cases.
         """
         self._check_open()
-        try:
+        # A signal lands between two whole steps, never between a move and its count (nor in
+        # the undo): see deferred.py.
+        with DeferredSignals() as signals:
             try:
-                plan = self._plan()
-                self._write_journal("committing", plan)
-            except OSError as exc:
-                raise InstallError(
-                    f"cannot prepare the install in {self._dir}: {exc.strerror or exc}"
-                ) from exc
-            done = 0
-            try:
-                for move in plan:
-                    _execute(move)
-                    done += 1
-                self._write_journal("committed", plan)
-            except BaseException as exc:
-                self._undo(plan[:done])
-                if isinstance(exc, OSError):
-                    # Name the target path: the staging path in exc.filename is about to go.
-                    verb, where = "install", str(self._dir / JOURNAL_NAME)
-                    if done < len(plan):
-                        failed = plan[done]
-                        verb = "remove" if failed.op == "aside" else "install"
-                        where = failed.src if failed.op == "aside" else failed.dst
-                    raise InstallError(
-                        f"cannot {verb} {where}: {exc.strerror or exc}; "
-                        "the environment was left unchanged"
-                    ) from exc
-                raise
-            prune_empty_dirs(self.env, plan)
-        finally:
-            self.abort()
+                self._commit(signals)
+            finally:
+                self.abort()
 
     # -- internals --------------------------------------------------------------------------
+
+    def _commit(self, signals: DeferredSignals) -> None:
+        try:
+            plan = self._plan()
+            self._write_journal("committing", plan)
+        except OSError as exc:
+            raise InstallError(
+                f"cannot prepare the install in {self._dir}: {exc.strerror or exc}"
+            ) from exc
+        done = 0
+        try:
+            for move in plan:
+                signals.check()
+                _execute(move)
+                done += 1
+            self._write_journal("committed", plan)
+        except BaseException as exc:
+            self._undo(plan[:done])
+            if isinstance(exc, OSError):
+                # Name the target path: the staging path in exc.filename is about to go.
+                verb, where = "install", str(self._dir / JOURNAL_NAME)
+                if done < len(plan):
+                    failed = plan[done]
+                    verb = "remove" if failed.op == "aside" else "install"
+                    where = failed.src if failed.op == "aside" else failed.dst
+                raise InstallError(
+                    f"cannot {verb} {where}: {exc.strerror or exc}; "
+                    "the environment was left unchanged"
+                ) from exc
+            raise
+        prune_empty_dirs(self.env, plan)
 
     def _check_open(self) -> None:
         if self._closed:
