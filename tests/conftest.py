@@ -139,6 +139,7 @@ ROBUSTNESS_FILES = {
     "test_full_disk.py": "a full disk under the cache or under the environment",
     "test_interrupted_commit.py": "installs killed (SIGKILL) or interrupted (SIGINT) mid-commit",
     "test_planted_journal.py": "staging directories and journals pipseal did not make",
+    "test_environment_lock.py": "concurrent installs and uninstalls into one environment",
     "test_diagnosis.py": "hash mismatches diagnosed (one per identifier)",
     "test_uninstall_verify.py": "uninstall and tamper checks",
     "test_install.py": "hostile wheels and rollbacks at the staging layer",

@@ -55,10 +55,22 @@ def run(
 
     ``inspection``: the target interpreter's, if the caller started it already
     (``commands.target``); else it is made here."""
-    from pipseal.environment import installed_distributions
-
     started = time.monotonic()
     target = (inspection or start_target(options)).result()
+    if options.dry_run:
+        return _run(options, reporter, target, started)
+    from pipseal.install.envlock import EnvironmentLock
+
+    # From recovery to commit, no other pipseal changes this environment (envlock.py).
+    with EnvironmentLock(target, reporter.warn):
+        return _run(options, reporter, target, started)
+
+
+def _run(
+    options: InstallOptions, reporter: Reporter, target: TargetEnvironment, started: float
+) -> InstallResult:
+    from pipseal.environment import installed_distributions
+
     if options.target is None and _interrupted_commits(target):
         from pipseal.commands.uninstall import report_recovery
         from pipseal.install.recovery import recover
