@@ -10,6 +10,7 @@ its commit: the process must itself leave the venv as before or complete.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -267,3 +268,74 @@ def test_ctrl_c_during_an_upgrade_never_splits_a_step(
 
     # Meaningful only if some interrupts landed in the middle of the moves.
     assert (130, "before") in {(code, o) for _, code, o in outcomes}, outcomes
+
+
+def flat_wheel(directory: Path) -> BuiltDist:
+    """1200 top-level modules: in an existing directory each is a move of its own, so the
+    commit lasts long enough for a kill to land in it."""
+    modules: dict[str, str | bytes] = {f"flat{i:04d}.py": f"N = {i}\n" for i in range(MODULES)}
+    return build_wheel(directory, "flat", "1.0", modules=modules)
+
+
+@pytest.mark.parametrize("option", ["--target", "--prefix"])
+def test_kill_9_during_a_target_or_prefix_install_then_install_again(
+    option: str,
+    venv_template: Venv,
+    wheel_dir: Path,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    from pipseal.commands.verify import verify_environment
+    from pipseal.environment import inspect_interpreter
+    from tests.support.venvs import pipseal_env
+
+    flat_wheel(wheel_dir)
+    env = pipseal_env(tmp_path / "home", cache_dir)
+    for attempt, delay in enumerate((0.002, 0.0, 0.004, 0.001, 0.0, 0.003, 0.0, 0.006)):
+        directory = tmp_path / f"attempt{attempt}"
+        # The modules' directory exists, so that each module is a move of its own.
+        site = (
+            directory
+            if option == "--target"
+            else directory / venv_template.purelib.relative_to(venv_template.path)
+        )
+        site.mkdir(parents=True)
+        command = [sys.executable, "-m", "pipseal", "install", option, str(directory)]
+        command += ["--python", str(venv_template.python), "--no-index", "-f", str(wheel_dir)]
+        process = subprocess.Popen(
+            [*command, "flat"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        staging = None
+        deadline = time.monotonic() + 60
+        try:
+            while process.poll() is None and time.monotonic() < deadline:
+                staging = next(directory.glob(".pipseal-staging-*/journal.json"), None)
+                if staging is not None:
+                    break
+            if delay:
+                time.sleep(delay)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        finally:
+            process.wait(10)
+        if process.returncode == -signal.SIGKILL and staging is not None and staging.exists():
+            break
+    else:
+        pytest.fail("no kill landed during a commit")
+
+    again = subprocess.run([*command, "flat"], env=env, capture_output=True, text=True, check=False)
+
+    assert again.returncode == 0, again.stderr
+    # The half-made commit was undone (and its staging directory, as big as the install,
+    # removed) before the install ran again.
+    assert "An interrupted install or uninstall was rolled back" in again.stderr
+    assert not list(directory.glob(".pipseal-staging-*"))
+    where = {option.strip("-"): str(directory)}
+    checked = verify_environment(inspect_interpreter(str(venv_template.python), **where))
+    assert checked.ok and checked.distributions == 1, checked
+    assert checked.files > MODULES

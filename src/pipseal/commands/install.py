@@ -71,11 +71,12 @@ def _run(
 ) -> InstallResult:
     from pipseal.environment import installed_distributions
 
-    if options.target is None and _interrupted_commits(target):
+    if _interrupted_commits(target):
         from pipseal.commands.uninstall import report_recovery
         from pipseal.install.recovery import recover
 
-        # An install killed mid-commit (kill -9, power loss) is finished or undone first.
+        # An install killed mid-commit (kill -9, power loss) is finished or undone first: in a
+        # venv, and in a --target or --prefix directory alike.
         report_recovery(recover(target), reporter)
     request, options = read_locked_request(options, target)
     common = effective_index(options.common, request.options)
