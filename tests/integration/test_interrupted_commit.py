@@ -335,7 +335,9 @@ def test_kill_9_during_a_target_or_prefix_install_then_install_again(
     # removed) before the install ran again.
     assert "An interrupted install or uninstall was rolled back" in again.stderr
     assert not list(directory.glob(".pipseal-staging-*"))
-    where = {option.strip("-"): str(directory)}
-    checked = verify_environment(inspect_interpreter(str(venv_template.python), **where))
+    target, prefix = (str(directory), None) if option == "--target" else (None, str(directory))
+    checked = verify_environment(
+        inspect_interpreter(str(venv_template.python), target=target, prefix=prefix)
+    )
     assert checked.ok and checked.distributions == 1, checked
     assert checked.files > MODULES
