@@ -31,7 +31,6 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import stat
 import time
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from pipseal.install.transaction import (
     STAGING_PREFIX,
     Move,
     prune_empty_dirs,
+    remove_staging_dir,
 )
 
 __all__ = ["Recovered", "RecoveryResult", "recover", "staging_dirs"]
@@ -162,7 +162,7 @@ def _recover_one(directory: Path, root: Path, env: TargetEnvironment) -> Recover
             else:
                 undone = _undo(moves, directory)
                 action = "rolled-back"
-        shutil.rmtree(directory, ignore_errors=True)
+        remove_staging_dir(directory)
         return Recovered(str(directory), action, undone)
     finally:
         os.close(lock)

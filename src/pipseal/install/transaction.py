@@ -63,6 +63,7 @@ __all__ = [
     "Transaction",
     "distribution_files",
     "prune_empty_dirs",
+    "remove_staging_dir",
 ]
 
 STAGING_PREFIX = ".pipseal-staging-"
@@ -181,25 +182,7 @@ class Transaction:
         """Discard the staging area; the environment is untouched. Safe to call twice."""
         if not self._closed:
             self._closed = True
-            entries: list[os.DirEntry[str]] = []
-            # The journal and then the lock file go last: a process killed half-way through
-            # leaves a directory that recovery can lock and finish or discard, not one without
-            # a lock file, which looks freshly made and is left alone for a minute
-            # (``recovery.UNLOCKED_GRACE_SECONDS``) while ``verify`` reports it.
-            with contextlib.suppress(OSError), os.scandir(self._dir) as found:
-                entries = list(found)
-            for entry in entries:
-                if entry.name in (JOURNAL_NAME, LOCK_NAME):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-            for name in (JOURNAL_NAME, LOCK_NAME):
-                with contextlib.suppress(OSError):
-                    os.unlink(self._dir / name)
-            shutil.rmtree(self._dir, ignore_errors=True)
+            remove_staging_dir(self._dir)
             os.close(self._lock)
 
     def commit(self) -> None:
@@ -350,6 +333,27 @@ class Transaction:
                     Path(move.dst).rmdir()
                 else:
                     Path(move.dst).replace(move.src)
+
+
+def remove_staging_dir(directory: Path) -> None:
+    """Delete a staging directory, its journal and then its lock file last: a process killed
+    half-way through leaves a directory that recovery can lock and finish or discard, not one
+    without a lock file, which recovery cannot tell from one it did not make."""
+    entries: list[os.DirEntry[str]] = []
+    with contextlib.suppress(OSError), os.scandir(directory) as found:
+        entries = list(found)
+    for entry in entries:
+        if entry.name in (JOURNAL_NAME, LOCK_NAME):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    for name in (JOURNAL_NAME, LOCK_NAME):
+        with contextlib.suppress(OSError):
+            os.unlink(directory / name)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def prune_empty_dirs(env: TargetEnvironment, plan: list[Move]) -> None:
