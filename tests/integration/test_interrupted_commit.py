@@ -324,6 +324,9 @@ def test_kill_9_during_a_target_or_prefix_install_then_install_again(
         finally:
             process.wait(10)
         if process.returncode == -signal.SIGKILL and staging is not None and staging.exists():
+            # The .dist-info moves in last: never visible before every module is in place.
+            if (site / "flat-1.0.dist-info").exists():
+                assert len(list(site.glob("flat*.py"))) == MODULES
             break
     else:
         pytest.fail("no kill landed during a commit")
