@@ -98,9 +98,13 @@ def test_a_planted_journal_is_refused_and_nothing_is_touched(
     assert victim.read_text() == "keep me\n"
     assert tree_snapshot(staging) == planted
     assert venv.installed() == {"beta": "2.0"}
-    # verify still shows it: it is for the user to look at.
+    # verify still shows it, for what it is: for the user to look at.
     verified = run_pipseal("verify", "--python", venv.python)
-    assert f"interrupted install: {staging}" in verified.stdout
+    assert verified.returncode == 1
+    assert verified.stdout.splitlines()[0] == (
+        f"staging directory pipseal cannot prove it made: {staging} (left untouched by "
+        "pipseal; inspect it, then delete it)"
+    )
 
 
 def test_a_planted_journal_inside_the_environment_is_refused_too(

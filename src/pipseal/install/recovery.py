@@ -52,7 +52,7 @@ from pipseal.install.transaction import (
     remove_staging_dir,
 )
 
-__all__ = ["Recovered", "RecoveryResult", "recover", "staging_dirs"]
+__all__ = ["Recovered", "RecoveryResult", "recover", "staging_dirs", "unproven"]
 
 #: A staging directory without a lock file younger than this may be one a process has just
 #: created (mkdtemp, then the lock file): it is left for a later run.
@@ -103,6 +103,26 @@ def staging_dirs(env: TargetEnvironment) -> list[Path]:
         for e in entries
         if e.name.startswith(STAGING_PREFIX) and e.is_dir(follow_symlinks=False)
     ]
+
+
+def unproven(directory: Path) -> str | None:
+    """Why recovery would refuse ``directory`` (see ``origin.py``), or None when it is a
+    transaction's own (running, interrupted, or cut short in its removal). Reads only."""
+    try:
+        lock = os.open(directory / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return "it has no lock file" if _entries(directory) else None
+    except OSError as exc:
+        return f"its lock file cannot be read ({exc.strerror or exc})"
+    try:
+        if not stat.S_ISREG(os.fstat(lock).st_mode):
+            return "its lock file is not a regular file"
+        reason = unproven_reason(directory, lock)
+        if reason is not None and _entries(directory) == [LOCK_NAME]:
+            return None  # a transaction's first instant: discarded by recovery
+        return reason
+    finally:
+        os.close(lock)
 
 
 def recover(env: TargetEnvironment) -> RecoveryResult:
