@@ -62,13 +62,19 @@ def flip_middle_byte(path: Path) -> None:
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every path below ``root`` with its bytes (None for directories)."""
+    """Every path below ``root`` with its bytes (None for directories), except the empty
+    environment lock files that the first pipseal run leaves in an environment's root (one
+    belongs to no installed distribution and stays, as uv's does)."""
+    from pipseal.install.envlock import ENV_LOCK_NAME
+
     result: dict[str, bytes | None] = {}
     for dirpath, dirs, files in os.walk(root):
         for d in dirs:
             result[os.path.relpath(os.path.join(dirpath, d), root)] = None
         for f in files:
             full = os.path.join(dirpath, f)
+            if f == ENV_LOCK_NAME and os.path.getsize(full) == 0:
+                continue
             result[os.path.relpath(full, root)] = (
                 Path(full).read_bytes() if not os.path.islink(full) else b"->link"
             )

@@ -1,13 +1,16 @@
-"""kill -9 during a commit, then recovery: the environment is as before or complete, never between.
+"""kill -9 or Ctrl-C during a commit, then recovery: the environment is as before or complete.
 
 A real process commits a wheel of 1200 modules (an upgrade: 1200 files set aside, 1200 placed)
 and is killed with SIGKILL as soon as its journal appears, and a few milliseconds later. Then
 recovery runs (in-process, and through ``pipseal uninstall``), and the venv must equal its
-snapshot from before, or hold the whole new version, with ``pipseal verify`` passing.
+snapshot from before, or hold the whole new version, with ``pipseal verify`` passing. The same
+upgrade through ``pipseal install`` is also sent SIGINT again and again from several points of
+its commit: the process must itself leave the venv as before or complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -198,11 +201,146 @@ def test_a_staging_dir_without_journal_is_discarded(venv: Venv) -> None:
         assert live.staging_root.exists()
     finally:
         live.abort()
-    crashed = venv.path / ".pipseal-staging-crashed"
-    (crashed / "tree" / "lib").mkdir(parents=True)
-    (crashed / "lock").write_text("")
+    # A transaction killed while staging: its lock released, no journal written.
+    crashed = Transaction(env)
+    (crashed.staging_root / "lib").mkdir()
+    os.close(crashed._lock)
+    crashed._closed = True
 
     result = recover(env)
 
     assert [r.action for r in result.recovered] == ["discarded"]
     assert tree_snapshot(venv.path) == before
+
+
+def interrupt_during_commit(
+    venv: Venv, command: list[str], env: dict[str, str], delay: float
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command``; from ``delay`` seconds after its journal appears, send it SIGINT every
+    half millisecond (a user hammering Ctrl-C) until it ends."""
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while journal_of(venv) is None and process.poll() is None:
+            assert time.monotonic() < deadline, "the commit never wrote its journal"
+        if delay:
+            time.sleep(delay)
+        while process.poll() is None and time.monotonic() < deadline:
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.0005)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def test_ctrl_c_during_an_upgrade_never_splits_a_step(
+    big: tuple[BuiltDist, BuiltDist],
+    with_old: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    """Real SIGINTs at many points of a real ``pipseal install`` commit: each trial leaves the
+    venv as before or complete, with ``verify`` clean, and nothing left to recover."""
+    from tests.support.venvs import pipseal_env
+
+    env = pipseal_env(tmp_path / "home", cache_dir)
+    outcomes: list[tuple[float, int, str]] = []
+    for trial, delay in enumerate((0.0, 0.001, 0.003, 0.006, 0.012, 0.025)):
+        venv = clone_venv(with_old, tmp_path / f"t{trial}")
+        before = tree_snapshot(venv.path)
+        command = [sys.executable, "-m", "pipseal", "install", "--python", str(venv.python)]
+        command += ["--no-index", "-f", str(big[1].path.parent), "big==2.0"]
+
+        result = interrupt_during_commit(venv, command, env, delay)
+
+        assert result.returncode in (0, 130), result.stderr
+        assert "Traceback" not in result.stderr
+        # The interrupted process itself undid its moves and removed its staging directory.
+        assert not list(venv.path.glob(".pipseal-staging-*")), result.stderr
+        outcome = assert_before_or_complete(venv, before, big[1], run_pipseal)
+        outcomes.append((delay, result.returncode, outcome))
+
+    # Meaningful only if some interrupts landed in the middle of the moves.
+    assert (130, "before") in {(code, o) for _, code, o in outcomes}, outcomes
+
+
+def flat_wheel(directory: Path) -> BuiltDist:
+    """1200 top-level modules: in an existing directory each is a move of its own, so the
+    commit lasts long enough for a kill to land in it."""
+    modules: dict[str, str | bytes] = {f"flat{i:04d}.py": f"N = {i}\n" for i in range(MODULES)}
+    return build_wheel(directory, "flat", "1.0", modules=modules)
+
+
+@pytest.mark.parametrize("option", ["--target", "--prefix"])
+def test_kill_9_during_a_target_or_prefix_install_then_install_again(
+    option: str,
+    venv_template: Venv,
+    wheel_dir: Path,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    from pipseal.commands.verify import verify_environment
+    from pipseal.environment import inspect_interpreter
+    from tests.support.venvs import pipseal_env
+
+    flat_wheel(wheel_dir)
+    env = pipseal_env(tmp_path / "home", cache_dir)
+    for attempt, delay in enumerate((0.002, 0.0, 0.004, 0.001, 0.0, 0.003, 0.0, 0.006)):
+        directory = tmp_path / f"attempt{attempt}"
+        # The modules' directory exists, so that each module is a move of its own.
+        site = (
+            directory
+            if option == "--target"
+            else directory / venv_template.purelib.relative_to(venv_template.path)
+        )
+        site.mkdir(parents=True)
+        command = [sys.executable, "-m", "pipseal", "install", option, str(directory)]
+        command += ["--python", str(venv_template.python), "--no-index", "-f", str(wheel_dir)]
+        process = subprocess.Popen(
+            [*command, "flat"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        staging = None
+        deadline = time.monotonic() + 60
+        try:
+            while process.poll() is None and time.monotonic() < deadline:
+                staging = next(directory.glob(".pipseal-staging-*/journal.json"), None)
+                if staging is not None:
+                    break
+            if delay:
+                time.sleep(delay)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        finally:
+            process.wait(10)
+        if process.returncode == -signal.SIGKILL and staging is not None and staging.exists():
+            # The .dist-info moves in last: never visible before every module is in place.
+            if (site / "flat-1.0.dist-info").exists():
+                assert len(list(site.glob("flat*.py"))) == MODULES
+            break
+    else:
+        pytest.fail("no kill landed during a commit")
+
+    again = subprocess.run([*command, "flat"], env=env, capture_output=True, text=True, check=False)
+
+    assert again.returncode == 0, again.stderr
+    # The half-made commit was undone (and its staging directory, as big as the install,
+    # removed) before the install ran again.
+    assert "An interrupted install or uninstall was rolled back" in again.stderr
+    assert not list(directory.glob(".pipseal-staging-*"))
+    target, prefix = (str(directory), None) if option == "--target" else (None, str(directory))
+    checked = verify_environment(
+        inspect_interpreter(str(venv_template.python), target=target, prefix=prefix)
+    )
+    assert checked.ok and checked.distributions == 1, checked
+    assert checked.files > MODULES

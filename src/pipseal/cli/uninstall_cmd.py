@@ -13,7 +13,7 @@ from pipseal.errors import PipsealError
 
 if TYPE_CHECKING:
     from pipseal.cli.output import Printer
-    from pipseal.commands.uninstall import Removal
+    from pipseal.commands.uninstall import Removal, UninstallPlan
 
 PROMPT = "Proceed (Y/n)? "
 ANSWERS = ("y", "n", "")
@@ -70,8 +70,29 @@ def handle(args: argparse.Namespace) -> int:
             names=tuple(args.names),
             requirement_files=tuple(args.requirement_files),
             python=args.python,
-        )
+        ),
+        on_wait=out.warn,
     )
+    try:
+        removed = _confirm_and_remove(
+            planned, yes=yes, no_input=no_input, verbose=args.verbose, out=out
+        )
+    finally:
+        planned.lock.release()
+    for removal in removed:
+        if yes:
+            out.info(f"Found existing installation: {removal.dist.name} {removal.dist.version}")
+            out.info(f"Uninstalling {removal.name_version}:")
+        out.info(f"  Successfully uninstalled {removal.name_version}")
+    return 0
+
+
+def _confirm_and_remove(
+    planned: UninstallPlan, *, yes: bool, no_input: bool, verbose: int, out: Printer
+) -> tuple[Removal, ...]:
+    """Report the plan, ask pip's question (unless ``yes``), remove what was confirmed."""
+    from pipseal.commands import uninstall
+
     report_recovery(planned.recovery, out)
     for text in planned.invalid:
         out.warn(
@@ -90,16 +111,10 @@ def handle(args: argparse.Namespace) -> int:
         for removal in planned.removals:
             out.info(f"Found existing installation: {removal.dist.name} {removal.dist.version}")
             out.info(f"Uninstalling {removal.name_version}:")
-            _show_listing(removal, args.verbose > 0, out)
+            _show_listing(removal, verbose > 0, out)
             if _ask(no_input) != "n":
                 chosen.append(removal)
-    removed = uninstall.remove(planned, tuple(chosen))
-    for removal in removed:
-        if yes:
-            out.info(f"Found existing installation: {removal.dist.name} {removal.dist.version}")
-            out.info(f"Uninstalling {removal.name_version}:")
-        out.info(f"  Successfully uninstalled {removal.name_version}")
-    return 0
+    return uninstall.remove(planned, tuple(chosen))
 
 
 def _show_listing(removal: Removal, verbose: bool, out: Printer) -> None:

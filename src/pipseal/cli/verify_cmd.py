@@ -37,10 +37,16 @@ def handle(args: argparse.Namespace) -> int:
     for problem in result.problems:
         out.result(str(problem))
     for directory in result.interrupted:
-        out.result(
-            f"interrupted install: {directory} "
-            "(the next pipseal install or uninstall here finishes or undoes it)"
-        )
+        if directory in result.unproven:
+            out.result(
+                f"staging directory pipseal cannot prove it made: {directory} (left untouched "
+                "by pipseal; inspect it, then delete it)"
+            )
+        else:
+            out.result(
+                f"interrupted install: {directory} "
+                "(the next pipseal install or uninstall here finishes or undoes it)"
+            )
     count = len(result.problems) + len(result.interrupted)
     out.info(
         f"Checked {result.distributions} distribution{'s' if result.distributions != 1 else ''}, "

@@ -55,15 +55,28 @@ def run(
 
     ``inspection``: the target interpreter's, if the caller started it already
     (``commands.target``); else it is made here."""
-    from pipseal.environment import installed_distributions
-
     started = time.monotonic()
     target = (inspection or start_target(options)).result()
-    if options.target is None and _interrupted_commits(target):
+    if options.dry_run:
+        return _run(options, reporter, target, started)
+    from pipseal.install.envlock import EnvironmentLock
+
+    # From recovery to commit, no other pipseal changes this environment (envlock.py).
+    with EnvironmentLock(target, reporter.warn):
+        return _run(options, reporter, target, started)
+
+
+def _run(
+    options: InstallOptions, reporter: Reporter, target: TargetEnvironment, started: float
+) -> InstallResult:
+    from pipseal.environment import installed_distributions
+
+    if _interrupted_commits(target):
         from pipseal.commands.uninstall import report_recovery
         from pipseal.install.recovery import recover
 
-        # An install killed mid-commit (kill -9, power loss) is finished or undone first.
+        # An install killed mid-commit (kill -9, power loss) is finished or undone first: in a
+        # venv, and in a --target or --prefix directory alike.
         report_recovery(recover(target), reporter)
     request, options = read_locked_request(options, target)
     common = effective_index(options.common, request.options)

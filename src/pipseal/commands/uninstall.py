@@ -9,6 +9,7 @@ them only when every move succeeded.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
@@ -16,6 +17,7 @@ from packaging.utils import canonicalize_name
 from pipseal.commands.options import Reporter
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError, UsageError
+from pipseal.install.envlock import EnvironmentLock
 from pipseal.install.recovery import RecoveryResult
 
 __all__ = ["Removal", "UninstallOptions", "UninstallPlan", "plan", "remove"]
@@ -61,18 +63,18 @@ class UninstallPlan:
     not_installed: tuple[str, ...]
     invalid: tuple[str, ...]
     recovery: RecoveryResult
+    lock: EnvironmentLock
 
 
-def plan(options: UninstallOptions) -> UninstallPlan:
-    """Recover interrupted commits in the target, then find what removing each name removes.
+def plan(options: UninstallOptions, on_wait: Callable[[str], None] | None = None) -> UninstallPlan:
+    """Lock the target (``envlock``; ``on_wait`` hears if another process holds it), recover
+    interrupted commits in it, then find what removing each name removes. The plan holds the
+    lock until ``remove`` is done with it (or ``plan.lock.release()``).
 
     Raises UsageError when no requirement is given (pip's text), RequirementsFileError for a
     bad ``-r`` file, UsageError for a bad ``--python``.
     """
-    from pipseal.environment import find_target_python, inspect_interpreter, installed_distributions
-    from pipseal.install.recovery import recover
-    from pipseal.install.staged import scheme_root
-    from pipseal.install.transaction import distribution_files
+    from pipseal.environment import find_target_python, inspect_interpreter
 
     names, invalid = _requested_names(options)
     if not names:
@@ -80,6 +82,22 @@ def plan(options: UninstallOptions) -> UninstallPlan:
             'You must give at least one requirement to uninstall (see "pipseal uninstall --help")'
         )
     env = inspect_interpreter(find_target_python(options.python))
+    lock = EnvironmentLock(env, on_wait).acquire()
+    try:
+        return _plan(env, names, invalid, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _plan(
+    env: TargetEnvironment, names: dict[str, str], invalid: tuple[str, ...], lock: EnvironmentLock
+) -> UninstallPlan:
+    from pipseal.environment import installed_distributions
+    from pipseal.install.recovery import recover
+    from pipseal.install.staged import scheme_root
+    from pipseal.install.transaction import distribution_files
+
     recovery = recover(env)
     installed = installed_distributions(env)
     root = scheme_root(env)
@@ -93,27 +111,29 @@ def plan(options: UninstallOptions) -> UninstallPlan:
         inside, outside = distribution_files(dist, root)
         listing, unlisted = _pip_listing(inside)
         removals.append(Removal(dist, tuple(inside), tuple(outside), listing, unlisted))
-    return UninstallPlan(env, tuple(removals), tuple(missing), invalid, recovery)
+    return UninstallPlan(env, tuple(removals), tuple(missing), invalid, recovery, lock)
 
 
 def remove(planned: UninstallPlan, chosen: tuple[Removal, ...]) -> tuple[Removal, ...]:
-    """Remove every distribution in ``chosen`` in one transaction; return them.
+    """Remove every distribution in ``chosen`` in one transaction; return them. The plan's
+    lock is released in every case.
 
     Either all their files are gone or, on any failure, every file is back where it was and
     InstallError says which file could not be removed.
     """
     from pipseal.install.transaction import Transaction
 
-    if not chosen:
-        return ()
-    with Transaction(planned.env) as transaction:
-        for removal in chosen:
-            transaction.replace(removal.dist)
-        try:
-            transaction.commit()
-        except InstallError as exc:
-            names = ", ".join(r.name_version for r in chosen)
-            raise InstallError(f"{exc.message} (uninstalling {names})", hint=exc.hint) from exc
+    with planned.lock:
+        if not chosen:
+            return ()
+        with Transaction(planned.env) as transaction:
+            for removal in chosen:
+                transaction.replace(removal.dist)
+            try:
+                transaction.commit()
+            except InstallError as exc:
+                names = ", ".join(r.name_version for r in chosen)
+                raise InstallError(f"{exc.message} (uninstalling {names})", hint=exc.hint) from exc
     return chosen
 
 
@@ -194,7 +214,8 @@ def _compact(paths: set[str]) -> set[str]:
 
 
 def report_recovery(recovery: RecoveryResult, out: Reporter) -> None:
-    """One warning per interrupted commit that was rolled back or completed."""
+    """One warning per interrupted commit that was rolled back or completed, and per staging
+    directory that recovery refused to act on."""
     for item in recovery.recovered:
         if item.action == "rolled-back":
             out.warn(
@@ -203,5 +224,11 @@ def report_recovery(recovery: RecoveryResult, out: Reporter) -> None:
             )
         elif item.action == "completed":
             out.warn(f"An interrupted install was completed (cleaned up {item.staging_dir})")
+        elif item.action == "refused":
+            out.warn(
+                f"Left {item.staging_dir} untouched: {item.reason}; if no pipseal run was "
+                "interrupted in this environment, something else put it there: inspect it, "
+                "then delete it"
+            )
         else:
             out.verbose(f"Removed the leftovers of an interrupted install: {item.staging_dir}")

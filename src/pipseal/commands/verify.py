@@ -49,6 +49,8 @@ class VerifyResult:
     files: int
     problems: tuple[Problem, ...]
     interrupted: tuple[str, ...] = ()
+    #: Those of ``interrupted`` that recovery refuses (pipseal cannot prove it made them).
+    unproven: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -75,7 +77,7 @@ def run(python: str | None) -> VerifyResult:
 def verify_environment(env: TargetEnvironment, *, jobs: int = 8) -> VerifyResult:
     """Check every distribution installed in ``env``; never modifies anything."""
     from pipseal.environment import installed_distributions
-    from pipseal.install.recovery import staging_dirs
+    from pipseal.install.recovery import staging_dirs, unproven
 
     dists = sorted(installed_distributions(env).values(), key=lambda d: d.canonical_name)
     entries: list[_Entry] = []
@@ -84,11 +86,13 @@ def verify_environment(env: TargetEnvironment, *, jobs: int = 8) -> VerifyResult
     found = map_in_threads(_check, entries, max(1, jobs))
     problems = [p for p in found if p is not None]
     problems.extend(_unrecorded(dists, entries))
+    staging = staging_dirs(env)
     return VerifyResult(
         distributions=len(dists),
         files=len(entries),
         problems=tuple(problems),
-        interrupted=tuple(str(d) for d in staging_dirs(env)),
+        interrupted=tuple(str(d) for d in staging),
+        unproven=tuple(str(d) for d in staging if unproven(d) is not None),
     )
 
 

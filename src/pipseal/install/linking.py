@@ -99,7 +99,8 @@ def stage_tree(
         version=tree.version,
         canonical_name=canonicalize_name(tree.name),
         files=tuple(sorted(files)),
-        dist_info=f"{root_dir}/{tree.dist_info}",
+        # (--target: the root scheme directory is the staging root itself.)
+        dist_info=f"{root_dir}/{tree.dist_info}" if root_dir else tree.dist_info,
     )
 
 

@@ -12,6 +12,12 @@ staging directories no running process holds (their ``lock`` is free) and, for e
   itself (a rename that was made has its ``dst`` present and its ``src`` gone), so the
   environment is exactly as it was before the commit (``rolled-back``).
 
+A staging directory is acted on only when its lock file proves that a transaction made it
+(``origin.py``) and every move of its journal stays inside the environment's scheme directories
+and the staging directory itself (``confine.py``); anything else is ``refused``: reported and
+left exactly as found. Such a directory may have come from a wheel (its ``.data/data/`` lands in
+the environment's root) or from anyone else who can write there.
+
 Rolling back rather than forward is the rule because an interrupted commit has not been
 reported to anyone as done, and because the staged tree may be incomplete on disk after a power
 cut, while the files set aside are whole. Either way no distribution stays whose RECORD names
@@ -21,10 +27,11 @@ files that are missing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
-import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +39,8 @@ from typing import Literal
 
 from pipseal.environment import TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.confine import outside_move
+from pipseal.install.origin import unproven_reason
 from pipseal.install.staged import scheme_root
 from pipseal.install.transaction import (
     JOURNAL_NAME,
@@ -40,24 +49,27 @@ from pipseal.install.transaction import (
     STAGING_PREFIX,
     Move,
     prune_empty_dirs,
+    remove_staging_dir,
 )
 
-__all__ = ["Recovered", "RecoveryResult", "recover", "staging_dirs"]
+__all__ = ["Recovered", "RecoveryResult", "recover", "staging_dirs", "unproven"]
 
 #: A staging directory without a lock file younger than this may be one a process has just
 #: created (mkdtemp, then the lock file): it is left for a later run.
 UNLOCKED_GRACE_SECONDS = 60.0
 
-Action = Literal["rolled-back", "completed", "discarded"]
+Action = Literal["rolled-back", "completed", "discarded", "refused"]
 
 
 @dataclass(frozen=True)
 class Recovered:
-    """One staging directory dealt with: what was done and how many moves were undone."""
+    """One staging directory dealt with: what was done and how many moves were undone;
+    for ``refused`` (left exactly as found), why."""
 
     staging_dir: str
     action: Action
     undone: int = 0
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,10 @@ class RecoveryResult:
     def completed(self) -> tuple[Recovered, ...]:
         return tuple(r for r in self.recovered if r.action == "completed")
 
+    @property
+    def refused(self) -> tuple[Recovered, ...]:
+        return tuple(r for r in self.recovered if r.action == "refused")
+
 
 def staging_dirs(env: TargetEnvironment) -> list[Path]:
     """The staging directories present in ``env``'s root, live or not, in name order."""
@@ -87,6 +103,26 @@ def staging_dirs(env: TargetEnvironment) -> list[Path]:
         for e in entries
         if e.name.startswith(STAGING_PREFIX) and e.is_dir(follow_symlinks=False)
     ]
+
+
+def unproven(directory: Path) -> str | None:
+    """Why recovery would refuse ``directory`` (see ``origin.py``), or None when it is a
+    transaction's own (running, interrupted, or cut short in its removal). Reads only."""
+    try:
+        lock = os.open(directory / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return "it has no lock file" if _entries(directory) else None
+    except OSError as exc:
+        return f"its lock file cannot be read ({exc.strerror or exc})"
+    try:
+        if not stat.S_ISREG(os.fstat(lock).st_mode):
+            return "its lock file is not a regular file"
+        reason = unproven_reason(directory, lock)
+        if reason is not None and _entries(directory) == [LOCK_NAME]:
+            return None  # a transaction's first instant: discarded by recovery
+        return reason
+    finally:
+        os.close(lock)
 
 
 def recover(env: TargetEnvironment) -> RecoveryResult:
@@ -107,17 +143,12 @@ def recover(env: TargetEnvironment) -> RecoveryResult:
 
 def _recover_one(directory: Path, root: Path, env: TargetEnvironment) -> Recovered | None:
     try:
-        lock = os.open(directory / LOCK_NAME, os.O_RDWR)
+        lock = os.open(directory / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
-        try:
-            age = time.time() - directory.stat().st_mtime
-        except OSError:
-            return None
-        if age < UNLOCKED_GRACE_SECONDS:
-            return None
-        shutil.rmtree(directory, ignore_errors=True)
-        return Recovered(str(directory), "discarded")
+        return _without_lock(directory)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return _refused(directory, "its lock file is a symbolic link")
         raise InstallError(
             f"cannot inspect the interrupted install in {directory}: {exc.strerror or exc}"
         ) from exc
@@ -126,6 +157,15 @@ def _recover_one(directory: Path, root: Path, env: TargetEnvironment) -> Recover
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return None  # a running transaction
+        if not stat.S_ISREG(os.fstat(lock).st_mode):
+            return _refused(directory, "its lock file is not a regular file")
+        reason = unproven_reason(directory, lock)
+        if reason is not None:
+            # Killed between creating its lock file and sealing it: nothing else is there yet.
+            if _entries(directory) == [LOCK_NAME] and os.fstat(lock).st_size == 0:
+                _remove_bare(directory)
+                return Recovered(str(directory), "discarded")
+            return _refused(directory, reason)
         journal = _read_journal(directory)
         if journal is None:
             action: Action = "discarded"
@@ -133,16 +173,52 @@ def _recover_one(directory: Path, root: Path, env: TargetEnvironment) -> Recover
         else:
             state, old_root, moves = journal
             moves = _rebased(moves, Path(old_root), directory, root)
+            escaping = outside_move(moves, env, directory)
+            if escaping is not None:
+                return _refused(directory, f"its journal names {escaping}")
             if state == "committed":
                 prune_empty_dirs(env, moves)
                 action, undone = "completed", 0
             else:
                 undone = _undo(moves, directory)
                 action = "rolled-back"
-        shutil.rmtree(directory, ignore_errors=True)
+        remove_staging_dir(directory)
         return Recovered(str(directory), action, undone)
     finally:
         os.close(lock)
+
+
+def _without_lock(directory: Path) -> Recovered | None:
+    """A staging directory with no lock file: one just made (left for a later run), one whose
+    removal was cut short (empty: removed), or not ours (refused)."""
+    try:
+        age = time.time() - directory.stat().st_mtime
+    except OSError:
+        return None
+    if age < UNLOCKED_GRACE_SECONDS:
+        return None
+    if _entries(directory):
+        return _refused(directory, "it has no lock file")
+    with contextlib.suppress(OSError):
+        directory.rmdir()
+    return Recovered(str(directory), "discarded")
+
+
+def _entries(directory: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return ["?"]
+
+
+def _remove_bare(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(directory / LOCK_NAME)
+        directory.rmdir()
+
+
+def _refused(directory: Path, reason: str) -> Recovered:
+    return Recovered(str(directory), "refused", reason=reason)
 
 
 def _read_journal(directory: Path) -> tuple[str, str, list[Move]] | None:

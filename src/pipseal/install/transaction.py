@@ -8,7 +8,8 @@ the same file system, so every move is an atomic ``os.replace``::
       aside/         files of replaced versions, and files overwritten, kept until success
         0, 1, ...    one entry per file moved aside, numbered in journal order
       journal.json   the plan of the commit, written (fsync, rename) before the first move
-      lock           held (``flock``) by the process that owns the transaction, until it ends
+      lock           held (``flock``) by the process that owns the transaction, until it ends;
+                     holds the directory's proof of origin (install/origin.py)
 
 ``journal.json`` (format version 1) lets a later run finish or undo a commit cut short by
 ``kill -9`` or a power cut::
@@ -26,7 +27,8 @@ done and is reversed (``mkdir``: the directory is removed if empty). Once ``comm
 install is complete and only the staging directory remains to be deleted. Every move is one
 ``rename``, so after a crash the file system itself says which moves were done: no progress
 file is needed. ``install/recovery.py`` reads this contract; it skips staging directories
-whose ``lock`` is still held (a transaction of a running process).
+whose ``lock`` is still held (a transaction of a running process), and acts only on those whose
+lock file proves their origin and only on moves inside the environment.
 
 A transaction with nothing staged and only ``replace`` calls is an uninstall.
 """
@@ -47,6 +49,8 @@ from types import TracebackType
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
+from pipseal.install.deferred import DeferredSignals
+from pipseal.install.origin import seal
 from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 
@@ -59,6 +63,7 @@ __all__ = [
     "Transaction",
     "distribution_files",
     "prune_empty_dirs",
+    "remove_staging_dir",
 ]
 
 STAGING_PREFIX = ".pipseal-staging-"
@@ -102,6 +107,8 @@ class Transaction:
             # recovery tells a crashed transaction from a running one.
             self._lock = os.open(self._dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._lock, fcntl.LOCK_EX)
+            # What lets recovery tell this directory from one a wheel shipped (origin.py).
+            seal(self._dir, self._lock)
         except OSError as exc:
             raise InstallError(
                 f"cannot write to {self.root}: {exc.strerror or exc}",
@@ -175,25 +182,7 @@ class Transaction:
         """Discard the staging area; the environment is untouched. Safe to call twice."""
         if not self._closed:
             self._closed = True
-            entries: list[os.DirEntry[str]] = []
-            # The journal and then the lock file go last: a process killed half-way through
-            # leaves a directory that recovery can lock and finish or discard, not one without
-            # a lock file, which looks freshly made and is left alone for a minute
-            # (``recovery.UNLOCKED_GRACE_SECONDS``) while ``verify`` reports it.
-            with contextlib.suppress(OSError), os.scandir(self._dir) as found:
-                entries = list(found)
-            for entry in entries:
-                if entry.name in (JOURNAL_NAME, LOCK_NAME):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-            for name in (JOURNAL_NAME, LOCK_NAME):
-                with contextlib.suppress(OSError):
-                    os.unlink(self._dir / name)
-            shutil.rmtree(self._dir, ignore_errors=True)
+            remove_staging_dir(self._dir)
             os.close(self._lock)
 
     def commit(self) -> None:
@@ -203,39 +192,46 @@ class Transaction:
         file that could not be moved; the staging area is discarded in both cases.
         """
         self._check_open()
-        try:
+        # A signal lands between two whole steps, never between a move and its count (nor in
+        # the undo): see deferred.py.
+        with DeferredSignals() as signals:
             try:
-                plan = self._plan()
-                self._write_journal("committing", plan)
-            except OSError as exc:
-                raise InstallError(
-                    f"cannot prepare the install in {self._dir}: {exc.strerror or exc}"
-                ) from exc
-            done = 0
-            try:
-                for move in plan:
-                    _execute(move)
-                    done += 1
-                self._write_journal("committed", plan)
-            except BaseException as exc:
-                self._undo(plan[:done])
-                if isinstance(exc, OSError):
-                    # Name the target path: the staging path in exc.filename is about to go.
-                    verb, where = "install", str(self._dir / JOURNAL_NAME)
-                    if done < len(plan):
-                        failed = plan[done]
-                        verb = "remove" if failed.op == "aside" else "install"
-                        where = failed.src if failed.op == "aside" else failed.dst
-                    raise InstallError(
-                        f"cannot {verb} {where}: {exc.strerror or exc}; "
-                        "the environment was left unchanged"
-                    ) from exc
-                raise
-            prune_empty_dirs(self.env, plan)
-        finally:
-            self.abort()
+                self._commit(signals)
+            finally:
+                self.abort()
 
     # -- internals --------------------------------------------------------------------------
+
+    def _commit(self, signals: DeferredSignals) -> None:
+        try:
+            plan = self._plan()
+            self._write_journal("committing", plan)
+        except OSError as exc:
+            raise InstallError(
+                f"cannot prepare the install in {self._dir}: {exc.strerror or exc}"
+            ) from exc
+        done = 0
+        try:
+            for move in plan:
+                signals.check()
+                _execute(move)
+                done += 1
+            self._write_journal("committed", plan)
+        except BaseException as exc:
+            self._undo(plan[:done])
+            if isinstance(exc, OSError):
+                # Name the target path: the staging path in exc.filename is about to go.
+                verb, where = "install", str(self._dir / JOURNAL_NAME)
+                if done < len(plan):
+                    failed = plan[done]
+                    verb = "remove" if failed.op == "aside" else "install"
+                    where = failed.src if failed.op == "aside" else failed.dst
+                raise InstallError(
+                    f"cannot {verb} {where}: {exc.strerror or exc}; "
+                    "the environment was left unchanged"
+                ) from exc
+            raise
+        prune_empty_dirs(self.env, plan)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -337,6 +333,27 @@ class Transaction:
                     Path(move.dst).rmdir()
                 else:
                     Path(move.dst).replace(move.src)
+
+
+def remove_staging_dir(directory: Path) -> None:
+    """Delete a staging directory, its journal and then its lock file last: a process killed
+    half-way through leaves a directory that recovery can lock and finish or discard, not one
+    without a lock file, which recovery cannot tell from one it did not make."""
+    entries: list[os.DirEntry[str]] = []
+    with contextlib.suppress(OSError), os.scandir(directory) as found:
+        entries = list(found)
+    for entry in entries:
+        if entry.name in (JOURNAL_NAME, LOCK_NAME):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    for name in (JOURNAL_NAME, LOCK_NAME):
+        with contextlib.suppress(OSError):
+            os.unlink(directory / name)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def prune_empty_dirs(env: TargetEnvironment, plan: list[Move]) -> None:

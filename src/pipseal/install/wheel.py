@@ -411,6 +411,10 @@ def _path_problem(member: str) -> str | None:
     # With no ".." component, normalizing cannot lead out of the directory either.
     if ".." in member and ".." in member.split("/"):
         return "'..' component"
+    # pipseal's own files in an environment (staging directories, the environment's lock):
+    # one shipped by a wheel could pass for an interrupted install of ours.
+    if ".pipseal-" in member and any(p.startswith(".pipseal-") for p in member.split("/")):
+        return "named like pipseal's own files"
     return None
 
 
