@@ -143,6 +143,7 @@ def build_wheel(
     record_override: bytes | None = None,
     tamper: Mapping[str, bytes] | None = None,
     dist_info_name: str | None = None,
+    metadata: bytes | None = None,
 ) -> BuiltDist:
     """Write a wheel into ``directory`` and describe it.
 
@@ -155,7 +156,8 @@ def build_wheel(
     ``/x``) and are not listed in RECORD; ``record_override`` replaces RECORD's bytes;
     ``tamper`` replaces members' bytes after RECORD was computed (naming a member that does
     not exist adds it, unlisted); ``dist_info_name`` renames the ``.dist-info`` directory
-    (with or without the ``.dist-info`` suffix).
+    (with or without the ``.dist-info`` suffix). ``metadata`` replaces METADATA's bytes
+    before RECORD is computed (a valid wheel with unusual metadata, e.g. no blank line).
 
     Deterministic: the same arguments give the same bytes. An existing file is overwritten.
     """
@@ -182,7 +184,8 @@ def build_wheel(
             )
         members.append((f"{data_dir}/{key}", _as_bytes(content), scheme == "scripts"))
 
-    metadata = _core_metadata(name, version, requires, extras, requires_python)
+    if metadata is None:
+        metadata = _core_metadata(name, version, requires, extras, requires_python)
     tag_lines = "".join(f"Tag: {t}\n" for t in _expand_tag(tag))
     build_line = f"Build: {build}\n" if build else ""
     wheel_file = (
