@@ -41,13 +41,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from pipseal import CACHE_FORMAT
 from pipseal.errors import CacheError
 from pipseal.hashes import hash_stream
+from pipseal.redaction import strip_userinfo
 
 FORMAT = CACHE_FORMAT
 CACHEDIR_TAG = (
@@ -141,7 +142,7 @@ class Cache:
         return self.base / "archives" / "sha256" / sha256[:2] / sha256
 
     def link_path(self, url: str) -> Path:
-        key = hashlib.sha256(url.split("#", 1)[0].encode()).hexdigest()
+        key = hashlib.sha256(strip_userinfo(url.split("#", 1)[0]).encode()).hexdigest()
         return self.base / "links" / f"{key}.json"
 
     def page_path(self, page_url: str) -> Path:
@@ -257,6 +258,8 @@ class Cache:
         """Remember what ``record.url`` served, and the file name its digest goes by."""
         if self.root is None:
             return
+        # A password in the URL (an index's credentials) is never written to disk.
+        record = replace(record, url=strip_userinfo(record.url))
         data = json.dumps(record.__dict__, sort_keys=True).encode()
         with contextlib.suppress(OSError):
             self._write_atomic(self.link_path(record.url), data, durable=False)

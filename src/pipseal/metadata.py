@@ -351,7 +351,7 @@ class MetadataFetcher:
     # -- routes ---------------------------------------------------------------------------------
 
     def _load(self, file: IndexFile) -> CoreMetadata:
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         origin = f"{file.filename} ({redact(file.url)})"
         if file.kind != "wheel":
@@ -371,7 +371,7 @@ class MetadataFetcher:
         return metadata
 
     def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> bytes:
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         local = ArchiveSource(file.url, file.filename).local_path
         if local is not None:
