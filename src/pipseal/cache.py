@@ -299,15 +299,20 @@ class Cache:
         """A stored project page: (etag, last_modified, body, content_type), or None."""
         if self.root is None:
             return None
+        path = self.page_path(url)
         try:
-            raw = self.page_path(url).read_bytes()
-            header, _, body = raw.partition(b"\n")
-            meta = json.loads(header)
-            if meta.get("url") != url:
-                return None
-            return meta.get("etag"), meta.get("last_modified"), body, str(meta["content_type"])
-        except (OSError, ValueError, KeyError, TypeError):
+            raw = path.read_bytes()
+        except OSError:
             return None
+        problem, page = stored_page(raw, url)
+        if page is None:
+            # Believed, a damaged page hides files ("No matching distribution"): set it aside.
+            self.quarantine(path, hashlib.sha256(url.encode()).hexdigest(), f"page: {problem}")
+            self.warn(
+                f"cache [cache-damaged]: the stored index page {url} {problem}; "
+                "moved to quarantine and fetching it again"
+            )
+        return page
 
     def put(
         self,
@@ -325,6 +330,7 @@ class Cache:
             "etag": etag,
             "last_modified": last_modified,
             "content_type": content_type,
+            "sha256": hashlib.sha256(body).hexdigest(),
         }
         with contextlib.suppress(OSError):
             self.prepare()
@@ -484,6 +490,35 @@ class Cache:
                 raw = json.loads(note.read_bytes())
                 notes.append(QuarantineNote(note.with_suffix(""), raw["sha256"], raw["reason"]))
         return notes
+
+
+def stored_page(
+    raw: bytes, url: str
+) -> tuple[str, tuple[str | None, str | None, bytes, str] | None]:
+    """("", (etag, last_modified, body, content_type)) when a page record is intact and is
+    ``url``'s; else (why not, None). Strict: a header with every field of its type, and a body
+    that hashes to the header's digest."""
+    header, newline, body = raw.partition(b"\n")
+    try:
+        meta = json.loads(header) if newline else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        return "has no valid header", None
+    etag, modified = meta.get("etag"), meta.get("last_modified")
+    if not (
+        isinstance(meta.get("url"), str)
+        and isinstance(meta.get("content_type"), str)
+        and isinstance(meta.get("sha256"), str)
+        and isinstance(etag, str | None)
+        and isinstance(modified, str | None)
+    ):
+        return "has no valid header", None
+    if meta["url"] != url:
+        return f"is another page's ({meta['url']})", None
+    if hashlib.sha256(body).hexdigest() != meta["sha256"]:
+        return "no longer matches its own digest", None
+    return "", (etag, modified, body, meta["content_type"])
 
 
 def _owner_pid(name: str) -> int | None:

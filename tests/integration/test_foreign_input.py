@@ -4,9 +4,12 @@ healed (cache records) or refused in one line; secrets never leave in an error o
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import RunPipseal
 from tests.integration.helpers import write
@@ -133,3 +136,128 @@ def test_index_credentials_are_not_stored_in_the_cache(
     assert any("links" in p.parts for p in records)
     leaking = [p for p in records if b"hunter2-index-password" in p.read_bytes()]
     assert leaking == []
+
+
+# -- cache records: each verified when read, a damaged one healed -----------------------------
+
+
+def _first_install(
+    index_server: IndexServer, wheel_dir: Path, venv: Venv, run_pipseal: RunPipseal
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Publish app (needing dep) and other (needing evilpkg); install them once, so the cache
+    holds every kind of record, then uninstall them. Returns the archives' digests by project
+    and the install command's options."""
+    dists = {
+        "app": build_wheel(wheel_dir, "app", "1.0", requires=["dep"]),
+        "dep": build_wheel(wheel_dir, "dep", "1.0"),
+        "other": build_wheel(wheel_dir, "other", "1.0", requires=["evilpkg"]),
+        "evilpkg": build_wheel(wheel_dir, "evilpkg", "1.0"),
+    }
+    for dist in dists.values():
+        index_server.add(dist)
+    common = ("--python", str(venv.python), "-i", index_server.url)
+    first = _run(run_pipseal, "install", *common, "app", "other")
+    assert first.returncode == 0, first.stderr
+    removed = _run(run_pipseal, "uninstall", "--python", venv.python, "-y", *dists)
+    assert removed.returncode == 0, removed.stderr
+    return {name: d.sha256 for name, d in dists.items()}, common
+
+
+def _install_app_again(
+    run_pipseal: RunPipseal, venv: Venv, common: tuple[str, ...], damaged: str
+) -> str:
+    again = _run(run_pipseal, "install", *common, "app")
+    assert again.returncode == 0, again.stderr
+    assert "evilpkg" not in again.stdout + again.stderr
+    warnings = [line for line in again.stderr.splitlines() if "[cache-damaged]" in line]
+    assert len(warnings) == 1, again.stderr
+    assert damaged in warnings[0]
+    assert venv.installed() == {"app": "1.0", "dep": "1.0"}
+    return again.stderr
+
+
+@pytest.mark.parametrize("how", ["swapped", "rewritten"])
+def test_a_damaged_metadata_record_is_quarantined_and_fetched_again(
+    how: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    digests, common = _first_install(index_server, wheel_dir, venv, run_pipseal)
+    records = cache_dir / "v1" / "metadata"
+    app_record = next(records.glob(f"{digests['app']}.*"))
+    if how == "swapped":  # another archive's record: Name: other, Requires-Dist: evilpkg
+        other_record = next(records.glob(f"{digests['other']}.*"))
+        app_record.write_bytes(other_record.read_bytes())
+    else:  # app's own name and version, and a dependency it never had
+        data = app_record.read_bytes()
+        app_record.write_bytes(data.replace(b"Requires-Dist: dep", b"Requires-Dist: evilpkg"))
+        assert app_record.read_bytes() != data
+
+    _install_app_again(run_pipseal, venv, common, "metadata of app-1.0-py3-none-any.whl")
+
+    assert list((cache_dir / "v1" / "quarantine").glob(f"*-{digests['app']}"))
+    assert b"evilpkg" not in app_record.read_bytes()
+
+
+def test_a_damaged_stored_index_page_is_quarantined_and_fetched_again(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    _digests, common = _first_install(index_server, wheel_dir, venv, run_pipseal)
+    app_page = index_server.project_url("app")
+    for page in (cache_dir / "v1" / "pages").rglob("*.page"):
+        header, _, body = page.read_bytes().partition(b"\n")
+        if json.loads(header)["url"] == app_page:
+            # The file names no longer match the project: every file of app would be skipped.
+            page.write_bytes(header + b"\n" + body.replace(b"app-1.0", b"qpp-1.0"))
+            break
+    else:
+        raise AssertionError("no stored page of app")
+
+    _install_app_again(run_pipseal, venv, common, app_page)
+
+
+def test_a_swapped_tree_manifest_is_set_aside_and_the_tree_rebuilt(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    digests, common = _first_install(index_server, wheel_dir, venv, run_pipseal)
+    trees = cache_dir / "v1" / "unpacked"
+    manifest = ".pipseal-manifest.json"
+    (trees / digests["app"] / manifest).write_bytes(
+        (trees / digests["dep"] / manifest).read_bytes()
+    )
+
+    _install_app_again(run_pipseal, venv, common, "unpacked copy of app")
+
+    assert venv.run("import app, dep; print(app.__version__)").strip() == "1.0"
+
+
+def test_a_manifest_entry_leaving_its_tree_is_damage_never_a_path(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    digests, common = _first_install(index_server, wheel_dir, venv, run_pipseal)
+    path = cache_dir / "v1" / "unpacked" / digests["app"] / ".pipseal-manifest.json"
+    manifest = json.loads(path.read_bytes())
+    victim = cache_dir.parent / "outside.txt"
+    victim.write_text("mine\n")
+    manifest["files"]["app/../../../../outside.txt"] = next(iter(manifest["files"].values()))
+    path.write_text(json.dumps(manifest))
+
+    _install_app_again(run_pipseal, venv, common, "leaves the tree")
+
+    assert victim.read_text() == "mine\n"
+    assert not list(venv.path.rglob("outside.txt"))
