@@ -144,6 +144,7 @@ def build_wheel(
     tamper: Mapping[str, bytes] | None = None,
     dist_info_name: str | None = None,
     metadata: bytes | None = None,
+    dist_info_members: Mapping[str, bytes] | None = None,
 ) -> BuiltDist:
     """Write a wheel into ``directory`` and describe it.
 
@@ -157,7 +158,9 @@ def build_wheel(
     ``tamper`` replaces members' bytes after RECORD was computed (naming a member that does
     not exist adds it, unlisted); ``dist_info_name`` renames the ``.dist-info`` directory
     (with or without the ``.dist-info`` suffix). ``metadata`` replaces METADATA's bytes
-    before RECORD is computed (a valid wheel with unusual metadata, e.g. no blank line).
+    before RECORD is computed (a valid wheel with unusual metadata, e.g. no blank line);
+    ``dist_info_members`` replaces or adds ``.dist-info`` members (``"WHEEL"``,
+    ``"entry_points.txt"``...) the same way, listed in RECORD.
 
     Deterministic: the same arguments give the same bytes. An existing file is overwritten.
     """
@@ -199,6 +202,10 @@ def build_wheel(
     entry_points = _entry_points(console_scripts, gui_scripts)
     if entry_points is not None:
         members.append((f"{dist_info}/entry_points.txt", entry_points, False))
+
+    for member, content in (dist_info_members or {}).items():
+        arcname = f"{dist_info}/{member}"
+        members = [m for m in members if m[0] != arcname] + [(arcname, content, False)]
 
     record_path = f"{dist_info}/RECORD"
     buffer = io.StringIO()
