@@ -5,12 +5,15 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
     <root>/CACHEDIR.TAG
     <root>/v1/
       archives/sha256/ab/<64 hex>     an archive's bytes, named by their own sha256 (read-only)
-      links/<sha256 of url>.json      what a file URL (fragment dropped) last served:
+      links/<sha256 of url>.json      what a file URL (fragment and credentials dropped) last
+                                      served:
                                       {"url", "filename", "sha256", "size", "etag", "last_modified"}
       names/ab/<64 hex>.json          the file name(s) an archive was fetched under, so that a
                                       pinned digest finds its wheel with no index at all
       pages/ab/<sha256 of page url>.page   a project page: one JSON line (etag, last_modified,
-                                      content_type, url), then the body as served; revalidated
+                                      content_type, url, sha256 of the body), then the body as
+                                      served; revalidated, and checked when read (stored_page)
+      metadata/<sha256>.meta          an archive's core metadata (metadata.py draws it)
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
       unpacked/<sha256>/              a wheel unpacked once, for link-mode installs
                                       (install/unpacked.py draws it)
