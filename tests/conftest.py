@@ -146,6 +146,10 @@ ROBUSTNESS_FILES = {
     "test_parallel_linking.py": "parallel linking: conflicts between wheels, drifted cache trees",
     "test_processes.py": "worker processes: errors carried back, workers killed and reaped",
     "test_worker_pool.py": "unpacking workers: an item's error kept to it, close kills and reaps",
+    "test_foreign_input.py": "what pipseal did not write: installed metadata, damaged cache "
+    "records, hostile requirements files, secrets",
+    "test_parsers_fuzz.py": "parsers of what pipseal did not write fed arbitrary bytes "
+    "(property tests, each example bounded in time)",
 }
 _trials: dict[str, list[tuple[str, str]]] = {}
 

@@ -17,11 +17,10 @@ from pipseal.http import (
     Session,
     host_matches,
     is_secure_origin,
-    redact,
     redirect_allowed,
     retry_after_seconds,
-    strip_userinfo,
 )
+from pipseal.redaction import redact, strip_userinfo
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_wheel
 

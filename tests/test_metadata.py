@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import shutil
 from collections.abc import Iterator
@@ -211,8 +212,13 @@ def test_metadata_cache_serves_a_later_run_without_network(
     index_server.add(wheel)
     file = index_file(index_server, session, "foo")
     fetcher_for(session, Cache(tmp_path / "cache")).get(file)
-    entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.METADATA"
-    assert entry.read_bytes() == wheel.metadata
+    entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.meta"
+    header, _, body = entry.read_bytes().partition(b"\n")
+    assert body == wheel.metadata
+    assert json.loads(header) == {
+        "archive": wheel.sha256,
+        "sha256": hashlib.sha256(wheel.metadata).hexdigest(),
+    }
     assert not list(entry.parent.glob(".tmp-*"))
 
     before = len(index_server.requests)
@@ -227,14 +233,17 @@ def test_a_damaged_metadata_cache_entry_is_fetched_again(
     wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
     index_server.add(wheel)
     file = index_file(index_server, session, "foo")
-    entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.METADATA"
+    entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.meta"
     entry.parent.mkdir(parents=True)
     entry.write_bytes(b"garbage without a name\n\n")
+    warnings: list[str] = []
 
-    meta = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    meta = fetcher_for(session, Cache(tmp_path / "cache", warn=warnings.append)).get(file)
 
     assert meta.raw == wheel.metadata
-    assert entry.read_bytes() == wheel.metadata
+    assert entry.read_bytes().partition(b"\n")[2] == wheel.metadata
+    assert len(warnings) == 1 and "[cache-damaged]" in warnings[0]
+    assert list((tmp_path / "cache" / "v1" / "quarantine").glob(f"*-{wheel.sha256}"))
 
 
 def test_a_disabled_cache_stores_nothing(

@@ -266,6 +266,32 @@ def test_metadata_file_and_files(
     assert http.request("GET", bare_url).status == 404
 
 
+def test_project_pages_follow_adds_and_removes(
+    index_server: IndexServer, wheel_dir: Path, http: urllib3.PoolManager
+) -> None:
+    def listed(project: str) -> list[str] | int:
+        response = http.request(
+            "GET", index_server.project_url(project), headers={"Accept": JSON_TYPE}
+        )
+        if response.status != 200:
+            return response.status
+        return [f["filename"] for f in json.loads(response.data)["files"]]
+
+    one = build_wheel(wheel_dir, "Foo.Bar", "1.0")
+    two = build_wheel(wheel_dir, "foo-bar", "2.0")
+    index_server.add(one)
+    index_server.add(two)
+    index_server.add(build_wheel(wheel_dir, "other", "1.0"))
+    assert listed("foo-bar") == [one.filename, two.filename]
+    index_server.add(two, project="other")  # the same file name moved to another project
+    assert listed("foo-bar") == [one.filename]
+    assert two.filename in listed("other")  # type: ignore[operator]
+    index_server.remove(one.filename)
+    assert listed("foo-bar") == 404
+    with pytest.raises(KeyError):
+        index_server.remove(one.filename)
+
+
 def test_faults(index_server: IndexServer, foo: BuiltDist, http: urllib3.PoolManager) -> None:
     url = index_server.add(foo)
     size = foo.path.stat().st_size

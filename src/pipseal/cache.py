@@ -5,12 +5,15 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
     <root>/CACHEDIR.TAG
     <root>/v1/
       archives/sha256/ab/<64 hex>     an archive's bytes, named by their own sha256 (read-only)
-      links/<sha256 of url>.json      what a file URL (fragment dropped) last served:
+      links/<sha256 of url>.json      what a file URL (fragment and credentials dropped) last
+                                      served:
                                       {"url", "filename", "sha256", "size", "etag", "last_modified"}
       names/ab/<64 hex>.json          the file name(s) an archive was fetched under, so that a
                                       pinned digest finds its wheel with no index at all
       pages/ab/<sha256 of page url>.page   a project page: one JSON line (etag, last_modified,
-                                      content_type, url), then the body as served; revalidated
+                                      content_type, url, sha256 of the body), then the body as
+                                      served; revalidated, and checked when read (stored_page)
+      metadata/<sha256>.meta          an archive's core metadata (metadata.py draws it)
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
       unpacked/<sha256>/              a wheel unpacked once, for link-mode installs
                                       (install/unpacked.py draws it)
@@ -41,13 +44,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from pipseal import CACHE_FORMAT
 from pipseal.errors import CacheError
 from pipseal.hashes import hash_stream
+from pipseal.redaction import strip_userinfo
 
 FORMAT = CACHE_FORMAT
 CACHEDIR_TAG = (
@@ -141,7 +145,7 @@ class Cache:
         return self.base / "archives" / "sha256" / sha256[:2] / sha256
 
     def link_path(self, url: str) -> Path:
-        key = hashlib.sha256(url.split("#", 1)[0].encode()).hexdigest()
+        key = hashlib.sha256(strip_userinfo(url.split("#", 1)[0]).encode()).hexdigest()
         return self.base / "links" / f"{key}.json"
 
     def page_path(self, page_url: str) -> Path:
@@ -257,6 +261,8 @@ class Cache:
         """Remember what ``record.url`` served, and the file name its digest goes by."""
         if self.root is None:
             return
+        # A password in the URL (an index's credentials) is never written to disk.
+        record = replace(record, url=strip_userinfo(record.url))
         data = json.dumps(record.__dict__, sort_keys=True).encode()
         with contextlib.suppress(OSError):
             self._write_atomic(self.link_path(record.url), data, durable=False)
@@ -296,15 +302,20 @@ class Cache:
         """A stored project page: (etag, last_modified, body, content_type), or None."""
         if self.root is None:
             return None
+        path = self.page_path(url)
         try:
-            raw = self.page_path(url).read_bytes()
-            header, _, body = raw.partition(b"\n")
-            meta = json.loads(header)
-            if meta.get("url") != url:
-                return None
-            return meta.get("etag"), meta.get("last_modified"), body, str(meta["content_type"])
-        except (OSError, ValueError, KeyError, TypeError):
+            raw = path.read_bytes()
+        except OSError:
             return None
+        problem, page = stored_page(raw, url)
+        if page is None:
+            # Believed, a damaged page hides files ("No matching distribution"): set it aside.
+            self.quarantine(path, hashlib.sha256(url.encode()).hexdigest(), f"page: {problem}")
+            self.warn(
+                f"cache [cache-damaged]: the stored index page {url} {problem}; "
+                "moved to quarantine and fetching it again"
+            )
+        return page
 
     def put(
         self,
@@ -322,6 +333,7 @@ class Cache:
             "etag": etag,
             "last_modified": last_modified,
             "content_type": content_type,
+            "sha256": hashlib.sha256(body).hexdigest(),
         }
         with contextlib.suppress(OSError):
             self.prepare()
@@ -481,6 +493,35 @@ class Cache:
                 raw = json.loads(note.read_bytes())
                 notes.append(QuarantineNote(note.with_suffix(""), raw["sha256"], raw["reason"]))
         return notes
+
+
+def stored_page(
+    raw: bytes, url: str
+) -> tuple[str, tuple[str | None, str | None, bytes, str] | None]:
+    """("", (etag, last_modified, body, content_type)) when a page record is intact and is
+    ``url``'s; else (why not, None). Strict: a header with every field of its type, and a body
+    that hashes to the header's digest."""
+    header, newline, body = raw.partition(b"\n")
+    try:
+        meta = json.loads(header) if newline else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        return "has no valid header", None
+    etag, modified = meta.get("etag"), meta.get("last_modified")
+    if not (
+        isinstance(meta.get("url"), str)
+        and isinstance(meta.get("content_type"), str)
+        and isinstance(meta.get("sha256"), str)
+        and isinstance(etag, str | None)
+        and isinstance(modified, str | None)
+    ):
+        return "has no valid header", None
+    if meta["url"] != url:
+        return f"is another page's ({meta['url']})", None
+    if hashlib.sha256(body).hexdigest() != meta["sha256"]:
+        return "no longer matches its own digest", None
+    return "", (etag, modified, body, meta["content_type"])
 
 
 def _owner_pid(name: str) -> int | None:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import packaging
 
@@ -518,8 +518,7 @@ def _scan(site_dirs: tuple[str, ...]) -> Iterator[InstalledDistribution]:
 def _read_dist_info(path: Path) -> InstalledDistribution | None:
     try:
         with (path / "METADATA").open(encoding="utf-8", errors="replace") as f:
-            # Only the header block: a long description after it is never needed here.
-            head = "".join(iter(f.readline, "\n"))
+            head = _header_block(f)
     except OSError:
         return None
     from email.parser import HeaderParser  # only when some distribution is installed
@@ -542,3 +541,22 @@ def _read_dist_info(path: Path) -> InstalledDistribution | None:
         installer=installer,
         requested=(path / "REQUESTED").exists(),
     )
+
+
+#: A METADATA header block longer than this is not one any tool wrote; the rest is not read.
+MAX_HEADER_CHARS = 1024 * 1024
+
+
+def _header_block(f: TextIO) -> str:
+    """The header lines of a METADATA file: up to the first blank line, or the end of the file
+    (a distribution without a description has no blank line at all), at most
+    ``MAX_HEADER_CHARS``. A long description after the headers is never read."""
+    lines: list[str] = []
+    size = 0
+    while size < MAX_HEADER_CHARS:
+        line = f.readline(MAX_HEADER_CHARS - size)
+        if not line or line in ("\n", "\r\n"):
+            break
+        lines.append(line)
+        size += len(line)
+    return "".join(lines)

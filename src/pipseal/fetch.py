@@ -257,7 +257,7 @@ class Fetcher:
 
     # -- downloads ------------------------------------------------------------------------------
     def _download(self, source: ArchiveSource, algorithms: list[str]) -> FetchedArchive:
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         attempts = 0
         last_problem = ""
@@ -311,7 +311,7 @@ class Fetcher:
         self, source: ArchiveSource, incoming: IncomingArchive, algorithms: list[str]
     ) -> tuple[MultiHasher, int, str | None, str | None]:
         """One GET (plus Range resumes for a body cut short); the file and hasher hold the bytes."""
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         hasher = MultiHasher(algorithms)
         received = 0

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
@@ -47,6 +47,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from pipseal import __version__
 from pipseal.errors import NetworkError
 from pipseal.fileurl import url2pathname
+from pipseal.redaction import redact, strip_userinfo
 
 MAX_REDIRECTS = 10
 #: Longest wait a server's ``Retry-After`` may impose on one retry, in seconds.
@@ -55,28 +56,6 @@ RETRY_AFTER_CAP = 10.0
 BACKOFF_CAP = 4.0
 POOL_MAXSIZE = 16
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-def redact(url: str) -> str:
-    """``url`` with its password (or a token-only userinfo) replaced by ``****``.
-
-    ``https://user:secret@host/x`` -> ``https://user:****@host/x``; ``https://token@host/x`` ->
-    ``https://****@host/x`` (pip's rule: a lone userinfo is a token). Other URLs are unchanged.
-    """
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return url
-    user, colon, _password = userinfo.partition(":")
-    shown = f"{user}:****" if colon else "****"
-    return urlunsplit(parts._replace(netloc=f"{shown}@{hostport}"))
-
-
-def strip_userinfo(url: str) -> str:
-    """``url`` without any ``user:password@`` part."""
-    parts = urlsplit(url)
-    _, at, hostport = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=hostport)) if at else url
 
 
 def redirect_allowed(from_url: str, to_url: str) -> bool:

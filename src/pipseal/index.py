@@ -36,7 +36,8 @@ from packaging.version import InvalidVersion, Version
 from pipseal.errors import NetworkError
 from pipseal.fileurl import url2pathname
 from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
-from pipseal.http import Response, Session, is_secure_origin, redact, strip_userinfo
+from pipseal.http import Response, Session, is_secure_origin
+from pipseal.redaction import redact, strip_userinfo
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -65,7 +66,7 @@ class IndexFile:
     """One distribution file a source offers for a project.
 
     ``url`` is absolute, without the hash fragment; it keeps any userinfo the index URL had
-    (the session needs it), so print it only through :func:`pipseal.http.redact`. ``hashes``
+    (the session needs it), so print it only through :func:`pipseal.redaction.redact`. ``hashes``
     are the digests the source publishes (may be empty). ``yanked`` is None when not yanked,
     else the reason ("" when none given). ``metadata`` is None when no PEP 658 ``.metadata``
     file is announced, else its published digests (maybe empty). ``source`` is the redacted

@@ -13,11 +13,17 @@
 
 Metadata cache layout (beside the archives, same format version)::
 
-    <cache>/v1/metadata/<sha256 of the archive>.METADATA    the METADATA bytes
+    <cache>/v1/metadata/<sha256 of the archive>.meta    one JSON line {"archive": <sha256 of
+                                                        the archive>, "sha256": <sha256 of the
+                                                        METADATA bytes>}, then those bytes
 
 An entry is written only when the index publishes the archive's sha256. Its bytes came from the
 same index that publishes the digest (through step 2, 3 or 4); the archive itself is still checked
-against that digest before anything is installed.
+against that digest before anything is installed. An entry is believed only when its header
+names the archive it is stored under, its bytes hash to its header's digest (and to the digest
+the index publishes for the metadata file, if any), and they describe the file's name and
+version; any other entry is quarantined with a ``[cache-damaged]`` warning and fetched again.
+(Entries of the first layout, ``<sha256>.METADATA`` with no header, are ignored.)
 
 An sdist has no metadata without a build: :meth:`MetadataFetcher.get` says so.
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import tempfile
 import threading
@@ -351,7 +358,7 @@ class MetadataFetcher:
     # -- routes ---------------------------------------------------------------------------------
 
     def _load(self, file: IndexFile) -> CoreMetadata:
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         origin = f"{file.filename} ({redact(file.url)})"
         if file.kind != "wheel":
@@ -361,9 +368,9 @@ class MetadataFetcher:
                 hint="use a version that publishes a wheel for this platform",
             )
         sha256 = _published_sha256(file)
-        cached = self._cached(sha256, origin)
+        cached = self._cached(file, sha256, origin)
         if cached is not None:
-            return self._checked(cached, file, origin)
+            return cached
         raw = self._fetch_raw(file, sha256, origin)
         metadata = self._checked(CoreMetadata.parse(raw, origin), file, origin)
         if sha256 is not None:
@@ -371,7 +378,7 @@ class MetadataFetcher:
         return metadata
 
     def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> bytes:
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         local = ArchiveSource(file.url, file.filename).local_path
         if local is not None:
@@ -420,21 +427,26 @@ class MetadataFetcher:
     def _cache_path(self, sha256: str) -> Path | None:
         if not self.cache.enabled:
             return None
-        return self.cache.base / "metadata" / f"{sha256}.METADATA"
+        return self.cache.base / "metadata" / f"{sha256}.meta"
 
-    def _cached(self, sha256: str | None, origin: str) -> CoreMetadata | None:
+    def _cached(self, file: IndexFile, sha256: str | None, origin: str) -> CoreMetadata | None:
         path = None if sha256 is None else self._cache_path(sha256)
-        if path is None:
+        if path is None or sha256 is None:
             return None
         try:
-            raw = path.read_bytes()
+            record = path.read_bytes()
         except OSError:
             return None
-        try:
-            return CoreMetadata.parse(raw, origin)
-        except PipsealError:
-            # A damaged entry is fetched again (and overwritten), never a reason to fail.
-            return None
+        problem, metadata = _verified_record(record, sha256, file, origin)
+        if metadata is not None:
+            return metadata
+        # A damaged entry is set aside and fetched again, never believed nor a reason to fail.
+        self.cache.quarantine(path, sha256, f"metadata record: {problem}")
+        self.cache.warn(
+            f"cache [cache-damaged]: the cached metadata of {file.filename} {problem}; "
+            "moved to quarantine and fetching it again"
+        )
+        return None
 
     def _store(self, sha256: str, raw: bytes) -> None:
         path = self._cache_path(sha256)
@@ -445,9 +457,10 @@ class MetadataFetcher:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         except OSError:
             return  # an unwritable cache costs a fetch next time, not this install
+        header = json.dumps({"archive": sha256, "sha256": hashlib.sha256(raw).hexdigest()})
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(raw)
+                f.write(header.encode() + b"\n" + raw)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -473,6 +486,32 @@ class MetadataFetcher:
                 f"metadata has {metadata.version!r}"
             )
         return metadata
+
+
+def _verified_record(
+    record: bytes, sha256: str, file: IndexFile, origin: str
+) -> tuple[str, CoreMetadata | None]:
+    """("", metadata) when a metadata record is intact and describes ``file``; else (why it
+    is not, None)."""
+    header, newline, raw = record.partition(b"\n")
+    try:
+        meta = json.loads(header) if newline else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+        return "has no valid header", None
+    if meta.get("archive") != sha256:
+        return f"belongs to another archive ({str(meta.get('archive'))[:16]}…)", None
+    if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
+        return "no longer matches its own digest", None
+    if file.metadata and not file.metadata.is_satisfied_by(
+        {alg: hashlib.new(alg, raw).hexdigest() for alg in file.metadata.algorithms}
+    ):
+        return "does not match the digest the index publishes for it", None
+    try:
+        return "", MetadataFetcher._checked(CoreMetadata.parse(raw, origin), file, origin)
+    except PipsealError as exc:
+        return f"is not this file's ({exc.message})", None
 
 
 def _published_sha256(file: IndexFile) -> str | None:

@@ -46,6 +46,7 @@ from packaging.utils import (
 from pipseal.errors import RequirementsFileError
 from pipseal.fileurl import url2pathname
 from pipseal.hashes import FRAGMENT_ALGORITHMS, OPTION_ALGORITHMS, Hash, HashSyntaxError
+from pipseal.redaction import redact_text
 
 __all__ = [
     "COMMAND_LINE",
@@ -64,6 +65,11 @@ __all__ = [
 
 #: The ``filename`` of a requirement given as a command-line argument.
 COMMAND_LINE = "<command line>"
+#: Bounds no requirements file written by a person or a tool comes near (a fully hashed lock of
+#: a thousand projects is a few MB; its longest line, a few hundred hashes, tens of KB), so that
+#: ``-r /dev/zero`` or a runaway generator is refused at once instead of filling the memory.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_LINE_CHARS = 1024 * 1024
 
 _COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -337,8 +343,36 @@ def decode_requirements_file(data: bytes) -> str:
     return data.decode("utf-8")
 
 
+class FileTooLarge(ValueError):
+    """A requirements file past :data:`MAX_FILE_BYTES`, or with a line past
+    :data:`MAX_LINE_CHARS`; ``lineno`` is the line where the bound was crossed."""
+
+    def __init__(self, what: str, lineno: int) -> None:
+        super().__init__(what)
+        self.what = what
+        self.lineno = lineno
+
+
 def _read_local_file(path: str) -> str:
-    return decode_requirements_file(Path(path).read_bytes())
+    with open(path, "rb") as f:
+        # Never more than the bound: a device or a pipe may not end.
+        data = f.read(MAX_FILE_BYTES + 1)
+    _check_bounds(data)
+    return decode_requirements_file(data)
+
+
+def _check_bounds(data: bytes) -> None:
+    if len(data) > MAX_LINE_CHARS:
+        lineno = 1
+        for line in data.split(b"\n"):
+            if len(line) > MAX_LINE_CHARS:
+                raise FileTooLarge(f"line longer than {MAX_LINE_CHARS // 1024 // 1024} MiB", lineno)
+            lineno += 1
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooLarge(
+            f"file larger than {MAX_FILE_BYTES // 1024 // 1024} MiB",
+            data.count(b"\n", 0, MAX_FILE_BYTES) + 1,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,10 +382,63 @@ def _read_local_file(path: str) -> str:
 def logical_lines(text: str, environ: Mapping[str, str]) -> Iterator[tuple[int, str]]:
     """(first line number, text) of each non-empty logical line: joined, comments removed,
     stripped, ``${VAR}`` expanded — pip's ``preprocess``."""
+    for lineno, _written, line in _logical_lines(text, environ):
+        yield lineno, line
+
+
+def _logical_lines(text: str, environ: Mapping[str, str]) -> Iterator[tuple[int, str, str]]:
+    """As :func:`logical_lines`, with each line also as written (``${VAR}`` not expanded)."""
     for lineno, joined in _join_lines(text.removeprefix("\ufeff").splitlines()):
         line = _COMMENT_RE.sub("", joined).strip()
         if line:
-            yield lineno, _ENV_VAR_RE.sub(lambda m: environ.get(m.group(1)) or m.group(0), line)
+            expanded = _ENV_VAR_RE.sub(lambda m: environ.get(m.group(1)) or m.group(0), line)
+            yield lineno, line, expanded
+
+
+def _concealed(
+    exc: RequirementsFileError,
+    prefix: str,
+    written: str,
+    expanded: str,
+    environ: Mapping[str, str],
+) -> RequirementsFileError:
+    """``exc`` with no secret in it: each expanded ``${VAR}`` shown as ``${VAR}`` again, as the
+    line was written, and every password in a URL as ``****`` (pip's rule). A caret under the
+    line is moved to where its token now stands."""
+    references = tuple(dict.fromkeys(f"${{{name}}}" for name in _ENV_VAR_RE.findall(written)))
+    values = sorted(
+        ((environ.get(ref[2:-1]) or "", ref) for ref in references),
+        key=lambda pair: -len(pair[0]),
+    )
+
+    def conceal(text: str) -> str:
+        for value, ref in values:
+            if value:
+                text = text.replace(value, ref)
+        return redact_text(text, keep=references)
+
+    hint = exc.hint
+    if hint is not None:
+        lines = hint.split("\n")
+        pointer = f"    {expanded}"
+        if pointer in lines:
+            at = lines.index(pointer)
+            lines[at] = "    " + conceal(expanded)
+            caret = lines[at + 1] if at + 1 < len(lines) else ""
+            marks = caret[4:].lstrip(" ")
+            if caret.startswith("    ") and marks and set(marks) <= {"~", "^"}:
+                start = len(caret) - 4 - len(marks)
+                before = conceal(expanded[:start])
+                token = conceal(expanded[start : start + len(marks)])
+                lines[at + 1] = "    " + " " * len(before) + "~" * (len(token) - 1) + "^"
+        hint = "\n".join(conceal(line) for line in lines)
+    # The file:line prefix is ours, not the line's: a short value must not rewrite a number.
+    message = exc.message
+    if prefix and message.startswith(prefix):
+        message = prefix + conceal(message[len(prefix) :])
+    else:
+        message = conceal(message)
+    return RequirementsFileError(message, hint=hint, exit_code=exc.exit_code)
 
 
 def _join_lines(lines: list[str]) -> Iterator[tuple[int, str]]:
@@ -579,6 +666,13 @@ class _Parser:
             _fail(origin, f"{kind} file {target!r} includes itself: {cycle}", line, token=target)
         try:
             text = self.read_text(absolute)
+        except FileTooLarge as exc:
+            # Neither the line nor its start is shown: it is too long to be read by anyone.
+            shown = target if parent is None else absolute
+            raise RequirementsFileError(
+                f"{shown}:{exc.lineno}: {kind} file refused: {exc.what} "
+                "(the rest was not read)"
+            ) from None
         except OSError as exc:
             _fail(origin, f"could not open {kind} file {target!r}: {exc.strerror or exc}", line)
         except (ValueError, LookupError) as exc:  # undecodable, unknown coding, NUL in path
@@ -596,12 +690,19 @@ class _Parser:
         self, text: str, shown: str, absolute: str, constraint: bool, chain: tuple[str, ...]
     ) -> None:
         chain = (*chain, absolute)
-        for lineno, line in logical_lines(text, self.environ):
+        for lineno, written, line in _logical_lines(text, self.environ):
             location = Location(shown, lineno, constraint)
+            if len(line) > MAX_LINE_CHARS:
+                raise RequirementsFileError(
+                    f"{location.prefix}line longer than {MAX_LINE_CHARS // 1024 // 1024} MiB"
+                )
             try:
-                self._line(line, location, absolute, chain)
-            except _LineError as exc:
-                _fail(location, exc.what, line, token=exc.token)
+                try:
+                    self._line(line, location, absolute, chain)
+                except _LineError as exc:
+                    _fail(location, exc.what, line, token=exc.token)
+            except RequirementsFileError as exc:
+                raise _concealed(exc, location.prefix, written, line, self.environ) from None
 
     def _line(self, line: str, location: Location, absolute: str, chain: tuple[str, ...]) -> None:
         args, options_text = _split_args_options(line)

@@ -591,7 +591,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
 def url_candidate(name: str, url: str, target: TargetEnvironment) -> Candidate:
     """The one candidate of a ``name @ url`` requirement: a wheel whose file name gives the
     version. An sdist, another project's file, or a wheel the target cannot use is an error."""
-    from pipseal.http import redact
+    from pipseal.redaction import redact
 
     filename = unquote(posixpath.basename(urlsplit(url).path))
     classified = classify_filename(filename, name)

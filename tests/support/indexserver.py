@@ -237,6 +237,9 @@ class IndexServer:
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._files: dict[str, _File] = {}
+        # Files by normalized project, so that a project page costs what that project holds,
+        # not what the whole index holds (10,000 projects made every install quadratic).
+        self._projects: dict[str, dict[str, _File]] = {}
         self._faults: list[_Fault] = []
         self._connections: set[socket.socket] = set()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -322,7 +325,9 @@ class IndexServer:
             publish_hash=publish_hash,
         )
         with self._lock:
+            self._forget(entry.filename)
             self._files[entry.filename] = entry
+            self._projects.setdefault(canonicalize_name(project), {})[entry.filename] = entry
         return self.file_url(entry.filename)
 
     def replace(
@@ -349,7 +354,14 @@ class IndexServer:
     def remove(self, filename: str) -> None:
         """Stop publishing and serving ``filename`` (KeyError if it is not published)."""
         with self._lock:
-            del self._files[filename]
+            if filename not in self._files:
+                raise KeyError(filename)
+            self._forget(filename)
+
+    def _forget(self, filename: str) -> None:
+        old = self._files.pop(filename, None)
+        if old is not None:
+            self._projects.get(canonicalize_name(old.project), {}).pop(filename, None)
 
     def file_url(self, filename: str) -> str:
         """The absolute URL a published file is served at."""
@@ -513,20 +525,21 @@ class IndexServer:
         expected = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         return handler.headers.get("Authorization", "") == f"Basic {expected}"
 
-    def _snapshot(self) -> list[_File]:
+    def _snapshot(self, project: str | None = None) -> list[_File]:
         with self._lock:
-            return sorted(self._files.values(), key=lambda f: f.filename)
+            chosen = self._files if project is None else self._projects.get(project, {})
+            return sorted(chosen.values(), key=lambda f: f.filename)
 
     def _page(self, handler: _Handler, project: str | None) -> _Response:
         chosen = _choose_format(handler.headers.get("Accept"), self.formats)
         if chosen is None:
             return _Response(406, {"Content-Type": "text/plain"}, b"no acceptable format\n")
         fmt, content_type = chosen
-        files = self._snapshot()
         if project is None:
+            files = self._snapshot()
             body = _root_json(files) if fmt == "json" else _root_html(files)
         else:
-            mine = [f for f in files if canonicalize_name(f.project) == project]
+            mine = self._snapshot(project)
             if not mine:
                 return _not_found()
             body = _project_json(project, mine) if fmt == "json" else _project_html(project, mine)

@@ -143,6 +143,8 @@ def build_wheel(
     record_override: bytes | None = None,
     tamper: Mapping[str, bytes] | None = None,
     dist_info_name: str | None = None,
+    metadata: bytes | None = None,
+    dist_info_members: Mapping[str, bytes] | None = None,
 ) -> BuiltDist:
     """Write a wheel into ``directory`` and describe it.
 
@@ -155,7 +157,10 @@ def build_wheel(
     ``/x``) and are not listed in RECORD; ``record_override`` replaces RECORD's bytes;
     ``tamper`` replaces members' bytes after RECORD was computed (naming a member that does
     not exist adds it, unlisted); ``dist_info_name`` renames the ``.dist-info`` directory
-    (with or without the ``.dist-info`` suffix).
+    (with or without the ``.dist-info`` suffix). ``metadata`` replaces METADATA's bytes
+    before RECORD is computed (a valid wheel with unusual metadata, e.g. no blank line);
+    ``dist_info_members`` replaces or adds ``.dist-info`` members (``"WHEEL"``,
+    ``"entry_points.txt"``...) the same way, listed in RECORD.
 
     Deterministic: the same arguments give the same bytes. An existing file is overwritten.
     """
@@ -182,7 +187,8 @@ def build_wheel(
             )
         members.append((f"{data_dir}/{key}", _as_bytes(content), scheme == "scripts"))
 
-    metadata = _core_metadata(name, version, requires, extras, requires_python)
+    if metadata is None:
+        metadata = _core_metadata(name, version, requires, extras, requires_python)
     tag_lines = "".join(f"Tag: {t}\n" for t in _expand_tag(tag))
     build_line = f"Build: {build}\n" if build else ""
     wheel_file = (
@@ -196,6 +202,10 @@ def build_wheel(
     entry_points = _entry_points(console_scripts, gui_scripts)
     if entry_points is not None:
         members.append((f"{dist_info}/entry_points.txt", entry_points, False))
+
+    for member, content in (dist_info_members or {}).items():
+        arcname = f"{dist_info}/{member}"
+        members = [m for m in members if m[0] != arcname] + [(arcname, content, False)]
 
     record_path = f"{dist_info}/RECORD"
     buffer = io.StringIO()

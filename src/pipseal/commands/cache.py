@@ -248,9 +248,11 @@ def _check_name(path: Path) -> str | None:
 
 
 def _check_page(path: Path) -> str | None:
+    from pipseal.cache import stored_page
+
     try:
-        header = path.read_bytes().partition(b"\n")[0]
-        meta = json.loads(header)
+        raw = path.read_bytes()
+        meta = json.loads(raw.partition(b"\n")[0])
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
     except ValueError as exc:
@@ -263,7 +265,8 @@ def _check_page(path: Path) -> str | None:
         return "its header lacks the page URL or content type"
     if path.stem != hashlib.sha256(meta["url"].encode()).hexdigest():
         return f"stored under another page's key (it names {meta['url']})"
-    return None
+    problem, _ = stored_page(raw, meta["url"])
+    return problem or None
 
 
 def _check_tree(tree: Path) -> tuple[str, str | None]:

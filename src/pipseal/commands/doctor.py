@@ -318,7 +318,7 @@ def run(options: DoctorOptions, reporter: Reporter) -> DoctorResult:
 
             pip_cache = PipCache(options.pip_cache_dir or default_pip_cache_dir())
             pip_report = check_pip_cache(pip_cache, releases, fix=options.fix)
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         return DoctorResult(
             tuple(targets),
@@ -388,7 +388,7 @@ def check(
     served_before: Mapping[str, frozenset[str]] | None = None,
 ) -> RequirementReport:
     """The verdict on ``req`` for ``target`` from the published ``files`` (None: not checked)."""
-    from pipseal.http import redact
+    from pipseal.redaction import redact
 
     name = req.name or req.text
     version = req.pinned_version or ""
@@ -673,7 +673,7 @@ def check_pip_cache(
     Every file of the release that pip has cached is reported; files the pin names are reported
     as ``not-cached`` too when pip has no copy.
     """
-    from pipseal.http import redact
+    from pipseal.redaction import redact
 
     results: list[PipCacheFile] = []
     seen: set[str] = set()

@@ -178,10 +178,16 @@ def _run(
                     if trees is None or attempt == len(prepared.archives):
                         raise
                     name = trees.drifted(exc.sha256)
-                    reporter.verbose(
-                        f"the cache's unpacked copy of {name} was changed (a file edited "
-                        "through a hard link?); unpacking it again"
-                    )
+                    if exc.hint:  # its manifest is damaged, not a file edited
+                        reporter.warn(
+                            f"cache [cache-damaged]: the cache's unpacked copy of {name} "
+                            f"{exc.hint}; set aside and unpacking it again"
+                        )
+                    else:
+                        reporter.verbose(
+                            f"the cache's unpacked copy of {name} was changed (a file edited "
+                            "through a hard link?); unpacking it again"
+                        )
                     prepared = fetched()
             if options.compile:
                 from pipseal.install.bytecode import compile_installed

@@ -125,8 +125,8 @@ def _packages(
 ) -> tuple[tuple[LockedPackage, ...], int]:
     """A package entry per distribution, files without a published sha256 downloaded to hash."""
     from pipseal.fetch import ArchiveSource
-    from pipseal.http import redact, strip_userinfo
     from pipseal.pylock import LockedPackage
+    from pipseal.redaction import redact, strip_userinfo
 
     indexes = {redact(url): strip_userinfo(url) for url in index_urls(common)}
     per_dist: list[tuple[ResolvedDist, list[IndexFile]]] = []
@@ -198,8 +198,8 @@ def _release_files(dist: ResolvedDist, machinery: Machinery) -> list[IndexFile]:
 
 
 def _locked_file(f: IndexFile, digests: dict[str, tuple[str, int]]) -> LockedFile:
-    from pipseal.http import strip_userinfo
     from pipseal.pylock import LockedFile
+    from pipseal.redaction import strip_userinfo
 
     sha256 = sorted(f.hashes.allowed.get("sha256", ()))
     size = f.size

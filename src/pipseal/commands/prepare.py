@@ -293,7 +293,7 @@ def warn_if_yanked(file: IndexFile, reporter: Reporter) -> None:
     """pip's warning for a yanked file chosen because a pin asked for exactly it."""
     if file.yanked is None:
         return
-    from pipseal.http import redact
+    from pipseal.redaction import redact
 
     message = (
         "The candidate selected for download or install is a yanked version: "
@@ -511,7 +511,7 @@ def fetch_and_check(
 
 
 def _pip_name_with_url(p: Planned) -> str:
-    from pipseal.http import redact
+    from pipseal.redaction import redact
 
     r = p.requirement
     origin = (
@@ -535,7 +535,7 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
         index_host = urllib.parse.urlsplit(p.index_file.source).hostname
         if file_host and index_host and file_host != index_host:
             # Allowed (indexes often serve files from a CDN), but shown to whoever asks.
-            from pipseal.http import redact
+            from pipseal.redaction import redact
 
             reporter.verbose(
                 f"{p.index_file.filename} is served from {file_host}, not the index's host "

@@ -24,7 +24,7 @@ def installation_report(
     from packaging.utils import canonicalize_name
 
     from pipseal.commands.locked import wheel_metadata
-    from pipseal.http import redact
+    from pipseal.redaction import redact
 
     items: list[dict[str, Any]] = []
     for p in prepared:

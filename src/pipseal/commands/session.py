@@ -176,7 +176,7 @@ class _OfflineSession:
 
     def get(self, url: str, **_kwargs: object) -> None:
         from pipseal.errors import NetworkError
-        from pipseal.http import redact
+        from pipseal.redaction import redact
 
         raise NetworkError(f"--offline: not fetching {redact(url)}")
 

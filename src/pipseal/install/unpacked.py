@@ -43,7 +43,9 @@ if TYPE_CHECKING:  # imported where a tree is built: a warm install builds none
 LinkMode = Literal["hardlink", "clone", "copy", "symlink"]
 LINK_MODES: tuple[LinkMode, ...] = ("hardlink", "clone", "copy", "symlink")
 MANIFEST = ".pipseal-manifest.json"
-FORMAT = 2
+#: 3: the manifest names the archive it was built from ("sha256"). Trees of another format are
+#: rebuilt.
+FORMAT = 3
 #: Indexes into a manifest entry (a list, as JSON gives it: no object per file is made).
 SIZE, MTIME_NS, HASH, EXECUTABLE = 0, 1, 2, 3
 #: About what one file's entry takes in a manifest (a path, a digest, three numbers).
@@ -90,12 +92,13 @@ class TreeRef:
     filename: str
 
     def open(self) -> UnpackedTree:
-        """The tree; TreeDrifted if it went missing or its manifest is unreadable."""
-        tree = open_tree(self.cache_base, self.sha256, check=False)
+        """The tree; TreeDrifted if it went missing or its manifest is damaged (then the
+        exception's hint says how)."""
+        problem, tree = read_tree(self.cache_base, self.sha256)
         if tree is None:
             from pipseal.errors import TreeDrifted
 
-            raise TreeDrifted(self.sha256)
+            raise TreeDrifted(self.sha256, hint=problem or None)
         return tree
 
     @property
@@ -121,16 +124,11 @@ def open_tree(cache_base: Path, sha256: str, *, check: bool = True) -> UnpackedT
     ``linking.py``, which raises TreeDrifted).
     """
     root = tree_root(cache_base, sha256)
-    try:
-        raw = json.loads((root / MANIFEST).read_bytes())
-        tree = _from_manifest(root, sha256, raw)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-        discard_tree(root)
+    _problem, tree = read_tree(cache_base, sha256)
+    if tree is None:
         return None
     if not check:
-        return tree if root.is_dir() else None
+        return tree
     # One stat per file, in a tight loop.
     base = str(root) + os.sep
     stat = os.stat
@@ -145,24 +143,49 @@ def open_tree(cache_base: Path, sha256: str, *, check: bool = True) -> UnpackedT
     return tree
 
 
+def read_tree(cache_base: Path, sha256: str) -> tuple[str, UnpackedTree | None]:
+    """("", tree) from the tree's manifest, its files not checked; ("", None) when there is
+    no tree; (why, None) when the manifest is damaged (the tree is then discarded)."""
+    root = tree_root(cache_base, sha256)
+    try:
+        raw = json.loads((root / MANIFEST).read_bytes())
+        if not isinstance(raw, dict):
+            raise ValueError("not a manifest")
+        if raw.get("format") != FORMAT:
+            discard_tree(root)  # an older pipseal's: rebuilt, nothing is wrong with it
+            return "", None
+        return "", _from_manifest(root, sha256, raw)
+    except FileNotFoundError:
+        return "", None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        discard_tree(root)
+        return f"has a damaged manifest ({exc})", None
+
+
 def _from_manifest(
     root: Path, sha256: str, raw: dict[str, Any], *, fresh: bool = False
 ) -> UnpackedTree:
     """The tree a manifest describes; ValueError (or KeyError, TypeError) if it is not one."""
     if raw.get("format") != FORMAT:
         raise ValueError("another manifest format")
+    if raw.get("sha256") != sha256:
+        raise ValueError("it belongs to another archive")
     files = raw["files"]
     if not isinstance(files, dict) or not all(
-        isinstance(e, list) and len(e) == 4 for e in files.values()
+        isinstance(e, list)
+        and len(e) == 4
+        and type(e[SIZE]) is int
+        and type(e[MTIME_NS]) is int
+        and isinstance(e[HASH], str)
+        and isinstance(e[EXECUTABLE], bool)
+        for e in files.values()
     ):
         raise ValueError("bad file entries")
     # Members were checked when the tree was built; a manifest edited since must still not
-    # send a link outside the tree.
-    if any(
-        m.startswith("/") or "\\" in m or "\x00" in m or (".." in m and ".." in m.split("/"))
-        for m in files
-    ):
-        raise ValueError("unsafe member path")
+    # send a link outside the tree: such an entry is damage, never a path to write.
+    for member in files:
+        if _leaves_tree(member):
+            raise ValueError(f"member path {member!r} leaves the tree")
     dist_info = str(raw["dist_info"])
     if "/" in dist_info or not dist_info.endswith(".dist-info"):
         raise ValueError("bad .dist-info name")
@@ -178,6 +201,12 @@ def _from_manifest(
         str(raw["wheel_version"]),
         fresh,
     )
+
+
+def _leaves_tree(member: str) -> bool:
+    if not member or member.startswith("/") or "\\" in member or "\x00" in member:
+        return True
+    return any(part in ("", ".", "..") for part in member.split("/"))
 
 
 def discard_tree(root: Path) -> None:
@@ -261,6 +290,7 @@ def build_tree(
                 name = str(metadata.get("Name") or filename.split("-", 1)[0]).strip()
         manifest = {
             "format": FORMAT,
+            "sha256": sha256,
             "filename": filename,
             "dist_info": dist_info,
             "name": name,
