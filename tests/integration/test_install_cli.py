@@ -510,3 +510,30 @@ def test_bytecode_only_with_compile(
         == 0
     )
     assert list((compiled.purelib / "alpha").glob("__pycache__/__init__.cpython-*.pyc"))
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory", "under /proc"])
+def test_an_unwritable_report_is_refused_before_anything_is_installed(
+    where: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    run_pipseal: RunPipseal,
+    tmp_path: Path,
+) -> None:
+    publish_basic(index_server, wheel_dir)
+    report = {
+        "missing directory": tmp_path / "nowhere" / "report.json",
+        "a directory": tmp_path,
+        "under /proc": Path("/proc/pipseal-report.json"),
+    }[where]
+    before = tree_snapshot(venv.path)
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "-i", index_server.url, "alpha", "--report", report
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0].startswith(f"ERROR: cannot write the report to {report}: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert tree_snapshot(venv.path) == before

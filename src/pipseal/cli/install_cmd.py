@@ -89,6 +89,27 @@ def _write_report(dest: str, report: dict[str, Any]) -> None:
         raise PipsealError(f"cannot write the report to {dest}: {exc.strerror}") from exc
 
 
+def _check_report_destination(dest: str) -> None:
+    """Refuse a --report file that could not be written before anything is installed: found
+    only afterwards, the install would be committed and reported as a failure."""
+    import os
+
+    from pipseal.errors import UsageError
+
+    if dest == "-":
+        return
+    existed = os.path.lexists(dest)
+    try:
+        # Opened for appending, so an existing report is not truncated by a failed install;
+        # a new one is removed again (only a successful run leaves a report).
+        with open(dest, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            os.unlink(dest)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {dest}: {exc.strerror}") from None
+
+
 def _link_mode(value: str | None) -> Literal["hardlink", "clone", "copy", "symlink"] | None:
     from pipseal.errors import UsageError
 
@@ -125,6 +146,8 @@ def handle(args: argparse.Namespace) -> int:
         compile=bool(args.compile and not args.no_compile),
         link_mode=_link_mode(args.link_mode or config.get("link-mode")),
     )
+    if args.report:
+        _check_report_destination(args.report)
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)
     # The target interpreter answers while the install's modules are imported.
