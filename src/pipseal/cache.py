@@ -16,6 +16,7 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
                                       (install/unpacked.py draws it)
       interpreters/<key>.json         what a target interpreter said about itself, keyed by
                                       its identity (environment.inspect_interpreter)
+      metadata/<sha256>.METADATA      an archive's core metadata (metadata.py)
       tmp/                            in-flight writes; stale ones removed at start
       lock                            shared by installs, exclusive for purge/remove
 
@@ -450,17 +451,16 @@ class Cache:
             return 0, 0
         count = size = 0
         with self.lock(exclusive=True):
-            for sub in (
-                "archives",
-                "links",
-                "names",
-                "pages",
-                "quarantine",
-                "unpacked",
-                "interpreters",
-                "tmp",
-            ):
-                top = self.base / sub
+            # Every bucket, those added later included: a list of names here forgot metadata/.
+            for top in sorted(self.base.iterdir()):
+                if top.name == "lock":
+                    continue
+                if not top.is_dir() or top.is_symlink():
+                    with contextlib.suppress(OSError):
+                        size += top.lstat().st_size
+                        top.unlink()
+                        count += 1
+                    continue
                 for dirpath, _dirs, files in os.walk(top):
                     for f in files:
                         with contextlib.suppress(OSError):
