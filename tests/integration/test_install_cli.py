@@ -537,3 +537,26 @@ def test_an_unwritable_report_is_refused_before_anything_is_installed(
     assert result.stderr.splitlines()[0].startswith(f"ERROR: cannot write the report to {report}: ")
     assert len(result.stderr.splitlines()) == 1
     assert tree_snapshot(venv.path) == before
+
+
+def test_a_requirements_file_given_without_r_gets_pips_hint(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    write(tmp_path / "other.txt", "alpha\n")
+    (tmp_path / "project").mkdir()
+
+    as_file = run_pipseal("install", "--python", venv.python, "./other.txt", cwd=tmp_path)
+    missing = run_pipseal("install", "--python", venv.python, "./missing.txt", cwd=tmp_path)
+    directory = run_pipseal("install", "--python", venv.python, "./project", cwd=tmp_path)
+
+    assert as_file.returncode == missing.returncode == directory.returncode == 1
+    assert as_file.stderr.splitlines()[-1].endswith(
+        "use the '-r' flag to install the packages specified within it: "
+        "did you mean -r ./other.txt?"
+    )
+    assert missing.stderr.splitlines()[-1] == (
+        "It looks like a path. File './missing.txt' does not exist."
+    )
+    assert directory.stderr.splitlines()[-1].endswith(
+        "pipseal does not install local project directories."
+    )
