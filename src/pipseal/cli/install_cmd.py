@@ -9,6 +9,12 @@ from typing import Any, Literal
 from pipseal.cli.common import common_options, config_for, printer, request_options
 from pipseal.cli.options import add_general, add_index, add_request
 from pipseal.cli.output import Printer, format_size
+from pipseal.cli.pip_install_options import (
+    add_pip_install_options,
+    check_pip_install_options,
+    progress_bar,
+    require_virtualenv,
+)
 
 
 def register(sub: Any) -> None:
@@ -68,6 +74,7 @@ def register(sub: Any) -> None:
             "hardlink when the cache is on the same file system, else copy)."
         ),
     )
+    add_pip_install_options(p)
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
@@ -131,6 +138,7 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands.target import start_target
 
     config = config_for("install", args)
+    check_pip_install_options(args, config)
     out = printer(args)
     options = InstallOptions(
         request=request_options(args, config),
@@ -146,6 +154,9 @@ def handle(args: argparse.Namespace) -> int:
         compile=bool(args.compile and not args.no_compile),
         link_mode=_link_mode(args.link_mode or config.get("link-mode")),
     )
+    require_virtualenv(
+        args, config, options.python, elsewhere=bool(options.target or options.prefix)
+    )
     if args.report:
         _check_report_destination(args.report)
     if args.report == "-":
@@ -155,7 +166,8 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.cli.progress import RichDownloads, wanted
     from pipseal.commands import install
 
-    if wanted(out.verbosity):
+    bar_mode = progress_bar(args, config)
+    if bar_mode == "on" or (bar_mode == "auto" and wanted(out.verbosity)):
         with RichDownloads() as bars:
             out.downloads = bars
             result = install.run(options, out, target)
