@@ -560,3 +560,40 @@ def test_a_requirements_file_given_without_r_gets_pips_hint(
     assert directory.stderr.splitlines()[-1].endswith(
         "pipseal does not install local project directories."
     )
+
+
+@pytest.mark.parametrize("route", ["--no-cache-dir", "--cache-dir=cache"])
+def test_archives_from_urls_and_paths_get_direct_url_json_as_pip_writes_it(
+    route: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    run_pipseal: RunPipseal,
+    tmp_path: Path,
+) -> None:
+    import json
+    import sys
+
+    dists = publish_basic(index_server, wheel_dir)
+    url = index_server.file_url(dists["beta"].filename)
+    local = dists["alpha"].path
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "--no-deps", str(local), f"beta @ {url}", route,
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    for dist, where in ((dists["alpha"], local.as_uri()), (dists["beta"], url)):
+        info = venv.purelib / f"{dist.name}-{dist.version}.dist-info"
+        assert json.loads((info / "direct_url.json").read_text()) == {
+            "archive_info": {"hash": f"sha256={dist.sha256}", "hashes": {"sha256": dist.sha256}},
+            "url": where,
+        }
+        assert "direct_url.json," in (info / "RECORD").read_text()
+    freeze = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--path", str(venv.purelib)],
+        capture_output=True, text=True, check=True, env={"PIP_CONFIG_FILE": "/dev/null"},
+    ).stdout.splitlines()  # fmt: skip
+    assert f"alpha @ {local.as_uri()}#sha256={dists['alpha'].sha256}" in freeze
+    assert f"beta @ {url}#sha256={dists['beta'].sha256}" in freeze

@@ -24,11 +24,12 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from email.parser import HeaderParser
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, BinaryIO, cast
 
 from installer import install
@@ -234,13 +235,15 @@ def stage_wheel(
     staging_root: Path,
     *,
     requested: bool = True,
+    extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
     installer_name: str = "pipseal",
     filename: str | None = None,
 ) -> StagedDistribution:
     """Check ``wheel_path`` and unpack it into ``staging_root`` (which mirrors ``env``).
 
     ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the cache
-    names archives by their digest); checks and messages use it.
+    names archives by their digest); checks and messages use it. ``extra_metadata`` are more
+    files for the ``.dist-info`` directory (``direct_url.json``), by name.
 
     Raises InstallError, naming the wheel and the offending member, when the archive fails a
     check (see ``check_wheel``) or cannot be written; then nothing of it is left in the
@@ -265,6 +268,7 @@ def stage_wheel(
             metadata = {"INSTALLER": f"{installer_name}\n".encode()}
             if requested:
                 metadata["REQUESTED"] = b""
+            metadata.update(extra_metadata)
             try:
                 install(source, destination, metadata)
                 source.all_checked()
