@@ -315,8 +315,9 @@ class Cache:
         body: bytes,
         content_type: str,
     ) -> None:
-        """Store a page with its validators (only pages that can be revalidated are worth it)."""
-        if self.root is None or not (etag or last_modified):
+        """Store a page with its validators. One without any is kept too: it cannot be
+        revalidated (the next online run fetches it whole), but ``--offline`` reads it."""
+        if self.root is None:
             return
         meta = {
             "url": url,

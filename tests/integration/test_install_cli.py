@@ -449,7 +449,9 @@ def test_bad_requirements_file_is_one_line_with_file_and_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("validators", [True, False], ids=["etag", "no validators"])
 def test_offline_uses_only_the_cache(
+    validators: bool,
     index_server: IndexServer,
     wheel_dir: Path,
     venv_template: Venv,
@@ -458,9 +460,10 @@ def test_offline_uses_only_the_cache(
 ) -> None:
     from tests.support.venvs import clone_venv
 
+    index_server.validators = validators
     dists = publish_basic(index_server, wheel_dir)
     first = clone_venv(venv_template, tmp_path / "one")
-    # Unpinned: needs the index pages (stored with their validators) and the files.
+    # Unpinned: needs the index pages (stored with their validators, if any) and the files.
     assert (
         run_pipseal(
             "install", "--python", first.python, "-i", index_server.url, "alpha", "beta"
