@@ -152,7 +152,7 @@ def staged_from_trees(
 ) -> tuple[list[StagedDistribution], Staged]:
     """Stage through ``Transaction.stage_trees``, read the staging tree, then abort."""
     with Transaction(env) as transaction:
-        staged = transaction.stage_trees([(tree, mode, True) for tree in trees])
+        staged = transaction.stage_trees([(tree, mode, True, {}) for tree in trees])
         return staged, read_staging(transaction.staging_root)
 
 
@@ -302,7 +302,7 @@ def test_each_link_mode_links_the_way_it_says(
     tree = tree_of(cache_base, rich_wheel(wheel_dir))
     purelib = relative_scheme(env, "purelib")
     with Transaction(env) as transaction:
-        transaction.stage_trees([(tree, mode, False)])
+        transaction.stage_trees([(tree, mode, False, {})])
         staged = transaction.staging_root / purelib / NAME / "sub" / "deep" / "mod.py"
         cached = tree.path(f"{NAME}/sub/deep/mod.py")
         if mode == "symlink":
@@ -412,7 +412,7 @@ def test_a_drifted_tree_file_raises_tree_drifted(
     assert unchecked is not None
     with Transaction(env) as transaction:
         with pytest.raises(TreeDrifted) as caught:
-            transaction.stage_trees([(unchecked, "hardlink", True)])
+            transaction.stage_trees([(unchecked, "hardlink", True, {})])
         assert caught.value.sha256 == wheel.sha256
         assert isinstance(caught.value, InstallError)
         # Nothing of the wheel is left in the staging tree.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -319,7 +320,9 @@ def test_error_hint_points_at_the_problem() -> None:
 def test_error_hints_from_pip() -> None:
     exc = error("flask=1")
     assert exc.hint is not None and "Did you mean == ?" in exc.hint
-    exc = error("./project")
+    exc = error("./no-such-project")
+    assert exc.hint is not None and "File './no-such-project' does not exist." in exc.hint
+    exc = error(os.path.dirname(os.path.abspath(__file__)))
     assert exc.hint is not None and "does not install local project directories" in exc.hint
 
 

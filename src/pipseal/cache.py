@@ -19,6 +19,7 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
                                       (install/unpacked.py draws it)
       interpreters/<key>.json         what a target interpreter said about itself, keyed by
                                       its identity (environment.inspect_interpreter)
+      metadata/<sha256>.METADATA      an archive's core metadata (metadata.py)
       tmp/                            in-flight writes; stale ones removed at start
       lock                            shared by installs, exclusive for purge/remove
 
@@ -325,8 +326,9 @@ class Cache:
         body: bytes,
         content_type: str,
     ) -> None:
-        """Store a page with its validators (only pages that can be revalidated are worth it)."""
-        if self.root is None or not (etag or last_modified):
+        """Store a page with its validators. One without any is kept too: it cannot be
+        revalidated (the next online run fetches it whole), but ``--offline`` reads it."""
+        if self.root is None:
             return
         meta = {
             "url": url,
@@ -462,17 +464,16 @@ class Cache:
             return 0, 0
         count = size = 0
         with self.lock(exclusive=True):
-            for sub in (
-                "archives",
-                "links",
-                "names",
-                "pages",
-                "quarantine",
-                "unpacked",
-                "interpreters",
-                "tmp",
-            ):
-                top = self.base / sub
+            # Every bucket, those added later included: a list of names here forgot metadata/.
+            for top in sorted(self.base.iterdir()):
+                if top.name == "lock":
+                    continue
+                if not top.is_dir() or top.is_symlink():
+                    with contextlib.suppress(OSError):
+                        size += top.lstat().st_size
+                        top.unlink()
+                        count += 1
+                    continue
                 for dirpath, _dirs, files in os.walk(top):
                     for f in files:
                         with contextlib.suppress(OSError):

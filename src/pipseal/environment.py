@@ -2,9 +2,10 @@
 
 pipseal never installs into the interpreter it runs on by accident: the target is chosen by
 ``find_target_python`` (``--python``, else the active virtual environment) and then asked once,
-in one subprocess, everything an install needs (``inspect_interpreter``). The answers are
-computed *by the target* (its own ``sysconfig``, and ``packaging.tags.sys_tags()`` run inside
-it), because our process may be another Python version or platform.
+in one subprocess, everything an install needs (``inspect_interpreter``). The facts come *from
+the target* (its own ``sysconfig`` and ``platform``, through its standard library alone),
+because our process may be another Python version or platform; its tags are computed from
+them here (``target_tags``).
 
 Installed distributions are read in our own process from the target's site directories: a
 directory listing and a few small files, no interpreter start-up.
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import packaging
 
 from pipseal.errors import UsageError
+from pipseal.probe import INSPECT_SCRIPT, ProbeFailed, read_bounded
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
@@ -152,54 +154,6 @@ def _explicit_python(explicit: str) -> str:
     return _absolute(path)
 
 
-# Runs inside the target interpreter, so it must stay valid for every Python that packaging
-# supports (3.8+). argv: the directory holding our `packaging`, then --target and --prefix
-# directories ("" for none). It prints one JSON object.
-INSPECT_SCRIPT = r"""
-import json, os, sys, sysconfig
-sys.path.insert(0, sys.argv[1])
-try:
-    from packaging import markers, tags
-finally:
-    del sys.path[0]
-target, prefix = sys.argv[2], sys.argv[3]
-short = "%d.%d" % sys.version_info[:2]
-in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
-if target:
-    scheme = {
-        "purelib": target, "platlib": target, "data": target,
-        "scripts": os.path.join(target, "Scripts" if os.name == "nt" else "bin"),
-        "headers": os.path.join(target, "include", "python"),
-    }
-    where = target
-elif prefix:
-    base = {"base": prefix, "platbase": prefix, "installed_base": prefix,
-            "installed_platbase": prefix}
-    paths = sysconfig.get_paths("nt" if os.name == "nt" else "posix_prefix", vars=base)
-    scheme = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
-    scheme["headers"] = paths["include"]
-    where = prefix
-else:
-    paths = sysconfig.get_paths()
-    scheme = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
-    if in_venv:
-        # sysconfig's include of a venv is the base interpreter's; pip puts headers here.
-        scheme["headers"] = os.path.join(sys.prefix, "include", "site", "python" + short)
-    else:
-        scheme["headers"] = paths["include"]
-    where = sys.prefix
-json.dump({
-    "version": list(sys.version_info[:3]),
-    "implementation": sys.implementation.name,
-    "tags": [str(t) for t in tags.sys_tags()],
-    "markers": markers.default_environment(),
-    "scheme": dict((k, os.path.abspath(v)) for k, v in scheme.items()),
-    "prefix": os.path.abspath(where),
-    "is_virtualenv": in_venv,
-}, sys.stdout)
-"""
-
-
 def inspect_interpreter(
     python: str,
     *,
@@ -217,7 +171,8 @@ def inspect_interpreter(
     ``target`` (``--target DIR``): library files go into DIR, scripts into DIR/bin, data into
     DIR, as pip does. ``prefix`` (``--prefix DIR``): the target's ``posix_prefix`` (``nt`` on
     Windows) scheme rooted at DIR. At most one of them may be given. An interpreter that does
-    not run, or is too old for ``packaging``, raises UsageError naming it.
+    not run, prints more than ``INSPECT_OUTPUT_LIMIT`` bytes or does not answer within
+    ``INSPECT_TIMEOUT`` seconds raises UsageError naming it.
     """
     return start_inspection(python, target=target, prefix=prefix, memo_dir=memo_dir).result()
 
@@ -231,7 +186,7 @@ class Inspection:
         python: str,
         *,
         known: TargetEnvironment | None = None,
-        process: subprocess.Popen[str] | None = None,
+        process: subprocess.Popen[bytes] | None = None,
         error: UsageError | None = None,
         memo: tuple[Path, str | None, str | None] | None = None,
     ) -> None:
@@ -249,15 +204,12 @@ class Inspection:
         assert self._process is not None
         python, process = self.python, self._process
         try:
-            stdout, stderr = process.communicate(timeout=INSPECT_TIMEOUT)
-        except subprocess.TimeoutExpired as exc:
-            process.kill()
-            process.communicate()
-            raise UsageError(
-                f"--python {python}: no answer after {INSPECT_TIMEOUT:.0f} seconds"
-            ) from exc
+            out, err = read_bounded(process, timeout=INSPECT_TIMEOUT)
+        except ProbeFailed as exc:
+            raise UsageError(f"--python {python}: {exc}") from None
+        stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         if process.returncode != 0:
-            last = (stderr.strip().splitlines() or ["(no output)"])[-1]
+            last = (stderr.strip().splitlines() or ["(no output)"])[-1][:500]
             raise UsageError(
                 f"--python {python}: it does not run as a Python interpreter "
                 f"(exit status {process.returncode}): {last}"
@@ -308,14 +260,12 @@ def start_inspection(
             moved = _relocated(other, str(Path(_absolute(python)).parent.parent))
             if moved is not None:
                 return Inspection(python, known=_environment_from_answer(python, moved))
-    packaging_parent = str(Path(packaging.__file__).resolve().parent.parent)
     argv = [
         python,
         # -I: the user's PYTHON* variables and user site must not change the answers.
         "-I",
         "-c",
         INSPECT_SCRIPT,
-        packaging_parent,
         _absolute(target) if target else "",
         _absolute(prefix) if prefix else "",
     ]
@@ -325,7 +275,8 @@ def start_inspection(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
+            # Its own session, so that a bad one is killed with all it started (probe.py).
+            start_new_session=True,
         )
     except OSError as exc:
         return Inspection(
@@ -405,14 +356,15 @@ def _memo_key(python: str, target: str | None, prefix: str | None) -> str | None
 def _environment_from_answer(python: str, answer: Any) -> TargetEnvironment:
     """The TargetEnvironment an interpreter's JSON answer describes (KeyError etc. if broken)."""
     # Imported here, not with this module: the probe starts before packaging's tags load.
-    from packaging.tags import Tag
+    from pipseal.target_tags import TagFacts, target_tags
 
     version = tuple(int(part) for part in answer["version"])
+    facts = TagFacts.from_answer((version[0], version[1]), answer["facts"])
     return TargetEnvironment(
         python=_absolute(python),
         version=(version[0], version[1], version[2]),
         implementation=str(answer["implementation"]),
-        tags=tuple(Tag(*text.split("-")) for text in answer["tags"]),
+        tags=tuple(target_tags(facts)),
         markers=MappingProxyType({str(k): str(v) for k, v in answer["markers"].items()}),
         scheme=MappingProxyType({key: str(answer["scheme"][key]) for key in SCHEME_KEYS}),
         prefix=str(answer["prefix"]),

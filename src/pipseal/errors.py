@@ -58,5 +58,10 @@ class NoMatchingDistribution(PipsealError):
     """No file of any configured index satisfies a requirement on this target."""
 
 
+class ResolutionConflict(NoMatchingDistribution):
+    """pip's ResolutionImpossible: ``message`` is its conflict report (one log record: only its
+    first line takes ``ERROR:``), ``hint`` the line pointing to pip's help, an error of its own."""
+
+
 class HashCheckFailed(PipsealError):
     """Hash-checking failed; ``message`` is pip's grouped report, verbatim, plus diagnoses."""

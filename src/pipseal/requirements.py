@@ -942,13 +942,29 @@ def _pip_split_requirement(head: str, semicolon: str, marker_text: str) -> Requi
 def _requirement_error(text: str, exc: InvalidRequirement, where: _Where) -> NoReturn:
     hint = None
     if _looks_like_path(text):
-        hint = (
-            "It looks like a path, but not to a wheel or sdist archive: "
-            "pipseal does not install local project directories."
-        )
+        hint = _path_hint(text)
     elif "=" in text and not any(op in text for op in ("~=", "==", "!=", "<=", ">=", "<", ">")):
         hint = "= is not a valid operator. Did you mean == ?"
     where.packaging_error(f"invalid requirement {text!r}", exc, hint=hint)
+
+
+def _path_hint(text: str) -> str:
+    """pip's hint for a requirement that looks like a path (relative to the working directory,
+    as pip takes it), with the command a user most likely meant."""
+    import os
+
+    if os.path.isdir(text):
+        return (
+            "It looks like a path, but not to a wheel or sdist archive: "
+            "pipseal does not install local project directories."
+        )
+    if os.path.isfile(text):
+        return (
+            f"It looks like a path. The path does exist. The argument you provided ({text}) "
+            "appears to be a requirements file. If that is the case, use the '-r' flag to "
+            f"install the packages specified within it: did you mean -r {text}?"
+        )
+    return f"It looks like a path. File '{text}' does not exist."
 
 
 def _strip_extras(text: str) -> tuple[str, str]:

@@ -49,7 +49,7 @@ from pipseal.candidates import (
     select,
 )
 from pipseal.environment import InstalledDistribution, TargetEnvironment
-from pipseal.errors import NoMatchingDistribution, PipsealError
+from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConflict
 from pipseal.hashes import Hashes
 from pipseal.index import FindsFiles, IndexFile, classify_filename
 from pipseal.metadata import CoreMetadata, MetadataFetcher
@@ -571,7 +571,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             "1. loosen the range of package versions you've specified",
             "2. remove package versions to allow pip to attempt to solve the dependency conflict",
         ]
-        return NoMatchingDistribution("\n".join(lines), hint=CONFLICT_HINT)
+        return ResolutionConflict("\n".join(lines), hint=CONFLICT_HINT)
 
     def _has_any_candidates(self, name: str) -> bool:
         if name == REQUIRES_PYTHON_IDENTIFIER or name in self.installed:

@@ -102,3 +102,24 @@ def test_unknown_action_and_bad_arguments(run_pipseal: RunPipseal) -> None:
     assert bad.returncode == 2 and "Need an action" in bad.stderr
     assert run_pipseal("cache", "remove").returncode == 2
     assert run_pipseal("cache", "dir", "extra").returncode == 2
+
+
+def test_purge_empties_every_bucket(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    run_pipseal: RunPipseal,
+    cache_dir: Path,
+) -> None:
+    publish_basic(index_server, wheel_dir)
+    # Resolved (not --no-deps): metadata, pages, links, names, trees and the interpreter's answer.
+    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "alpha")
+    assert result.returncode == 0, result.stderr
+    buckets = {p.name for p in (cache_dir / "v1").iterdir() if any(p.rglob("*"))}
+    assert {"archives", "metadata", "pages", "unpacked"} <= buckets
+
+    purged = run_pipseal("cache", "purge")
+
+    assert purged.returncode == 0, purged.stderr
+    left = [p for p in (cache_dir / "v1").rglob("*") if p.is_file() and p.name != "lock"]
+    assert left == []

@@ -242,3 +242,74 @@ def test_debug_shows_the_traceback(tmp_path: Path, run_pipseal: RunPipseal, venv
     result = run_pipseal("install", "--debug", "--python", venv.python, "-r", tmp_path / "x.txt")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "ERROR: " in result.stderr
+
+
+ODD_WHEELS = {
+    "unknown .data scheme": {"data": {"data/file.txt": "x\n"}},
+    "'.' path components": {"modules": {"./host/a.py": "a = 1\n", "host/./b.py": "b = 1\n"}},
+    "a file named '.'": {"modules": {"host/.": "x = 1\n"}},
+}
+#: What both routes (the archive, the cache's unpacked tree) say; None: installed.
+ODD_VERDICTS = {
+    "unknown .data scheme": (
+        "ERROR: host-1.0-py3-none-any.whl: host-1.0.data/unknown/file.txt is in an unknown "
+        ".data scheme 'unknown'"
+    ),
+    "'.' path components": None,  # as pip: installed as host/a.py and host/b.py
+    "a file named '.'": (
+        "ERROR: host-1.0-py3-none-any.whl has a member with an unsafe path (a directory): 'host/.'"
+    ),
+}
+
+
+def _rename_member(dist: BuiltDist, old: str, new: str) -> BuiltDist:
+    """``dist`` with member ``old`` renamed ``new``, in the zip and in RECORD alike."""
+    with zipfile.ZipFile(dist.path) as source:
+        members = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(dist.path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in members:
+            if info.filename.endswith(".dist-info/RECORD"):
+                target.writestr(info, data.replace(old.encode(), new.encode()))
+                continue
+            if info.filename == old:
+                info.filename = new
+            target.writestr(info, data)
+    return replace(dist, sha256=sha256_file(dist.path))
+
+
+@pytest.mark.parametrize("case", sorted(ODD_WHEELS))
+def test_cached_and_uncached_installs_judge_a_wheel_alike(
+    case: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    from tests.support.venvs import clone_venv
+
+    odd: BuiltDist = build_wheel(wheel_dir / "odd", "host", "1.0", **ODD_WHEELS[case])  # type: ignore[arg-type]
+    if case == "unknown .data scheme":
+        odd = _rename_member(odd, "host-1.0.data/data/file.txt", "host-1.0.data/unknown/file.txt")
+    index_server.add(odd)
+    reqs = write(tmp_path / "r.txt", pinned_lines([odd]))
+    outcomes: list[list[str]] = []
+    for route in ("--no-cache-dir", "--cache-dir=cache", "--cache-dir=cache"):  # miss, then hit
+        venv = clone_venv(venv_template, tmp_path / f"venv{len(outcomes)}")
+        before = tree_snapshot(venv.path)
+        result = run_pipseal(
+            "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps",
+            route, cwd=tmp_path,
+        )  # fmt: skip
+        if ODD_VERDICTS[case] is None:
+            assert result.returncode == 0, result.stderr
+            record = (venv.purelib / "host-1.0.dist-info" / "RECORD").read_text()
+            outcomes.append(sorted(line.split(",")[0] for line in record.splitlines()))
+        else:
+            assert result.returncode == 1
+            assert result.stderr.splitlines() == [ODD_VERDICTS[case]]
+            assert tree_snapshot(venv.path) == before
+            outcomes.append([])
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    if ODD_VERDICTS[case] is None:
+        assert {"host/a.py", "host/b.py"} <= set(outcomes[0])

@@ -449,7 +449,9 @@ def test_bad_requirements_file_is_one_line_with_file_and_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("validators", [True, False], ids=["etag", "no validators"])
 def test_offline_uses_only_the_cache(
+    validators: bool,
     index_server: IndexServer,
     wheel_dir: Path,
     venv_template: Venv,
@@ -458,9 +460,10 @@ def test_offline_uses_only_the_cache(
 ) -> None:
     from tests.support.venvs import clone_venv
 
+    index_server.validators = validators
     dists = publish_basic(index_server, wheel_dir)
     first = clone_venv(venv_template, tmp_path / "one")
-    # Unpinned: needs the index pages (stored with their validators) and the files.
+    # Unpinned: needs the index pages (stored with their validators, if any) and the files.
     assert (
         run_pipseal(
             "install", "--python", first.python, "-i", index_server.url, "alpha", "beta"
@@ -510,3 +513,90 @@ def test_bytecode_only_with_compile(
         == 0
     )
     assert list((compiled.purelib / "alpha").glob("__pycache__/__init__.cpython-*.pyc"))
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory", "under /proc"])
+def test_an_unwritable_report_is_refused_before_anything_is_installed(
+    where: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    run_pipseal: RunPipseal,
+    tmp_path: Path,
+) -> None:
+    publish_basic(index_server, wheel_dir)
+    report = {
+        "missing directory": tmp_path / "nowhere" / "report.json",
+        "a directory": tmp_path,
+        "under /proc": Path("/proc/pipseal-report.json"),
+    }[where]
+    before = tree_snapshot(venv.path)
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "-i", index_server.url, "alpha", "--report", report
+    )
+
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0].startswith(f"ERROR: cannot write the report to {report}: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert tree_snapshot(venv.path) == before
+
+
+def test_a_requirements_file_given_without_r_gets_pips_hint(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    write(tmp_path / "other.txt", "alpha\n")
+    (tmp_path / "project").mkdir()
+
+    as_file = run_pipseal("install", "--python", venv.python, "./other.txt", cwd=tmp_path)
+    missing = run_pipseal("install", "--python", venv.python, "./missing.txt", cwd=tmp_path)
+    directory = run_pipseal("install", "--python", venv.python, "./project", cwd=tmp_path)
+
+    assert as_file.returncode == missing.returncode == directory.returncode == 1
+    assert as_file.stderr.splitlines()[-1].endswith(
+        "use the '-r' flag to install the packages specified within it: "
+        "did you mean -r ./other.txt?"
+    )
+    assert missing.stderr.splitlines()[-1] == (
+        "It looks like a path. File './missing.txt' does not exist."
+    )
+    assert directory.stderr.splitlines()[-1].endswith(
+        "pipseal does not install local project directories."
+    )
+
+
+@pytest.mark.parametrize("route", ["--no-cache-dir", "--cache-dir=cache"])
+def test_archives_from_urls_and_paths_get_direct_url_json_as_pip_writes_it(
+    route: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    run_pipseal: RunPipseal,
+    tmp_path: Path,
+) -> None:
+    import json
+    import sys
+
+    dists = publish_basic(index_server, wheel_dir)
+    url = index_server.file_url(dists["beta"].filename)
+    local = dists["alpha"].path
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "--no-deps", str(local), f"beta @ {url}", route,
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    for dist, where in ((dists["alpha"], local.as_uri()), (dists["beta"], url)):
+        info = venv.purelib / f"{dist.name}-{dist.version}.dist-info"
+        assert json.loads((info / "direct_url.json").read_text()) == {
+            "archive_info": {"hash": f"sha256={dist.sha256}", "hashes": {"sha256": dist.sha256}},
+            "url": where,
+        }
+        assert "direct_url.json," in (info / "RECORD").read_text()
+    freeze = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--path", str(venv.purelib)],
+        capture_output=True, text=True, check=True, env={"PIP_CONFIG_FILE": "/dev/null"},
+    ).stdout.splitlines()  # fmt: skip
+    assert f"alpha @ {local.as_uri()}#sha256={dists['alpha'].sha256}" in freeze
+    assert f"beta @ {url}#sha256={dists['beta'].sha256}" in freeze

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pipseal.resolve import CONFLICT_HINT
 from tests.conftest import RunPipseal
 from tests.integration.helpers import pinned_lines, write
 from tests.support.indexserver import IndexServer
@@ -326,6 +327,12 @@ def test_conflict_is_reported_as_pip_does_and_installs_nothing(
     assert "    The user requested lib<2" in err
     assert "    app 1.0 depends on lib>=2" in err
     assert "Traceback" not in err
+    # pip's layout: the report is one record (ERROR: on its first line only), then a blank
+    # line and the help line as an error of its own.
+    lines = err.splitlines()
+    assert [n for n, line in enumerate(lines) if line.startswith("ERROR: ")] == [0, len(lines) - 1]
+    assert lines[-2:] == ["", f"ERROR: {CONFLICT_HINT}"]
+    assert lines[1:3] == ["", "The conflict is caused by:"]
     assert venv.installed() == {}
     assert not wheel_requests(index_server)
 

@@ -226,7 +226,9 @@ class IndexServer:
 
     Settable attributes: ``formats`` (subset of ``{"html", "json"}``; a request for another
     format gets 406), ``ranges`` (answer Range requests with 206), ``require_auth`` (a
-    ``(user, password)`` every request must present with Basic auth, else 401).
+    ``(user, password)`` every request must present with Basic auth, else 401),
+    ``validators`` (send project pages with an ETag, and answer 304 to it; off, a page comes
+    with no validator at all, as some simple indexes serve them).
     ``requests`` lists every request answered, in order.
     """
 
@@ -234,6 +236,7 @@ class IndexServer:
         self.formats: set[str] = {"html", "json"}
         self.ranges: bool = True
         self.require_auth: tuple[str, str] | None = None
+        self.validators: bool = True
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._files: dict[str, _File] = {}
@@ -550,7 +553,9 @@ class IndexServer:
             "Cache-Control": "max-age=0",
             "Vary": "Accept, Accept-Encoding",
         }
-        if _etag_matches(handler.headers.get("If-None-Match"), etag):
+        if not self.validators:
+            del headers["ETag"]
+        elif _etag_matches(handler.headers.get("If-None-Match"), etag):
             return _Response(304, headers, b"")
         return _Response(200, headers, body)
 

@@ -9,6 +9,12 @@ from typing import Any, Literal
 from pipseal.cli.common import common_options, config_for, printer, request_options
 from pipseal.cli.options import add_general, add_index, add_request
 from pipseal.cli.output import Printer, format_size
+from pipseal.cli.pip_install_options import (
+    add_pip_install_options,
+    check_pip_install_options,
+    progress_bar,
+    require_virtualenv,
+)
 
 
 def register(sub: Any) -> None:
@@ -68,6 +74,7 @@ def register(sub: Any) -> None:
             "hardlink when the cache is on the same file system, else copy)."
         ),
     )
+    add_pip_install_options(p)
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
@@ -87,6 +94,27 @@ def _write_report(dest: str, report: dict[str, Any]) -> None:
             f.write(text)
     except OSError as exc:
         raise PipsealError(f"cannot write the report to {dest}: {exc.strerror}") from exc
+
+
+def _check_report_destination(dest: str) -> None:
+    """Refuse a --report file that could not be written before anything is installed: found
+    only afterwards, the install would be committed and reported as a failure."""
+    import os
+
+    from pipseal.errors import UsageError
+
+    if dest == "-":
+        return
+    existed = os.path.lexists(dest)
+    try:
+        # Opened for appending, so an existing report is not truncated by a failed install;
+        # a new one is removed again (only a successful run leaves a report).
+        with open(dest, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            os.unlink(dest)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {dest}: {exc.strerror}") from None
 
 
 def _link_mode(value: str | None) -> Literal["hardlink", "clone", "copy", "symlink"] | None:
@@ -110,6 +138,7 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands.target import start_target
 
     config = config_for("install", args)
+    check_pip_install_options(args, config)
     out = printer(args)
     options = InstallOptions(
         request=request_options(args, config),
@@ -125,6 +154,11 @@ def handle(args: argparse.Namespace) -> int:
         compile=bool(args.compile and not args.no_compile),
         link_mode=_link_mode(args.link_mode or config.get("link-mode")),
     )
+    require_virtualenv(
+        args, config, options.python, elsewhere=bool(options.target or options.prefix)
+    )
+    if args.report:
+        _check_report_destination(args.report)
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)
     # The target interpreter answers while the install's modules are imported.
@@ -132,7 +166,8 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.cli.progress import RichDownloads, wanted
     from pipseal.commands import install
 
-    if wanted(out.verbosity):
+    bar_mode = progress_bar(args, config)
+    if bar_mode == "on" or (bar_mode == "auto" and wanted(out.verbosity)):
         with RichDownloads() as bars:
             out.downloads = bars
             result = install.run(options, out, target)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pipseal import __version__
 from pipseal.cli.options import Parser
-from pipseal.errors import NoMatchingDistribution, PipsealError
+from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConflict
 
 #: Each command and the module of cli/ that registers it. Only the module of the command being
 #: run is imported (start-up time), all of them for ``--help``.
@@ -87,10 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
+        if isinstance(exc, ResolutionConflict):
+            # As pip prints it: the report is one record, then a blank line and its own error.
+            print(f"ERROR: {exc.message}\n", file=sys.stderr)
+            print(f"ERROR: {exc.hint}", file=sys.stderr)
+            return exc.exit_code
         if isinstance(exc, NoMatchingDistribution):
             # pip logs each of these lines as an error of its own.
             for line in exc.message.splitlines():
-                print(f"ERROR: {line}", file=sys.stderr)
+                print(f"ERROR: {line}" if line.strip() else "", file=sys.stderr)
         else:
             print(f"ERROR: {exc.message}", file=sys.stderr)
         if exc.hint:

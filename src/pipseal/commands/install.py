@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from pipseal.commands.lock import read_locked_request
 from pipseal.commands.options import InstallOptions, Reporter
 from pipseal.commands.prepare import (
     Kept,
+    Prepared,
     check_indexes_agree,
     effective_index,
     fetch_and_check,
@@ -169,6 +170,7 @@ def _run(
                             if canonicalize_name(p.planned.name) in requested
                             or p.planned.requirement.url
                         ],
+                        extra_metadata=_direct_urls(prepared.archives),
                     )
                     break
                 except TreeDrifted as exc:
@@ -204,6 +206,19 @@ def _run(
         if trees is not None:
             trees.close()
         machinery.close()
+
+
+def _direct_urls(archives: Sequence[Prepared]) -> dict[str, dict[str, bytes]]:
+    """PEP 610's direct_url.json for what came from a URL or a local archive, by name."""
+    from pipseal.install.direct_url import direct_url_json
+
+    return {
+        canonicalize_name(p.planned.name): {
+            "direct_url.json": direct_url_json(p.planned.requirement.url, p.archive.sha256)
+        }
+        for p in archives
+        if p.planned.requirement.url
+    }
 
 
 def _interrupted_commits(target: TargetEnvironment) -> bool:

@@ -17,6 +17,8 @@ from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 __all__ = ["StagedDistribution", "Transaction", "install_wheels"]
 
 _NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
+_NO_EXTRAS: Mapping[str, Mapping[str, bytes]] = MappingProxyType({})
+_NOTHING_MORE: Mapping[str, bytes] = MappingProxyType({})
 
 
 def install_wheels(
@@ -25,6 +27,7 @@ def install_wheels(
     *,
     replace: Mapping[str, InstalledDistribution] = _NOTHING,
     requested: Collection[str] = (),
+    extra_metadata: Mapping[str, Mapping[str, bytes]] = _NO_EXTRAS,
 ) -> list[StagedDistribution]:
     """Install ``wheels`` into ``env`` in one transaction; return what was installed.
 
@@ -34,8 +37,9 @@ def install_wheels(
 
     ``replace`` holds installed distributions to remove in the same commit (an upgrade or a
     reinstall), keyed by canonical name. A wheel whose canonical name is in ``requested`` (names
-    are canonicalized here) gets a REQUESTED marker. Any failure raises InstallError (or
-    UsageError) and leaves ``env`` as it was.
+    are canonicalized here) gets a REQUESTED marker; ``extra_metadata`` maps a canonical name to
+    more files for its ``.dist-info`` directory (``direct_url.json``). Any failure raises
+    InstallError (or UsageError) and leaves ``env`` as it was.
     """
     wanted = {canonicalize_name(name) for name in requested}
     with Transaction(env) as transaction:
@@ -46,7 +50,15 @@ def install_wheels(
         if trees:
             staged.extend(
                 transaction.stage_trees(
-                    [(tree, mode, _wheel_name(tree.filename) in wanted) for tree, mode in trees]
+                    [
+                        (
+                            tree,
+                            mode,
+                            _wheel_name(tree.filename) in wanted,
+                            extra_metadata.get(_wheel_name(tree.filename), _NOTHING_MORE),
+                        )
+                        for tree, mode in trees
+                    ]
                 )
             )
         for wheel in wheels:
@@ -55,7 +67,10 @@ def install_wheels(
             path, filename = wheel if isinstance(wheel, tuple) else (Path(wheel), Path(wheel).name)
             staged.append(
                 transaction.stage(
-                    Path(str(path)), requested=_wheel_name(filename) in wanted, filename=filename
+                    Path(str(path)),
+                    requested=_wheel_name(filename) in wanted,
+                    filename=filename,
+                    extra_metadata=extra_metadata.get(_wheel_name(filename), _NOTHING_MORE),
                 )
             )
         for installed in replace.values():

@@ -16,7 +16,9 @@ import csv
 import hashlib
 import io
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
@@ -51,6 +53,7 @@ def stage_tree(
     *,
     link_mode: LinkMode,
     requested: bool = True,
+    extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
     installer_name: str = "pipseal",
 ) -> StagedDistribution:
     """Link ``tree`` into ``staging_root`` (which mirrors ``env``); see ``wheel.stage_wheel``.
@@ -67,6 +70,7 @@ def stage_tree(
     metadata = {"INSTALLER": f"{installer_name}\n".encode()}
     if requested:
         metadata["REQUESTED"] = b""
+    metadata.update(extra_metadata)
     try:
         stager.run(metadata)
     except FileExistsError as exc:

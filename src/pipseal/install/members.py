@@ -26,6 +26,15 @@ if TYPE_CHECKING:
     import zipfile
 
 
+def installed_path(member: str) -> str:
+    """A member's path as it is installed and recorded: ``.`` and empty components dropped, as
+    pip does (``./pkg/mod.py`` and ``pkg/./mod.py`` install as ``pkg/mod.py``); both the
+    archive and the cache's tree paths use it, so that they agree."""
+    if "/." not in member and "//" not in member and not member.startswith("./"):
+        return member
+    return "/".join(part for part in member.split("/") if part not in ("", "."))
+
+
 def _pick_inflater() -> tuple[Callable[[int], Any], str]:
     try:
         from isal.isal_zlib import decompressobj

@@ -42,10 +42,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
@@ -134,23 +134,34 @@ class Transaction:
         self.abort()
 
     def stage(
-        self, wheel_path: Path, *, requested: bool = True, filename: str | None = None
+        self,
+        wheel_path: Path,
+        *,
+        requested: bool = True,
+        filename: str | None = None,
+        extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
     ) -> StagedDistribution:
         """Check and unpack one wheel into the staging tree (see ``stage_wheel``)."""
         from pipseal.install.wheel import stage_wheel
 
         self._check_open()
         staged = stage_wheel(
-            wheel_path, self.env, self.staging_root, requested=requested, filename=filename
+            wheel_path,
+            self.env,
+            self.staging_root,
+            requested=requested,
+            filename=filename,
+            extra_metadata=extra_metadata,
         )
         self.staged.append(staged)
         return staged
 
     def stage_trees(
-        self, trees: Sequence[tuple[UnpackedTree | TreeRef, LinkMode, bool]]
+        self,
+        trees: Sequence[tuple[UnpackedTree | TreeRef, LinkMode, bool, Mapping[str, bytes]]],
     ) -> list[StagedDistribution]:
         """Link unpacked trees into the staging tree (``linking.stage_tree``), each item
-        ``(tree, link mode, requested)``; results in order.
+        ``(tree, link mode, requested, extra .dist-info files)``; results in order.
 
         Thousands of links are system calls that one Python thread cannot overlap, so a large
         set is spread over worker processes (``processes.map_in_processes``), one per CPU.
@@ -161,13 +172,17 @@ class Transaction:
         self._check_open()
         env, staging_root = self.env, self.staging_root
 
-        def one(item: tuple[UnpackedTree | TreeRef, LinkMode, bool]) -> StagedDistribution:
-            tree, mode, requested = item
+        def one(
+            item: tuple[UnpackedTree | TreeRef, LinkMode, bool, Mapping[str, bytes]],
+        ) -> StagedDistribution:
+            tree, mode, requested, extra = item
             if isinstance(tree, TreeRef):
                 tree = tree.open()
-            return stage_tree(tree, env, staging_root, link_mode=mode, requested=requested)
+            return stage_tree(
+                tree, env, staging_root, link_mode=mode, requested=requested, extra_metadata=extra
+            )
 
-        weights = [tree.weight for tree, _, _ in trees]
+        weights = [tree.weight for tree, _, _, _ in trees]
         workers = worker_count() if sum(weights) >= PARALLEL_LINKS else 1
         staged = map_in_processes(one, trees, workers, weights)
         self.staged.extend(staged)

@@ -239,7 +239,7 @@ def build_tree(
 
     from installer.records import parse_record_file
 
-    from pipseal.install.members import MemberReader
+    from pipseal.install.members import MemberReader, installed_path
 
     root = tree_root(cache_base, sha256)
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -275,7 +275,7 @@ def build_tree(
             for info in zf.infolist():
                 if info.is_dir():
                     continue
-                files[info.filename] = _extract(
+                files[installed_path(info.filename)] = _extract(
                     members, info, base, made, record, unhashed=unhashed, filename=filename
                 )
             from email.parser import HeaderParser

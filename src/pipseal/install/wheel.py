@@ -24,11 +24,12 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from email.parser import HeaderParser
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, BinaryIO, cast
 
 from installer import install
@@ -48,6 +49,7 @@ from packaging.version import InvalidVersion, Version
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.hashes import record_digest
+from pipseal.install.members import installed_path
 from pipseal.install.staged import StagedDistribution, mirrored_scheme
 
 __all__ = [
@@ -148,8 +150,9 @@ class _VerifiedWheelFile(WheelFile):
         self.streams: list[_Verifying] = []
 
     def get_contents(self) -> Iterator[WheelContentElement]:
-        for record, stream, is_executable in super().get_contents():
-            path, digest, size = record
+        for (member, digest, size), stream, is_executable in super().get_contents():
+            path = installed_path(member)
+            record = (path, digest, size)
             if not digest or "__pycache__" in path.split("/")[:-1]:
                 # RECORD itself (validate_record checks it), or bytecode, which installer skips
                 # unread (and nothing of it is installed).
@@ -232,13 +235,15 @@ def stage_wheel(
     staging_root: Path,
     *,
     requested: bool = True,
+    extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
     installer_name: str = "pipseal",
     filename: str | None = None,
 ) -> StagedDistribution:
     """Check ``wheel_path`` and unpack it into ``staging_root`` (which mirrors ``env``).
 
     ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the cache
-    names archives by their digest); checks and messages use it.
+    names archives by their digest); checks and messages use it. ``extra_metadata`` are more
+    files for the ``.dist-info`` directory (``direct_url.json``), by name.
 
     Raises InstallError, naming the wheel and the offending member, when the archive fails a
     check (see ``check_wheel``) or cannot be written; then nothing of it is left in the
@@ -263,6 +268,7 @@ def stage_wheel(
             metadata = {"INSTALLER": f"{installer_name}\n".encode()}
             if requested:
                 metadata["REQUESTED"] = b""
+            metadata.update(extra_metadata)
             try:
                 install(source, destination, metadata)
                 source.all_checked()
@@ -277,7 +283,9 @@ def stage_wheel(
             "distribution of this install also provides"
         ) from exc
     except (InstallerError, ValueError) as exc:
-        raise InstallError(f"{filename or wheel_path.name} cannot be installed: {exc}") from exc
+        raise InstallError(
+            f"{filename or wheel_path.name} cannot be installed: {_installer_says(exc)}"
+        ) from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise InstallError(f"{filename or wheel_path.name} is not a valid wheel: {exc}") from exc
     except OSError as exc:
@@ -312,7 +320,7 @@ def check_archive(
             archive.filename = filename
             return check_wheel(Path(filename), archive, WheelFile(archive), env)
     except (InstallerError, ValueError) as exc:
-        raise InstallError(f"{filename} cannot be installed: {exc}") from exc
+        raise InstallError(f"{filename} cannot be installed: {_installer_says(exc)}") from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise InstallError(f"{filename} is not a valid wheel: {exc}") from exc
 
@@ -349,6 +357,7 @@ def check_wheel(
     except InstallerError as exc:
         raise InstallError(f"{wheel} is not a valid wheel: {exc}") from exc
     meta_name = _check_dist_info(wheel, source, dist_info, str(name), version)
+    _check_data_schemes(wheel, archive.infolist(), dist_info[: -len(".dist-info")] + ".data/")
     try:
         source.read_dist_info("WHEEL")
     except (KeyError, UnicodeDecodeError) as exc:
@@ -370,9 +379,14 @@ def _check_members(wheel: str, members: list[zipfile.ZipInfo]) -> None:
         problem = _path_problem(member)
         if problem:
             raise InstallError(f"{wheel} has a member with an unsafe path ({problem}): {member!r}")
-        if member.rstrip("/") in seen:
+        normal = installed_path(member)
+        if not normal or (member.rsplit("/", 1)[-1] == "." and not info.is_dir()):
+            raise InstallError(
+                f"{wheel} has a member with an unsafe path (a directory): {member!r}"
+            )
+        if normal in seen:
             raise InstallError(f"{wheel} holds {member!r} twice")
-        seen.add(member.rstrip("/"))
+        seen.add(normal)
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise InstallError(f"{wheel} holds a symbolic link, which wheels may not: {member!r}")
@@ -395,6 +409,25 @@ def _check_members(wheel: str, members: list[zipfile.ZipInfo]) -> None:
             raise InstallError(
                 f"{wheel} expands to more than {MAX_TOTAL_SIZE} bytes, which is refused"
             )
+
+
+def _check_data_schemes(wheel: str, members: list[zipfile.ZipInfo], data_prefix: str) -> None:
+    """Every member under ``<name>.data/`` is in one of the wheel spec's schemes: refused here,
+    not half-way through unpacking, whichever route (archive or cache) installs it."""
+    for info in members:
+        member = installed_path(info.filename)
+        if not member.startswith(data_prefix) or info.is_dir():
+            continue
+        scheme, _, path = member[len(data_prefix) :].partition("/")
+        if scheme not in SCHEME_KEYS or not path:
+            raise InstallError(f"{wheel}: {member} is in an unknown .data scheme {scheme!r}")
+
+
+def _installer_says(exc: Exception) -> str:
+    """installer's error text without the objects it passes along (their repr means nothing
+    to a user: ``<..._VerifiedWheelFile object at 0x...>``)."""
+    words = [str(arg) for arg in exc.args if isinstance(arg, (str, int, float))]
+    return "; ".join(words) if words else type(exc).__name__
 
 
 def _path_problem(member: str) -> str | None:
