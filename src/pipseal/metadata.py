@@ -17,7 +17,9 @@ Metadata cache layout (beside the archives, same format version)::
 
 An entry is written only when the index publishes the archive's sha256. Its bytes came from the
 same index that publishes the digest (through step 2, 3 or 4); the archive itself is still checked
-against that digest before anything is installed.
+against that digest before anything is installed, and metadata not read from that archive (steps
+1 to 3) against the archive's own METADATA (``CoreMetadata.disagreement``): a mirror may serve a
+``.metadata`` file that does not describe its wheel.
 
 An sdist has no metadata without a build: :meth:`MetadataFetcher.get` says so.
 """
@@ -32,7 +34,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.parser import HeaderParser, Parser
 from email.policy import compat32
@@ -101,7 +103,9 @@ class CoreMetadata:
     """The parts of a distribution's core metadata the resolver needs, plus its bytes.
 
     ``provides_extra`` holds canonicalized extra names; ``raw`` is the METADATA file exactly as
-    read (for ``--report``).
+    read (for ``--report``). ``source`` says where it was read: one of ``SOURCES``' keys; all
+    but ``"wheel"`` (the archive itself, hashed) are to be checked against the wheel once it is
+    in hand (``disagreement``).
     """
 
     name: str
@@ -110,6 +114,7 @@ class CoreMetadata:
     requires_python: SpecifierSet | None
     provides_extra: frozenset[str]
     raw: bytes
+    source: str = field(default="wheel", compare=False)
 
     @classmethod
     def parse(cls, raw: bytes, origin: str) -> CoreMetadata:
@@ -142,19 +147,46 @@ class CoreMetadata:
         )
         return cls(name, version, tuple(requires), requires_python, extras, raw)
 
+    def from_source(self, source: str) -> CoreMetadata:
+        """The same metadata, read from ``source`` (a key of ``SOURCES``)."""
+        return replace(self, source=source)
+
+    def disagreement(self, wheel: CoreMetadata) -> tuple[str, str, str] | None:
+        """The first field the resolver uses (pip's list: Name, Version, Requires-Dist,
+        Requires-Python, Provides-Extra) in which ``wheel`` (the archive's own METADATA) says
+        otherwise: (field, what this metadata has, what the wheel has); None when they agree.
+        For a multiple-use field only the values on one side and not the other are given."""
+        if canonicalize_name(self.name) != canonicalize_name(wheel.name):
+            return "Name", canonicalize_name(self.name), canonicalize_name(wheel.name)
+        if _version(self.version) != _version(wheel.version):
+            return "Version", self.version, wheel.version
+        mine = {str(r) for r in self.requires_dist}
+        theirs = {str(r) for r in wheel.requires_dist}
+        if mine != theirs:
+            return "Requires-Dist", _listed(mine - theirs), _listed(theirs - mine)
+        if str(self.requires_python or "") != str(wheel.requires_python or ""):
+            return "Requires-Python", str(self.requires_python), str(wheel.requires_python)
+        if self.provides_extra != wheel.provides_extra:
+            return (
+                "Provides-Extra",
+                _listed(self.provides_extra - wheel.provides_extra),
+                _listed(wheel.provides_extra - self.provides_extra),
+            )
+        return None
+
     def as_json(self) -> dict[str, Any]:
         """The PEP 566 JSON form pip's installation report shows: keys lower case with
         underscores, multiple-use fields as lists, keywords split, the body as description."""
         message: Message = Parser(policy=compat32).parsestr(_decode(self.raw))
         result: dict[str, Any] = {}
-        for field, multiple in _FIELDS:
-            if field not in message:
+        for name, multiple in _FIELDS:
+            if name not in message:
                 continue
-            key = field.lower().replace("-", "_")
+            key = name.lower().replace("-", "_")
             if multiple:
-                result[key] = [str(v) for v in message.get_all(field) or []]
+                result[key] = [str(v) for v in message.get_all(name) or []]
                 continue
-            value = str(message.get(field))
+            value = str(message.get(name))
             if key == "keywords":
                 result[key] = (
                     [v.strip() for v in value.split(",")] if "," in value else value.split()
@@ -165,6 +197,27 @@ class CoreMetadata:
         if isinstance(payload, str) and payload:
             result["description"] = payload
         return result
+
+
+#: Where core metadata was read, as the messages name it.
+SOURCES = {
+    "wheel": "the wheel's METADATA",
+    "metadata-file": "the PEP 658 .metadata file",
+    "range": "the METADATA read from the wheel by Range requests",
+    "cache": "the metadata cache's record",
+    "local": "the METADATA read from the file before it was copied",
+}
+
+
+def _version(text: str) -> Version | str:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return text
+
+
+def _listed(values: set[str] | frozenset[str]) -> str:
+    return ", ".join(sorted(values))
 
 
 # -- reading METADATA out of a wheel ------------------------------------------------------------
@@ -363,23 +416,25 @@ class MetadataFetcher:
         sha256 = _published_sha256(file)
         cached = self._cached(sha256, origin)
         if cached is not None:
-            return self._checked(cached, file, origin)
-        raw = self._fetch_raw(file, sha256, origin)
-        metadata = self._checked(CoreMetadata.parse(raw, origin), file, origin)
+            return self._checked(cached.from_source("cache"), file, origin)
+        raw, source = self._fetch_raw(file, sha256, origin)
+        metadata = self._checked(CoreMetadata.parse(raw, origin).from_source(source), file, origin)
         if sha256 is not None:
             self._store(sha256, raw)
         return metadata
 
-    def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> bytes:
+    def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> tuple[bytes, str]:
+        """METADATA's bytes and where they were read (a key of ``SOURCES``)."""
         from pipseal.http import redact
 
         local = ArchiveSource(file.url, file.filename).local_path
         if local is not None:
+            # A local file may change before it is copied into the cache: checked then too.
             with local.open("rb") as handle:
-                return read_wheel_metadata(handle, file.project, origin)
+                return read_wheel_metadata(handle, file.project, origin), "local"
         if sha256 is not None and self.cache.enabled and self.cache.archive_path(sha256).exists():
             # The wheel is already here: reading it beats any request.
-            return self._from_archive(file, origin)
+            return self._from_archive(file, origin), "wheel"
         if file.metadata_url is not None and file.metadata is not None:
             response = self.session.get(file.metadata_url, stream=False)
             if response.status == 200:
@@ -396,18 +451,19 @@ class MetadataFetcher:
                         hint="the index or a proxy serves damaged or changed metadata; "
                         "try again, or another index",
                     )
-                return raw
+                return raw, "metadata-file"
             response.discard()
             # Announced but not served: the wheel itself still has the metadata.
         try:
             range_file = RangeFile(self.session, file.url)
         except RangeUnsupported:
-            return self._from_archive(file, origin)
+            return self._from_archive(file, origin), "wheel"
         try:
             with range_file:
-                return read_wheel_metadata(cast(IO[bytes], range_file), file.project, origin)
+                raw = read_wheel_metadata(cast(IO[bytes], range_file), file.project, origin)
+                return raw, "range"
         except RangeUnsupported:
-            return self._from_archive(file, origin)
+            return self._from_archive(file, origin), "wheel"
 
     def _from_archive(self, file: IndexFile, origin: str) -> bytes:
         source = ArchiveSource(file.url, file.filename, file.hashes, file.size)
@@ -455,6 +511,10 @@ class MetadataFetcher:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
+    def forget(self, sha256: str) -> None:
+        """Drop the cached record for this archive (it disagreed with the wheel)."""
+        forget_record(self.cache, sha256)
+
     @staticmethod
     def _checked(metadata: CoreMetadata, file: IndexFile, origin: str) -> CoreMetadata:
         """pip's consistency check: the metadata must describe the file it came with."""
@@ -473,6 +533,13 @@ class MetadataFetcher:
                 f"metadata has {metadata.version!r}"
             )
         return metadata
+
+
+def forget_record(cache: Cache, sha256: str) -> None:
+    """Remove the metadata cache's record for this archive, if there is one."""
+    if cache.enabled:
+        with contextlib.suppress(OSError):
+            os.unlink(cache.base / "metadata" / f"{sha256}.METADATA")
 
 
 def _published_sha256(file: IndexFile) -> str | None:

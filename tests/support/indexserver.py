@@ -293,7 +293,7 @@ class IndexServer:
         project: str | None = None,
         yanked: str | bool | None = None,
         requires_python: str | None = None,
-        metadata: bool = True,
+        metadata: bool | bytes = True,
         publish_hash: bool = True,
     ) -> str:
         """Publish a file; return its absolute URL (``base + "/files/<filename>"``).
@@ -301,7 +301,9 @@ class IndexServer:
         ``project`` defaults to the distribution's name (from the file name for a Path).
         ``yanked``: True, or a reason string, marks it yanked (PEP 592).  ``requires_python``
         defaults to the file's own Requires-Python.  ``metadata=False`` serves and announces
-        no ``.metadata`` file; ``publish_hash=False`` publishes no digest for the file.
+        no ``.metadata`` file; ``metadata=b"..."`` serves (and publishes the digest of) these
+        bytes as the ``.metadata`` file instead of the file's own (a mirror whose sidecar files
+        are not protected); ``publish_hash=False`` publishes no digest for the file.
         Adding a file name again replaces the entry.
         """
         path = dist.path if isinstance(dist, BuiltDist) else Path(dist)
@@ -314,7 +316,7 @@ class IndexServer:
             project=project,
             content=content,
             published_sha256=hashlib.sha256(content).hexdigest(),
-            metadata=core if metadata else None,
+            metadata=metadata if isinstance(metadata, bytes) else core if metadata else None,
             yanked=yanked,
             requires_python=requires_python
             if requires_python is not None
