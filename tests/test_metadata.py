@@ -25,6 +25,7 @@ from pipseal.metadata import (
     MetadataFetcher,
     RangeFile,
     RangeUnsupported,
+    record_checked,
 )
 from tests.support.indexserver import IndexServer, RequestRecord
 from tests.support.wheels import BuiltDist, build_sdist, build_wheel
@@ -374,3 +375,20 @@ def test_disagreement_names_the_first_field_that_differs(
     # Spelling that does not change what a resolver sees is no disagreement.
     respelled = RAW.replace(b"Name: Foo.Bar", b"Name: foo_bar").replace(b"1.2", b"1.2.0")
     assert CoreMetadata.parse(respelled, "x").disagreement(wheel) is None
+
+
+def test_a_checked_record_is_believed_only_whole(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    cache = Cache(tmp_path / "cache")
+    record_checked(cache, wheel.sha256, wheel.metadata)
+    assert fetcher_for(session, cache).get(file).source == "wheel"
+    assert file_requests(index_server) == []
+    # Torn (a power cut): its digest no longer matches, and the index is asked again.
+    entry = cache.base / "metadata" / f"{wheel.sha256}.checked"
+    entry.write_bytes(entry.read_bytes()[:-20])
+    again = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    assert again.source == "metadata-file" and again.raw == wheel.metadata

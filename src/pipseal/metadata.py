@@ -13,7 +13,9 @@
 
 Metadata cache layout (beside the archives, same format version)::
 
-    <cache>/v1/metadata/<sha256 of the archive>.METADATA    the METADATA bytes
+    <cache>/v1/metadata/<sha256 of the archive>.METADATA    the METADATA bytes as served
+    <cache>/v1/metadata/<sha256 of the archive>.checked     "sha256=<hex of the rest>\n", then
+                                                           the archive's own METADATA bytes
 
 An entry is written only when the index publishes the archive's sha256. Its bytes came from the
 same index that publishes the digest (through step 2, 3 or 4); the archive itself is still checked
@@ -416,11 +418,11 @@ class MetadataFetcher:
         sha256 = _published_sha256(file)
         cached = self._cached(sha256, origin)
         if cached is not None:
-            return self._checked(cached.from_source("cache"), file, origin)
+            return self._checked(cached, file, origin)
         raw, source = self._fetch_raw(file, sha256, origin)
         metadata = self._checked(CoreMetadata.parse(raw, origin).from_source(source), file, origin)
         if sha256 is not None:
-            self._store(sha256, raw)
+            self._store(sha256, raw, source)
         return metadata
 
     def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> tuple[bytes, str]:
@@ -473,47 +475,30 @@ class MetadataFetcher:
 
     # -- the on-disk cache ----------------------------------------------------------------------
 
-    def _cache_path(self, sha256: str) -> Path | None:
-        if not self.cache.enabled:
-            return None
-        return self.cache.base / "metadata" / f"{sha256}.METADATA"
-
     def _cached(self, sha256: str | None, origin: str) -> CoreMetadata | None:
-        path = None if sha256 is None else self._cache_path(sha256)
-        if path is None:
+        """The record for this archive: one checked against the wheel first (source
+        ``"wheel"``: nothing left to check), else one as the index served it (``"cache"``)."""
+        if sha256 is None or not self.cache.enabled:
             return None
+        checked = _read_checked(self.cache, sha256)
+        if checked is not None:
+            with contextlib.suppress(PipsealError):
+                return CoreMetadata.parse(checked, origin)
         try:
-            raw = path.read_bytes()
+            raw = _record_path(self.cache, sha256).read_bytes()
         except OSError:
             return None
         try:
-            return CoreMetadata.parse(raw, origin)
+            return CoreMetadata.parse(raw, origin).from_source("cache")
         except PipsealError:
             # A damaged entry is fetched again (and overwritten), never a reason to fail.
             return None
 
-    def _store(self, sha256: str, raw: bytes) -> None:
-        path = self._cache_path(sha256)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        except OSError:
-            return  # an unwritable cache costs a fetch next time, not this install
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(raw)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-    def forget(self, sha256: str) -> None:
-        """Drop the cached record for this archive (it disagreed with the wheel)."""
-        forget_record(self.cache, sha256)
+    def _store(self, sha256: str, raw: bytes, source: str) -> None:
+        if source == "wheel":
+            record_checked(self.cache, sha256, raw)
+        elif self.cache.enabled:
+            _write(_record_path(self.cache, sha256), raw, durable=True)
 
     @staticmethod
     def _checked(metadata: CoreMetadata, file: IndexFile, origin: str) -> CoreMetadata:
@@ -536,10 +521,59 @@ class MetadataFetcher:
 
 
 def forget_record(cache: Cache, sha256: str) -> None:
-    """Remove the metadata cache's record for this archive, if there is one."""
+    """Remove the metadata cache's unchecked record for this archive, if there is one."""
     if cache.enabled:
         with contextlib.suppress(OSError):
-            os.unlink(cache.base / "metadata" / f"{sha256}.METADATA")
+            os.unlink(_record_path(cache, sha256))
+
+
+def record_checked(cache: Cache, sha256: str, raw: bytes) -> None:
+    """Keep the METADATA read from the hashed archive itself, so later runs need not check
+    the metadata against the wheel again; the unchecked record goes."""
+    if not cache.enabled:
+        return
+    # Not fsynced (one per wheel of a cold install): its own digest heads it, so a record
+    # torn by a power cut is ignored, never half believed.
+    header = f"sha256={hashlib.sha256(raw).hexdigest()}\n".encode()
+    if _write(cache.base / "metadata" / f"{sha256}.checked", header + raw, durable=False):
+        forget_record(cache, sha256)
+
+
+def _read_checked(cache: Cache, sha256: str) -> bytes | None:
+    try:
+        data = (cache.base / "metadata" / f"{sha256}.checked").read_bytes()
+    except OSError:
+        return None
+    header, _, raw = data.partition(b"\n")
+    if header != f"sha256={hashlib.sha256(raw).hexdigest()}".encode():
+        return None
+    return raw
+
+
+def _record_path(cache: Cache, sha256: str) -> Path:
+    return cache.base / "metadata" / f"{sha256}.METADATA"
+
+
+def _write(path: Path, data: bytes, *, durable: bool) -> bool:
+    """Write ``data`` at ``path`` through a temporary file; whether it was written (an
+    unwritable cache costs a fetch next time, not this install)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
 
 
 def _published_sha256(file: IndexFile) -> str | None:

@@ -239,3 +239,6 @@ def test_metadata_mismatch_a_lying_cached_record_is_refused_then_forgotten(
     again = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "flask")
     assert again.returncode == 0, again.stderr
     assert venv.installed() == {"flask": "3.0.0", "werkzeug": "3.0.1"}
+    # What the wheel itself says is kept: a later run has nothing left to check.
+    checked = record.with_suffix(".checked").read_bytes()
+    assert checked.endswith(b"\n" + flask.metadata) and not record.exists()

@@ -523,15 +523,21 @@ def _check_metadata(ready: Prepared, cache: Cache) -> None:
     if used is None or used.source == "wheel" or not archive.source.filename.endswith(".whl"):
         return
     from pipseal.diagnose import metadata_mismatch
-    from pipseal.metadata import SOURCES, CoreMetadata, forget_record, read_wheel_metadata
+    from pipseal.metadata import (
+        SOURCES,
+        CoreMetadata,
+        forget_record,
+        read_wheel_metadata,
+        record_checked,
+    )
 
     origin = archive.source.filename
     with archive.path.open("rb") as handle:
         raw = read_wheel_metadata(handle, ready.planned.name, origin)
-    if raw == used.raw:
-        return
-    found = used.disagreement(CoreMetadata.parse(raw, origin))
+    found = None if raw == used.raw else used.disagreement(CoreMetadata.parse(raw, origin))
     if found is None:
+        # Read from the hashed wheel: later runs take it from the cache with nothing to check.
+        record_checked(cache, archive.sha256, raw)
         return
     forget_record(cache, archive.sha256)  # a lie kept in the cache would be believed again
     field, said, wheel_says = found
