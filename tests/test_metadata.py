@@ -26,6 +26,7 @@ from pipseal.metadata import (
     MetadataFetcher,
     RangeFile,
     RangeUnsupported,
+    record_checked,
 )
 from tests.support.indexserver import IndexServer, RequestRecord
 from tests.support.wheels import BuiltDist, build_sdist, build_wheel
@@ -218,6 +219,7 @@ def test_metadata_cache_serves_a_later_run_without_network(
     assert json.loads(header) == {
         "archive": wheel.sha256,
         "sha256": hashlib.sha256(wheel.metadata).hexdigest(),
+        "checked": False,  # read from the .metadata file, not yet compared with the wheel
     }
     assert not list(entry.parent.glob(".tmp-*"))
 
@@ -337,3 +339,66 @@ def test_range_file_refuses_a_server_without_ranges(
     url = index_server.add(build_wheel(wheel_dir, "foo", "1.0"))
     with pytest.raises(RangeUnsupported):
         RangeFile(session, url)
+
+
+def test_each_route_says_where_the_metadata_was_read(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    sidecar = build_wheel(wheel_dir, "foo", "1.0")
+    ranged = build_wheel(wheel_dir, "bar", "1.0")
+    index_server.add(sidecar)
+    index_server.add(ranged, metadata=False)
+    cache = Cache(tmp_path / "cache")
+    fetcher = fetcher_for(session, cache)
+    assert fetcher.get(index_file(index_server, session, "foo")).source == "metadata-file"
+    assert fetcher.get(index_file(index_server, session, "bar")).source == "range"
+    # Read back from the metadata cache by a later run: a record, checked like the others.
+    later = fetcher_for(session, Cache(tmp_path / "cache"))
+    assert later.get(index_file(index_server, session, "foo")).source == "cache"
+    index_server.ranges = False
+    whole = build_wheel(wheel_dir, "baz", "1.0")
+    index_server.add(whole, metadata=False)
+    assert fetcher.get(index_file(index_server, session, "baz")).source == "wheel"
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "said", "wheel_says"),
+    [
+        ({"Name": "Other"}, "Name", "other", "foo-bar"),
+        ({"Version": "1.3"}, "Version", "1.3", "1.2"),
+        ({"Requires-Python": ">=3.12"}, "Requires-Python", ">=3.12", ">=3.8"),
+        ({"Provides-Extra": "more"}, "Provides-Extra", "more", "fancy-stuff"),
+        ({"Requires-Dist": "b>=2"}, "Requires-Dist", "b>=2", 'b>=1, c; extra == "fancy-stuff"'),
+    ],
+)
+def test_disagreement_names_the_first_field_that_differs(
+    edit: dict[str, str], field: str, said: str, wheel_says: str
+) -> None:
+    wheel = CoreMetadata.parse(RAW, "wheel")
+    lines = [
+        line for line in RAW.decode().splitlines(keepends=True) if line.split(":", 1)[0] not in edit
+    ]
+    edited = "".join(f"{k}: {v}\n" for k, v in edit.items()) + "".join(lines)
+    used = CoreMetadata.parse(edited.encode(), "sidecar")
+    assert used.disagreement(wheel) == (field, said, wheel_says)
+    assert wheel.disagreement(wheel) is None
+    # Spelling that does not change what a resolver sees is no disagreement.
+    respelled = RAW.replace(b"Name: Foo.Bar", b"Name: foo_bar").replace(b"1.2", b"1.2.0")
+    assert CoreMetadata.parse(respelled, "x").disagreement(wheel) is None
+
+
+def test_a_checked_record_is_believed_only_whole(
+    index_server: IndexServer, wheel_dir: Path, session: Session, tmp_path: Path
+) -> None:
+    wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
+    index_server.add(wheel)
+    file = index_file(index_server, session, "foo")
+    cache = Cache(tmp_path / "cache")
+    record_checked(cache, wheel.sha256, wheel.metadata)
+    assert fetcher_for(session, cache).get(file).source == "wheel"
+    assert file_requests(index_server) == []
+    # Torn (a power cut): its digest no longer matches, and the index is asked again.
+    entry = cache.base / "metadata" / f"{wheel.sha256}.meta"
+    entry.write_bytes(entry.read_bytes()[:-20])
+    again = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    assert again.source == "metadata-file" and again.raw == wheel.metadata

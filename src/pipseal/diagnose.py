@@ -2,7 +2,7 @@
 
 The identifiers are stable (tests, scripts and ``doctor --format json`` use them):
 ``cache-damaged``, ``transfer-damaged``, ``index-changed``, ``other-file-of-release``,
-``unknown-digest``, ``indexes-disagree``.
+``unknown-digest``, ``indexes-disagree``, ``metadata-mismatch``.
 """
 
 from __future__ import annotations
@@ -157,4 +157,20 @@ def disagreement_diagnosis(d: Disagreement, pinned: bool) -> Diagnosis:
         f"{d.filename} is published with different digests by {d.indexes()}, and no pin "
         "decides between them",
         "pin the digest you trust (--hash), or configure only the index that should serve it",
+    )
+
+
+def metadata_mismatch(
+    filename: str, field: str, used_from: str, used: str, wheel: str
+) -> Diagnosis:
+    """``metadata-mismatch``: the metadata the resolver used (``used_from``: a PEP 658 file, a
+    Range read, a cached record) says ``used`` for ``field`` where the wheel's own METADATA,
+    hashed, says ``wheel`` (pip's SidecarMetadataInconsistent)."""
+    return Diagnosis(
+        "metadata-mismatch",
+        f"{filename} has inconsistent {field} between {used_from} and the wheel's METADATA: "
+        f"the first has {used!r}, the wheel has {wheel!r}",
+        "the index (or a mirror) serves metadata that does not describe its file, so the "
+        "dependencies resolved may be wrong; nothing was installed: report it to the index, "
+        "or use another one",
     )

@@ -70,6 +70,17 @@ class UnexpectedStatus(NetworkError):
     """The server answered a file request with an error status (not worth retrying here)."""
 
 
+class TooLarge(NetworkError):
+    """The server sent more bytes than the file can have (not worth retrying: an endless
+    body would only be written again)."""
+
+
+#: Where neither the index (PEP 691 ``size``) nor the server (``Content-Length``) says how large
+#: a file is, a download stops here (``--max-archive-size``); the largest wheels known (CUDA
+#: builds of torch) are under 3 GiB.
+MAX_ARCHIVE_SIZE = 4 * 1024**3
+
+
 class DownloadProgress(Protocol):
     """Where a download reports its progress (the CLI draws bars on a terminal)."""
 
@@ -90,8 +101,11 @@ class Fetcher:
         proxy: str | None = None,
         warn: Callable[[str], None] | None = None,
         progress: DownloadProgress | None = None,
+        max_size: int = MAX_ARCHIVE_SIZE,
     ) -> None:
+        """``max_size``: the most a download may bring where nothing says how large it is."""
         self.cache = cache
+        self.max_size = max_size
         self.progress = progress
         self._session_factory = session_factory
         self._session: Session | None = None
@@ -268,7 +282,7 @@ class Fetcher:
                 incoming.truncate()
                 try:
                     hasher, received, etag, modified = self._stream(source, incoming, algorithms)
-                except UnexpectedStatus:
+                except (UnexpectedStatus, TooLarge):
                     raise
                 except NetworkError as exc:
                     last_problem = exc.message
@@ -330,14 +344,32 @@ class Fetcher:
             total = response.content_length
             if received and total is not None:
                 total += received
+            # An endless body stops at the size the index publishes, else at the one the
+            # server announces (which urllib3 holds it to), else at --max-archive-size.
+            if source.size is not None:
+                limit, said = source.size, f"the {source.size} bytes the index publishes for it"
+            elif total is not None:
+                limit, said = total, f"the {total} bytes the server announced"
+            else:
+                limit = self.max_size
+                said = f"{limit} bytes (--max-archive-size), the most for a file of unknown size"
             token = self.progress.start(source.filename, total) if self.progress else None
             try:
                 for chunk in response.iter_bytes(CHUNK_SIZE):
+                    received += len(chunk)
+                    if received > limit:
+                        raise TooLarge(
+                            f"{source.filename} from {redact(source.url)} is larger than "
+                            f"{said}; stopped there",
+                            hint="the server sends an endless or wrong file; try again later, "
+                            "or use another index",
+                        )
                     incoming.file.write(chunk)
                     hasher.update(chunk)
-                    received += len(chunk)
                     if token is not None and self.progress is not None:
                         self.progress.advance(token, len(chunk))
+            except TooLarge:
+                raise
             except NetworkError:
                 if (
                     total is None

@@ -9,7 +9,11 @@ Every byte pipseal fetches goes through :class:`Session.get`. Its contract:
 - redirects are followed (at most :data:`MAX_REDIRECTS`), never from https down to http;
 - credentials come from the URL's userinfo or a netrc file and travel only in an ``Authorization``
   header, to the host they belong to; no message ever shows a password (:func:`redact`);
-- ``file://`` URLs are served from the local file system with the same :class:`Response` type.
+- ``file://`` URLs are served from the local file system with the same :class:`Response` type;
+- a body (a streamed archive or a page) must keep coming: ``timeout`` bounds each read of the
+  socket, and besides, every ``timeout`` seconds of a body must bring at least
+  :data:`MIN_RATE` bytes a second, else it fails as a timeout would (a server sending a byte a
+  second never lets one read time out).
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ RETRY_AFTER_CAP = 10.0
 #: Longest exponential-backoff wait, in seconds.
 BACKOFF_CAP = 4.0
 POOL_MAXSIZE = 16
+#: The slowest a body may come, in bytes a second, averaged over each ``timeout`` seconds.
+MIN_RATE = 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -148,10 +154,13 @@ class Response:
         raw: urllib3.BaseHTTPResponse | None = None,
         file: BinaryIO | None = None,
         data: bytes | None = None,
+        window: float = 15.0,
     ) -> None:
+        """``window``: the seconds over which a streamed body is held to ``MIN_RATE``."""
         self.url = url
         self.status = status
         self.headers = headers
+        self._window = window
         self._raw = raw
         self._file = file
         self._data = data
@@ -185,7 +194,7 @@ class Response:
         if self._raw is not None:
             raw = self._raw
             try:
-                yield from raw.stream(chunk_size, decode_content=False)
+                yield from _body(raw, self.url, chunk_size, self._window, decode=False)
                 self._finished = True
             except (HTTPError, OSError) as exc:
                 raise NetworkError(
@@ -293,7 +302,30 @@ def _status_reason(status: int) -> str:
         return f"HTTP {status}"
 
 
-def _bounded(raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> bytes:
+def _body(
+    raw: urllib3.BaseHTTPResponse, url: str, chunk_size: int, window: float, *, decode: bool
+) -> Iterator[bytes]:
+    """A response's body as it comes (each read returns what has arrived, up to
+    ``chunk_size``), failing once any ``window`` seconds of it bring under ``MIN_RATE`` bytes a
+    second (NetworkError). Reading whole chunks would hide a trickle until a chunk is full."""
+    need = MIN_RATE * window
+    start = time.monotonic()
+    got = 0
+    while chunk := raw.read1(chunk_size, decode_content=decode):
+        yield chunk
+        got += len(chunk)
+        elapsed = time.monotonic() - start
+        if elapsed >= window:
+            if got < need:
+                raw.close()
+                raise NetworkError(
+                    f"Could not fetch {redact(url)}: timed out (the server sent {got} bytes in "
+                    f"{elapsed:.0f} s, under {MIN_RATE} bytes a second)"
+                )
+            start, got = time.monotonic(), 0
+
+
+def _bounded(raw: urllib3.BaseHTTPResponse, url: str, limit: int, window: float) -> bytes:
     """The whole (decoded) body, refusing one larger than ``limit`` instead of exhausting memory."""
     length = raw.headers.get("Content-Length")
     if length is not None and length.isdigit() and int(length) > limit:
@@ -304,7 +336,7 @@ def _bounded(raw: urllib3.BaseHTTPResponse, url: str, limit: int) -> bytes:
         )
     chunks: list[bytes] = []
     size = 0
-    for chunk in raw.stream(1 << 20, decode_content=True):
+    for chunk in _body(raw, url, 1 << 20, window, decode=True):
         size += len(chunk)
         if size > limit:
             raw.close()
@@ -544,7 +576,7 @@ class Session:
                     timeout=self._timeout,
                 )
                 data = (
-                    _bounded(raw, url, self.options.max_page_bytes)
+                    _bounded(raw, url, self.options.max_page_bytes, self.options.timeout)
                     if not stream and raw.status != 429 and raw.status < 500
                     else None
                 )
@@ -563,7 +595,9 @@ class Session:
                     raw.release_conn()
                 else:
                     if data is None:
-                        return Response(target, raw.status, raw.headers, raw=raw)
+                        return Response(
+                            target, raw.status, raw.headers, raw=raw, window=self.options.timeout
+                        )
                     raw.release_conn()
                     return Response(target, raw.status, raw.headers, data=data)
             if attempt < retries:

@@ -15,15 +15,20 @@ Metadata cache layout (beside the archives, same format version)::
 
     <cache>/v1/metadata/<sha256 of the archive>.meta    one JSON line {"archive": <sha256 of
                                                         the archive>, "sha256": <sha256 of the
-                                                        METADATA bytes>}, then those bytes
+                                                        METADATA bytes>, "checked": <bool>},
+                                                        then those bytes
 
 An entry is written only when the index publishes the archive's sha256. Its bytes came from the
 same index that publishes the digest (through step 2, 3 or 4); the archive itself is still checked
-against that digest before anything is installed. An entry is believed only when its header
-names the archive it is stored under, its bytes hash to its header's digest (and to the digest
-the index publishes for the metadata file, if any), and they describe the file's name and
-version; any other entry is quarantined with a ``[cache-damaged]`` warning and fetched again.
-(Entries of the first layout, ``<sha256>.METADATA`` with no header, are ignored.)
+against that digest before anything is installed, and metadata not read from that archive (steps
+1 to 3) against the archive's own METADATA (``CoreMetadata.disagreement``): a mirror may serve a
+``.metadata`` file that does not describe its wheel. A record is ``checked`` when its bytes are
+the archive's own METADATA (read from the hashed wheel, or confirmed against it): later runs need
+not compare again. An entry is believed only when its header names the archive it is stored
+under, its bytes hash to its header's digest (and, unless checked, to the digest the index
+publishes for the metadata file, if any), and they describe the file's name and version; any
+other entry is quarantined with a ``[cache-damaged]`` warning and fetched again. (Entries of
+earlier layouts, ``<sha256>.METADATA`` and ``<sha256>.checked``, are ignored.)
 
 An sdist has no metadata without a build: :meth:`MetadataFetcher.get` says so.
 """
@@ -39,7 +44,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.parser import HeaderParser, Parser
 from email.policy import compat32
@@ -108,7 +113,9 @@ class CoreMetadata:
     """The parts of a distribution's core metadata the resolver needs, plus its bytes.
 
     ``provides_extra`` holds canonicalized extra names; ``raw`` is the METADATA file exactly as
-    read (for ``--report``).
+    read (for ``--report``). ``source`` says where it was read: one of ``SOURCES``' keys; all
+    but ``"wheel"`` (the archive itself, hashed) are to be checked against the wheel once it is
+    in hand (``disagreement``).
     """
 
     name: str
@@ -117,6 +124,7 @@ class CoreMetadata:
     requires_python: SpecifierSet | None
     provides_extra: frozenset[str]
     raw: bytes
+    source: str = field(default="wheel", compare=False)
 
     @classmethod
     def parse(cls, raw: bytes, origin: str) -> CoreMetadata:
@@ -149,19 +157,46 @@ class CoreMetadata:
         )
         return cls(name, version, tuple(requires), requires_python, extras, raw)
 
+    def from_source(self, source: str) -> CoreMetadata:
+        """The same metadata, read from ``source`` (a key of ``SOURCES``)."""
+        return replace(self, source=source)
+
+    def disagreement(self, wheel: CoreMetadata) -> tuple[str, str, str] | None:
+        """The first field the resolver uses (pip's list: Name, Version, Requires-Dist,
+        Requires-Python, Provides-Extra) in which ``wheel`` (the archive's own METADATA) says
+        otherwise: (field, what this metadata has, what the wheel has); None when they agree.
+        For a multiple-use field only the values on one side and not the other are given."""
+        if canonicalize_name(self.name) != canonicalize_name(wheel.name):
+            return "Name", canonicalize_name(self.name), canonicalize_name(wheel.name)
+        if _version(self.version) != _version(wheel.version):
+            return "Version", self.version, wheel.version
+        mine = {str(r) for r in self.requires_dist}
+        theirs = {str(r) for r in wheel.requires_dist}
+        if mine != theirs:
+            return "Requires-Dist", _listed(mine - theirs), _listed(theirs - mine)
+        if str(self.requires_python or "") != str(wheel.requires_python or ""):
+            return "Requires-Python", str(self.requires_python), str(wheel.requires_python)
+        if self.provides_extra != wheel.provides_extra:
+            return (
+                "Provides-Extra",
+                _listed(self.provides_extra - wheel.provides_extra),
+                _listed(wheel.provides_extra - self.provides_extra),
+            )
+        return None
+
     def as_json(self) -> dict[str, Any]:
         """The PEP 566 JSON form pip's installation report shows: keys lower case with
         underscores, multiple-use fields as lists, keywords split, the body as description."""
         message: Message = Parser(policy=compat32).parsestr(_decode(self.raw))
         result: dict[str, Any] = {}
-        for field, multiple in _FIELDS:
-            if field not in message:
+        for name, multiple in _FIELDS:
+            if name not in message:
                 continue
-            key = field.lower().replace("-", "_")
+            key = name.lower().replace("-", "_")
             if multiple:
-                result[key] = [str(v) for v in message.get_all(field) or []]
+                result[key] = [str(v) for v in message.get_all(name) or []]
                 continue
-            value = str(message.get(field))
+            value = str(message.get(name))
             if key == "keywords":
                 result[key] = (
                     [v.strip() for v in value.split(",")] if "," in value else value.split()
@@ -172,6 +207,27 @@ class CoreMetadata:
         if isinstance(payload, str) and payload:
             result["description"] = payload
         return result
+
+
+#: Where core metadata was read, as the messages name it.
+SOURCES = {
+    "wheel": "the wheel's METADATA",
+    "metadata-file": "the PEP 658 .metadata file",
+    "range": "the METADATA read from the wheel by Range requests",
+    "cache": "the metadata cache's record",
+    "local": "the METADATA read from the file before it was copied",
+}
+
+
+def _version(text: str) -> Version | str:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return text
+
+
+def _listed(values: set[str] | frozenset[str]) -> str:
+    return ", ".join(sorted(values))
 
 
 # -- reading METADATA out of a wheel ------------------------------------------------------------
@@ -371,22 +427,24 @@ class MetadataFetcher:
         cached = self._cached(file, sha256, origin)
         if cached is not None:
             return cached
-        raw = self._fetch_raw(file, sha256, origin)
-        metadata = self._checked(CoreMetadata.parse(raw, origin), file, origin)
+        raw, source = self._fetch_raw(file, sha256, origin)
+        metadata = self._checked(CoreMetadata.parse(raw, origin).from_source(source), file, origin)
         if sha256 is not None:
-            self._store(sha256, raw)
+            self._store(sha256, raw, source)
         return metadata
 
-    def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> bytes:
+    def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> tuple[bytes, str]:
+        """METADATA's bytes and where they were read (a key of ``SOURCES``)."""
         from pipseal.redaction import redact
 
         local = ArchiveSource(file.url, file.filename).local_path
         if local is not None:
+            # A local file may change before it is copied into the cache: checked then too.
             with local.open("rb") as handle:
-                return read_wheel_metadata(handle, file.project, origin)
+                return read_wheel_metadata(handle, file.project, origin), "local"
         if sha256 is not None and self.cache.enabled and self.cache.archive_path(sha256).exists():
             # The wheel is already here: reading it beats any request.
-            return self._from_archive(file, origin)
+            return self._from_archive(file, origin), "wheel"
         if file.metadata_url is not None and file.metadata is not None:
             response = self.session.get(file.metadata_url, stream=False)
             if response.status == 200:
@@ -403,18 +461,19 @@ class MetadataFetcher:
                         hint="the index or a proxy serves damaged or changed metadata; "
                         "try again, or another index",
                     )
-                return raw
+                return raw, "metadata-file"
             response.discard()
             # Announced but not served: the wheel itself still has the metadata.
         try:
             range_file = RangeFile(self.session, file.url)
         except RangeUnsupported:
-            return self._from_archive(file, origin)
+            return self._from_archive(file, origin), "wheel"
         try:
             with range_file:
-                return read_wheel_metadata(cast(IO[bytes], range_file), file.project, origin)
+                raw = read_wheel_metadata(cast(IO[bytes], range_file), file.project, origin)
+                return raw, "range"
         except RangeUnsupported:
-            return self._from_archive(file, origin)
+            return self._from_archive(file, origin), "wheel"
 
     def _from_archive(self, file: IndexFile, origin: str) -> bytes:
         source = ArchiveSource(file.url, file.filename, file.hashes, file.size)
@@ -424,15 +483,12 @@ class MetadataFetcher:
 
     # -- the on-disk cache ----------------------------------------------------------------------
 
-    def _cache_path(self, sha256: str) -> Path | None:
-        if not self.cache.enabled:
-            return None
-        return self.cache.base / "metadata" / f"{sha256}.meta"
-
     def _cached(self, file: IndexFile, sha256: str | None, origin: str) -> CoreMetadata | None:
-        path = None if sha256 is None else self._cache_path(sha256)
-        if path is None or sha256 is None:
+        """The record for this archive: source ``"wheel"`` when it was checked against the
+        wheel (nothing left to check), else ``"cache"`` (as the index served it)."""
+        if sha256 is None or not self.cache.enabled:
             return None
+        path = _record_path(self.cache, sha256)
         try:
             record = path.read_bytes()
         except OSError:
@@ -448,25 +504,8 @@ class MetadataFetcher:
         )
         return None
 
-    def _store(self, sha256: str, raw: bytes) -> None:
-        path = self._cache_path(sha256)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        except OSError:
-            return  # an unwritable cache costs a fetch next time, not this install
-        header = json.dumps({"archive": sha256, "sha256": hashlib.sha256(raw).hexdigest()})
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(header.encode() + b"\n" + raw)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    def _store(self, sha256: str, raw: bytes, source: str) -> None:
+        _write_record(self.cache, sha256, raw, checked=source == "wheel")
 
     @staticmethod
     def _checked(metadata: CoreMetadata, file: IndexFile, origin: str) -> CoreMetadata:
@@ -488,6 +527,28 @@ class MetadataFetcher:
         return metadata
 
 
+def forget_record(cache: Cache, sha256: str) -> None:
+    """Remove the metadata cache's record for this archive, if there is one."""
+    if cache.enabled:
+        with contextlib.suppress(OSError):
+            os.unlink(_record_path(cache, sha256))
+
+
+def record_checked(cache: Cache, sha256: str, raw: bytes) -> None:
+    """Keep the METADATA read from the hashed archive itself, so later runs need not check
+    the metadata against the wheel again (it replaces a record as the index served it)."""
+    _write_record(cache, sha256, raw, checked=True)
+
+
+def _write_record(cache: Cache, sha256: str, raw: bytes, *, checked: bool) -> None:
+    if not cache.enabled:
+        return
+    header = {"archive": sha256, "sha256": hashlib.sha256(raw).hexdigest(), "checked": checked}
+    # Not fsynced (one per wheel of a cold install): its own digest heads it, so a record
+    # torn by a power cut is quarantined and fetched again, never half believed.
+    _write(_record_path(cache, sha256), json.dumps(header).encode() + b"\n" + raw, durable=False)
+
+
 def _verified_record(
     record: bytes, sha256: str, file: IndexFile, origin: str
 ) -> tuple[str, CoreMetadata | None]:
@@ -504,14 +565,46 @@ def _verified_record(
         return f"belongs to another archive ({str(meta.get('archive'))[:16]}…)", None
     if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
         return "no longer matches its own digest", None
-    if file.metadata and not file.metadata.is_satisfied_by(
-        {alg: hashlib.new(alg, raw).hexdigest() for alg in file.metadata.algorithms}
+    checked = meta.get("checked") is True
+    if (
+        not checked
+        and file.metadata
+        and not file.metadata.is_satisfied_by(
+            {alg: hashlib.new(alg, raw).hexdigest() for alg in file.metadata.algorithms}
+        )
     ):
         return "does not match the digest the index publishes for it", None
     try:
-        return "", MetadataFetcher._checked(CoreMetadata.parse(raw, origin), file, origin)
+        metadata = MetadataFetcher._checked(CoreMetadata.parse(raw, origin), file, origin)
     except PipsealError as exc:
         return f"is not this file's ({exc.message})", None
+    return "", metadata.from_source("wheel" if checked else "cache")
+
+
+def _record_path(cache: Cache, sha256: str) -> Path:
+    return cache.base / "metadata" / f"{sha256}.meta"
+
+
+def _write(path: Path, data: bytes, *, durable: bool) -> bool:
+    """Write ``data`` at ``path`` through a temporary file; whether it was written (an
+    unwritable cache costs a fetch next time, not this install)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
 
 
 def _published_sha256(file: IndexFile) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.conftest import RunPipseal
 from tests.integration.helpers import pinned_lines, tree_snapshot, write
 from tests.support.indexserver import IndexServer
-from tests.support.venvs import Venv, clone_venv, pipseal_env
+from tests.support.venvs import Venv, clone_venv, interruptible, pipseal_env
 from tests.support.wheels import build_wheel
 
 
@@ -154,27 +154,30 @@ def test_killed_download_leaves_no_entry_and_its_leftovers_are_cleaned(
     index_server.fault("/files/*.whl", "stall", times=1, seconds=30)
     reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
     env = pipseal_env(tmp_path / "home", cache_dir)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipseal",
-            "install",
-            "--python",
-            str(venv.python),
-            "-i",
-            index_server.url,
-            "-r",
-            str(reqs),
-            "--no-deps",
-            "--timeout",
-            "60",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    tmp = cache_dir / "v1" / "tmp"
+    # Ctrl-C reaches a foreground process, whose SIGINT is not ignored, whatever this run of
+    # the tests inherited (a background job of a script ignores SIGINT).
+    with interruptible():
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipseal",
+                "install",
+                "--python",
+                str(venv.python),
+                "-i",
+                index_server.url,
+                "-r",
+                str(reqs),
+                "--no-deps",
+                "--timeout",
+                "60",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        tmp = cache_dir / "v1" / "tmp"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (
         any(tmp.glob("dl-*")) and index_server.requests_for("/files/*")
@@ -213,27 +216,30 @@ def test_ctrl_c_during_downloads_stops_at_once_and_leaves_nothing(
     index_server.fault("/files/*.whl", "stall", times=2, seconds=30)
     reqs = write(tmp_path / "r.txt", pinned_lines(dists))
     before = tree_snapshot(venv.path)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipseal",
-            "install",
-            "--python",
-            str(venv.python),
-            "-i",
-            index_server.url,
-            "-r",
-            str(reqs),
-            "--no-deps",
-            "--timeout",
-            "60",
-        ],
-        env=pipseal_env(tmp_path / "home", cache_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Ctrl-C reaches a foreground process, whose SIGINT is not ignored, whatever this run of
+    # the tests inherited (a background job of a script ignores SIGINT).
+    with interruptible():
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipseal",
+                "install",
+                "--python",
+                str(venv.python),
+                "-i",
+                index_server.url,
+                "-r",
+                str(reqs),
+                "--no-deps",
+                "--timeout",
+                "60",
+            ],
+            env=pipseal_env(tmp_path / "home", cache_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(index_server.requests_for("/files/*")) < 2:
         time.sleep(0.02)

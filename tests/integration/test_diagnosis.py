@@ -3,6 +3,8 @@ way: the identifier, the exit status, and that nothing was installed where it mu
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from tests.conftest import RunPipseal
@@ -178,3 +180,71 @@ def test_indexes_disagree(
         assert refused.returncode == 1
         assert "cause [indexes-disagree]" in refused.stderr
         assert second.installed() == {}
+
+
+def _lying_metadata(dist_metadata: bytes) -> bytes:
+    """The metadata of ``dist`` without its Requires-Dist lines (a mirror's edited sidecar)."""
+    return b"".join(
+        line
+        for line in dist_metadata.splitlines(keepends=True)
+        if not line.startswith(b"Requires-Dist")
+    )
+
+
+def test_metadata_mismatch_a_lying_metadata_file_installs_nothing(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    run_pipseal: RunPipseal,
+) -> None:
+    flask = build_wheel(wheel_dir, "flask", "3.0.0", requires=["werkzeug>=3.0"])
+    index_server.add(build_wheel(wheel_dir, "werkzeug", "3.0.1"))
+    lie = _lying_metadata(flask.metadata)
+    assert lie != flask.metadata
+    index_server.add(flask, metadata=lie)
+
+    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "flask")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors == [
+        "ERROR: cause [metadata-mismatch]: flask-3.0.0-py3-none-any.whl has inconsistent "
+        "Requires-Dist between the PEP 658 .metadata file and the wheel's METADATA: the first "
+        "has '', the wheel has 'werkzeug>=3.0' — the index (or a mirror) serves metadata that "
+        "does not describe its file, so the dependencies resolved may be wrong; nothing was "
+        "installed: report it to the index, or use another one"
+    ]
+    assert venv.installed() == {}
+
+
+def test_metadata_mismatch_a_lying_cached_record_is_refused_then_forgotten(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    flask = build_wheel(wheel_dir, "flask", "3.0.0", requires=["werkzeug>=3.0"])
+    index_server.add(build_wheel(wheel_dir, "werkzeug", "3.0.1"))
+    # The index is honest now (and announces no .metadata file, so no published digest of the
+    # record decides); the cache kept, intact, what an earlier mirror served.
+    index_server.add(flask, metadata=False)
+    record = cache_dir / "v1" / "metadata" / f"{flask.sha256}.meta"
+    record.parent.mkdir(parents=True)
+    lie = _lying_metadata(flask.metadata)
+    header = {"archive": flask.sha256, "sha256": hashlib.sha256(lie).hexdigest(), "checked": False}
+    record.write_bytes(json.dumps(header).encode() + b"\n" + lie)
+
+    first = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "flask")
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "[metadata-mismatch]" in first.stderr and "the metadata cache's record" in first.stderr
+    assert venv.installed() == {}
+    assert not record.exists()
+
+    again = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "flask")
+    assert again.returncode == 0, again.stderr
+    assert venv.installed() == {"flask": "3.0.0", "werkzeug": "3.0.1"}
+    # What the wheel itself says is kept: a later run has nothing left to check.
+    checked = record.read_bytes()
+    assert checked.endswith(b"\n" + flask.metadata) and b'"checked": true' in checked

@@ -191,3 +191,91 @@ def test_netrc_credentials(
     )
     assert result.returncode == 0, result.stderr
     assert "netrc-pw" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("path", ["/files/*.whl", "/simple/sturdy/"])
+def test_a_trickling_server_is_abandoned_within_its_timeout_window(
+    path: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    # Twenty bytes a second for 20 s: no read of the socket ever waits a whole --timeout.
+    dist = one_project(index_server, wheel_dir)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    index_server.fault(path, "trickle", times=100, seconds=20)
+
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        "--timeout",
+        "1",
+        "--retries",
+        "0",
+    )
+
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert "timed out (the server sent" in error and "under 1024 bytes a second)" in error
+    assert venv.installed() == {}
+    assert archives(cache_dir) == set()
+    assert list((cache_dir / "v1" / "tmp").glob("dl-*")) == []
+
+
+@pytest.mark.parametrize("published", ["size", "nothing"])
+def test_an_endless_archive_stops_at_its_size_and_leaves_nothing(
+    published: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    dist = one_project(index_server, wheel_dir)
+    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    # The file never ends (no Content-Length, junk after the wheel's bytes).
+    index_server.fault("/files/*.whl", "endless", times=100)
+    limit: list[str] = []
+    if published == "nothing":  # PEP 503 pages publish no size
+        index_server.formats = {"html"}
+        limit = ["--max-archive-size", "1M"]
+
+    result = run_pipseal(
+        "install",
+        "--python",
+        venv.python,
+        "-i",
+        index_server.url,
+        "-r",
+        reqs,
+        "--no-deps",
+        *limit,
+    )
+
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    error = result.stderr.splitlines()[0]
+    said = (
+        f"the {dist.path.stat().st_size} bytes the index publishes for it"
+        if published == "size"
+        else "1048576 bytes (--max-archive-size), the most for a file of unknown size"
+    )
+    assert error == (
+        f"ERROR: {dist.filename} from {index_server.file_url(dist.filename)} is larger than "
+        f"{said}; stopped there"
+    )
+    assert len(index_server.requests_for("/files/*")) == 1  # not fetched again
+    assert venv.installed() == {}
+    assert archives(cache_dir) == set()
+    assert list((cache_dir / "v1" / "tmp").glob("dl-*")) == []

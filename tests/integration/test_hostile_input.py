@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +17,14 @@ from tests.integration.helpers import pinned_lines, tree_snapshot, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist, build_wheel, sha256_file
-from tests.test_members import CENTRAL_SIZE, LOCAL_NAME, local_entry, patch_bytes, patch_central
+from tests.test_members import (
+    CENTRAL_PACKED,
+    CENTRAL_SIZE,
+    LOCAL_NAME,
+    local_entry,
+    patch_bytes,
+    patch_central,
+)
 
 HOSTILE = {
     "path escapes with ..": {"extra_members": {"../escaped.py": b"evil = 1\n"}},
@@ -313,3 +322,53 @@ def test_cached_and_uncached_installs_judge_a_wheel_alike(
     assert outcomes[0] == outcomes[1] == outcomes[2]
     if ODD_VERDICTS[case] is None:
         assert {"host/a.py", "host/b.py"} <= set(outcomes[0])
+
+
+def _many_small_members(directory: Path) -> BuiltDist:
+    """48 members of 1 MiB of zeros: each under the per-member ratio check's threshold."""
+    zeros = {f"bomb/part{i:02}.bin": bytes(1024**2) for i in range(48)}
+    return build_wheel(directory, "bomb", "1.0", modules=zeros)
+
+
+def _oversized_declaration(directory: Path) -> BuiltDist:
+    """One 48 MiB member of zeros whose directory entry declares its compressed size larger than
+    its deflate stream (running into the next member), so it seems to expand 500 times."""
+    built = build_wheel(
+        directory,
+        "bomb",
+        "1.0",
+        modules={"bomb/a_zeros.bin": bytes(48 * 1024**2), "bomb/b_noise.bin": os.urandom(65536)},
+    )
+    packed = patch_central(built.path, "bomb/a_zeros.bin", CENTRAL_PACKED, 0)
+    patch_central(built.path, "bomb/a_zeros.bin", CENTRAL_PACKED, 48 * 1024**2 // 500)
+    assert packed < 48 * 1024**2 // 1000 < 48 * 1024**2 // 500  # a bomb, declared as none
+    return replace(built, sha256=sha256_file(built.path))
+
+
+@pytest.mark.parametrize("cache", ["cache", "no-cache-dir"])
+@pytest.mark.parametrize("bomb", [_many_small_members, _oversized_declaration])
+def test_a_zip_bomb_is_refused_before_anything_is_inflated(
+    bomb: Callable[[Path], BuiltDist],
+    cache: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    bad = bomb(wheel_dir / "bad")
+    assert bad.path.stat().st_size < 1024**2  # a wheel under 1 MB that would write 48 MiB
+    cache_dir = tmp_path / "cache"
+    before = tree_snapshot(venv.path.parent)
+    options = ["--cache-dir", cache_dir] if cache == "cache" else ["--no-cache-dir"]
+
+    result = _install_with_a_good_wheel(
+        bad, index_server, wheel_dir, venv, tmp_path, run_pipseal, *options
+    )
+
+    assert result.returncode != 0, result.stdout
+    assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"ERROR: {bad.filename} looks like a zip bomb")
+    assert tree_snapshot(venv.path.parent) == before
+    assert not (cache_dir / "v1" / "unpacked" / bad.sha256).exists()
+    assert not list((cache_dir / "v1" / "tmp").glob("build-*"))

@@ -55,7 +55,12 @@ __all__ = ["FAULT_KINDS", "JSON_TYPE", "IndexServer", "RequestRecord"]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
-FAULT_KINDS = frozenset({"status", "reset", "truncate", "corrupt", "stall", "redirect"})
+FAULT_KINDS = frozenset(
+    {"status", "reset", "truncate", "corrupt", "stall", "redirect", "trickle", "endless"}
+)
+#: A trickle sends one byte this often; an endless body stops after this many bytes of junk.
+TRICKLE_INTERVAL = 0.05
+ENDLESS_CAP = 64 * 1024**2
 
 # Media types a client may ask for -> the page format that answers it.
 _MEDIA_FORMATS = {
@@ -299,7 +304,7 @@ class IndexServer:
         project: str | None = None,
         yanked: str | bool | None = None,
         requires_python: str | None = None,
-        metadata: bool = True,
+        metadata: bool | bytes = True,
         publish_hash: bool = True,
     ) -> str:
         """Publish a file; return its absolute URL (``base + "/files/<filename>"``).
@@ -307,7 +312,9 @@ class IndexServer:
         ``project`` defaults to the distribution's name (from the file name for a Path).
         ``yanked``: True, or a reason string, marks it yanked (PEP 592).  ``requires_python``
         defaults to the file's own Requires-Python.  ``metadata=False`` serves and announces
-        no ``.metadata`` file; ``publish_hash=False`` publishes no digest for the file.
+        no ``.metadata`` file; ``metadata=b"..."`` serves (and publishes the digest of) these
+        bytes as the ``.metadata`` file instead of the file's own (a mirror whose sidecar files
+        are not protected); ``publish_hash=False`` publishes no digest for the file.
         Adding a file name again replaces the entry.
         """
         path = dist.path if isinstance(dist, BuiltDist) else Path(dist)
@@ -320,7 +327,7 @@ class IndexServer:
             project=project,
             content=content,
             published_sha256=hashlib.sha256(content).hexdigest(),
-            metadata=core if metadata else None,
+            metadata=metadata if isinstance(metadata, bytes) else core if metadata else None,
             yanked=yanked,
             requires_python=requires_python
             if requires_python is not None
@@ -393,7 +400,10 @@ class IndexServer:
         the connection without an answer (RST); ``truncate`` sends full headers (true
         Content-Length) then half the body and closes; ``corrupt`` flips some body bytes
         (same length); ``stall`` sends headers and part of the body, sleeps ``seconds``, then
-        sends the rest; ``redirect`` answers 302 to ``location`` (default: the same path).
+        sends the rest; ``redirect`` answers 302 to ``location`` (default: the same path);
+        ``trickle`` sends the body one byte every ``TRICKLE_INTERVAL`` seconds for ``seconds``,
+        then the rest; ``endless`` sends no Content-Length and, after the body, junk until the
+        client hangs up (at most ``ENDLESS_CAP`` bytes, then it closes the connection).
         Faults are matched in the order they were added.
         """
         if kind not in FAULT_KINDS:
@@ -473,12 +483,19 @@ class IndexServer:
         handler.send_response(response.status)
         for key, value in response.headers.items():
             handler.send_header(key, value)
-        if response.status != 304:  # a 304 has no body and must not describe one
+        kind = fault.kind if fault is not None else None
+        if kind == "endless":  # the body ends when the connection does (HTTP/1.0 style)
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        elif response.status != 304:  # a 304 has no body and must not describe one
             handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         if head or response.status in (204, 304):
             return
-        kind = fault.kind if fault is not None else None
+        if kind in ("trickle", "endless") and fault is not None:
+            with contextlib.suppress(OSError):  # the client hung up
+                self._send_slowly(handler, body, fault)
+            return
         if kind == "corrupt" and body:
             damaged = bytearray(body)
             for i in {len(body) // 2, len(body) // 3, len(body) - 1}:
@@ -501,6 +518,27 @@ class IndexServer:
             handler.wfile.flush()
         except OSError:
             handler.close_connection = True
+
+    @staticmethod
+    def _send_slowly(handler: _Handler, body: bytes, fault: _Fault) -> None:
+        if fault.kind == "trickle":
+            until = time.monotonic() + fault.seconds
+            sent = 0
+            while sent < len(body) and time.monotonic() < until:
+                handler.wfile.write(body[sent : sent + 1])
+                handler.wfile.flush()
+                sent += 1
+                time.sleep(TRICKLE_INTERVAL)
+            handler.wfile.write(body[sent:])
+            handler.wfile.flush()
+            return
+        handler.wfile.write(body)
+        junk = bytes(64 * 1024)
+        for _ in range(ENDLESS_CAP // len(junk)):
+            handler.wfile.write(junk)
+        handler.wfile.flush()
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_RDWR)
 
     def _route(self, handler: _Handler, path: str) -> _Response:
         if self.require_auth is not None and not self._authorized(handler):

@@ -12,12 +12,14 @@ not leak into a test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ __all__ = [
     "SCRUBBED_VARIABLES",
     "Venv",
     "clone_venv",
+    "interruptible",
     "make_venv",
     "pipseal_env",
     "scrubbed_env",
@@ -211,3 +214,22 @@ def clone_venv(template: Venv, path: Path) -> Venv:
         path / template.bin.relative_to(template.path),
         path / template.purelib.relative_to(template.path),
     )
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Children started inside this block meet SIGINT as a foreground process meets Ctrl-C.
+
+    A process inherits an ignored SIGINT (and a blocked signal mask) across ``exec``, and Python
+    then keeps ignoring it: a test run started as a background job of a script (bash sets
+    SIGINT to SIG_IGN for those), or by a runner that ignores it, would send a signal the child
+    never sees. A handler set here is reset to the default by ``exec`` (only an ignored signal
+    stays ignored); the test process's own disposition and mask are put back afterwards.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, previous)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipseal.cli.options import cache_dir, format_control
+from pipseal.cli.options import byte_size, cache_dir, format_control
 from pipseal.cli.output import Printer
 from pipseal.commands.options import (
     CommonOptions,
@@ -35,6 +35,12 @@ def common_options(args: argparse.Namespace, config: Config) -> CommonOptions:
     jobs = getattr(args, "jobs", None) or config.get_int("jobs") or 8
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    max_archive_size = getattr(args, "max_archive_size", None)
+    if max_archive_size is None and config.get("max-archive-size") is not None:
+        try:
+            max_archive_size = byte_size(str(config.get("max-archive-size")))
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"{exc} for max-archive-size") from None
     network = NetworkOptions(
         timeout=15.0 if timeout is None else timeout,
         retries=5 if retries is None else retries,
@@ -42,6 +48,7 @@ def common_options(args: argparse.Namespace, config: Config) -> CommonOptions:
         client_cert=args.client_cert or config.get("client-cert"),
         proxy=args.proxy or config.get("proxy"),
         trusted_hosts=tuple(config.get_list("trusted-host") + list(args.trusted_host)),
+        max_archive_size=max_archive_size or NetworkOptions.max_archive_size,
     )
     index = IndexOptions()
     if hasattr(args, "index_url"):

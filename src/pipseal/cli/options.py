@@ -48,6 +48,13 @@ def add_general(p: argparse.ArgumentParser) -> None:
         type=int,
         help="Maximum attempts for each connection (default 5 times).",
     )
+    g.add_argument(
+        "--max-archive-size",
+        metavar="size",
+        type=byte_size,
+        help="Stop a download past this size (bytes, or with K, M, G) where neither the index "
+        "nor the server says how large the file is (default 4G).",
+    )
     g.add_argument("--cert", metavar="path", help="Path to PEM-encoded CA certificate bundle.")
     g.add_argument("--client-cert", metavar="path", help="Path to SSL client certificate.")
     g.add_argument(
@@ -207,3 +214,19 @@ def cache_dir(args: argparse.Namespace, config: Config) -> Path | None:
     from pipseal.cache import default_cache_dir
 
     return default_cache_dir()
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def byte_size(text: str) -> int:
+    """``4G``, ``500M``, ``1048576``: a number of bytes (units are powers of 1024)."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _SIZE_UNITS else (value, "")
+    try:
+        size = int(number) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (e.g. 4G, 500M)") from None
+    if size <= 0:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: must be positive")
+    return size

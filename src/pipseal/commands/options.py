@@ -35,6 +35,9 @@ class NetworkOptions:
     client_cert: str | None = None
     proxy: str | None = None
     trusted_hosts: tuple[str, ...] = ()
+    #: The most a download may bring where neither the index nor the server says its size
+    #: (``fetch.MAX_ARCHIVE_SIZE``).
+    max_archive_size: int = 4 * 1024**3
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.fetch import Fetcher
     from pipseal.index import FindsFiles, IndexFile
-    from pipseal.metadata import MetadataFetcher
+    from pipseal.metadata import CoreMetadata, MetadataFetcher
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Planned:
     index_file: IndexFile | None = None
     #: Chosen from the cache by this pinned digest, without asking any index.
     cached_sha256: str | None = None
+    #: The core metadata the resolver chose this file by (None without resolution).
+    metadata: CoreMetadata | None = None
 
     @property
     def from_cache(self) -> bool:
@@ -499,6 +501,8 @@ def fetch_and_check(
         from pipseal.errors import HashCheckFailed
 
         raise HashCheckFailed(format_hash_report(problems))
+    for ready in prepared:
+        _check_metadata(ready, fetcher.cache)
     hits = sum(1 for p in prepared if p.archive.origin == "cache")
     downloaded = [p for p in prepared if p.archive.origin == "download"]
     return Preparation(
@@ -508,6 +512,37 @@ def fetch_and_check(
         bytes_downloaded=sum(p.archive.size for p in downloaded),
         warnings=(),
     )
+
+
+def _check_metadata(ready: Prepared, cache: Cache) -> None:
+    """The wheel in hand, hashed, must say what the metadata the resolver used said (PEP 658:
+    the two "MUST be identical"); a metadata file stripped of its Requires-Dist would otherwise
+    install a distribution without its dependencies."""
+    used = ready.planned.metadata
+    archive = ready.archive
+    if used is None or used.source == "wheel" or not archive.source.filename.endswith(".whl"):
+        return
+    from pipseal.diagnose import metadata_mismatch
+    from pipseal.metadata import (
+        SOURCES,
+        CoreMetadata,
+        forget_record,
+        read_wheel_metadata,
+        record_checked,
+    )
+
+    origin = archive.source.filename
+    with archive.path.open("rb") as handle:
+        raw = read_wheel_metadata(handle, ready.planned.name, origin)
+    found = None if raw == used.raw else used.disagreement(CoreMetadata.parse(raw, origin))
+    if found is None:
+        # Read from the hashed wheel: later runs take it from the cache with nothing to check.
+        record_checked(cache, archive.sha256, raw)
+        return
+    forget_record(cache, archive.sha256)  # a lie kept in the cache would be believed again
+    field, said, wheel_says = found
+    diagnosis = metadata_mismatch(origin, field, SOURCES[used.source], said, wheel_says)
+    raise PipsealError(diagnosis.line())
 
 
 def _pip_name_with_url(p: Planned) -> str:
@@ -692,6 +727,7 @@ def plan_resolved(
                 ArchiveSource(f.url, f.filename, f.hashes, f.size),
                 hashes.get(dist.name, Hashes()),
                 f,
+                metadata=dist.metadata,
             )
         )
     return planned, kept, problems

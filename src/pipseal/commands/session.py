@@ -100,6 +100,7 @@ class Machinery:
             proxy=common.network.proxy,
             warn=reporter.warn,
             progress=getattr(reporter, "downloads", None),
+            max_size=common.network.max_archive_size,
         )
         self._finder: Finder | None = None
         #: Set by a command that wants each planned file downloaded as soon as its page is
