@@ -194,19 +194,31 @@ class Fetcher:
         candidates = list(expected.allowed.get("sha256", ()))
         published = sorted(source.published.allowed.get("sha256", ()))
         candidates += published
+        #: Digests known to be this file's: a pin may also name other files of the release (other
+        #: platforms, other Pythons), whose bytes must not stand in for this one.
+        this_file = set(published)
         if not expected and not source.published:
             link = self.cache.read_link(source.url)
             if link is not None:
                 candidates.append(link.sha256)
+                this_file.add(link.sha256)
         elif not expected.allowed.get("sha256") and not published:
             # Pinned with another algorithm (sha384/512, md5) and no sha256 published: the URL's
             # last known bytes are a candidate, accepted only if they satisfy the pin below.
             link = self.cache.read_link(source.url)
             if link is not None:
                 candidates.append(link.sha256)
+                this_file.add(link.sha256)
         for sha256 in dict.fromkeys(candidates):
             with self._session_lock:
                 recent = self._recent.get(sha256)
+            if sha256 not in this_file:
+                known = recent.source.filename if recent is not None else None
+                if known is None:
+                    named = self.cache.name_of(sha256)
+                    known = named[0] if named is not None else None
+                if known != source.filename:
+                    continue
             if (
                 recent is not None
                 and all(a in recent.digests for a in algorithms)
