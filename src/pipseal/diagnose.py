@@ -2,7 +2,7 @@
 
 The identifiers are stable (tests, scripts and ``doctor --format json`` use them):
 ``cache-damaged``, ``transfer-damaged``, ``index-changed``, ``other-file-of-release``,
-``unknown-digest``, ``indexes-disagree``.
+``unknown-digest``, ``indexes-disagree``, ``hash-constraint-conflict``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,17 @@ class Diagnosis:
 
     def line(self) -> str:
         return f"cause [{self.identifier}]: {self.explanation} — {self.advice}"
+
+
+def hash_constraint_conflict(requirement: str, constraint: str) -> Diagnosis:
+    """A requirement's hashes and its constraint's hashes allow no digest in common."""
+    return Diagnosis(
+        "hash-constraint-conflict",
+        f"the hashes of {requirement} and those of its constraint {constraint} have no digest "
+        "in common, so no file can satisfy both",
+        "make the requirement and the constraint name the same file's digest (or drop the "
+        "hashes from one of them)",
+    )
 
 
 def diagnose(e: Evidence) -> Diagnosis:

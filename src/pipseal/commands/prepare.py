@@ -166,6 +166,7 @@ def plan(
         if c.name and c.matches_marker(target.markers):
             constraints.setdefault(canonicalize_name(c.name), []).append(c)
     seen: dict[str, ParsedRequirement] = {}
+    conflicts: list[str] = []
 
     def choose_file(r: ParsedRequirement, expected: Hashes, specifier: SpecifierSet) -> Planned:
         # Only a plan that reads an index page selects among files (not one the cache answers).
@@ -241,6 +242,9 @@ def plan(
         seen[key] = r
         expected = Hashes.of(r.hashes)
         for c in constraints.get(key, []):
+            conflict = hash_conflict(r, c)
+            if conflict is not None:
+                conflicts.append(conflict)
             expected = expected & Hashes.of(c.hashes)
         if r.url:
             planned.append(_plan_url(r, expected))
@@ -263,7 +267,32 @@ def plan(
         assert chosen.index_file is not None
         warn_if_yanked(chosen.index_file, reporter)
         planned.append(chosen)
+    raise_conflicts(conflicts)
     return planned, problems
+
+
+def hash_conflict(r: ParsedRequirement, c: ParsedRequirement) -> str | None:
+    """The report line when ``r``'s hashes and its constraint ``c``'s allow no common digest."""
+    if not r.hashes or not c.hashes:
+        return None
+    both = Hashes.of(r.hashes) & Hashes.of(c.hashes)
+    if any(both.allowed.values()):
+        return None
+    from pipseal.diagnose import hash_constraint_conflict
+
+    where = f" (from -c {c.location.filename} (line {c.location.lineno}))"
+    return f"    {_pip_name(r)}: " + hash_constraint_conflict(str(r), f"{c}{where}").line()
+
+
+def raise_conflicts(conflicts: Sequence[str]) -> None:
+    """Requirements whose hashes and constraints' hashes exclude each other: one report."""
+    if conflicts:
+        from pipseal.errors import HashCheckFailed
+
+        raise HashCheckFailed(
+            "These requirements and their constraints allow no common digest:\n"
+            + "\n".join(dict.fromkeys(conflicts))
+        )
 
 
 def prefetch(
@@ -683,10 +712,16 @@ def plan_resolved(
             )
         if req.hash_mode and not r.url and not r.is_pinned:
             problems.append(HashUnpinned(_pip_name(r)))
+    conflicts: list[str] = []
     for c in req.constraints:
         if c.name and c.hashes:
             key = canonicalize_name(c.name)
             hashes[key] = hashes.get(key, Hashes()) & Hashes.of(c.hashes)
+            top = by_name.get(key)
+            conflict = hash_conflict(top, c) if top is not None else None
+            if conflict is not None and c.matches_marker(target.markers):
+                conflicts.append(conflict)
+    raise_conflicts(conflicts)
     prefetch(finder, [r.name for r in active if r.name and not r.url], common.jobs)
     from pipseal.candidates import FormatControl
 
