@@ -87,6 +87,16 @@ class _File:
     requires_python: str | None
     publish_hash: bool
     last_modified: float = field(default_factory=time.time)
+    #: What the index publishes instead of the true digest (``{"sha256": "abc"}``): a lie.
+    published_hashes: dict[str, str] | None = None
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        if not self.publish_hash:
+            return {}
+        if self.published_hashes is not None:
+            return dict(self.published_hashes)
+        return {"sha256": self.published_sha256}
 
     @property
     def etag(self) -> str:
@@ -238,6 +248,7 @@ class IndexServer:
         self._lock = threading.Lock()
         self._files: dict[str, _File] = {}
         self._faults: list[_Fault] = []
+        self._corruptions = 0
         self._connections: set[socket.socket] = set()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
@@ -295,13 +306,16 @@ class IndexServer:
         requires_python: str | None = None,
         metadata: bool = True,
         publish_hash: bool = True,
+        published_hashes: dict[str, str] | None = None,
     ) -> str:
         """Publish a file; return its absolute URL (``base + "/files/<filename>"``).
 
         ``project`` defaults to the distribution's name (from the file name for a Path).
         ``yanked``: True, or a reason string, marks it yanked (PEP 592).  ``requires_python``
         defaults to the file's own Requires-Python.  ``metadata=False`` serves and announces
-        no ``.metadata`` file; ``publish_hash=False`` publishes no digest for the file.
+        no ``.metadata`` file; ``publish_hash=False`` publishes no digest for the file;
+        ``published_hashes`` publishes these digests (``{"sha256": "abc"}``, any text) instead
+        of the file's own, in the link's fragment and in the JSON page's ``hashes``.
         Adding a file name again replaces the entry.
         """
         path = dist.path if isinstance(dist, BuiltDist) else Path(dist)
@@ -320,6 +334,7 @@ class IndexServer:
             if requires_python is not None
             else _requires_python_of(core),
             publish_hash=publish_hash,
+            published_hashes=published_hashes,
         )
         with self._lock:
             self._files[entry.filename] = entry
@@ -377,9 +392,9 @@ class IndexServer:
         Kinds: ``status`` answers ``status`` (with Retry-After when given); ``reset`` closes
         the connection without an answer (RST); ``truncate`` sends full headers (true
         Content-Length) then half the body and closes; ``corrupt`` flips some body bytes
-        (same length); ``stall`` sends headers and part of the body, sleeps ``seconds``, then
-        sends the rest; ``redirect`` answers 302 to ``location`` (default: the same path).
-        Faults are matched in the order they were added.
+        (same length; other bytes on each request); ``stall`` sends headers and part of the
+        body, sleeps ``seconds``, then sends the rest; ``redirect`` answers 302 to
+        ``location`` (default: the same path). Faults are matched in the order they were added.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {sorted(FAULT_KINDS)}")
@@ -465,8 +480,13 @@ class IndexServer:
             return
         kind = fault.kind if fault is not None else None
         if kind == "corrupt" and body:
+            # Other bytes each time, as damage on the way is: the same wrong bytes twice are
+            # what the index serves (pipseal tells the two apart).
+            with self._lock:
+                self._corruptions += 1
+                shift = self._corruptions
             damaged = bytearray(body)
-            for i in {len(body) // 2, len(body) // 3, len(body) - 1}:
+            for i in {(len(body) // 2 + shift) % len(body), len(body) // 3, len(body) - 1}:
                 damaged[i] ^= 0xFF
             body = bytes(damaged)
         if kind == "truncate":
@@ -618,7 +638,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _href(entry: _File) -> str:
-    fragment = f"#sha256={entry.published_sha256}" if entry.publish_hash else ""
+    published = "&".join(f"{alg}={value}" for alg, value in entry.hashes.items())
+    fragment = f"#{published}" if published else ""
     return f"../../files/{entry.filename}{fragment}"
 
 
@@ -660,7 +681,7 @@ def _project_json(project: str, files: list[_File]) -> bytes:
         item: dict[str, object] = {
             "filename": f.filename,
             "url": f"../../files/{f.filename}",
-            "hashes": {"sha256": f.published_sha256} if f.publish_hash else {},
+            "hashes": f.hashes,
             "requires-python": f.requires_python,
             "yanked": False if f.yanked is None else f.yanked,
             "core-metadata": core,

@@ -189,7 +189,7 @@ def plan(
         if best is None:
             raise _no_match(r, specifier, files, selection.rejected)
         idx: IndexFile = best  # type: ignore[assignment]
-        source = ArchiveSource(idx.url, idx.filename, idx.hashes, idx.size)
+        source = ArchiveSource.of(idx)
         return Planned(r, idx.project, str(idx.version), source, expected, idx)
 
     early: dict[str, ParsedRequirement] = {}
@@ -540,6 +540,13 @@ def fetch_and_check(
     )
     for i, r in zip(todo, fetched, strict=True):
         results[i] = r
+    from pipseal.fetch import DigestDisagrees
+
+    for i, result in enumerate(results):
+        if isinstance(result, DigestDisagrees):
+            # The index's digest and the bytes disagree: one more entry of pip's report.
+            problems.append(result.mismatch(_pip_name_with_url(planned[i])))
+            results[i] = MISSING
     errors = [r for r in results if isinstance(r, PipsealError) and r is not MISSING]
     if errors:
         raise errors[0]
@@ -765,7 +772,7 @@ def plan_resolved(
                 top,
                 dist.display_name,
                 dist.version,
-                ArchiveSource(f.url, f.filename, f.hashes, f.size),
+                ArchiveSource.of(f),
                 hashes.get(dist.name, Hashes()),
                 f,
             )
