@@ -182,12 +182,19 @@ class Fetcher:
         whose body is read as the download rather than asking again.
         """
         algorithms = sorted({"sha256", *expected.algorithms, *source.published.algorithms})
+        # With a pin, the pin decides which bytes to accept (pip checks only the pins then);
+        # without, no bytes can pass a malformed published digest, cached ones neither.
+        malformed = () if expected else source.malformed
         recent = self.fetched_earlier(source, algorithms)
+        if recent is not None and malformed:
+            if response is not None:
+                response.close()
+            raise _malformed(source, malformed, recent.digests, recent.size)
         if recent is not None and (not expected or expected.is_satisfied_by(recent.digests)):
             if response is not None:
                 response.close()
             return recent
-        hit = self._from_cache(source, expected, algorithms)
+        hit = None if malformed else self._from_cache(source, expected, algorithms)
         if hit is None and recent is not None:
             hit = recent  # the bytes this URL served moments ago; the caller reports a mismatch
         if hit is not None:
@@ -198,8 +205,6 @@ class Fetcher:
             local = source.local_path
             if local is not None:
                 return self._copy_local(source, local, algorithms)
-            # With a pin, the pin decides which bytes to accept (pip checks only the pins then).
-            malformed = () if expected else source.malformed
             archive = self._download(source, algorithms, malformed=malformed, first=response)
         except OSError as exc:  # writing into the cache: a full disk, a read-only directory
             from pipseal.errors import CacheError
@@ -381,13 +386,7 @@ class Fetcher:
                     first = None
                 digests = hasher.hexdigests()
                 if malformed:
-                    published = ", ".join(malformed)
-                    raise IndexDigestWrong(
-                        source,
-                        _grouped(malformed),
-                        digests,
-                        index_digest_wrong(source.filename, published, received, True).line(),
-                    )
+                    raise _malformed(source, malformed, digests, received)
                 if source.published and not source.published.is_satisfied_by(digests):
                     if digests["sha256"] in wrong:
                         published = _first(source.published)
@@ -498,13 +497,19 @@ class Fetcher:
             )
 
 
-def _grouped(published: Iterable[str]) -> dict[str, frozenset[str]]:
-    """``alg=value`` texts as pip's report lists expected digests."""
+def _malformed(
+    source: ArchiveSource, malformed: tuple[str, ...], digests: Mapping[str, str], size: int
+) -> IndexDigestWrong:
+    """The refusal of a file whose index publishes a digest that is not one (``sha256=abc``)."""
+    from pipseal.diagnose import index_digest_wrong
+
     grouped: dict[str, set[str]] = {}
-    for text in published:
+    for text in malformed:
         alg, _, value = text.partition("=")
         grouped.setdefault(alg, set()).add(value)
-    return {alg: frozenset(values) for alg, values in grouped.items()}
+    expected = {alg: frozenset(values) for alg, values in grouped.items()}
+    line = index_digest_wrong(source.filename, ", ".join(malformed), size, True).line()
+    return IndexDigestWrong(source, expected, digests, line)
 
 
 def _first(hashes: Hashes) -> str:

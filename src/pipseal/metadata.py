@@ -32,7 +32,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from email.parser import HeaderParser, Parser
 from email.policy import compat32
@@ -425,7 +425,9 @@ class MetadataFetcher:
             return self._from_archive(file, origin)
 
     def _from_archive(self, file: IndexFile, origin: str, whole: Response | None = None) -> bytes:
-        source = ArchiveSource.of(file)
+        # Only read for its METADATA (as Range requests read it, unverified): the plan's fetch of
+        # the same file, which gets this download, decides on a malformed published digest.
+        source = replace(ArchiveSource.of(file), malformed=())
         # Kept for the plan's fetch of the same file: downloaded once, counted as downloaded.
         fetched = self.fetcher.fetch(source, Hashes(), ahead=True, response=whole)
         with fetched.path.open("rb") as handle:

@@ -194,7 +194,7 @@ def test_index_digest_wrong_is_told_from_transfer_damage(
     assert not (cache_dir / "v1" / "archives" / "sha256" / wheel.sha256[:2]).exists()
 
 
-@pytest.mark.parametrize("page", ["html", "json"])
+@pytest.mark.parametrize("page", ["html", "json", "html, whole wheel for its metadata"])
 def test_malformed_published_digest_is_refused_as_pip_refuses_it(
     page: str,
     index_server: IndexServer,
@@ -204,8 +204,10 @@ def test_malformed_published_digest_is_refused_as_pip_refuses_it(
     run_pipseal: RunPipseal,
 ) -> None:
     wheel = build_wheel(wheel_dir, "shorthash", "1.0")
-    index_server.formats = {page}
-    index_server.add(wheel, published_hashes={"sha256": "abc"})
+    index_server.formats = {page.split(",")[0]}
+    whole = "whole" in page  # no PEP 658 file, no Range: the metadata needs the whole wheel
+    index_server.ranges = not whole
+    index_server.add(wheel, published_hashes={"sha256": "abc"}, metadata=not whole)
     venv = clone_venv(venv_template, tmp_path / "a")
 
     refused = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "shorthash")
