@@ -204,7 +204,7 @@ def test_malformed_published_digest_is_refused_as_pip_refuses_it(
     run_pipseal: RunPipseal,
 ) -> None:
     wheel = build_wheel(wheel_dir, "shorthash", "1.0")
-    index_server.formats = {page.split(",")[0]}
+    index_server.formats = {page.partition(",")[0]}
     whole = "whole" in page  # no PEP 658 file, no Range: the metadata needs the whole wheel
     index_server.ranges = not whole
     index_server.add(wheel, published_hashes={"sha256": "abc"}, metadata=not whole)
