@@ -188,3 +188,24 @@ def test_pin_of_another_releases_file() -> None:
     assert OLD in d.explanation
     assert "another release" in d.explanation
     check_line(d)
+
+
+# -- index-digest-wrong, hash-constraint-conflict ----------------------------------------------
+
+
+def test_index_digest_wrong_names_the_digest_and_says_no_retry() -> None:
+    from pipseal.diagnose import index_digest_wrong
+
+    same = index_digest_wrong("a-1.0-py3-none-any.whl", "sha256:00", 928, malformed=False)
+    assert same.identifier == "index-digest-wrong"
+    assert "two downloads" in same.explanation and "sha256:00" in same.explanation
+    bad = index_digest_wrong("a-1.0-py3-none-any.whl", "sha256=abc", 928, malformed=True)
+    assert bad.line().startswith("cause [index-digest-wrong]: the index publishes sha256=abc")
+
+
+def test_hash_constraint_conflict_names_both() -> None:
+    from pipseal.diagnose import hash_constraint_conflict
+
+    d = hash_constraint_conflict("a==1.0", "a==1.0 (from -c c.txt (line 2))")
+    assert d.identifier == "hash-constraint-conflict"
+    assert "a==1.0 (from -c c.txt (line 2))" in d.explanation

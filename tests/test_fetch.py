@@ -11,7 +11,13 @@ import pytest
 
 from pipseal.cache import Cache
 from pipseal.errors import NetworkError, PipsealError
-from pipseal.fetch import ArchiveSource, FetchedArchive, Fetcher, TransferDamaged
+from pipseal.fetch import (
+    ArchiveSource,
+    FetchedArchive,
+    Fetcher,
+    IndexDigestWrong,
+    TransferDamaged,
+)
 from pipseal.hashes import Hash, Hashes
 from pipseal.http import HttpOptions, Session
 from tests.support.indexserver import IndexServer
@@ -387,7 +393,7 @@ def test_fetch_all_in_parallel_with_errors_in_place(
     ok0, err, ok2 = results
     assert isinstance(ok0, FetchedArchive) and ok0.sha256 == dists[0].sha256
     assert isinstance(ok2, FetchedArchive) and ok2.sha256 == dists[2].sha256
-    assert isinstance(err, TransferDamaged)
+    assert isinstance(err, IndexDigestWrong)  # the same bytes twice, never the digest
     assert broken.filename in err.message
     assert elapsed < 0.75, f"two 0.4 s stalls took {elapsed:.2f} s: not in parallel"
 

@@ -131,7 +131,10 @@ def test_html_page() -> None:
     assert old.metadata == Hashes()  # dist-info-metadata="true": available, no digest
 
     assert newer.url == "https://pkgs.example/simple/foo/foo-1.2-py3-none-any.whl"
-    assert not newer.hashes  # a malformed fragment publishes nothing
+    assert not newer.hashes  # a malformed fragment publishes no digest...
+    # ...but is kept: the file is refused unless a pin decides (pip checks it and fails).
+    assert newer.malformed_hashes == ("sha256=nothex",)
+    assert sdist.malformed_hashes == () and old.malformed_hashes == ()
     assert newer.metadata == Hashes()  # PEP 714: core-metadata wins over dist-info-metadata
 
 
@@ -141,6 +144,15 @@ def test_html_base_tag_and_pep691_html_type() -> None:
     )
     (found,) = parse_project_page(body, "application/vnd.pypi.simple.v1+html", PAGE, "foo", "s")
     assert found.url == "https://mirror.example/pkgs/foo-2.0.tar.gz"
+
+
+def test_json_page_malformed_digest_is_kept_apart() -> None:
+    body = json_page(
+        [{"filename": "foo-1.0-py3-none-any.whl", "url": "f.whl", "hashes": {"sha256": "abc"}}]
+    )
+    (found,) = parse_project_page(body, JSON_TYPE, PAGE, "foo", SOURCE)
+    assert found.hashes == Hashes()
+    assert found.malformed_hashes == ("sha256=abc",)
 
 
 def test_html_page_without_files() -> None:

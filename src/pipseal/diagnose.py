@@ -1,8 +1,9 @@
 """Pure: from the evidence around a hash mismatch to a fixed identifier and advice (DESIGN.md).
 
 The identifiers are stable (tests, scripts and ``doctor --format json`` use them):
-``cache-damaged``, ``transfer-damaged``, ``index-changed``, ``other-file-of-release``,
-``unknown-digest``, ``indexes-disagree``, ``metadata-mismatch``.
+``cache-damaged``, ``transfer-damaged``, ``index-digest-wrong``, ``index-changed``,
+``other-file-of-release``, ``unknown-digest``, ``indexes-disagree``, ``hash-constraint-conflict``,
+``metadata-mismatch``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,47 @@ class Diagnosis:
 
     def line(self) -> str:
         return f"cause [{self.identifier}]: {self.explanation} — {self.advice}"
+
+
+def transfer_damaged(filename: str, where: str, attempts: int, problem: str) -> Diagnosis:
+    """Every download of ``filename`` gave other bytes, none with the published digest."""
+    return Diagnosis(
+        "transfer-damaged",
+        f"could not download an intact copy of {filename} from {where} after {attempts} "
+        f"attempts: {problem}",
+        "the network or a proxy damages the transfer; try again, or another index/mirror",
+    )
+
+
+def index_digest_wrong(filename: str, published: str, size: int, malformed: bool) -> Diagnosis:
+    """The index publishes for ``filename`` a digest its file does not have (or no digest)."""
+    if malformed:
+        return Diagnosis(
+            "index-digest-wrong",
+            f"the index publishes {published} for {filename}, which is not a digest: no file "
+            "can match it",
+            "report it to the index's maintainers; pin the digest you trust (--hash) to "
+            "install the file anyway",
+        )
+    return Diagnosis(
+        "index-digest-wrong",
+        f"two downloads of {filename} gave the same {size} bytes, which do not have the digest "
+        f"the index publishes ({published}): the index (or a mirror or proxy that rewrites its "
+        "pages) publishes a digest its file does not have; not retried",
+        "report it to the index's maintainers; check the file, then pin the digest you trust "
+        "(--hash) to install it anyway",
+    )
+
+
+def hash_constraint_conflict(requirement: str, constraint: str) -> Diagnosis:
+    """A requirement's hashes and its constraint's hashes allow no digest in common."""
+    return Diagnosis(
+        "hash-constraint-conflict",
+        f"the hashes of {requirement} and those of its constraint {constraint} have no digest "
+        "in common, so no file can satisfy both",
+        "make the requirement and the constraint name the same file's digest (or drop the "
+        "hashes from one of them)",
+    )
 
 
 def diagnose(e: Evidence) -> Diagnosis:

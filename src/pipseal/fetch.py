@@ -4,7 +4,9 @@ The promise kept here: bytes reach the caller only after they were hashed in thi
 bytes that agree with the digest the index publishes enter the cache. A cached entry that fails
 its own digest is quarantined (``cache.get_archive`` warns ``[cache-damaged]``) and fetched anew;
 a download that disagrees with the published digest is ``transfer-damaged`` and fetched again on a
-new connection (resuming with Range when the body was only short).
+new connection (resuming with Range when the body was only short). Two downloads that give the
+same wrong bytes are no transfer damage: the index publishes a digest its file does not have
+(``index-digest-wrong``), as it does when the digest it publishes is not a digest at all.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pipseal.cache import Cache, IncomingArchive, LinkRecord
 from pipseal.errors import NetworkError, PipsealError
 from pipseal.fileurl import url2pathname
-from pipseal.hashes import CHUNK_SIZE, Hashes, MultiHasher
+from pipseal.hashes import CHUNK_SIZE, Hashes, HashMismatch, MultiHasher, format_hash_report
 
 if TYPE_CHECKING:
-    from pipseal.http import Session
+    from pipseal.http import Response, Session
+    from pipseal.index import IndexFile
 
 Origin = Literal["cache", "download", "local"]
 
@@ -35,6 +38,13 @@ class ArchiveSource:
     filename: str
     published: Hashes = field(default_factory=Hashes)
     size: int | None = None
+    #: Published digests that are not digests (``sha256=abc``): no bytes can match them.
+    malformed: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, file: IndexFile) -> ArchiveSource:
+        """The source of an index file, with everything its index publishes about it."""
+        return cls(file.url, file.filename, file.hashes, file.size, file.malformed_hashes)
 
     @property
     def local_path(self) -> Path | None:
@@ -62,8 +72,47 @@ class FetchedArchive:
         return self.digests["sha256"]
 
 
+class DigestDisagrees(NetworkError):
+    """Fresh bytes disagreed with the digest the index publishes; a hash mismatch to report.
+
+    ``expected`` is what the index publishes (``alg`` -> values, malformed ones included),
+    ``got`` the digests of the bytes received, ``diagnosis`` the ``cause [...]`` line.
+    """
+
+    def __init__(
+        self,
+        source: ArchiveSource,
+        expected: Mapping[str, frozenset[str]],
+        got: Mapping[str, str],
+        diagnosis: str,
+        hint: str | None = None,
+    ) -> None:
+        from pipseal.redaction import redact
+
+        self.source = source
+        self.expected = expected
+        self.got = got
+        self.diagnosis = diagnosis
+        # pip's text first, so that a search for the message lands (DESIGN.md, "Explained").
+        report = format_hash_report([self.mismatch(f"{source.filename} from {redact(source.url)}")])
+        super().__init__(report.rstrip("\n"), hint=hint)
+
+    def mismatch(self, requirement: str) -> HashMismatch:
+        """This disagreement as an entry of pip's report, for ``requirement``."""
+        return HashMismatch(requirement, Hashes(self.expected), dict(self.got), self.diagnosis)
+
+
 class TransferDamaged(NetworkError):
-    """Fresh bytes disagreed with the digest the index publishes, on every attempt."""
+    """Every attempt failed: a broken connection, or fresh bytes that disagreed with the digest
+    the index publishes (then it is also a DigestDisagrees, see ``TransferDamagedDigest``)."""
+
+
+class TransferDamagedDigest(TransferDamaged, DigestDisagrees):
+    """Different bytes on every attempt, none of them with the digest the index publishes."""
+
+
+class IndexDigestWrong(DigestDisagrees):
+    """The index publishes a digest its file does not have (or one that is not a digest)."""
 
 
 class UnexpectedStatus(NetworkError):
@@ -126,35 +175,51 @@ class Fetcher:
             return self._session
 
     def fetch(
-        self, source: ArchiveSource, expected: Hashes, *, ahead: bool = False
+        self,
+        source: ArchiveSource,
+        expected: Hashes,
+        *,
+        ahead: bool = False,
+        response: Response | None = None,
     ) -> FetchedArchive:
         """The archive for ``source``, digests computed for sha256 and every algorithm named.
 
-        A cached copy is used when its digest is one the pin or the index names (or, with neither,
-        the one the URL served last time). The result may still disagree with ``expected`` (a real
-        mismatch, for the caller to report); it never disagrees with the published digest.
+        A cached copy is used when its digest is one the index publishes for this file, or one
+        the pin names that the cache holds under this file's name (or, with neither, the one the
+        URL served last time). The result may still disagree with ``expected`` (a real mismatch,
+        for the caller to report); it never disagrees with the published digest.
 
-        ``ahead``: a download made before the plan asks for it; the plan's own fetch of the same
-        file (by URL or digest, satisfying its pin) then gets this result, not a second copy.
+        ``ahead``: a download made before the plan asks for it (ahead of the plan, or whole for
+        its metadata); the plan's own fetch of the same file (by URL or digest) then gets this
+        result, with or without a cache, not a second copy (and it counts as downloaded).
+        ``response``: an answer already in hand for the file's URL (a 200 to a Range request),
+        whose body is read as the download rather than asking again.
         """
         algorithms = sorted({"sha256", *expected.algorithms, *source.published.algorithms})
-        with self._session_lock:
-            recent = self._recent.get(source.url)
-        if (
-            recent is not None
-            and all(a in recent.digests for a in algorithms)
-            and bool(expected)
-            and expected.is_satisfied_by(recent.digests)
-        ):
-            return recent  # fetched ahead, earlier in this run
-        hit = self._from_cache(source, expected, algorithms)
+        # With a pin, the pin decides which bytes to accept (pip checks only the pins then);
+        # without, no bytes can pass a malformed published digest, cached ones neither.
+        malformed = () if expected else source.malformed
+        recent = self.fetched_earlier(source, algorithms)
+        if recent is not None and malformed:
+            if response is not None:
+                response.close()
+            raise _malformed(source, malformed, recent.digests, recent.size)
+        if recent is not None and (not expected or expected.is_satisfied_by(recent.digests)):
+            if response is not None:
+                response.close()
+            return recent
+        hit = None if malformed else self._from_cache(source, expected, algorithms)
+        if hit is None and recent is not None:
+            hit = recent  # the bytes this URL served moments ago; the caller reports a mismatch
         if hit is not None:
+            if response is not None:
+                response.close()
             return hit
         try:
             local = source.local_path
             if local is not None:
                 return self._copy_local(source, local, algorithms)
-            archive = self._download(source, algorithms)
+            archive = self._download(source, algorithms, malformed=malformed, first=response)
         except OSError as exc:  # writing into the cache: a full disk, a read-only directory
             from pipseal.errors import CacheError
 
@@ -167,6 +232,19 @@ class Fetcher:
             with self._session_lock:
                 self._recent[source.url] = self._recent[archive.sha256] = archive
         return archive
+
+    def fetched_earlier(
+        self, source: ArchiveSource, algorithms: Iterable[str] = ("sha256",)
+    ) -> FetchedArchive | None:
+        """What this URL gave when downloaded ahead in this run (with these digests and the
+        digest the index publishes now), if so."""
+        with self._session_lock:
+            recent = self._recent.get(source.url)
+        if recent is None or not all(a in recent.digests for a in algorithms):
+            return None
+        if source.published and not source.published.is_satisfied_by(recent.digests):
+            return None
+        return recent
 
     def cached(self, source: ArchiveSource, expected: Hashes) -> FetchedArchive | None:
         """The cache's verified copy for a pinned source, or None; never touches the network."""
@@ -208,19 +286,31 @@ class Fetcher:
         candidates = list(expected.allowed.get("sha256", ()))
         published = sorted(source.published.allowed.get("sha256", ()))
         candidates += published
+        #: Digests known to be this file's: a pin may also name other files of the release (other
+        #: platforms, other Pythons), whose bytes must not stand in for this one.
+        this_file = set(published)
         if not expected and not source.published:
             link = self.cache.read_link(source.url)
             if link is not None:
                 candidates.append(link.sha256)
+                this_file.add(link.sha256)
         elif not expected.allowed.get("sha256") and not published:
             # Pinned with another algorithm (sha384/512, md5) and no sha256 published: the URL's
             # last known bytes are a candidate, accepted only if they satisfy the pin below.
             link = self.cache.read_link(source.url)
             if link is not None:
                 candidates.append(link.sha256)
+                this_file.add(link.sha256)
         for sha256 in dict.fromkeys(candidates):
             with self._session_lock:
                 recent = self._recent.get(sha256)
+            if sha256 not in this_file:
+                known = recent.source.filename if recent is not None else None
+                if known is None:
+                    named = self.cache.name_of(sha256)
+                    known = named[0] if named is not None else None
+                if known != source.filename:
+                    continue
             if (
                 recent is not None
                 and all(a in recent.digests for a in algorithms)
@@ -270,38 +360,68 @@ class Fetcher:
         return FetchedArchive(source, final, digests, hasher.size, "local")
 
     # -- downloads ------------------------------------------------------------------------------
-    def _download(self, source: ArchiveSource, algorithms: list[str]) -> FetchedArchive:
+    def _download(
+        self,
+        source: ArchiveSource,
+        algorithms: list[str],
+        *,
+        malformed: tuple[str, ...] = (),
+        first: Response | None = None,
+    ) -> FetchedArchive:
+        from pipseal.diagnose import index_digest_wrong, transfer_damaged
         from pipseal.redaction import redact
 
         attempts = 0
         last_problem = ""
         received = 0
+        #: sha256 of each body that disagreed with the published digest: the same one twice is
+        #: what the index serves, not damage on the way.
+        wrong: set[str] = set()
+        wrong_digests: dict[str, str] = {}
         with self.cache.incoming() as incoming:
             while attempts <= self.retries:
                 attempts += 1
                 incoming.truncate()
                 try:
-                    hasher, received, etag, modified = self._stream(source, incoming, algorithms)
+                    hasher, received, etag, modified = self._stream(
+                        source, incoming, algorithms, first
+                    )
                 except (UnexpectedStatus, TooLarge):
                     raise
                 except NetworkError as exc:
                     last_problem = exc.message
-                    self.warn(
-                        f"download of {source.filename} failed ({exc.message}); "
-                        f"retrying ({attempts}/{self.retries})"
-                    )
+                    if attempts <= self.retries:
+                        self.warn(
+                            f"download of {source.filename} failed ({exc.message}); "
+                            f"retrying ({attempts}/{self.retries})"
+                        )
                     continue
+                finally:
+                    first = None
                 digests = hasher.hexdigests()
+                if malformed:
+                    raise _malformed(source, malformed, digests, received)
                 if source.published and not source.published.is_satisfied_by(digests):
+                    if digests["sha256"] in wrong:
+                        published = _first(source.published)
+                        raise IndexDigestWrong(
+                            source,
+                            source.published.allowed,
+                            digests,
+                            index_digest_wrong(source.filename, published, received, False).line(),
+                        )
+                    wrong.add(digests["sha256"])
+                    wrong_digests = digests
                     expected_size = f"{source.size} bytes" if source.size else "an unknown size"
                     last_problem = (
                         f"received {received} bytes hashing to sha256:{digests['sha256']}, "
                         f"but the index publishes {_first(source.published)} ({expected_size})"
                     )
-                    self.warn(
-                        f"download [transfer-damaged]: {source.filename}: {last_problem}; "
-                        f"fetching again on a new connection ({attempts}/{self.retries})"
-                    )
+                    if attempts <= self.retries:
+                        self.warn(
+                            f"download [transfer-damaged]: {source.filename}: {last_problem}; "
+                            f"fetching again on a new connection ({attempts}/{self.retries})"
+                        )
                     continue
                 final = incoming.commit(digests["sha256"])
                 before = self.cache.read_link(source.url)
@@ -315,6 +435,14 @@ class Fetcher:
                     source, final, digests, received, "download", attempts, previous
                 )
         proxy = f" through proxy {redact(self.proxy)}" if self.proxy else ""
+        if wrong:
+            where = f"{redact(source.url)}{proxy}"
+            raise TransferDamagedDigest(
+                source,
+                source.published.allowed,
+                wrong_digests,
+                transfer_damaged(source.filename, where, attempts, last_problem).line(),
+            )
         raise TransferDamaged(
             f"cause [transfer-damaged]: could not download an intact copy of {source.filename} "
             f"from {redact(source.url)}{proxy} after {attempts} attempts: {last_problem}",
@@ -322,16 +450,22 @@ class Fetcher:
         )
 
     def _stream(
-        self, source: ArchiveSource, incoming: IncomingArchive, algorithms: list[str]
+        self,
+        source: ArchiveSource,
+        incoming: IncomingArchive,
+        algorithms: list[str],
+        first: Response | None = None,
     ) -> tuple[MultiHasher, int, str | None, str | None]:
-        """One GET (plus Range resumes for a body cut short); the file and hasher hold the bytes."""
+        """One GET (plus Range resumes for a body cut short); the file and hasher hold the bytes.
+
+        ``first``: the answer to that GET, when the caller already has it."""
         from pipseal.redaction import redact
 
         hasher = MultiHasher(algorithms)
         received = 0
         resumes = 0
         headers: dict[str, str] = {"Accept-Encoding": "identity"}
-        response = self.session.get(source.url, headers=headers)
+        response = first if first is not None else self.session.get(source.url, headers=headers)
         etag = response.headers.get("ETag")
         modified = response.headers.get("Last-Modified")
         while True:
@@ -393,6 +527,21 @@ class Fetcher:
             response = self.session.get(
                 source.url, headers={**headers, "Range": f"bytes={received}-"}
             )
+
+
+def _malformed(
+    source: ArchiveSource, malformed: tuple[str, ...], digests: Mapping[str, str], size: int
+) -> IndexDigestWrong:
+    """The refusal of a file whose index publishes a digest that is not one (``sha256=abc``)."""
+    from pipseal.diagnose import index_digest_wrong
+
+    grouped: dict[str, set[str]] = {}
+    for text in malformed:
+        alg, _, value = text.partition("=")
+        grouped.setdefault(alg, set()).add(value)
+    expected = {alg: frozenset(values) for alg, values in grouped.items()}
+    line = index_digest_wrong(source.filename, ", ".join(malformed), size, True).line()
+    return IndexDigestWrong(source, expected, digests, line)
 
 
 def _first(hashes: Hashes) -> str:

@@ -70,7 +70,8 @@ class IndexFile:
     are the digests the source publishes (may be empty). ``yanked`` is None when not yanked,
     else the reason ("" when none given). ``metadata`` is None when no PEP 658 ``.metadata``
     file is announced, else its published digests (maybe empty). ``source`` is the redacted
-    index URL or find-links location that listed the file.
+    index URL or find-links location that listed the file. ``malformed_hashes`` are published
+    digests that are not digests (``sha256=abc``): the file is refused unless a pin decides.
     """
 
     filename: str
@@ -86,6 +87,8 @@ class IndexFile:
     metadata: Hashes | None
     size: int | None
     source: str
+    #: Published digests of a known algorithm that are not digests (``sha256=abc``).
+    malformed_hashes: tuple[str, ...] = ()
 
     @property
     def metadata_url(self) -> str | None:
@@ -156,15 +159,22 @@ def classify_filename(
     return None
 
 
-def _published_hashes(digests: Mapping[str, str] | None) -> Hashes:
-    """Digests in pip's fragment set; others (blake2b, malformed hex) are dropped, not errors."""
+def _published_hashes(digests: Mapping[str, str] | None) -> tuple[Hashes, tuple[str, ...]]:
+    """Digests in pip's fragment set, and those of that set that are malformed (``sha256=abc``).
+
+    Other algorithms (blake2b) are dropped, as pip drops them. A malformed digest is kept apart
+    (never a cache key or a pin) so that the file is refused, as pip refuses it: pip checks the
+    download against it, which no bytes can pass.
+    """
     found: list[Hash] = []
+    malformed: list[str] = []
     for algorithm, value in (digests or {}).items():
         try:
             found.append(Hash.validated(str(algorithm), str(value), FRAGMENT_ALGORITHMS))
         except HashSyntaxError:
-            continue
-    return Hashes.of(found)
+            if str(algorithm).strip().lower() in FRAGMENT_ALGORITHMS:
+                malformed.append(f"{str(algorithm).strip().lower()}={value}")
+    return Hashes.of(found), tuple(malformed)
 
 
 def _requires_python(text: str | None) -> SpecifierSet | None:
@@ -199,6 +209,7 @@ def _make_file(
     if classified is None:
         return None
     kind, version, tags, build = classified
+    hashes, malformed = _published_hashes(digests)
     return IndexFile(
         filename=filename,
         url=bare_url,
@@ -207,12 +218,13 @@ def _make_file(
         kind=kind,
         tags=tags,
         build=build,
-        hashes=_published_hashes(digests),
+        hashes=hashes,
         requires_python=_requires_python(requires_python),
         yanked=yanked,
-        metadata=None if metadata is None else _published_hashes(metadata),
+        metadata=None if metadata is None else _published_hashes(metadata)[0],
         size=size,
         source=source,
+        malformed_hashes=malformed,
     )
 
 

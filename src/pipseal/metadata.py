@@ -260,7 +260,15 @@ def read_wheel_metadata(archive: IO[bytes], project: str, origin: str) -> bytes:
 
 
 class RangeUnsupported(Exception):
-    """The server does not answer Range requests with 206; use the whole file instead."""
+    """The server does not answer Range requests with 206; use the whole file instead.
+
+    ``whole``: the server's 200 answer to the first Range request, its body not read yet: the
+    whole file, which the caller downloads from that answer instead of asking again.
+    """
+
+    def __init__(self, reason: str, whole: Response | None = None) -> None:
+        super().__init__(reason)
+        self.whole = whole
 
 
 class RangeFile(io.RawIOBase):
@@ -284,6 +292,11 @@ class RangeFile(io.RawIOBase):
         self._pos = 0
         self._etag: str | None = None
         response = session.get(url, headers={"Range": f"bytes=-{tail}"})
+        if response.status == 200 and response.headers.get("Content-Encoding", "identity") in (
+            "identity",
+            "",
+        ):
+            raise RangeUnsupported("HTTP 200 to a Range request", whole=response)
         with response:
             start, _end, size = self._content_range(response)
             self.size = size
@@ -442,7 +455,9 @@ class MetadataFetcher:
             # A local file may change before it is copied into the cache: checked then too.
             with local.open("rb") as handle:
                 return read_wheel_metadata(handle, file.project, origin), "local"
-        if sha256 is not None and self.cache.enabled and self.cache.archive_path(sha256).exists():
+        if (
+            sha256 is not None and self.cache.enabled and self.cache.archive_path(sha256).exists()
+        ) or self.fetcher.fetched_earlier(ArchiveSource.of(file)) is not None:
             # The wheel is already here: reading it beats any request.
             return self._from_archive(file, origin), "wheel"
         if file.metadata_url is not None and file.metadata is not None:
@@ -466,8 +481,8 @@ class MetadataFetcher:
             # Announced but not served: the wheel itself still has the metadata.
         try:
             range_file = RangeFile(self.session, file.url)
-        except RangeUnsupported:
-            return self._from_archive(file, origin), "wheel"
+        except RangeUnsupported as exc:
+            return self._from_archive(file, origin, exc.whole), "wheel"
         try:
             with range_file:
                 raw = read_wheel_metadata(cast(IO[bytes], range_file), file.project, origin)
@@ -475,9 +490,12 @@ class MetadataFetcher:
         except RangeUnsupported:
             return self._from_archive(file, origin), "wheel"
 
-    def _from_archive(self, file: IndexFile, origin: str) -> bytes:
-        source = ArchiveSource(file.url, file.filename, file.hashes, file.size)
-        fetched = self.fetcher.fetch(source, Hashes())
+    def _from_archive(self, file: IndexFile, origin: str, whole: Response | None = None) -> bytes:
+        # Only read for its METADATA (as Range requests read it, unverified): the plan's fetch of
+        # the same file, which gets this download, decides on a malformed published digest.
+        source = replace(ArchiveSource.of(file), malformed=())
+        # Kept for the plan's fetch of the same file: downloaded once, counted as downloaded.
+        fetched = self.fetcher.fetch(source, Hashes(), ahead=True, response=whole)
         with fetched.path.open("rb") as handle:
             return read_wheel_metadata(handle, file.project, origin)
 

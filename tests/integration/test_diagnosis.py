@@ -7,6 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import RunPipseal
 from tests.integration.helpers import damage_every_archive, pinned_lines, write
 from tests.support.indexserver import IndexServer
@@ -131,6 +133,103 @@ def test_transfer_damaged_is_retried_then_explained(
     index_server.fault("/files/*.whl", "corrupt", times=1)
     ok = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
     assert ok.returncode == 0 and "[transfer-damaged]" in ok.stderr
+
+
+def test_transfer_damaged_every_time_is_pips_report_and_counts_to_its_total(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    wheel = build_wheel(wheel_dir, "flaky", "1.0")
+    index_server.add(wheel)
+    index_server.fault("/files/*.whl", "corrupt", times=100)  # other bytes each time
+
+    result = run_pipseal(
+        "install", "--python", venv.python, "-i", index_server.url, "flaky==1.0", "--retries", "2"
+    )
+
+    assert result.returncode == 1
+    assert len(index_server.requests_for("/files/*.whl")) == 3  # the first try, two retries
+    retries = [line for line in result.stderr.splitlines() if "fetching again" in line]
+    assert [line.rsplit(" ", 1)[-1] for line in retries] == ["(1/2)", "(2/2)"]
+    report = result.stderr[result.stderr.index("ERROR: ") :].splitlines()
+    assert report[0].startswith("ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE ")
+    assert report[1].startswith("    flaky==1.0 from http://127.0.0.1:")
+    assert report[2] == f"        Expected sha256 {wheel.sha256}"
+    assert report[3].startswith("             Got        ")
+    assert report[4].startswith("    cause [transfer-damaged]: could not download an intact copy")
+    assert "after 3 attempts" in report[4]
+    assert "Traceback" not in result.stderr
+    assert venv.installed() == {}
+    assert not list((cache_dir / "v1" / "archives").rglob("*.whl"))
+
+
+def test_index_digest_wrong_is_told_from_transfer_damage(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    wheel = build_wheel(wheel_dir, "misdigested", "1.0")
+    published = "0" * 64
+    index_server.add(wheel, published_hashes={"sha256": published})
+
+    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "misdigested")
+
+    assert result.returncode == 1
+    # Two downloads gave the same bytes: no third, and no "(6/5)".
+    assert len(index_server.requests_for("/files/*.whl")) == 2
+    report = result.stderr[result.stderr.index("ERROR: ") :].splitlines()
+    assert report[0].startswith("ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE ")
+    assert report[1].startswith("    misdigested==1.0 from http://127.0.0.1:")
+    assert report[2] == f"        Expected sha256 {published}"
+    assert report[3] == f"             Got        {wheel.sha256}"
+    assert report[4].startswith("    cause [index-digest-wrong]: two downloads of ")
+    assert "publishes a digest its file does not have" in report[4]
+    assert "cause [transfer-damaged]" not in result.stderr
+    assert venv.installed() == {}
+    assert not (cache_dir / "v1" / "archives" / "sha256" / wheel.sha256[:2]).exists()
+
+
+@pytest.mark.parametrize("page", ["html", "json", "html, whole wheel for its metadata"])
+def test_malformed_published_digest_is_refused_as_pip_refuses_it(
+    page: str,
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    wheel = build_wheel(wheel_dir, "shorthash", "1.0")
+    index_server.formats = {page.partition(",")[0]}
+    whole = "whole" in page  # no PEP 658 file, no Range: the metadata needs the whole wheel
+    index_server.ranges = not whole
+    index_server.add(wheel, published_hashes={"sha256": "abc"}, metadata=not whole)
+    venv = clone_venv(venv_template, tmp_path / "a")
+
+    refused = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "shorthash")
+
+    # pip 26.3 checks the download against "abc" and fails with its report; so does pipseal,
+    # once (no file can ever match, so no retry).
+    assert refused.returncode == 1
+    assert len(index_server.requests_for("/files/*.whl")) == 1
+    report = refused.stderr[refused.stderr.index("ERROR: ") :].splitlines()
+    assert report[0].startswith("ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE ")
+    assert report[2] == "        Expected sha256 abc"
+    assert report[3] == f"             Got        {wheel.sha256}"
+    assert report[4].startswith("    cause [index-digest-wrong]: the index publishes sha256=abc")
+    assert venv.installed() == {}
+
+    # A pin decides which bytes to accept (pip checks only the pins then).
+    pinned = write(tmp_path / "r.txt", pinned_lines([wheel]))
+    ok = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", pinned)
+    assert ok.returncode == 0, ok.stderr
+    assert venv.installed() == {"shorthash": "1.0"}
 
 
 def test_indexes_disagree(

@@ -99,9 +99,12 @@ def test_permanent_corruption_fails_clearly_and_caches_nothing(
     )
 
     assert result.returncode == 1
-    first = result.stderr.strip().splitlines()[-2]  # the ERROR line (the hint follows)
-    assert first.startswith("ERROR: cause [transfer-damaged]") and dist.filename in first
-    assert "127.0.0.1" in first
+    # pip's report first (so that searches land), then the cause.
+    report = result.stderr[result.stderr.index("ERROR: ") :].splitlines()
+    assert report[0].startswith("ERROR: THESE PACKAGES DO NOT MATCH THE HASHES")
+    cause = next(line for line in report if "cause [" in line)
+    assert cause.startswith("    cause [transfer-damaged]") and dist.filename in cause
+    assert "127.0.0.1" in cause
     assert "Traceback" not in result.stderr
     assert venv.installed() == {}
     assert archives(cache_dir) == set()

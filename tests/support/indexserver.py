@@ -92,6 +92,16 @@ class _File:
     requires_python: str | None
     publish_hash: bool
     last_modified: float = field(default_factory=time.time)
+    #: What the index publishes instead of the true digest (``{"sha256": "abc"}``): a lie.
+    published_hashes: dict[str, str] | None = None
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        if not self.publish_hash:
+            return {}
+        if self.published_hashes is not None:
+            return dict(self.published_hashes)
+        return {"sha256": self.published_sha256}
 
     @property
     def etag(self) -> str:
@@ -249,6 +259,7 @@ class IndexServer:
         # not what the whole index holds (10,000 projects made every install quadratic).
         self._projects: dict[str, dict[str, _File]] = {}
         self._faults: list[_Fault] = []
+        self._corruptions = 0
         self._connections: set[socket.socket] = set()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
@@ -306,6 +317,7 @@ class IndexServer:
         requires_python: str | None = None,
         metadata: bool | bytes = True,
         publish_hash: bool = True,
+        published_hashes: dict[str, str] | None = None,
     ) -> str:
         """Publish a file; return its absolute URL (``base + "/files/<filename>"``).
 
@@ -314,7 +326,9 @@ class IndexServer:
         defaults to the file's own Requires-Python.  ``metadata=False`` serves and announces
         no ``.metadata`` file; ``metadata=b"..."`` serves (and publishes the digest of) these
         bytes as the ``.metadata`` file instead of the file's own (a mirror whose sidecar files
-        are not protected); ``publish_hash=False`` publishes no digest for the file.
+        are not protected); ``publish_hash=False`` publishes no digest for the file;
+        ``published_hashes`` publishes these digests (``{"sha256": "abc"}``, any text) instead
+        of the file's own, in the link's fragment and in the JSON page's ``hashes``.
         Adding a file name again replaces the entry.
         """
         path = dist.path if isinstance(dist, BuiltDist) else Path(dist)
@@ -333,6 +347,7 @@ class IndexServer:
             if requires_python is not None
             else _requires_python_of(core),
             publish_hash=publish_hash,
+            published_hashes=published_hashes,
         )
         with self._lock:
             self._forget(entry.filename)
@@ -399,8 +414,9 @@ class IndexServer:
         Kinds: ``status`` answers ``status`` (with Retry-After when given); ``reset`` closes
         the connection without an answer (RST); ``truncate`` sends full headers (true
         Content-Length) then half the body and closes; ``corrupt`` flips some body bytes
-        (same length); ``stall`` sends headers and part of the body, sleeps ``seconds``, then
-        sends the rest; ``redirect`` answers 302 to ``location`` (default: the same path);
+        (same length; other bytes on each request); ``stall`` sends headers and part of the
+        body, sleeps ``seconds``, then sends the rest; ``redirect`` answers 302 to
+        ``location`` (default: the same path);
         ``trickle`` sends the body one byte every ``TRICKLE_INTERVAL`` seconds for ``seconds``,
         then the rest; ``endless`` sends no Content-Length and, after the body, junk until the
         client hangs up (at most ``ENDLESS_CAP`` bytes, then it closes the connection).
@@ -497,8 +513,13 @@ class IndexServer:
                 self._send_slowly(handler, body, fault)
             return
         if kind == "corrupt" and body:
+            # Other bytes each time, as damage on the way is: the same wrong bytes twice are
+            # what the index serves (pipseal tells the two apart).
+            with self._lock:
+                self._corruptions += 1
+                shift = self._corruptions
             damaged = bytearray(body)
-            for i in {len(body) // 2, len(body) // 3, len(body) - 1}:
+            for i in {(len(body) // 2 + shift) % len(body), len(body) // 3, len(body) - 1}:
                 damaged[i] ^= 0xFF
             body = bytes(damaged)
         if kind == "truncate":
@@ -674,7 +695,8 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _href(entry: _File) -> str:
-    fragment = f"#sha256={entry.published_sha256}" if entry.publish_hash else ""
+    published = "&".join(f"{alg}={value}" for alg, value in entry.hashes.items())
+    fragment = f"#{published}" if published else ""
     return f"../../files/{entry.filename}{fragment}"
 
 
@@ -716,7 +738,7 @@ def _project_json(project: str, files: list[_File]) -> bytes:
         item: dict[str, object] = {
             "filename": f.filename,
             "url": f"../../files/{f.filename}",
-            "hashes": {"sha256": f.published_sha256} if f.publish_hash else {},
+            "hashes": f.hashes,
             "requires-python": f.requires_python,
             "yanked": False if f.yanked is None else f.yanked,
             "core-metadata": core,

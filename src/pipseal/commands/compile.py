@@ -308,7 +308,7 @@ def _release_hashes(dist: ResolvedDist, machinery: Machinery, url: str | None) -
         if published:
             digests |= published
         else:
-            unpublished.append(ArchiveSource(f.url, f.filename, f.hashes, f.size))
+            unpublished.append(ArchiveSource.of(f))
     if unpublished:
         fetched = machinery.fetcher.fetch_all(
             ((source, Hashes()) for source in unpublished), jobs=machinery.common.jobs

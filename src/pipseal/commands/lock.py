@@ -140,7 +140,7 @@ def _packages(
         key=lambda f: f.url,
     )
     fetched = machinery.fetcher.fetch_all(
-        ((ArchiveSource(f.url, f.filename, f.hashes, f.size), Hashes()) for f in unhashed),
+        ((ArchiveSource.of(f), Hashes()) for f in unhashed),
         jobs=common.jobs,
     )
     digests: dict[str, tuple[str, int]] = {}

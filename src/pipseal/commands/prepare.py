@@ -168,6 +168,7 @@ def plan(
         if c.name and c.matches_marker(target.markers):
             constraints.setdefault(canonicalize_name(c.name), []).append(c)
     seen: dict[str, ParsedRequirement] = {}
+    conflicts: list[str] = []
 
     def choose_file(r: ParsedRequirement, expected: Hashes, specifier: SpecifierSet) -> Planned:
         # Only a plan that reads an index page selects among files (not one the cache answers).
@@ -190,7 +191,7 @@ def plan(
         if best is None:
             raise _no_match(r, specifier, files, selection.rejected)
         idx: IndexFile = best  # type: ignore[assignment]
-        source = ArchiveSource(idx.url, idx.filename, idx.hashes, idx.size)
+        source = ArchiveSource.of(idx)
         return Planned(r, idx.project, str(idx.version), source, expected, idx)
 
     early: dict[str, ParsedRequirement] = {}
@@ -243,6 +244,9 @@ def plan(
         seen[key] = r
         expected = Hashes.of(r.hashes)
         for c in constraints.get(key, []):
+            conflict = hash_conflict(r, c)
+            if conflict is not None:
+                conflicts.append(conflict)
             expected = expected & Hashes.of(c.hashes)
         if r.url:
             planned.append(_plan_url(r, expected))
@@ -265,7 +269,32 @@ def plan(
         assert chosen.index_file is not None
         warn_if_yanked(chosen.index_file, reporter)
         planned.append(chosen)
+    raise_conflicts(conflicts)
     return planned, problems
+
+
+def hash_conflict(r: ParsedRequirement, c: ParsedRequirement) -> str | None:
+    """The report line when ``r``'s hashes and its constraint ``c``'s allow no common digest."""
+    if not r.hashes or not c.hashes:
+        return None
+    both = Hashes.of(r.hashes) & Hashes.of(c.hashes)
+    if any(both.allowed.values()):
+        return None
+    from pipseal.diagnose import hash_constraint_conflict
+
+    where = f" (from -c {c.location.filename} (line {c.location.lineno}))"
+    return f"    {_pip_name(r)}: " + hash_constraint_conflict(str(r), f"{c}{where}").line()
+
+
+def raise_conflicts(conflicts: Sequence[str]) -> None:
+    """Requirements whose hashes and constraints' hashes exclude each other: one report."""
+    if conflicts:
+        from pipseal.errors import HashCheckFailed
+
+        raise HashCheckFailed(
+            "These requirements and their constraints allow no common digest:\n"
+            + "\n".join(dict.fromkeys(conflicts))
+        )
 
 
 def prefetch(
@@ -312,8 +341,18 @@ def _plan_from_cache(
     specifier: SpecifierSet,
     target: TargetEnvironment,
     cache: Cache,
+    *,
+    check_python: bool = True,
 ) -> Planned | None:
+    """A content hit: of the cached wheels the pin names, the one this target would choose.
+
+    The checks a file from an index gets: the wheel's name and version against the requirement,
+    its tags against the target (a pin-set of every platform's wheels is common: the most
+    preferred tag wins), and, with ``check_python``, its METADATA's Requires-Python against the
+    target's Python (the locked route checks that itself, with the rest of the METADATA).
+    """
     assert r.name is not None
+    usable: list[tuple[int, str, str, str, str, str]] = []
     for sha256 in sorted(expected.allowed.get("sha256", ())):
         known = cache.name_of(sha256)
         if known is None or not known[0].endswith(".whl"):
@@ -325,14 +364,43 @@ def _plan_from_cache(
             continue
         if name != canonicalize_name(r.name) or not specifier.contains(version, prereleases=True):
             continue
-        if not any(target.tag_priority(t) is not None for t in tags):
+        priorities = [p for p in map(target.tag_priority, tags) if p is not None]
+        if not priorities or not cache.archive_path(sha256).exists():
             continue
-        if not cache.archive_path(sha256).exists():
+        usable.append((min(priorities), sha256, filename, url, str(name), str(version)))
+    for _priority, sha256, filename, url, project, release in sorted(usable):
+        if check_python and not _python_allowed(cache.archive_path(sha256), target):
             continue
-        return Planned(
-            r, str(name), str(version), ArchiveSource(url, filename), expected, None, sha256
-        )
+        return Planned(r, project, release, ArchiveSource(url, filename), expected, None, sha256)
     return None
+
+
+def _python_allowed(wheel: Path, target: TargetEnvironment) -> bool:
+    """Whether the wheel's Requires-Python admits the target's Python (True when it says none,
+    or cannot be read: the archive is verified before use, and a broken one fails there)."""
+    import zipfile
+
+    from packaging.specifiers import InvalidSpecifier
+
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [
+                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            raw = zf.read(names[0]) if len(names) == 1 else b""
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError):
+        return True
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    for line in head.splitlines():
+        field_name, sep, value = line.partition(":")
+        if sep and field_name.strip().lower() == "requires-python":
+            try:
+                spec = SpecifierSet(value.strip())
+            except InvalidSpecifier:
+                return True
+            python = ".".join(str(part) for part in target.version)
+            return spec.contains(python, prereleases=True)
+    return True
 
 
 def plan_from_cache_only(
@@ -341,7 +409,9 @@ def plan_from_cache_only(
     """Plan every requirement from the cache by its pinned digests, or None if one cannot be."""
     planned = []
     for r in requirements:
-        hit = _plan_from_cache(r, Hashes.of(r.hashes), r.specifier, target, cache)
+        hit = _plan_from_cache(
+            r, Hashes.of(r.hashes), r.specifier, target, cache, check_python=False
+        )
         if hit is None:
             return None
         planned.append(hit)
@@ -472,6 +542,13 @@ def fetch_and_check(
     )
     for i, r in zip(todo, fetched, strict=True):
         results[i] = r
+    from pipseal.fetch import DigestDisagrees
+
+    for i, result in enumerate(results):
+        if isinstance(result, DigestDisagrees):
+            # The index's digest and the bytes disagree: one more entry of pip's report.
+            problems.append(result.mismatch(_pip_name_with_url(planned[i])))
+            results[i] = MISSING
     errors = [r for r in results if isinstance(r, PipsealError) and r is not MISSING]
     if errors:
         raise errors[0]
@@ -677,10 +754,16 @@ def plan_resolved(
             )
         if req.hash_mode and not r.url and not r.is_pinned:
             problems.append(HashUnpinned(_pip_name(r)))
+    conflicts: list[str] = []
     for c in req.constraints:
         if c.name and c.hashes:
             key = canonicalize_name(c.name)
             hashes[key] = hashes.get(key, Hashes()) & Hashes.of(c.hashes)
+            top = by_name.get(key)
+            conflict = hash_conflict(top, c) if top is not None else None
+            if conflict is not None and c.matches_marker(target.markers):
+                conflicts.append(conflict)
+    raise_conflicts(conflicts)
     prefetch(finder, [r.name for r in active if r.name and not r.url], common.jobs)
     from pipseal.candidates import FormatControl
 
@@ -724,7 +807,7 @@ def plan_resolved(
                 top,
                 dist.display_name,
                 dist.version,
-                ArchiveSource(f.url, f.filename, f.hashes, f.size),
+                ArchiveSource.of(f),
                 hashes.get(dist.name, Hashes()),
                 f,
                 metadata=dist.metadata,

@@ -209,7 +209,7 @@ def _digests(file: object, algorithms: Sequence[str], machinery: Machinery) -> d
     digests = {alg: sorted(values)[0] for alg, values in file.hashes.allowed.items() if values}
     if all(alg in digests for alg in algorithms):
         return {alg: digests[alg] for alg in algorithms}
-    source = ArchiveSource(file.url, file.filename, file.hashes, file.size)
+    source = ArchiveSource.of(file)
     wanted = Hashes({alg: frozenset() for alg in algorithms})
     fetched = machinery.fetcher.fetch(source, wanted)
     return {alg: fetched.digests[alg] for alg in algorithms if alg in fetched.digests}
