@@ -13,6 +13,7 @@ from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.install.staged import StagedDistribution
 from pipseal.install.transaction import Transaction
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+from pipseal.provenance import Provenance
 
 __all__ = ["StagedDistribution", "Transaction", "install_wheels"]
 
@@ -25,6 +26,7 @@ def install_wheels(
     *,
     replace: Mapping[str, InstalledDistribution] = _NOTHING,
     requested: Collection[str] = (),
+    provenance: Mapping[str, Provenance] = MappingProxyType({}),
 ) -> list[StagedDistribution]:
     """Install ``wheels`` into ``env`` in one transaction; return what was installed.
 
@@ -34,7 +36,8 @@ def install_wheels(
 
     ``replace`` holds installed distributions to remove in the same commit (an upgrade or a
     reinstall), keyed by canonical name. A wheel whose canonical name is in ``requested`` (names
-    are canonicalized here) gets a REQUESTED marker. Any failure raises InstallError (or
+    are canonicalized here) gets a REQUESTED marker. ``provenance`` maps a wheel's file name
+    to the archive it came from, recorded in its ``.dist-info``. Any failure raises InstallError (or
     UsageError) and leaves ``env`` as it was.
     """
     wanted = {canonicalize_name(name) for name in requested}
@@ -46,7 +49,8 @@ def install_wheels(
         if trees:
             staged.extend(
                 transaction.stage_trees(
-                    [(tree, mode, _wheel_name(tree.filename) in wanted) for tree, mode in trees]
+                    [(tree, mode, _wheel_name(tree.filename) in wanted) for tree, mode in trees],
+                    provenance,
                 )
             )
         for wheel in wheels:
@@ -55,7 +59,10 @@ def install_wheels(
             path, filename = wheel if isinstance(wheel, tuple) else (Path(wheel), Path(wheel).name)
             staged.append(
                 transaction.stage(
-                    Path(str(path)), requested=_wheel_name(filename) in wanted, filename=filename
+                    Path(str(path)),
+                    requested=_wheel_name(filename) in wanted,
+                    filename=filename,
+                    provenance=provenance.get(filename),
                 )
             )
         for installed in replace.values():

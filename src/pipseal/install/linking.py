@@ -23,7 +23,7 @@ from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError, TreeDrifted
 from pipseal.hashes import record_digest
 from pipseal.install import scripts
-from pipseal.install.staged import StagedDistribution, mirrored_scheme
+from pipseal.install.staged import StagedDistribution, generated_files, mirrored_scheme
 from pipseal.install.unpacked import (
     EXECUTABLE,
     HASH,
@@ -34,6 +34,7 @@ from pipseal.install.unpacked import (
     UnpackedTree,
     place,
 )
+from pipseal.provenance import Provenance
 
 if TYPE_CHECKING:
     from pipseal.install.wheel import _StagingDestination
@@ -52,6 +53,7 @@ def stage_tree(
     link_mode: LinkMode,
     requested: bool = True,
     installer_name: str = "pipseal",
+    provenance: Provenance | None = None,
 ) -> StagedDistribution:
     """Link ``tree`` into ``staging_root`` (which mirrors ``env``); see ``wheel.stage_wheel``.
 
@@ -64,9 +66,7 @@ def stage_tree(
             "wheels are supported"
         )
     stager = _Stager(tree, env, staging_root, link_mode)
-    metadata = {"INSTALLER": f"{installer_name}\n".encode()}
-    if requested:
-        metadata["REQUESTED"] = b""
+    metadata = generated_files(installer_name, requested, provenance)
     try:
         stager.run(metadata)
     except FileExistsError as exc:

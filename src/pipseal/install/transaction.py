@@ -40,7 +40,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -49,6 +49,7 @@ from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+from pipseal.provenance import Provenance
 
 __all__ = [
     "JOURNAL_NAME",
@@ -127,23 +128,36 @@ class Transaction:
         self.abort()
 
     def stage(
-        self, wheel_path: Path, *, requested: bool = True, filename: str | None = None
+        self,
+        wheel_path: Path,
+        *,
+        requested: bool = True,
+        filename: str | None = None,
+        provenance: Provenance | None = None,
     ) -> StagedDistribution:
         """Check and unpack one wheel into the staging tree (see ``stage_wheel``)."""
         from pipseal.install.wheel import stage_wheel
 
         self._check_open()
         staged = stage_wheel(
-            wheel_path, self.env, self.staging_root, requested=requested, filename=filename
+            wheel_path,
+            self.env,
+            self.staging_root,
+            requested=requested,
+            filename=filename,
+            provenance=provenance,
         )
         self.staged.append(staged)
         return staged
 
     def stage_trees(
-        self, trees: Sequence[tuple[UnpackedTree | TreeRef, LinkMode, bool]]
+        self,
+        trees: Sequence[tuple[UnpackedTree | TreeRef, LinkMode, bool]],
+        provenance: Mapping[str, Provenance] | None = None,
     ) -> list[StagedDistribution]:
         """Link unpacked trees into the staging tree (``linking.stage_tree``), each item
-        ``(tree, link mode, requested)``; results in order.
+        ``(tree, link mode, requested)``; results in order. ``provenance`` maps a wheel's file
+        name to where it came from (recorded in the ``.dist-info``).
 
         Thousands of links are system calls that one Python thread cannot overlap, so a large
         set is spread over worker processes (``processes.map_in_processes``), one per CPU.
@@ -158,7 +172,14 @@ class Transaction:
             tree, mode, requested = item
             if isinstance(tree, TreeRef):
                 tree = tree.open()
-            return stage_tree(tree, env, staging_root, link_mode=mode, requested=requested)
+            return stage_tree(
+                tree,
+                env,
+                staging_root,
+                link_mode=mode,
+                requested=requested,
+                provenance=(provenance or {}).get(tree.filename),
+            )
 
         weights = [tree.weight for tree, _, _ in trees]
         workers = worker_count() if sum(weights) >= PARALLEL_LINKS else 1

@@ -48,7 +48,8 @@ from packaging.version import InvalidVersion, Version
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.hashes import record_digest
-from pipseal.install.staged import StagedDistribution, mirrored_scheme
+from pipseal.install.staged import StagedDistribution, generated_files, mirrored_scheme
+from pipseal.provenance import Provenance
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",
@@ -234,11 +235,13 @@ def stage_wheel(
     requested: bool = True,
     installer_name: str = "pipseal",
     filename: str | None = None,
+    provenance: Provenance | None = None,
 ) -> StagedDistribution:
     """Check ``wheel_path`` and unpack it into ``staging_root`` (which mirrors ``env``).
 
     ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the cache
-    names archives by their digest); checks and messages use it.
+    names archives by their digest); checks and messages use it. ``provenance`` (where the
+    archive came from) is recorded in the ``.dist-info`` (``staged.generated_files``).
 
     Raises InstallError, naming the wheel and the offending member, when the archive fails a
     check (see ``check_wheel``) or cannot be written; then nothing of it is left in the
@@ -260,9 +263,7 @@ def stage_wheel(
                 interpreter=env.python,
                 script_kind="posix" if os.name != "nt" else get_launcher_kind(),
             )
-            metadata = {"INSTALLER": f"{installer_name}\n".encode()}
-            if requested:
-                metadata["REQUESTED"] = b""
+            metadata = generated_files(installer_name, requested, provenance)
             try:
                 install(source, destination, metadata)
                 source.all_checked()
