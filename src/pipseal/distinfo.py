@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
 from functools import cached_property
@@ -40,9 +41,13 @@ def url_to_path(url: str) -> str:
 
 @dataclass(frozen=True, eq=False)
 class DistInfo:
-    """One installed distribution and, read when first asked, its ``.dist-info`` files."""
+    """One installed distribution and, read when first asked, its ``.dist-info`` files.
+
+    ``markers`` are the target interpreter's marker values (None: this interpreter's), against
+    which ``requires`` evaluates each requirement's marker."""
 
     dist: InstalledDistribution
+    markers: Mapping[str, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -108,7 +113,7 @@ class DistInfo:
         found = []
         for text in self.metadata.get_all("Requires-Dist", []):
             req = Requirement(str(text).strip())
-            if req.marker is None or req.marker.evaluate({"extra": ""}):
+            if req.marker is None or req.marker.evaluate({**(self.markers or {}), "extra": ""}):
                 found.append(req)
         return tuple(found)
 

@@ -52,7 +52,8 @@ def read_installed(
         return Installed({k: DistInfo(v) for k, v in found.items()}, None)
     target = target_environment(python, cache_dir)
     found = distributions_in(target.site_dirs())
-    return Installed({k: DistInfo(v) for k, v in found.items()}, target)
+    markers = dict(target.markers)
+    return Installed({k: DistInfo(v, markers) for k, v in found.items()}, target)
 
 
 def target_environment(python: str | None, cache_dir: Path | None) -> TargetEnvironment:
