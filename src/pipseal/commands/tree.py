@@ -1,6 +1,7 @@
 """``pipseal tree``: the environment's dependency tree, drawn as ``uv pip tree`` draws it.
 
-Roots are the distributions nothing installed requires (``--reverse``: those that require
+Roots are the distributions nothing installed requires (a requirement the installed version
+does not satisfy draws no edge, as in uv) (``--reverse``: those that require
 nothing), in name order; below each, what it requires (``--reverse``: what requires it). A
 distribution already drawn with its subtree is drawn again as ``name vX (*)`` without it.
 """
@@ -28,7 +29,12 @@ def run(installed: Installed, options: TreeOptions) -> list[str]:
     for name, dist in dists.items():
         for req in dist.requires:
             dep: str = canonicalize_name(req.name)
-            if dep in dists and dep not in edges[name]:
+            # As uv draws it: an edge only to an installed version the requirement accepts.
+            if (
+                dep in dists
+                and dep not in edges[name]
+                and req.specifier.contains(dists[dep].dist.version, prereleases=True)
+            ):
                 edges[name].append(dep)
     if options.reverse:
         reversed_edges: dict[str, list[str]] = {name: [] for name in dists}
