@@ -9,12 +9,9 @@ that need not end in a blank line), ``Requires-Dist``, ``direct_url.json`` (PEP 
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import Message
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +20,8 @@ from pipseal.environment import InstalledDistribution
 from pipseal.provenance import PROVENANCE_FILE, Provenance
 
 if TYPE_CHECKING:
+    from email.message import Message
+
     from packaging.requirements import Requirement
     from packaging.tags import Tag
 
@@ -123,6 +122,8 @@ class DistInfo:
         text = self.read_text("direct_url.json")
         if text is None:
             return None
+        import json
+
         try:
             data = json.loads(text)
         except ValueError:
@@ -173,6 +174,8 @@ class DistInfo:
         text = self.read_text("RECORD")
         if text is None:
             return None
+        import csv
+
         return [str(Path(row[0])) for row in csv.reader(text.splitlines()) if row]
 
     @property

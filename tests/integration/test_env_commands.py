@@ -269,3 +269,19 @@ def test_no_environment_is_one_line(run_pipseal: RunPipseal) -> None:
     assert result.returncode != 0
     assert result.stderr.startswith("ERROR: no virtual environment is active")
     assert "Traceback" not in result.stderr
+
+
+def test_outdated_and_uptodate_ask_the_index_as_pip_does(
+    venv: Venv, index_server: IndexServer, wheel_dir: Path, run_pipseal: RunPipseal
+) -> None:
+    publish(index_server, wheel_dir)
+    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "alpha")
+    assert result.returncode == 0, result.stderr
+    index_server.add(build_wheel(wheel_dir, "alpha", "1.1"))
+    index_server.add(build_wheel(wheel_dir, "beta", "2.1rc1"))  # a pre-release: not newer
+
+    for options in (["-o"], ["--uptodate"], ["-o", "--format", "json"], ["-o", "--pre"]):
+        ours = same_as_pip(run_pipseal, venv, "list", "-i", index_server.url, *options)
+        assert ours.returncode == 0
+    outdated = run_pipseal("list", "--python", venv.python, "-i", index_server.url, "-o")
+    assert outdated.stdout.splitlines()[2].split() == ["alpha", "1.0", "1.1", "wheel"]
