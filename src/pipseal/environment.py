@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "InstalledDistribution",
     "TargetEnvironment",
+    "distributions_in",
     "find_target_python",
     "inspect_interpreter",
     "installed_distributions",
@@ -447,8 +448,13 @@ def installed_distributions(env: TargetEnvironment) -> dict[str, InstalledDistri
     installs are not listed). When one name is installed twice, the first in import order
     wins, as it does for ``importlib.metadata``.
     """
+    return distributions_in(env.site_dirs())
+
+
+def distributions_in(site_dirs: Sequence[str]) -> dict[str, InstalledDistribution]:
+    """``installed_distributions`` of any directories (pip's ``--path``), in the same order."""
     found: dict[str, InstalledDistribution] = {}
-    for dist in _scan(env.site_dirs()):
+    for dist in _scan(tuple(site_dirs)):
         found.setdefault(dist.canonical_name, dist)
     return found
 

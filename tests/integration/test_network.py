@@ -20,7 +20,9 @@ pytestmark = pytest.mark.network
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: Files whose contents are the installer's own (who installed, what was asked, from where).
-INSTALLER_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+INSTALLER_FILES = frozenset(
+    {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "provenance_url.json"}
+)
 
 
 def report_set(text: str) -> set[tuple[str, str]]:
@@ -95,6 +97,11 @@ def test_hashed_flask_installs_the_same_files_as_pip(
     assert ours.installed() == theirs.installed()
     assert len(ours.installed()) == 7
     mine, pips = site_packages_files(ours), site_packages_files(theirs)
+    # pipseal alone records where each archive came from (provenance_url.json).
+    provenance = sorted(path for path in mine if path.endswith("/provenance_url.json"))
+    assert len(provenance) == 7
+    for path in provenance:
+        del mine[path]
     assert sorted(mine) == sorted(pips)
     differ = sorted(path for path in mine if mine[path] != pips[path])
     assert differ == []

@@ -90,6 +90,7 @@ def assert_complete(venv: Venv, wheels: list[BuiltDist]) -> None:
             venv.path / "share" / name / "notes.txt",
             *(dist_info / f for f in ("METADATA", "WHEEL", "entry_points.txt")),
             *(dist_info / f for f in ("INSTALLER", "REQUESTED", "RECORD")),
+            dist_info / "provenance_url.json",  # the archive each was installed from
         }
         with (dist_info / "RECORD").open(newline="") as f:
             rows = [row for row in csv.reader(f) if row]

@@ -81,14 +81,17 @@ def _core_metadata(
     requires: Sequence[str],
     extras: Sequence[str],
     requires_python: str | None,
+    fields: Sequence[tuple[str, str]] = (),
+    description: str = "",
 ) -> bytes:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     lines.append(f"Summary: {name}, built by the pipseal test wheel factory")
+    lines.extend(f"{key}: {value}" for key, value in fields)
     if requires_python is not None:
         lines.append(f"Requires-Python: {requires_python}")
     lines.extend(f"Provides-Extra: {extra}" for extra in extras)
     lines.extend(f"Requires-Dist: {req}" for req in requires)
-    return ("\n".join(lines) + "\n\n").encode("utf-8")
+    return ("\n".join(lines) + "\n\n" + description).encode("utf-8")
 
 
 def _expand_tag(tag: str) -> list[str]:
@@ -145,6 +148,8 @@ def build_wheel(
     dist_info_name: str | None = None,
     metadata: bytes | None = None,
     dist_info_members: Mapping[str, bytes] | None = None,
+    metadata_fields: Sequence[tuple[str, str]] = (),
+    description: str = "",
 ) -> BuiltDist:
     """Write a wheel into ``directory`` and describe it.
 
@@ -152,6 +157,8 @@ def build_wheel(
     false) to contents; by default one package ``<import_name>/__init__.py`` holding
     ``__version__``.  ``data`` maps ``"<scheme>/<path>"`` to contents under
     ``<dist>.data/``; members under ``scripts/`` are executable.
+    ``metadata_fields`` are more METADATA headers (``("Author", "A. N. Other")``) and
+    ``description`` its body.
 
     The hostile knobs: ``extra_members`` are written verbatim (any name, even ``../x`` or
     ``/x``) and are not listed in RECORD; ``record_override`` replaces RECORD's bytes;
@@ -188,7 +195,9 @@ def build_wheel(
         members.append((f"{data_dir}/{key}", _as_bytes(content), scheme == "scripts"))
 
     if metadata is None:
-        metadata = _core_metadata(name, version, requires, extras, requires_python)
+        metadata = _core_metadata(
+            name, version, requires, extras, requires_python, metadata_fields, description
+        )
     tag_lines = "".join(f"Tag: {t}\n" for t in _expand_tag(tag))
     build_line = f"Build: {build}\n" if build else ""
     wheel_file = (

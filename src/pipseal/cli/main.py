@@ -29,6 +29,12 @@ COMMAND_MODULES = {
     "lock": "lock_cmd",
     "sync": "lock_cmd",
     "doctor": "doctor_cmd",
+    "list": "list_cmd",
+    "freeze": "freeze_cmd",
+    "show": "show_cmd",
+    "check": "check_cmd",
+    "inspect": "inspect_cmd",
+    "tree": "tree_cmd",
 }
 COMMANDS = tuple(COMMAND_MODULES)
 

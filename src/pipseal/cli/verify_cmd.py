@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pipseal.cli.common import printer
+from pipseal.cli.common import common_options, config_for, printer
+from pipseal.cli.options import add_general
 
 
 def register(sub: Any) -> None:
@@ -14,7 +15,9 @@ def register(sub: Any) -> None:
         help="Check installed files against their RECORD.",
         description=(
             "Re-hash every installed file of every distribution against its RECORD and list "
-            "modified, missing and unrecorded files. Exit status 1 when any."
+            "modified, missing and unrecorded files; ask the index each archive was installed "
+            "from whether it still publishes its digest (index-changed; not with --offline). "
+            "Exit status 1 when any."
         ),
     )
     p.add_argument(
@@ -23,9 +26,7 @@ def register(sub: Any) -> None:
         help="The interpreter (or virtual environment) to check; "
         "default: the active virtual environment.",
     )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="More output.")
-    p.add_argument("-q", "--quiet", action="count", default=0, help="Less output.")
-    p.add_argument("--debug", action="store_true", help="Show tracebacks of errors.")
+    add_general(p)
     p.set_defaults(handler=handle)
 
 
@@ -33,9 +34,11 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import verify
 
     out = printer(args)
-    result = verify.run(args.python)
+    result = verify.run(args.python, common_options(args, config_for("verify", args)), out)
     for problem in result.problems:
         out.result(str(problem))
+    for changed in result.index_changed:
+        out.result(str(changed))
     for directory in result.interrupted:
         if directory in result.unproven:
             out.result(
@@ -47,7 +50,7 @@ def handle(args: argparse.Namespace) -> int:
                 f"interrupted install: {directory} "
                 "(the next pipseal install or uninstall here finishes or undoes it)"
             )
-    count = len(result.problems) + len(result.interrupted)
+    count = len(result.problems) + len(result.interrupted) + len(result.index_changed)
     out.info(
         f"Checked {result.distributions} distribution{'s' if result.distributions != 1 else ''}, "
         f"{result.files} file{'s' if result.files != 1 else ''}: "

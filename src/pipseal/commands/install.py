@@ -21,16 +21,17 @@ from pipseal.commands.prepare import (
     fetch_and_check,
     replanner,
 )
-from pipseal.commands.session import Machinery
+from pipseal.commands.session import Machinery, index_urls
 from pipseal.commands.target import start_target
 from pipseal.commands.trees import Trees
 from pipseal.errors import TreeDrifted
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Preparation
+    from pipseal.commands.prepare import Preparation, Prepared
     from pipseal.environment import Inspection, InstalledDistribution, TargetEnvironment
     from pipseal.fetch import FetchedArchive
     from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+    from pipseal.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def _run(
                             or p.planned.requirement.url
                         ],
                         extra_metadata=_direct_urls(prepared.archives),
+                        provenance=provenance_of(prepared.archives, index_urls(machinery.common)),
                     )
                     break
                 except TreeDrifted as exc:
@@ -218,6 +220,24 @@ def _direct_urls(archives: Sequence[Prepared]) -> dict[str, dict[str, bytes]]:
         }
         for p in archives
         if p.planned.requirement.url
+    }
+
+
+def provenance_of(archives: tuple[Prepared, ...], indexes: list[str]) -> dict[str, Provenance]:
+    """Where each archive came from, by file name: recorded in its ``.dist-info``. The index
+    is named only for a file an index listed (not find-links, not a file chosen by its pin
+    from the cache), so that ``verify`` asks it about that very file."""
+    from pipseal.provenance import Provenance
+    from pipseal.redaction import redact
+
+    by_source = {redact(url): url for url in indexes}
+    return {
+        p.archive.source.filename: Provenance(
+            p.archive.source.url,
+            p.archive.sha256,
+            by_source.get(p.planned.index_file.source) if p.planned.index_file else None,
+        )
+        for p in archives
     }
 
 

@@ -5,6 +5,11 @@ compared); an entry without one (RECORD itself, the bytecode pip records) need o
 Files inside a distribution's top-level package directories that no installed distribution's
 RECORD names are reported as unrecorded (bytecode in ``__pycache__`` excepted: Python writes
 it on import). Staging directories left by an interrupted install are reported too.
+
+A distribution pipseal installed from an index records that index and the archive's sha256
+(``provenance_url.json``); unless offline, the index is asked what it publishes for that file
+now, and a different digest is reported as ``index-changed`` (DESIGN.md's identifier: the file
+changed upstream, or a mirror serves another build).
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.hashes import record_digest
 from pipseal.threads import map_in_threads
 
-__all__ = ["Problem", "VerifyResult", "run", "verify_environment"]
+if TYPE_CHECKING:
+    from pipseal.commands.options import CommonOptions, Reporter
+
+__all__ = ["IndexChanged", "Problem", "VerifyResult", "run", "verify_environment"]
 
 ProblemKind = Literal["modified", "missing", "unrecorded"]
 
@@ -41,9 +49,29 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class IndexChanged:
+    """The index that listed a distribution's archive publishes another digest for it now."""
+
+    name: str
+    version: str
+    filename: str
+    recorded: str
+    published: tuple[str, ...]
+    index_url: str
+
+    def __str__(self) -> str:
+        now = ", ".join(f"sha256:{d}" for d in self.published)
+        return (
+            f"{self.name} {self.version}: index-changed {self.filename}: installed from "
+            f"sha256:{self.recorded}, {self.index_url} now publishes {now}"
+        )
+
+
+@dataclass(frozen=True)
 class VerifyResult:
-    """``distributions`` and ``files`` (RECORD entries) checked, the ``problems`` found, and
-    the staging directories of interrupted installs (``interrupted``)."""
+    """``distributions`` and ``files`` (RECORD entries) checked, the ``problems`` found, the
+    staging directories of interrupted installs (``interrupted``), and archives whose index
+    now publishes another digest (``index_changed``)."""
 
     distributions: int
     files: int
@@ -51,10 +79,11 @@ class VerifyResult:
     interrupted: tuple[str, ...] = ()
     #: Those of ``interrupted`` that recovery refuses (pipseal cannot prove it made them).
     unproven: tuple[str, ...] = ()
+    index_changed: tuple[IndexChanged, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.interrupted
+        return not self.problems and not self.interrupted and not self.index_changed
 
 
 @dataclass(frozen=True)
@@ -67,11 +96,76 @@ class _Entry:
     size: int | None
 
 
-def run(python: str | None) -> VerifyResult:
-    """Verify the environment of ``python`` (``--python``, else the active virtualenv)."""
+def run(
+    python: str | None, common: CommonOptions | None = None, reporter: Reporter | None = None
+) -> VerifyResult:
+    """Verify the environment of ``python`` (``--python``, else the active virtualenv); with
+    ``common`` (not offline) and ``reporter``, ask the recorded indexes too."""
+    from dataclasses import replace
+
     from pipseal.environment import find_target_python, inspect_interpreter
 
-    return verify_environment(inspect_interpreter(find_target_python(python)))
+    env = inspect_interpreter(find_target_python(python))
+    result = verify_environment(env)
+    if common is None or reporter is None or common.offline:
+        return result
+    from pipseal.environment import installed_distributions
+
+    changed = index_changes(list(installed_distributions(env).values()), common, reporter)
+    return replace(result, index_changed=tuple(changed))
+
+
+def index_changes(
+    dists: list[InstalledDistribution], common: CommonOptions, reporter: Reporter
+) -> list[IndexChanged]:
+    """The distributions whose recorded archive digest their index no longer publishes.
+
+    An index that cannot be asked, or no longer lists the file, is a warning: only a
+    different published digest is a finding."""
+    from dataclasses import replace
+
+    from pipseal.commands.options import IndexOptions
+    from pipseal.commands.session import Machinery
+    from pipseal.distinfo import DistInfo
+    from pipseal.errors import PipsealError
+
+    by_index: dict[str, list[DistInfo]] = {}
+    for dist in sorted(dists, key=lambda d: d.canonical_name):
+        info = DistInfo(dist)
+        if info.provenance is not None and info.provenance.index_url:
+            by_index.setdefault(info.provenance.index_url, []).append(info)
+    changed: list[IndexChanged] = []
+    for index_url, infos in by_index.items():
+        machinery = Machinery(replace(common, index=IndexOptions(index_url=index_url)), reporter)
+        try:
+            for info in infos:
+                assert info.provenance is not None
+                try:
+                    files = machinery.find_files(info.dist.canonical_name)
+                except PipsealError as exc:
+                    reporter.warn(f"cannot ask {index_url} about {info.dist.name}: {exc.message}")
+                    continue
+                wanted = info.provenance.filename
+                published = {
+                    digest
+                    for f in files
+                    if f.filename == wanted
+                    for digest in f.hashes.allowed.get("sha256", ())
+                }
+                if published and info.provenance.sha256 not in published:
+                    changed.append(
+                        IndexChanged(
+                            info.dist.name,
+                            info.dist.version,
+                            wanted,
+                            info.provenance.sha256,
+                            tuple(sorted(published)),
+                            index_url,
+                        )
+                    )
+        finally:
+            machinery.close()
+    return changed
 
 
 def verify_environment(env: TargetEnvironment, *, jobs: int = 8) -> VerifyResult:

@@ -13,6 +13,7 @@ from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.install.staged import StagedDistribution
 from pipseal.install.transaction import Transaction
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+from pipseal.provenance import Provenance
 
 __all__ = ["StagedDistribution", "Transaction", "install_wheels"]
 
@@ -28,6 +29,7 @@ def install_wheels(
     replace: Mapping[str, InstalledDistribution] = _NOTHING,
     requested: Collection[str] = (),
     extra_metadata: Mapping[str, Mapping[str, bytes]] = _NO_EXTRAS,
+    provenance: Mapping[str, Provenance] = MappingProxyType({}),
 ) -> list[StagedDistribution]:
     """Install ``wheels`` into ``env`` in one transaction; return what was installed.
 
@@ -38,8 +40,9 @@ def install_wheels(
     ``replace`` holds installed distributions to remove in the same commit (an upgrade or a
     reinstall), keyed by canonical name. A wheel whose canonical name is in ``requested`` (names
     are canonicalized here) gets a REQUESTED marker; ``extra_metadata`` maps a canonical name to
-    more files for its ``.dist-info`` directory (``direct_url.json``). Any failure raises
-    InstallError (or UsageError) and leaves ``env`` as it was.
+    more files for its ``.dist-info`` directory (``direct_url.json``). ``provenance`` maps a
+    wheel's file name to the archive it came from, recorded in its ``.dist-info``. Any failure
+    raises InstallError (or UsageError) and leaves ``env`` as it was.
     """
     wanted = {canonicalize_name(name) for name in requested}
     with Transaction(env) as transaction:
@@ -58,7 +61,8 @@ def install_wheels(
                             extra_metadata.get(_wheel_name(tree.filename), _NOTHING_MORE),
                         )
                         for tree, mode in trees
-                    ]
+                    ],
+                    provenance,
                 )
             )
         for wheel in wheels:
@@ -71,6 +75,7 @@ def install_wheels(
                     requested=_wheel_name(filename) in wanted,
                     filename=filename,
                     extra_metadata=extra_metadata.get(_wheel_name(filename), _NOTHING_MORE),
+                    provenance=provenance.get(filename),
                 )
             )
         for installed in replace.values():

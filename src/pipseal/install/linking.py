@@ -25,7 +25,7 @@ from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError, TreeDrifted
 from pipseal.hashes import record_digest
 from pipseal.install import scripts
-from pipseal.install.staged import StagedDistribution, mirrored_scheme
+from pipseal.install.staged import StagedDistribution, generated_files, mirrored_scheme
 from pipseal.install.unpacked import (
     EXECUTABLE,
     HASH,
@@ -36,6 +36,7 @@ from pipseal.install.unpacked import (
     UnpackedTree,
     place,
 )
+from pipseal.provenance import Provenance
 
 if TYPE_CHECKING:
     from pipseal.install.wheel import _StagingDestination
@@ -55,6 +56,7 @@ def stage_tree(
     requested: bool = True,
     extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
     installer_name: str = "pipseal",
+    provenance: Provenance | None = None,
 ) -> StagedDistribution:
     """Link ``tree`` into ``staging_root`` (which mirrors ``env``); see ``wheel.stage_wheel``.
 
@@ -67,9 +69,7 @@ def stage_tree(
             "wheels are supported"
         )
     stager = _Stager(tree, env, staging_root, link_mode)
-    metadata = {"INSTALLER": f"{installer_name}\n".encode()}
-    if requested:
-        metadata["REQUESTED"] = b""
+    metadata = generated_files(installer_name, requested, provenance)
     metadata.update(extra_metadata)
     try:
         stager.run(metadata)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
+from pipseal.provenance import PROVENANCE_FILE, Provenance
 
-__all__ = ["StagedDistribution", "mirrored_scheme", "scheme_root"]
+__all__ = ["StagedDistribution", "generated_files", "mirrored_scheme", "scheme_root"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,22 @@ class StagedDistribution:
     canonical_name: str
     files: tuple[str, ...]
     dist_info: str
+
+
+def generated_files(
+    installer_name: str, requested: bool, provenance: Provenance | None
+) -> dict[str, bytes]:
+    """The files an install adds to a ``.dist-info`` (each listed in RECORD by its stager).
+
+    They are written into the staging tree, never linked: a cached unpacked tree is shared by
+    every environment, and these files belong to one install.
+    """
+    files = {"INSTALLER": f"{installer_name}\n".encode()}
+    if requested:
+        files["REQUESTED"] = b""
+    if provenance is not None:
+        files[PROVENANCE_FILE] = provenance.to_json()
+    return files
 
 
 def scheme_root(env: TargetEnvironment) -> Path:

@@ -53,6 +53,7 @@ from pipseal.install.deferred import DeferredSignals
 from pipseal.install.origin import seal
 from pipseal.install.staged import StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+from pipseal.provenance import Provenance
 
 __all__ = [
     "JOURNAL_NAME",
@@ -140,6 +141,7 @@ class Transaction:
         requested: bool = True,
         filename: str | None = None,
         extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
+        provenance: Provenance | None = None,
     ) -> StagedDistribution:
         """Check and unpack one wheel into the staging tree (see ``stage_wheel``)."""
         from pipseal.install.wheel import stage_wheel
@@ -152,6 +154,7 @@ class Transaction:
             requested=requested,
             filename=filename,
             extra_metadata=extra_metadata,
+            provenance=provenance,
         )
         self.staged.append(staged)
         return staged
@@ -159,9 +162,12 @@ class Transaction:
     def stage_trees(
         self,
         trees: Sequence[tuple[UnpackedTree | TreeRef, LinkMode, bool, Mapping[str, bytes]]],
+        provenance: Mapping[str, Provenance] | None = None,
     ) -> list[StagedDistribution]:
         """Link unpacked trees into the staging tree (``linking.stage_tree``), each item
         ``(tree, link mode, requested, extra .dist-info files)``; results in order.
+        ``provenance`` maps a wheel's file name to where it came from (recorded in the
+        ``.dist-info``).
 
         Thousands of links are system calls that one Python thread cannot overlap, so a large
         set is spread over worker processes (``processes.map_in_processes``), one per CPU.
@@ -179,7 +185,13 @@ class Transaction:
             if isinstance(tree, TreeRef):
                 tree = tree.open()
             return stage_tree(
-                tree, env, staging_root, link_mode=mode, requested=requested, extra_metadata=extra
+                tree,
+                env,
+                staging_root,
+                link_mode=mode,
+                requested=requested,
+                extra_metadata=extra,
+                provenance=(provenance or {}).get(tree.filename),
             )
 
         weights = [tree.weight for tree, _, _, _ in trees]

@@ -50,7 +50,8 @@ from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.hashes import record_digest
 from pipseal.install.members import installed_path
-from pipseal.install.staged import StagedDistribution, mirrored_scheme
+from pipseal.install.staged import StagedDistribution, generated_files, mirrored_scheme
+from pipseal.provenance import Provenance
 
 __all__ = [
     "ARCHIVE_RATIO_FLOOR",
@@ -247,12 +248,14 @@ def stage_wheel(
     extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
     installer_name: str = "pipseal",
     filename: str | None = None,
+    provenance: Provenance | None = None,
 ) -> StagedDistribution:
     """Check ``wheel_path`` and unpack it into ``staging_root`` (which mirrors ``env``).
 
     ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the cache
     names archives by their digest); checks and messages use it. ``extra_metadata`` are more
-    files for the ``.dist-info`` directory (``direct_url.json``), by name.
+    files for the ``.dist-info`` directory (``direct_url.json``), by name; ``provenance`` (where
+    the archive came from) is recorded there too (``staged.generated_files``).
 
     Raises InstallError, naming the wheel and the offending member, when the archive fails a
     check (see ``check_wheel``) or cannot be written; then nothing of it is left in the
@@ -274,9 +277,7 @@ def stage_wheel(
                 interpreter=env.python,
                 script_kind="posix" if os.name != "nt" else get_launcher_kind(),
             )
-            metadata = {"INSTALLER": f"{installer_name}\n".encode()}
-            if requested:
-                metadata["REQUESTED"] = b""
+            metadata = generated_files(installer_name, requested, provenance)
             metadata.update(extra_metadata)
             try:
                 install(source, destination, metadata)

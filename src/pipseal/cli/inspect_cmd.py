@@ -1,0 +1,36 @@
+"""``pipseal inspect``: pip's JSON report of the environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from pipseal.cli.envargs import add_environment, installed_from
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="Inspect the python environment.",
+        description="A JSON report of the installed distributions (pip's format, version 1).",
+    )
+    p.add_argument(
+        "-l", "--local", action="store_true", help="Accepted for pip; a venv is always local."
+    )
+    add_environment(p, path=True)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from pipseal.commands import inspect_env
+
+    installed = installed_from(args, "inspect")
+    if installed.target is not None:
+        markers = dict(installed.target.markers)
+    else:
+        from packaging.markers import default_environment
+
+        markers = {k: str(v) for k, v in default_environment().items()}
+    print(json.dumps(inspect_env.run(installed, markers), indent=2, ensure_ascii=False))
+    return 0

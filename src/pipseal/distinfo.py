@@ -1,0 +1,186 @@
+"""What an installed distribution's ``.dist-info`` says, read as pip reads it.
+
+``environment.installed_distributions`` finds the distributions (name, version, installer);
+this module reads the rest on demand for the commands that show an environment (``list``,
+``freeze``, ``show``, ``check``, ``inspect``, ``tree``): the whole METADATA (a header block
+that need not end in a blank line), ``Requires-Dist``, ``direct_url.json`` (PEP 610),
+``provenance_url.json`` (PEP 710's shape), WHEEL and RECORD. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipseal.environment import InstalledDistribution
+from pipseal.provenance import PROVENANCE_FILE, Provenance
+
+if TYPE_CHECKING:
+    from email.message import Message
+
+    from packaging.requirements import Requirement
+    from packaging.tags import Tag
+
+__all__ = ["DistInfo", "url_to_path"]
+
+
+def url_to_path(url: str) -> str:
+    """A ``file:`` URL's local path, as pip's ``url_to_path`` gives it."""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    parts = urlsplit(url)
+    netloc = parts.netloc if parts.netloc not in ("", "localhost") else ""
+    return url2pathname(("//" + netloc if netloc else "") + parts.path)
+
+
+@dataclass(frozen=True, eq=False)
+class DistInfo:
+    """One installed distribution and, read when first asked, its ``.dist-info`` files.
+
+    ``markers`` are the target interpreter's marker values (None: this interpreter's), against
+    which ``requires`` evaluates each requirement's marker."""
+
+    dist: InstalledDistribution
+    markers: Mapping[str, str] | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dist.dist_info)
+
+    @property
+    def location(self) -> str:
+        """The directory the distribution is importable from (its site directory)."""
+        return os.path.dirname(self.dist.dist_info)
+
+    def read_text(self, name: str) -> str | None:
+        """A file of the ``.dist-info`` as text, or None when it is absent or unreadable."""
+        try:
+            return (self.path / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    @cached_property
+    def metadata(self) -> Message:
+        """METADATA parsed as ``importlib.metadata`` (and so pip) parses it."""
+        from email.parser import Parser
+
+        return Parser().parsestr(self.read_text("METADATA") or "")
+
+    @property
+    def raw_name(self) -> str:
+        """METADATA's Name as written (read with the header block, no full parse needed)."""
+        return self.dist.name
+
+    @cached_property
+    def normalized_version(self) -> str:
+        """The version as pip prints it in ``freeze`` and JSON (normalized when valid)."""
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            return str(Version(self.dist.version))
+        except InvalidVersion:
+            return self.dist.version
+
+    @property
+    def version_is_valid(self) -> bool:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            Version(self.dist.version)
+        except InvalidVersion:
+            return False
+        return True
+
+    def pinned(self) -> str:
+        """``name==version`` (``===`` for a version PEP 440 cannot parse), as pip freezes it."""
+        if self.version_is_valid:
+            return f"{self.raw_name}=={self.normalized_version}"
+        return f"{self.raw_name}==={self.dist.version}"
+
+    @cached_property
+    def requires(self) -> tuple[Requirement, ...]:
+        """Its ``Requires-Dist`` entries whose marker holds without extras (pip's rule).
+
+        Raises packaging's InvalidRequirement for an entry it cannot parse."""
+        from packaging.requirements import Requirement
+
+        found = []
+        for text in self.metadata.get_all("Requires-Dist", []):
+            req = Requirement(str(text).strip())
+            if req.marker is None or req.marker.evaluate({**(self.markers or {}), "extra": ""}):
+                found.append(req)
+        return tuple(found)
+
+    @cached_property
+    def direct_url(self) -> dict[str, Any] | None:
+        """``direct_url.json`` (PEP 610) when present and a JSON object with a ``url``."""
+        text = self.read_text("direct_url.json")
+        if text is None:
+            return None
+        import json
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return None
+        return data
+
+    @cached_property
+    def editable_project_location(self) -> str | None:
+        """The project directory of an editable install (PEP 660, told by direct_url.json)."""
+        data = self.direct_url
+        if data is None:
+            return None
+        dir_info = data.get("dir_info")
+        if isinstance(dir_info, dict) and dir_info.get("editable"):
+            return url_to_path(str(data["url"]))
+        return None
+
+    @cached_property
+    def provenance(self) -> Provenance | None:
+        """Where the archive came from, as pipseal recorded it at install time."""
+        text = self.read_text(PROVENANCE_FILE)
+        return Provenance.from_json(text) if text is not None else None
+
+    @cached_property
+    def wheel(self) -> Message | None:
+        text = self.read_text("WHEEL")
+        if text is None:
+            return None
+        from email.parser import Parser
+
+        return Parser().parsestr(text)
+
+    def wheel_tags(self) -> frozenset[Tag] | None:
+        """The tags WHEEL declares (None without a WHEEL file)."""
+        if self.wheel is None:
+            return None
+        from packaging.tags import parse_tag
+
+        tags: frozenset[Tag] = frozenset()
+        for text in self.wheel.get_all("Tag", []):
+            tags |= parse_tag(str(text))
+        return tags
+
+    def record_paths(self) -> list[str] | None:
+        """RECORD's paths as pip's ``show --files`` prints them, or None without RECORD."""
+        text = self.read_text("RECORD")
+        if text is None:
+            return None
+        import csv
+
+        return [str(Path(row[0])) for row in csv.reader(text.splitlines()) if row]
+
+    @property
+    def installer(self) -> str:
+        for line in (self.read_text("INSTALLER") or "").splitlines():
+            if line.strip():
+                return line.strip()
+        return ""
