@@ -8,9 +8,11 @@ runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pipseal import __version__
 from pipseal.cli.options import Parser
@@ -108,13 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc.hint, file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("ERROR: Operation cancelled by user", file=sys.stderr)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        # Every context of the main thread has unwound (transactions undone, locks released);
-        # downloads still running in worker threads are abandoned rather than waited for (their
-        # temporary files name this process, and the next run removes them).
-        os._exit(130)
+        _cancelled()
     except BrokenPipeError:
         return 141
     except Exception as exc:  # a bug: say so in one line, traceback only with --debug
@@ -128,6 +124,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+def _cancelled() -> NoReturn:
+    """Report a Ctrl-C and leave with 130; later Ctrl-Cs (a user pressing it again, a shell
+    repeating it) are ignored from here on, so the report is never cut by a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Every context of the main thread has unwound (transactions undone, locks released);
+    # downloads still running in worker threads are abandoned rather than waited for (their
+    # temporary files name this process, and the next run removes them).
+    with contextlib.suppress(OSError, ValueError):
+        print("ERROR: Operation cancelled by user", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+    os._exit(130)
+
+
 def run() -> None:
     """The console script: ``main``, then leave without tearing the interpreter down.
 
@@ -135,7 +147,11 @@ def run() -> None:
     HTTP pool) before ``main`` returns; freeing every object of a 91-package install one by one
     would only add 15 ms to each run.
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        # A second Ctrl-C that landed while the first was being reported.
+        _cancelled()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
