@@ -392,3 +392,45 @@ def test_format_control_only_binary_is_respected(world: World) -> None:
     with pytest.raises(NoMatchingDistribution) as info:
         world.resolve("a", formats=FormatControl(no_binary=frozenset({"a"})))
     assert "wheel excluded by --no-binary" in (info.value.hint or "")
+
+
+def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
+    """pip 26.3's provider: a name seen unpinned in five conflicts is considered first."""
+    from packaging.version import Version
+    from resolvelib.structs import RequirementInformation
+
+    from pipseal.resolve import CONFLICT_PROMOTION, Candidate, Provider, Requirement
+
+    provider = Provider(
+        finder=Finder(world.session, [world.index.url]),
+        metadata=MetadataFetcher(
+            lambda: world.session, world.cache, Fetcher(world.cache, lambda: world.session)
+        ),
+        target=make_target(),
+        constraints={},
+        installed={},
+        user_requested={"app": 0},
+        upgrade=False,
+        upgrade_strategy="only-if-needed",
+        force_reinstall=False,
+        allow_prereleases=False,
+        formats=FormatControl(),
+        hashes={},
+    )
+    app = Candidate("app", Version("1.0"), "index")
+    cause = RequirementInformation(Requirement("specifier", "lib", "lib<2"), app)
+    pending = ["aaa", "lib", "zzz"]
+    for _ in range(CONFLICT_PROMOTION - 1):
+        assert list(provider.narrow_requirement_selection(pending, {"app": app}, {}, {}, [cause]))
+        assert list(provider.narrow_requirement_selection(pending, {}, {}, {}, [])) == pending
+    assert list(provider.narrow_requirement_selection(pending, {"app": app}, {}, {}, [cause])) == [
+        "lib"
+    ]
+    # Once promoted, it comes first even when the last backtrack was about something else.
+    assert list(provider.narrow_requirement_selection(pending, {}, {}, {}, [])) == ["lib"]
+    info: dict[str, list[Any]] = {"aaa": [], "lib": []}
+    assert provider.get_preference("lib", {}, {}, info, []) < provider.get_preference(
+        "aaa", {}, {}, info, []
+    )
+    # The parent was resolved each time: it is never promoted.
+    assert "app" not in provider.promoted

@@ -63,6 +63,8 @@ __all__ = ["REQUIRES_PYTHON_IDENTIFIER", "Resolution", "ResolvedDist", "resolve"
 
 #: pip's pseudo-project for Requires-Python (its name cannot clash with a real project).
 REQUIRES_PYTHON_IDENTIFIER = "<Python from Requires-Python>"
+#: pip's ``_CONFLICT_PRIORITY_THRESHOLD``: conflicts a name must be in before it is promoted.
+CONFLICT_PROMOTION = 5
 CONFLICT_HINT = (
     "ResolutionImpossible: for help visit "
     "https://pip.pypa.io/en/latest/topics/dependency-resolution/"
@@ -207,6 +209,9 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self.warnings: list[str] = []
         self._index_candidates: dict[str, list[Candidate]] = {}
         self._metadata: dict[Candidate, CoreMetadata] = {}
+        self._conflicts: dict[str, int] = {}
+        #: Identifiers seen unpinned in CONFLICT_PROMOTION conflicts or more.
+        self.promoted: set[str] = set()
 
     # -- resolvelib's interface -----------------------------------------------------------------
 
@@ -221,17 +226,28 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
     ) -> Iterable[str]:
-        """pip's narrowing: Requires-Python alone first, then the causes of the last backtrack."""
+        """pip 26.3's narrowing: Requires-Python alone first, then the causes of the last
+        backtrack, then the names promoted for having been unpinned causes of
+        :data:`CONFLICT_PROMOTION` conflicts or more (their constraints then act before other
+        names pick a version)."""
         causes: set[str] = set()
         for info in backtrack_causes:
-            causes.add(info.requirement.identifier)
+            named = [info.requirement.identifier]
             if info.parent is not None:
-                causes.add(info.parent.identifier)
+                named.append(info.parent.identifier)
+            for identifier in named:
+                causes.add(identifier)
+                if identifier not in resolutions:
+                    self._conflicts[identifier] = self._conflicts.get(identifier, 0) + 1
+                    if self._conflicts[identifier] >= CONFLICT_PROMOTION:
+                        self.promoted.add(identifier)
         identifiers = list(identifiers)
         if REQUIRES_PYTHON_IDENTIFIER in identifiers:
             return [REQUIRES_PYTHON_IDENTIFIER]
         current = [i for i in identifiers if i in causes]
-        return current or identifiers
+        if current:
+            return current
+        return [i for i in identifiers if i in self.promoted] or identifiers
 
     def get_preference(
         self,
@@ -240,16 +256,18 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         candidates: Mapping[str, Iterator[Candidate]],
         information: Mapping[str, Iterable[RequirementInformation[Requirement, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
-    ) -> tuple[bool, bool, bool, float, bool, str]:
-        """pip's order: direct URLs, then ``==`` pins, then upper bounds, then the user's
-        requirements in their order, then any specifier at all, then the name."""
+    ) -> tuple[bool, bool, bool, bool, float, bool, str]:
+        """pip's order: names promoted by conflicts, then direct URLs, then ``==`` pins, then
+        upper bounds, then the user's requirements in their order, then any specifier at all,
+        then the name."""
         requirements = [info.requirement for info in information[identifier]]
         direct = any(r.kind == "explicit" for r in requirements)
         operators = [(s.operator, s.version) for r in requirements for s in r.specifier]
         pinned = any(op in ("==", "===") and "*" not in v for op, v in operators)
         upper = any(op in ("<", "<=", "~=") or (op == "==" and "*" in v) for op, v in operators)
         order = self.user_requested.get(identifier.partition("[")[0], math.inf)
-        return (not direct, not pinned, not upper, order, not operators, identifier)
+        promoted = identifier in self.promoted
+        return (not promoted, not direct, not pinned, not upper, order, not operators, identifier)
 
     def find_matches(
         self,
