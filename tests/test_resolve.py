@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from packaging.markers import default_environment
 from packaging.tags import Tag
+from packaging.version import Version
 
 from pipseal.cache import Cache
 from pipseal.candidates import FormatControl
@@ -79,10 +80,17 @@ class World:
         return wheel
 
     def resolve(self, *texts: str, constraints: Sequence[str] = (), **options: Any) -> Resolution:
+        return self.resolve_with(
+            Finder(self.session, [self.index.url]), *texts, constraints=constraints, **options
+        )
+
+    def resolve_with(
+        self, finder: Finder, *texts: str, constraints: Sequence[str] = (), **options: Any
+    ) -> Resolution:
         session = self.session
         return resolve(
             [parse_requirement(t) for t in texts],
-            finder=Finder(session, [self.index.url]),
+            finder=finder,
             metadata=MetadataFetcher(
                 lambda: session, self.cache, Fetcher(self.cache, lambda: session)
             ),
@@ -396,7 +404,6 @@ def test_format_control_only_binary_is_respected(world: World) -> None:
 
 def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
     """pip 26.3's provider: a name seen unpinned in five conflicts is considered first."""
-    from packaging.version import Version
     from resolvelib.structs import RequirementInformation
 
     from pipseal.resolve import CONFLICT_PROMOTION, Candidate, Provider, Requirement
@@ -434,3 +441,17 @@ def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
     )
     # The parent was resolved each time: it is never promoted.
     assert "app" not in provider.promoted
+
+
+def test_only_the_versions_looked_at_are_decoded(world: World) -> None:
+    """A page is grouped by version when read; a file's URL, tags and digests are decoded only
+    for the versions the resolver takes up (here the newest of each)."""
+    for minor in range(12):
+        world.publish("lib", f"1.{minor}")
+    world.publish("app", "1.0", "lib<1.9")
+    world.publish("app", "0.5")
+    finder = Finder(world.session, [world.index.url])
+    result = world.resolve_with(finder, "app")
+    assert pins(result) == ["lib==1.8", "app==1.0"]
+    assert finder.find_project("lib").decoded_versions() == {Version("1.8")}
+    assert finder.find_project("app").decoded_versions() == {Version("1.0")}

@@ -9,8 +9,9 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
                                       {"url", "filename", "sha256", "size", "etag", "last_modified"}
       names/ab/<64 hex>.json          the file name(s) an archive was fetched under, so that a
                                       pinned digest finds its wheel with no index at all
-      pages/ab/<sha256 of page url>.page   a project page: one JSON line (etag, last_modified,
-                                      content_type, url), then the body as served; revalidated
+      pages/ab/<sha256 of page url>.page2  a project page in compact form (pipseal/pages.py
+                                      draws it: validators, the body's sha256, files by
+                                      version); revalidated, not parsed again when unchanged
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
       unpacked/<sha256>/              a wheel unpacked once, for link-mode installs
                                       (install/unpacked.py draws it)
@@ -146,7 +147,7 @@ class Cache:
 
     def page_path(self, page_url: str) -> Path:
         key = hashlib.sha256(page_url.encode()).hexdigest()
-        return self.base / "pages" / key[:2] / f"{key}.page"
+        return self.base / "pages" / key[:2] / f"{key}.page2"
 
     @property
     def tmp_dir(self) -> Path:
@@ -292,42 +293,23 @@ class Cache:
             return None
 
     # -- index pages (the finder's PageStore) ---------------------------------------------------
-    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None:
-        """A stored project page: (etag, last_modified, body, content_type), or None."""
+    def get_page(self, url: str) -> bytes | None:
+        """A stored project page (:mod:`pipseal.pages`' stored form, checked by its loader)."""
         if self.root is None:
             return None
         try:
-            raw = self.page_path(url).read_bytes()
-            header, _, body = raw.partition(b"\n")
-            meta = json.loads(header)
-            if meta.get("url") != url:
-                return None
-            return meta.get("etag"), meta.get("last_modified"), body, str(meta["content_type"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return self.page_path(url).read_bytes()
+        except OSError:
             return None
 
-    def put(
-        self,
-        url: str,
-        etag: str | None,
-        last_modified: str | None,
-        body: bytes,
-        content_type: str,
-    ) -> None:
-        """Store a page with its validators (only pages that can be revalidated are worth it)."""
-        if self.root is None or not (etag or last_modified):
+    def put_page(self, url: str, data: bytes) -> None:
+        """Store a project page: every page, since one fetched again with the same bytes is
+        then not read again (many mirrors send no validators)."""
+        if self.root is None:
             return
-        meta = {
-            "url": url,
-            "etag": etag,
-            "last_modified": last_modified,
-            "content_type": content_type,
-        }
         with contextlib.suppress(OSError):
             self.prepare()
-            self._write_atomic(
-                self.page_path(url), json.dumps(meta).encode() + b"\n" + body, durable=False
-            )
+            self._write_atomic(self.page_path(url), data, durable=False)
 
     # -- reads (verified) ---------------------------------------------------------------------
     def get_archive(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -45,13 +45,15 @@ from resolvelib import Resolver as _Resolver
 from pipseal.candidates import (
     FormatControl,
     describe_rejections,
+    evaluate,
     python_version_str,
     select,
+    sort_key,
 )
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import NoMatchingDistribution, PipsealError
 from pipseal.hashes import Hashes
-from pipseal.index import FindsFiles, IndexFile, classify_filename
+from pipseal.index import FindsFiles, IndexFile, ProjectFiles, classify_filename
 from pipseal.metadata import CoreMetadata, MetadataFetcher
 
 if TYPE_CHECKING:
@@ -154,6 +156,20 @@ class Requirement:
         return _identifier(self.name, self.extras)
 
 
+class _Reiterable(Iterable["Candidate"]):
+    """Candidates made afresh on each iteration (resolvelib may go over them more than once)."""
+
+    def __init__(self, make: Callable[[], Iterator[Candidate]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return self._make()
+
+
+def _with_extras(candidates: Iterable[Candidate], extras: frozenset[str]) -> Iterable[Candidate]:
+    return _Reiterable(lambda: (replace(c, extras=extras) for c in candidates))
+
+
 def _identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
@@ -210,6 +226,8 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self._index_candidates: dict[str, list[Candidate]] = {}
         self._metadata: dict[Candidate, CoreMetadata] = {}
         self._conflicts: dict[str, int] = {}
+        self._admitted: dict[tuple[str, str], list[Version]] = {}
+        self._best: dict[tuple[str, Version], Candidate | None] = {}
         #: Identifiers seen unpinned in CONFLICT_PROMOTION conflicts or more.
         self.promoted: set[str] = set()
 
@@ -274,19 +292,29 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Requirement]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
-        """Every candidate of ``identifier`` that all its requirements accept, best first."""
+    ) -> Callable[[], Iterator[Candidate]]:
+        """Every candidate of ``identifier`` that all its requirements accept, best first.
+
+        Lazy: a version's files are looked at when the resolver gets to it (it mostly takes
+        the first), once per provider."""
         reqs = list(requirements[identifier])
         bad = set(incompatibilities.get(identifier, ()))
         if identifier == REQUIRES_PYTHON_IDENTIFIER:
-            found = [self.python_candidate]
+            found: Iterable[Candidate] = [self.python_candidate]
         else:
             name = identifier.partition("[")[0]
             extras = reqs[0].extras if reqs else frozenset()
             # The base's own requirements narrow an extras identifier's versions early.
             narrowing = reqs + (list(requirements.get(name, ())) if name != identifier else [])
-            found = [replace(c, extras=extras) for c in self._base_candidates(name, narrowing)]
-        return [c for c in found if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs)]
+            base = self._base_candidates(name, narrowing)
+            found = base if not extras else _with_extras(base, extras)
+
+        def matches() -> Iterator[Candidate]:
+            for c in found:
+                if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs):
+                    yield c
+
+        return matches
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.kind == "explicit":
@@ -335,7 +363,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
     def python_candidate(self) -> Candidate:
         return Candidate(REQUIRES_PYTHON_IDENTIFIER, Version(self.python), "python")
 
-    def _base_candidates(self, name: str, reqs: Sequence[Requirement]) -> list[Candidate]:
+    def _base_candidates(self, name: str, reqs: Sequence[Requirement]) -> Iterable[Candidate]:
         explicit = [
             r.candidate
             for r in reqs
@@ -368,22 +396,67 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             result.append(kept)
         return result
 
-    def _from_index(self, name: str, specifier: SpecifierSet) -> list[Candidate]:
-        selection = select(
-            self.finder.find_files(name),
-            self.target,
-            specifier=specifier,
-            allow_prereleases=self.allow_prereleases,
-            hashes=self.hashes.get(name),
-            formats=self.formats,
-            project=name,
-            pinned=_is_pinned(specifier),
-        )
-        best: dict[Version, Candidate] = {}
-        for f in selection.applicable:
-            if f.version not in best and isinstance(f, IndexFile):
-                best[f.version] = Candidate(name, f.version, "index", file=f)
-        return list(best.values())
+    def _from_index(self, name: str, specifier: SpecifierSet) -> Iterable[Candidate]:
+        """The best file of each version ``specifier`` admits, newest first.
+
+        Unless the name's digests are pinned or ``specifier`` pins a version (then pip's
+        selection over all the files of the admitted versions decides: yanked files count only
+        when all are yanked, pinned digests come first), each version's best file is found
+        when first needed and kept for the rest of the resolution."""
+        project = self.finder.find_project(name)
+        hashes = self.hashes.get(name)
+        if hashes or _is_pinned(specifier):
+            selection = select(
+                project,
+                self.target,
+                specifier=specifier,
+                allow_prereleases=self.allow_prereleases,
+                hashes=hashes,
+                formats=self.formats,
+                project=name,
+                pinned=_is_pinned(specifier),
+            )
+            best: dict[Version, Candidate] = {}
+            for f in selection.applicable:
+                if f.version not in best and isinstance(f, IndexFile):
+                    best[f.version] = Candidate(name, f.version, "index", file=f)
+            return list(best.values())
+        key = (name, str(specifier))
+        versions = self._admitted.get(key)
+        if versions is None:
+            prereleases: bool | None = True if self.allow_prereleases else None
+            versions = list(specifier.filter(project.versions, prereleases=prereleases))
+            self._admitted[key] = versions
+        admitted = versions
+        return _Reiterable(lambda: self._best_of_versions(name, project, admitted))
+
+    def _best_of_versions(
+        self, name: str, project: ProjectFiles, versions: Sequence[Version]
+    ) -> Iterator[Candidate]:
+        allowed = self.formats.allowed(name)
+        for version in versions:
+            memo = (name, version)
+            if memo not in self._best:
+                survivors = [
+                    fp
+                    for fp in evaluate(
+                        project.files_of(version),
+                        self.target,
+                        self.python,
+                        allowed,
+                        buildable=False,
+                    )
+                    if fp[0].yanked is None
+                ]
+                chosen = max(survivors, key=lambda fp: sort_key(fp, None))[0] if survivors else None
+                self._best[memo] = (
+                    Candidate(name, version, "index", file=chosen)
+                    if isinstance(chosen, IndexFile)
+                    else None
+                )
+            candidate = self._best[memo]
+            if candidate is not None:
+                yield candidate
 
     def _installed_candidate(self, name: str, specifier: SpecifierSet) -> Candidate | None:
         dist = self.installed.get(name)

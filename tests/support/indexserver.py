@@ -226,13 +226,15 @@ class IndexServer:
 
     Settable attributes: ``formats`` (subset of ``{"html", "json"}``; a request for another
     format gets 406), ``ranges`` (answer Range requests with 206), ``require_auth`` (a
-    ``(user, password)`` every request must present with Basic auth, else 401).
+    ``(user, password)`` every request must present with Basic auth, else 401),
+    ``validators`` (False: pages carry no ETag and never answer 304, as many mirrors do).
     ``requests`` lists every request answered, in order.
     """
 
     def __init__(self) -> None:
         self.formats: set[str] = {"html", "json"}
         self.ranges: bool = True
+        self.validators: bool = True
         self.require_auth: tuple[str, str] | None = None
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
@@ -537,7 +539,9 @@ class IndexServer:
             "Cache-Control": "max-age=0",
             "Vary": "Accept, Accept-Encoding",
         }
-        if _etag_matches(handler.headers.get("If-None-Match"), etag):
+        if not self.validators:
+            del headers["ETag"]
+        elif _etag_matches(handler.headers.get("If-None-Match"), etag):
             return _Response(304, headers, b"")
         return _Response(200, headers, body)
 
