@@ -455,3 +455,27 @@ def test_only_the_versions_looked_at_are_decoded(world: World) -> None:
     assert pins(result) == ["lib==1.8", "app==1.0"]
     assert finder.find_project("lib").decoded_versions() == {Version("1.8")}
     assert finder.find_project("app").decoded_versions() == {Version("1.0")}
+
+
+def test_metadata_of_pending_requirements_is_fetched_ahead(world: World) -> None:
+    """While the resolver works on x (and fails on its missing dependency), the newest
+    fitting version of the other pending requirement, y, has its metadata fetched already."""
+    world.publish("app", "1.0", "x>=1", "y>=2")
+    world.publish("x", "1.0", "aaa-missing")
+    world.publish("y", "1.0")
+    world.publish("y", "2.0")
+    world.publish("y", "3.0")
+    with pytest.raises(NoMatchingDistribution, match="aaa-missing"):
+        world.resolve("app", jobs=4)
+    asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/*.metadata")}
+    assert "y-3.0-py3-none-any.whl.metadata" in asked
+    assert "y-2.0-py3-none-any.whl.metadata" not in asked
+
+
+def test_nothing_is_fetched_ahead_with_one_job(world: World) -> None:
+    world.publish("app", "1.0", "x", "y")
+    world.publish("x", "1.0", "aaa-missing")
+    world.publish("y", "1.0")
+    with pytest.raises(NoMatchingDistribution):
+        world.resolve("app", jobs=1)
+    assert not world.index.requests_for("/files/y-*")

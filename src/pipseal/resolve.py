@@ -31,6 +31,7 @@ import math
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
@@ -42,6 +43,7 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
+from pipseal.ahead import Ahead
 from pipseal.candidates import (
     FormatControl,
     describe_rejections,
@@ -208,8 +210,10 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         allow_prereleases: bool,
         formats: FormatControl,
         hashes: Mapping[str, Hashes],
+        ahead: Ahead | None = None,
     ) -> None:
         self.finder = finder
+        self.ahead = ahead
         self.metadata = metadata
         self.target = target
         self.constraints = constraints
@@ -355,7 +359,23 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         for dep in meta.requires_dist:
             if dep.marker is None or dep.marker.evaluate({**env, "extra": ""}):
                 deps.extend(self.requirements_from_pep508(dep))
+        self.fetch_ahead(deps)
         return deps
+
+    def fetch_ahead(self, requirements: Iterable[Requirement]) -> None:
+        """Start fetching the page and the newest fitting candidate's metadata of each of
+        these requirements, while the resolver works on something else."""
+        if self.ahead is None:
+            return
+        for req in requirements:
+            if req.kind != "specifier" or req.name in self.installed:
+                continue
+            self.ahead.submit((req.name, str(req.specifier)), partial(self._likely, req))
+
+    def _likely(self, req: Requirement) -> None:
+        newest = next(iter(self._base_candidates(req.name, [req])), None)
+        if newest is not None and newest.file is not None and newest.file.kind == "wheel":
+            self.metadata_of(newest)
 
     # -- candidates -----------------------------------------------------------------------------
 
@@ -802,13 +822,15 @@ def resolve(
     formats: FormatControl | None = None,
     hashes: Mapping[str, Hashes] | None = None,
     max_rounds: int = 200_000,
+    jobs: int = 1,
 ) -> Resolution:
     """Choose a distribution for every requirement and dependency, as pip would.
 
     ``installed`` maps canonical names to what the target has; ``hashes`` maps canonical names
     to the digests the requirements pin (files publishing a pinned digest are preferred).
     Raises NoMatchingDistribution (nothing fits, conflicts, Requires-Python) or PipsealError
-    (too many rounds, metadata that cannot be had).
+    (too many rounds, metadata that cannot be had). With ``jobs`` of 2 or more, the pages and
+    metadata of pending requirements are fetched ahead on that many threads.
     """
     installed = installed or {}
     roots, requested = _root_requirements(requirements, target)
@@ -825,9 +847,11 @@ def resolve(
         allow_prereleases=allow_prereleases,
         formats=formats or FormatControl(),
         hashes=hashes or {},
+        ahead=Ahead(jobs),
     )
     resolver: _Resolver[Requirement, Candidate, str] = _Resolver(provider, BaseReporter())
     try:
+        provider.fetch_ahead(roots)
         result = resolver.resolve(roots, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         causes: list[RequirementInformation[Requirement, Candidate]] = list(exc.causes)
@@ -839,6 +863,9 @@ def resolve(
             hint="Try adding lower bounds to constrain your dependencies, for example: "
             "'package>=2.0.0' instead of just 'package'.",
         ) from None
+    finally:
+        assert provider.ahead is not None
+        provider.ahead.close()
 
     by_name: dict[str, list[str]] = {}
     for identifier, candidate in result.mapping.items():

@@ -662,6 +662,7 @@ def plan_resolved(
         allow_prereleases=common.index.pre,
         formats=FormatControl(common.index.only_binary, common.index.no_binary),
         hashes=hashes,
+        jobs=common.jobs,
     )
     for warning in resolution.warnings:
         reporter.warn(warning)
