@@ -163,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--format", choices=("json", "html"), default="json")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument("--online", type=Path, metavar="NAMES_FILE",
+                        help="instead: each line of NAMES_FILE (one or more requirements) resolved "
+                        "against the real PyPI, cold and warm; needs PIPSEAL_NETWORK_TESTS=1")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.online is not None:
+        return online(args)
     workloads = args.workloads.split(",")
     tools = [t for t in args.tools.split(",") if t != "nab" or (WORK / "nab-venv" / "bin" / "nab").exists()]
     WORK.mkdir(parents=True, exist_ok=True)
@@ -257,13 +262,61 @@ def report(args: argparse.Namespace, workloads: list[str], tools: list[str],
     return "\n".join(lines) + "\n"
 
 
-def write_results(text: str) -> None:
+def online(args: argparse.Namespace) -> int:
+    """The comparison on the real PyPI, one case per line of the names file, one tool at a time
+    with a fresh cache per case (cold), then again with that cache (warm)."""
+    if os.environ.get("PIPSEAL_NETWORK_TESTS") != "1":
+        print("--online reaches the real PyPI: set PIPSEAL_NETWORK_TESTS=1", file=sys.stderr)
+        return 2
+    from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+    tools = [t for t in args.tools.split(",") if t != "nab"]
+    target = WORK / "resolve-target"
+    if not target.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
+    cases = [ln.strip() for ln in args.online.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    times: dict[tuple[str, str], list[float]] = {}
+    agree, differ = 0, []
+    for case in cases:
+        workload = WORK / "online-case.in"
+        workload.write_text("\n".join(case.split()) + "\n")
+        found: dict[str, dict[str, str]] = {}
+        for t in tools:
+            cache = Path(tempfile.mkdtemp(dir=WORK, prefix=f"online-{t}-"))
+            for scenario in ("cold", "warm"):
+                seconds, ok, chosen_set, err = run_once(t, workload, PYPI_SIMPLE_ENDPOINT, cache, target)
+                if ok:
+                    times.setdefault((t, scenario), []).append(seconds)
+                    found[t] = chosen_set
+                print(f"{case} {t} {scenario}: {seconds:.2f}s {'ok' if ok else 'FAILED'}", flush=True)
+            shutil.rmtree(cache, ignore_errors=True)
+        if "pip" in found and "pipseal" in found:
+            if found["pip"] == found["pipseal"]:
+                agree += 1
+            else:
+                a, b = found["pip"], found["pipseal"]
+                names = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
+                differ.append(f"{case}: " + ", ".join(f"{n} {a.get(n, '-')}/{b.get(n, '-')}" for n in names[:6]))
+    lines = ["## Resolution on the real PyPI (resolve_bench.py --online)", "",
+             f"{len(cases)} cases from `{args.online.name}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
+             "| tool | scenario | summed s | median s |", "| --- | --- | ---: | ---: |"]  # fmt: skip
+    for (t, scenario), values in sorted(times.items()):
+        lines.append(f"| {t} | {scenario} | {sum(values):.1f} | {statistics.median(values):.2f} |")
+    lines += ["", f"pipseal chose pip's set in {agree}/{len(cases)} cases.", *(f"- {d}" for d in differ)]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        write_results(text, "<!-- resolution-online:begin -->", "<!-- resolution-online:end -->")
+    return 0
+
+
+def write_results(text: str, begin: str = BEGIN, end: str = END) -> None:
     path = HERE / "RESULTS.md"
     current = path.read_text() if path.exists() else ""
-    block = f"{BEGIN}\n{text}{END}\n"
-    if BEGIN in current and END in current:
-        head, _, rest = current.partition(BEGIN)
-        _, _, tail = rest.partition(END + "\n")
+    block = f"{begin}\n{text}{end}\n"
+    if begin in current and end in current:
+        head, _, rest = current.partition(begin)
+        _, _, tail = rest.partition(end + "\n")
         current = head + block + tail
     else:
         current = current.rstrip("\n") + "\n\n" + block
