@@ -140,19 +140,16 @@ def record(workloads: list[str], tools: list[str], target: Path) -> None:
 
 
 def profile(workload: Path, url: str, cache: Path, target: Path) -> str:
-    """Where a warm pipseal run's time goes (cProfile, top functions by own time)."""
-    out = WORK / f"profile-{workload.stem}.pstats"
-    argv = [str(BIN / "python"), "-m", "cProfile", "-o", str(out), "-m", "pipseal", "install",
-            "--dry-run", "-r", str(workload), "-i", url, "--cache-dir", str(cache),
+    """Where a warm pipseal run's time goes (``profile_tool.py``: every thread, merged)."""
+    out = WORK / f"profile-{workload.stem}.prof"
+    argv = [str(BIN / "python"), str(HERE / "profile_tool.py"), str(out), "-m", "pipseal",
+            "install", "--dry-run", "-r", str(workload), "-i", url, "--cache-dir", str(cache),
             "--python", str(target / "bin" / "python")]  # fmt: skip
     subprocess.run(argv, capture_output=True, env=tool_env(), cwd=WORK)
-    import io
-    import pstats
-
-    buffer = io.StringIO()
-    pstats.Stats(str(out), stream=buffer).sort_stats("tottime").print_stats(8)
-    lines = [ln for ln in buffer.getvalue().splitlines() if ln.strip()]
-    return "\n".join(lines[-10:])
+    shown = subprocess.run([str(BIN / "python"), str(HERE / "profile_tool.py"), "--report", str(out)],
+                           capture_output=True, text=True, env=tool_env(), cwd=WORK)  # fmt: skip
+    lines = [ln for ln in (shown.stdout or shown.stderr).splitlines() if ln.strip()]
+    return "\n".join(lines[:40])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--format", choices=("json", "html"), default="json")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument("--record-only", action="store_true", help="build the index, time nothing")
     parser.add_argument("--online", type=Path, metavar="NAMES_FILE",
                         help="instead: each line of NAMES_FILE (one or more requirements) resolved "
                         "against the real PyPI, cold and warm; needs PIPSEAL_NETWORK_TESTS=1")  # fmt: skip
@@ -176,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if not target.exists():
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
     record(workloads, [t for t in tools if t != "nab"], target)
+    if args.record_only:
+        return 0
 
     index = IndexProcess("--latency-ms", str(args.latency_ms), "--format", args.format)
     results: dict[tuple[str, str, str], list[float]] = {}

@@ -231,6 +231,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self._metadata: dict[Candidate, CoreMetadata] = {}
         self._conflicts: dict[str, int] = {}
         self._admitted: dict[tuple[str, str], list[Version]] = {}
+        self._selected: dict[tuple[str, str], list[Candidate]] = {}
         self._best: dict[tuple[str, Version], Candidate | None] = {}
         #: Identifiers seen unpinned in CONFLICT_PROMOTION conflicts or more.
         self.promoted: set[str] = set()
@@ -363,14 +364,16 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         return deps
 
     def fetch_ahead(self, requirements: Iterable[Requirement]) -> None:
-        """Start fetching the page and the newest fitting candidate's metadata of each of
-        these requirements, while the resolver works on something else."""
+        """Start fetching the page and the newest fitting candidate's metadata of each name
+        these requirements bring up first, while the resolver works on something else."""
         if self.ahead is None:
             return
         for req in requirements:
             if req.kind != "specifier" or req.name in self.installed:
                 continue
-            self.ahead.submit((req.name, str(req.specifier)), partial(self._likely, req))
+            # Once per name: the first requirement met is the one most likely to stand, and
+            # backtracking (one requirement per version of a parent) would fetch for each.
+            self.ahead.submit(req.name, partial(self._likely, req))
 
     def _likely(self, req: Requirement) -> None:
         newest = next(iter(self._base_candidates(req.name, [req])), None)
@@ -426,6 +429,9 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         project = self.finder.find_project(name)
         hashes = self.hashes.get(name)
         if hashes or _is_pinned(specifier):
+            known = self._selected.get((name, str(specifier)))
+            if known is not None:
+                return known
             selection = select(
                 project,
                 self.target,
@@ -440,7 +446,9 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             for f in selection.applicable:
                 if f.version not in best and isinstance(f, IndexFile):
                     best[f.version] = Candidate(name, f.version, "index", file=f)
-            return list(best.values())
+            # Backtracking asks the same question hundreds of times (boto3 over botocore==X).
+            self._selected[(name, str(specifier))] = list(best.values())
+            return self._selected[(name, str(specifier))]
         key = (name, str(specifier))
         versions = self._admitted.get(key)
         if versions is None:
