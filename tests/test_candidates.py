@@ -376,3 +376,28 @@ def test_describe_rejections_limit() -> None:
     ]
     assert len(describe_rejections(rejected)) == 13  # default limit 12, plus the summary
     assert describe_rejections(rejected[:3], limit=3)[-1] != "... and 0 more"
+
+
+class Recording:
+    """Files by version, noting which versions selection asks for."""
+
+    def __init__(self, files: list[IndexFile]) -> None:
+        self.files = files
+        self.asked: list[Version] = []
+        self.versions = sorted({f.version for f in files}, reverse=True)
+
+    def files_of(self, version: Version) -> list[IndexFile]:
+        self.asked.append(version)
+        return [f for f in self.files if f.version == version]
+
+
+def test_only_the_admitted_versions_files_are_looked_at(target: TargetEnvironment) -> None:
+    files = Recording([whl(f"1.{n}") for n in range(40)] + [whl("1.7", UNSUPPORTED_TAG)])
+    selection = select(files, target, specifier=SpecifierSet("==1.7"))
+    assert [f.filename for f in selection.applicable] == ["demo-1.7-py3-none-any.whl"]
+    assert files.asked == [Version("1.7")]
+    # Why the others were left out is worked out when an error asks for it.
+    reasons = {r.filename: r.reason for r in selection.rejected}
+    assert reasons["demo-1.3-py3-none-any.whl"] == "version 1.3 does not satisfy ==1.7"
+    assert "not supported by the target" in reasons[f"demo-1.7-{UNSUPPORTED_TAG}.whl"]
+    assert len(files.asked) == 40

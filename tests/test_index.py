@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
@@ -356,22 +359,25 @@ class MemoryPageStore:
     """The PageStore protocol, in memory."""
 
     def __init__(self) -> None:
-        self.pages: dict[str, tuple[str | None, str | None, bytes, str]] = {}
+        self.pages: dict[str, bytes] = {}
 
-    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None:
+    def get_page(self, url: str) -> bytes | None:
         return self.pages.get(url)
 
-    def put(
-        self, url: str, etag: str | None, last_modified: str | None, body: bytes, content_type: str
-    ) -> None:
-        self.pages[url] = (etag, last_modified, body, content_type)
+    def put_page(self, url: str, data: bytes) -> None:
+        self.pages[url] = data
+
+
+def stored_header(store: MemoryPageStore, url: str) -> dict[str, Any]:
+    header: dict[str, Any] = json.loads(store.pages[url].partition(b"\n")[0])
+    return header
 
 
 def test_pages_are_revalidated_with_etag(published: IndexServer, session: Session) -> None:
     store = MemoryPageStore()
     first = Finder(session, [published.url], page_store=store).find_files("foo")
     assert list(store.pages) == [published.project_url("foo")]
-    etag = store.pages[published.project_url("foo")][0]
+    etag = stored_header(store, published.project_url("foo"))["etag"]
     assert etag
 
     again = Finder(session, [published.url], page_store=store).find_files("foo")
@@ -379,6 +385,78 @@ def test_pages_are_revalidated_with_etag(published: IndexServer, session: Sessio
     records = published.requests_for("/simple/*")
     assert [r.status for r in records] == [200, 304]
     assert records[1].headers["If-None-Match"] == etag
+
+
+@pytest.mark.parametrize("fmt", ["html", "json"])
+def test_a_page_served_again_unchanged_is_not_read_again(
+    published: IndexServer, session: Session, wheel_dir: Path, fmt: str
+) -> None:
+    """A mirror without validators sends the whole page every time: the stored compact form
+    is used when the bytes are the same, and the page read again when they are not."""
+    published.validators = False
+    published.formats = {fmt}
+    store = MemoryPageStore()
+    url = published.project_url("foo")
+    first = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert stored_header(store, url)["etag"] is None
+    # Mark the stored form: a finder that parsed the page again would not see the mark. The
+    # mark is sealed with the record's own digest, as a record pipseal wrote would be (an
+    # unsealed edit is damage: test_a_damaged_stored_page_is_fetched_again).
+    header, _, entries = store.pages[url].partition(b"\n")
+    marked = json.loads(entries)
+    for group in marked.values():
+        for entry in group:
+            entry[3] = ">=1.0"
+    body = json.dumps(marked).encode()
+    sealed = json.loads(header)
+    sealed["sha256"] = hashlib.sha256(body).hexdigest()
+    store.pages[url] = json.dumps(sealed).encode() + b"\n" + body
+
+    again = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert [f.filename for f in again] == [f.filename for f in first]
+    assert {str(f.requires_python) for f in again} == {">=1.0"}
+    assert [r.status for r in published.requests_for("/simple/*")] == [200, 200]
+
+    published.add(build_wheel(wheel_dir, "foo", "9.0"))
+    changed = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert "foo-9.0-py3-none-any.whl" in {f.filename for f in changed}
+    assert {str(f.requires_python) for f in changed} != {">=1.0"}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"not json\n{}", b'{"format": "pipseal-page-1"}\n{}', b"{}\n[]"],
+)
+def test_a_damaged_stored_page_is_fetched_again(
+    published: IndexServer, session: Session, damage: bytes
+) -> None:
+    store = MemoryPageStore()
+    url = published.project_url("foo")
+    first = Finder(session, [published.url], page_store=store).find_files("foo")
+    store.pages[url] = damage
+    again = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert again == first
+    records = published.requests_for("/simple/*")
+    assert [r.status for r in records] == [200, 200]
+    assert "If-None-Match" not in records[1].headers
+
+
+def test_a_stored_page_edited_without_its_digest_is_fetched_again(
+    published: IndexServer, session: Session
+) -> None:
+    """A record whose files no longer hash to its header's digest is damage (main's
+    integrity check kept with the compact form): the page is fetched again, not believed."""
+    store = MemoryPageStore()
+    url = published.project_url("foo")
+    first = Finder(session, [published.url], page_store=store).find_files("foo")
+    header, _, entries = store.pages[url].partition(b"\n")
+    store.pages[url] = header + b"\n" + entries.replace(b"foo-1.0", b"foo-9.9")
+    assert store.pages[url] != header + b"\n" + entries
+    again = Finder(session, [published.url], page_store=store).find_files("foo")
+    assert again == first
+    records = published.requests_for("/simple/*")
+    assert [r.status for r in records] == [200, 200]
+    assert "If-None-Match" not in records[1].headers
 
 
 def test_find_links_directory_and_file_url(
@@ -461,3 +539,15 @@ def test_default_index_is_pypi_simples_constant() -> None:
     from pipseal.commands.session import pypi_endpoint
 
     assert pypi_endpoint() == pypi_simple.PYPI_SIMPLE_ENDPOINT
+
+
+def test_html_pages_are_read_without_beautifulsoup() -> None:
+    """BeautifulSoup (through pypi_simple) cost more than the resolution on large pages."""
+    code = (
+        "import sys\n"
+        "from pipseal.index import parse_project_page\n"
+        f"files = parse_project_page({HTML!r}, 'text/html', {PAGE!r}, 'foo', 's')\n"
+        "assert len(files) == 4, files\n"
+        "assert 'bs4' not in sys.modules and 'pypi_simple' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

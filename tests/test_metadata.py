@@ -11,7 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pipseal.cache import Cache
@@ -403,3 +405,33 @@ def test_a_checked_record_is_believed_only_whole(
     entry.write_bytes(entry.read_bytes()[:-20])
     again = fetcher_for(session, Cache(tmp_path / "cache")).get(file)
     assert again.source == "metadata-file" and again.raw == wheel.metadata
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: a>=1\n"
+        "Requires-Dist: b; extra == 'x'\nProvides-Extra: X\nRequires-Python: >=3.8\n\nbody: text\n",
+        # A folded line, a CRLF file, a line that is no header: the email parser's turn.
+        "Name: demo\nVersion: 1.0\nSummary: two\n  lines\nRequires-Dist: a\n\n",
+        "Name: demo\r\nVersion: 1.0\r\nRequires-Dist: c\r\n\r\n",
+        "Name: demo\nVersion: 1.0\nnot a header\nRequires-Dist: d\n",
+        "Name:demo\nVersion:   2.0  \nRequires-Dist:e\nRequires-Dist: f\n",
+    ],
+)
+def test_parse_agrees_with_the_email_parser(text: str) -> None:
+    """Resolution parses METADATA without the email parser where it may; the fields it reads
+    must be what the email parser reads."""
+    from email.parser import HeaderParser
+    from email.policy import compat32
+
+    parsed = CoreMetadata.parse(text.encode(), "demo.whl")
+    headers = HeaderParser(policy=compat32).parsestr(text)
+    assert parsed.name == str(headers["Name"]).strip()
+    assert parsed.version == str(headers["Version"]).strip()
+    assert [str(r) for r in parsed.requires_dist] == [
+        str(Requirement(str(v).strip())) for v in headers.get_all("Requires-Dist") or []
+    ]
+    assert parsed.provides_extra == {
+        canonicalize_name(str(e).strip()) for e in headers.get_all("Provides-Extra") or []
+    }

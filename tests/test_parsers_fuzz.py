@@ -34,6 +34,7 @@ from pipseal.install import transaction
 from pipseal.install.unpacked import MANIFEST, build_tree, read_tree, tree_root
 from pipseal.install.wheel import check_archive
 from pipseal.metadata import CoreMetadata, _verified_record
+from pipseal.pages import load as load_page
 from pipseal.requirements import parse_requirements_text
 from tests.support.wheels import build_wheel
 
@@ -237,6 +238,8 @@ def test_cache_records(scratch: Path, raw: bytes, with_header: bool) -> None:
         assert (problem == "") == (metadata is not None)
         problem, page = stored_page(raw, "http://i/fuzzed/")
         assert (problem == "") == (page is not None)
+        stored = load_page(raw, "http://i/fuzzed/", "http://i/fuzzed/", "i")
+        assert stored is None or problem == ""
         for path in (cache.link_path("http://i/f.whl"), cache.name_path(_ARCHIVE)):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(raw)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from packaging.markers import default_environment
 from packaging.tags import Tag
+from packaging.version import Version
 
 from pipseal.cache import Cache
 from pipseal.candidates import FormatControl
@@ -79,10 +80,17 @@ class World:
         return wheel
 
     def resolve(self, *texts: str, constraints: Sequence[str] = (), **options: Any) -> Resolution:
+        return self.resolve_with(
+            Finder(self.session, [self.index.url]), *texts, constraints=constraints, **options
+        )
+
+    def resolve_with(
+        self, finder: Finder, *texts: str, constraints: Sequence[str] = (), **options: Any
+    ) -> Resolution:
         session = self.session
         return resolve(
             [parse_requirement(t) for t in texts],
-            finder=Finder(session, [self.index.url]),
+            finder=finder,
             metadata=MetadataFetcher(
                 lambda: session, self.cache, Fetcher(self.cache, lambda: session)
             ),
@@ -392,3 +400,82 @@ def test_format_control_only_binary_is_respected(world: World) -> None:
     with pytest.raises(NoMatchingDistribution) as info:
         world.resolve("a", formats=FormatControl(no_binary=frozenset({"a"})))
     assert "wheel excluded by --no-binary" in (info.value.hint or "")
+
+
+def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
+    """pip 26.3's provider: a name seen unpinned in five conflicts is considered first."""
+    from resolvelib.structs import RequirementInformation
+
+    from pipseal.resolve import CONFLICT_PROMOTION, Candidate, Provider, Requirement
+
+    provider = Provider(
+        finder=Finder(world.session, [world.index.url]),
+        metadata=MetadataFetcher(
+            lambda: world.session, world.cache, Fetcher(world.cache, lambda: world.session)
+        ),
+        target=make_target(),
+        constraints={},
+        installed={},
+        user_requested={"app": 0},
+        upgrade=False,
+        upgrade_strategy="only-if-needed",
+        force_reinstall=False,
+        allow_prereleases=False,
+        formats=FormatControl(),
+        hashes={},
+    )
+    app = Candidate("app", Version("1.0"), "index")
+    cause = RequirementInformation(Requirement("specifier", "lib", "lib<2"), app)
+    pending = ["aaa", "lib", "zzz"]
+    for _ in range(CONFLICT_PROMOTION - 1):
+        assert list(provider.narrow_requirement_selection(pending, {"app": app}, {}, {}, [cause]))
+        assert list(provider.narrow_requirement_selection(pending, {}, {}, {}, [])) == pending
+    assert list(provider.narrow_requirement_selection(pending, {"app": app}, {}, {}, [cause])) == [
+        "lib"
+    ]
+    # Once promoted, it comes first even when the last backtrack was about something else.
+    assert list(provider.narrow_requirement_selection(pending, {}, {}, {}, [])) == ["lib"]
+    info: dict[str, list[Any]] = {"aaa": [], "lib": []}
+    assert provider.get_preference("lib", {}, {}, info, []) < provider.get_preference(
+        "aaa", {}, {}, info, []
+    )
+    # The parent was resolved each time: it is never promoted.
+    assert "app" not in provider.promoted
+
+
+def test_only_the_versions_looked_at_are_decoded(world: World) -> None:
+    """A page is grouped by version when read; a file's URL, tags and digests are decoded only
+    for the versions the resolver takes up (here the newest of each)."""
+    for minor in range(12):
+        world.publish("lib", f"1.{minor}")
+    world.publish("app", "1.0", "lib<1.9")
+    world.publish("app", "0.5")
+    finder = Finder(world.session, [world.index.url])
+    result = world.resolve_with(finder, "app")
+    assert pins(result) == ["lib==1.8", "app==1.0"]
+    assert finder.find_project("lib").decoded_versions() == {Version("1.8")}
+    assert finder.find_project("app").decoded_versions() == {Version("1.0")}
+
+
+def test_metadata_of_pending_requirements_is_fetched_ahead(world: World) -> None:
+    """While the resolver works on x (and fails on its missing dependency), the newest
+    fitting version of the other pending requirement, y, has its metadata fetched already."""
+    world.publish("app", "1.0", "x>=1", "y>=2")
+    world.publish("x", "1.0", "aaa-missing")
+    world.publish("y", "1.0")
+    world.publish("y", "2.0")
+    world.publish("y", "3.0")
+    with pytest.raises(NoMatchingDistribution, match="aaa-missing"):
+        world.resolve("app", jobs=4)
+    asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/*.metadata")}
+    assert "y-3.0-py3-none-any.whl.metadata" in asked
+    assert "y-2.0-py3-none-any.whl.metadata" not in asked
+
+
+def test_nothing_is_fetched_ahead_with_one_job(world: World) -> None:
+    world.publish("app", "1.0", "x", "y")
+    world.publish("x", "1.0", "aaa-missing")
+    world.publish("y", "1.0")
+    with pytest.raises(NoMatchingDistribution):
+        world.resolve("app", jobs=1)
+    assert not world.index.requests_for("/files/y-*")

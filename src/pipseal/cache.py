@@ -10,9 +10,11 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
                                       {"url", "filename", "sha256", "size", "etag", "last_modified"}
       names/ab/<64 hex>.json          the file name(s) an archive was fetched under, so that a
                                       pinned digest finds its wheel with no index at all
-      pages/ab/<sha256 of page url>.page   a project page: one JSON line (etag, last_modified,
-                                      content_type, url, sha256 of the body), then the body as
-                                      served; revalidated, and checked when read (stored_page)
+      pages/ab/<sha256 of page url>.page2  a project page in compact form (pipseal/pages.py
+                                      draws it: validators, the body's sha256, files by
+                                      version, the sha256 of those files); revalidated, not
+                                      parsed again when unchanged, checked when read
+                                      (stored_page)
       metadata/<sha256>.meta          an archive's core metadata (metadata.py draws it)
       quarantine/<time>-<sha256>      entries that failed a check (+ .json saying why)
       unpacked/<sha256>/              a wheel unpacked once, for link-mode installs
@@ -151,7 +153,7 @@ class Cache:
 
     def page_path(self, page_url: str) -> Path:
         key = hashlib.sha256(page_url.encode()).hexdigest()
-        return self.base / "pages" / key[:2] / f"{key}.page"
+        return self.base / "pages" / key[:2] / f"{key}.page2"
 
     @property
     def tmp_dir(self) -> Path:
@@ -299,8 +301,9 @@ class Cache:
             return None
 
     # -- index pages (the finder's PageStore) ---------------------------------------------------
-    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None:
-        """A stored project page: (etag, last_modified, body, content_type), or None."""
+    def get_page(self, url: str) -> bytes | None:
+        """A stored project page (:mod:`pipseal.pages`' stored form), or None. One that is
+        damaged is quarantined with a ``[cache-damaged]`` warning (the page is fetched again)."""
         if self.root is None:
             return None
         path = self.page_path(url)
@@ -318,30 +321,15 @@ class Cache:
             )
         return page
 
-    def put(
-        self,
-        url: str,
-        etag: str | None,
-        last_modified: str | None,
-        body: bytes,
-        content_type: str,
-    ) -> None:
-        """Store a page with its validators. One without any is kept too: it cannot be
-        revalidated (the next online run fetches it whole), but ``--offline`` reads it."""
+    def put_page(self, url: str, data: bytes) -> None:
+        """Store a project page: every page, validators or not, since one fetched again with
+        the same bytes is then not read again (many mirrors send no validators), and
+        ``--offline`` reads it."""
         if self.root is None:
             return
-        meta = {
-            "url": url,
-            "etag": etag,
-            "last_modified": last_modified,
-            "content_type": content_type,
-            "sha256": hashlib.sha256(body).hexdigest(),
-        }
         with contextlib.suppress(OSError):
             self.prepare()
-            self._write_atomic(
-                self.page_path(url), json.dumps(meta).encode() + b"\n" + body, durable=False
-            )
+            self._write_atomic(self.page_path(url), data, durable=False)
 
     # -- reads (verified) ---------------------------------------------------------------------
     def get_archive(
@@ -496,33 +484,15 @@ class Cache:
         return notes
 
 
-def stored_page(
-    raw: bytes, url: str
-) -> tuple[str, tuple[str | None, str | None, bytes, str] | None]:
-    """("", (etag, last_modified, body, content_type)) when a page record is intact and is
-    ``url``'s; else (why not, None). Strict: a header with every field of its type, and a body
-    that hashes to the header's digest."""
-    header, newline, body = raw.partition(b"\n")
-    try:
-        meta = json.loads(header) if newline else None
-    except ValueError:
-        meta = None
-    if not isinstance(meta, dict):
-        return "has no valid header", None
-    etag, modified = meta.get("etag"), meta.get("last_modified")
-    if not (
-        isinstance(meta.get("url"), str)
-        and isinstance(meta.get("content_type"), str)
-        and isinstance(meta.get("sha256"), str)
-        and isinstance(etag, str | None)
-        and isinstance(modified, str | None)
-    ):
-        return "has no valid header", None
-    if meta["url"] != url:
-        return f"is another page's ({meta['url']})", None
-    if hashlib.sha256(body).hexdigest() != meta["sha256"]:
-        return "no longer matches its own digest", None
-    return "", (etag, modified, body, meta["content_type"])
+def stored_page(raw: bytes, url: str) -> tuple[str, bytes | None]:
+    """("", raw) when a page record is intact and is ``url``'s; else (why not, None). Its
+    header must have every field of its type and name ``url``, and the stored files must hash
+    to the header's digest (:func:`pipseal.pages.verify`); :func:`pipseal.pages.load` then
+    reads the files strictly."""
+    from pipseal.pages import verify
+
+    problem = verify(raw, url)
+    return (problem, None) if problem else ("", raw)
 
 
 def _owner_pid(name: str) -> int | None:

@@ -8,8 +8,9 @@ then the most specific wheel tag, then the build tag; a wheel beats an sdist of 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, Protocol
 
 from packaging.specifiers import SpecifierSet
@@ -76,24 +77,116 @@ class Rejection:
     reason: str
 
 
+class VersionedFiles(Protocol):
+    """A project's files grouped by version (``pipseal.index.ProjectFiles`` has these)."""
+
+    @property
+    def versions(self) -> Sequence[Version]: ...
+    def files_of(self, version: Version) -> Sequence[FileLike]: ...
+
+
+class _Grouped:
+    """A plain list of files seen as :class:`VersionedFiles`."""
+
+    def __init__(self, files: Iterable[FileLike]) -> None:
+        self._by_version: dict[Version, list[FileLike]] = {}
+        for f in files:
+            self._by_version.setdefault(f.version, []).append(f)
+        self.versions = tuple(sorted(self._by_version, reverse=True))
+
+    def files_of(self, version: Version) -> Sequence[FileLike]:
+        return self._by_version.get(version, ())
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Applicable files, best first, and why each other file was left out."""
+    """Applicable files, best first; why each other file was left out is worked out only when
+    :attr:`rejected` is read (an error needs it; a resolution asks thousands of selections)."""
 
     applicable: tuple[FileLike, ...]
-    rejected: tuple[Rejection, ...] = field(default=())
+    explain: Callable[[], tuple[Rejection, ...]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def best(self) -> FileLike | None:
         return self.applicable[0] if self.applicable else None
+
+    @cached_property
+    def rejected(self) -> tuple[Rejection, ...]:
+        return self.explain() if self.explain is not None else ()
 
 
 def python_version_str(version: tuple[int, int, int]) -> str:
     return ".".join(str(p) for p in version)
 
 
+# Why a file of a version in range was left out: a code and what the text needs.
+_Note = tuple[FileLike, str]
+
+
+def _reason(f: FileLike, code: str, python: str, option: str = "") -> str:
+    if code == "python":
+        return f"requires Python {f.requires_python}, target has {python}"
+    if code == "format":
+        return f"{f.kind} excluded by {option}"
+    if code == "tags":
+        tags = ", ".join(sorted(str(t) for t in f.tags))
+        return f"wheel tags ({tags}) not supported by the target"
+    if code == "sdist":
+        return "is a source distribution; building from source is not supported yet"
+    if code == "yanked":
+        return f"is yanked (reason: {f.yanked})" if f.yanked else "is yanked"
+    return "published digest is not pinned"
+
+
+def evaluate(
+    files: Iterable[FileLike],
+    target: TargetLike,
+    python: str,
+    allowed_formats: frozenset[str],
+    *,
+    buildable: bool,
+    notes: list[_Note] | None = None,
+) -> list[tuple[FileLike, int]]:
+    """The files the target can install, each with its best tag's priority (lower is better);
+    the others are noted in ``notes`` with a code for :func:`_reason`."""
+    survivors: list[tuple[FileLike, int]] = []
+    for f in files:
+        code = None
+        priority = 1 << 30
+        if f.requires_python is not None and not f.requires_python.contains(
+            python, prereleases=True
+        ):
+            code = "python"
+        elif f.kind not in allowed_formats:
+            code = "format"
+        elif f.kind == "wheel":
+            priorities = [p for p in (target.tag_priority(t) for t in f.tags) if p is not None]
+            if priorities:
+                priority = min(priorities)
+            else:
+                code = "tags"
+        elif not buildable:
+            code = "sdist"
+        if code is None:
+            survivors.append((f, priority))
+        elif notes is not None:
+            notes.append((f, code))
+    return survivors
+
+
+def sort_key(
+    fp: tuple[FileLike, int], hashes: Hashes | None
+) -> tuple[int, Version, int, int, tuple[int, str] | tuple[()]]:
+    """pip's ``_sort_key``: allowed digest, version, wheel over sdist, tag, build tag."""
+    f, pri = fp
+    allowed = int(hashes is not None and bool(f.hashes) and hashes.is_satisfied_by(_digests(f)))
+    return (allowed, f.version, int(f.kind == "wheel"), -pri, f.build)
+
+
 def select(
-    files: Sequence[FileLike],
+    files: Sequence[FileLike] | VersionedFiles,
     target: TargetLike,
     *,
     specifier: SpecifierSet | None = None,
@@ -106,6 +199,8 @@ def select(
 ) -> Selection:
     """Filter and order ``files`` for ``target`` (pip's candidate evaluation).
 
+    Only the files of the versions ``specifier`` admits are looked at (the versions are
+    filtered, not the files); the reasons for the rest are formatted when asked for.
     ``buildable=False`` rejects sdists with the reason that building is not supported, after all
     other checks, so the user learns whether a wheel would have been needed.
     """
@@ -113,59 +208,19 @@ def select(
     formats = formats or FormatControl()
     allowed_formats = formats.allowed(project) if project else frozenset({"wheel", "sdist"})
     python = python_version_str(target.version)
-    rejected: list[Rejection] = []
+    grouped: VersionedFiles = _Grouped(files) if isinstance(files, Sequence) else files
 
-    versions = {f.version for f in files}
     prereleases: bool | None = True if allow_prereleases else None
-    ok_versions = set(specifier.filter(versions, prereleases=prereleases))
-
-    survivors: list[tuple[FileLike, int]] = []
-    for f in files:
-        if f.version not in ok_versions:
-            why = (
-                "is a pre-release (use --pre)"
-                if (f.version.is_prerelease and f.version in specifier)
-                else f"does not satisfy {specifier}"
-            )
-            rejected.append(Rejection(f.filename, f.version, f"version {f.version} {why}"))
-            continue
-        if f.requires_python is not None and not f.requires_python.contains(
-            python, prereleases=True
-        ):
-            rejected.append(
-                Rejection(
-                    f.filename,
-                    f.version,
-                    f"requires Python {f.requires_python}, target has {python}",
-                )
-            )
-            continue
-        if f.kind not in allowed_formats:
-            option = "--only-binary" if f.kind == "sdist" else "--no-binary"
-            rejected.append(Rejection(f.filename, f.version, f"{f.kind} excluded by {option}"))
-            continue
-        if f.kind == "wheel":
-            priorities = [p for p in (target.tag_priority(t) for t in f.tags) if p is not None]
-            if not priorities:
-                tags = ", ".join(sorted(str(t) for t in f.tags))
-                rejected.append(
-                    Rejection(
-                        f.filename, f.version, f"wheel tags ({tags}) not supported by the target"
-                    )
-                )
-                continue
-            survivors.append((f, min(priorities)))
-        else:
-            if not buildable:
-                rejected.append(
-                    Rejection(
-                        f.filename,
-                        f.version,
-                        "is a source distribution; building from source is not supported yet",
-                    )
-                )
-                continue
-            survivors.append((f, 1 << 30))
+    ok_versions = list(specifier.filter(grouped.versions, prereleases=prereleases))
+    notes: list[_Note] = []
+    survivors = evaluate(
+        (f for v in ok_versions for f in grouped.files_of(v)),
+        target,
+        python,
+        allowed_formats,
+        buildable=buildable,
+        notes=notes,
+    )
 
     # PEP 592 as pip applies it: yanked files count only when every candidate is yanked and the
     # requirement pins one version with == or ===.
@@ -173,8 +228,7 @@ def select(
     kept: list[tuple[FileLike, int]] = []
     for f, pri in survivors:
         if f.yanked is not None and not (all_yanked and pinned):
-            reason = f" (reason: {f.yanked})" if f.yanked else ""
-            rejected.append(Rejection(f.filename, f.version, f"is yanked{reason}"))
+            notes.append((f, "yanked"))
             continue
         kept.append((f, pri))
 
@@ -186,20 +240,32 @@ def select(
             filtered = []
             for fp in kept:
                 if fp[0].hashes and not hashes.is_satisfied_by(_digests(fp[0])):
-                    rejected.append(
-                        Rejection(fp[0].filename, fp[0].version, "published digest is not pinned")
-                    )
+                    notes.append((fp[0], "digest"))
                 else:
                     filtered.append(fp)
             kept = filtered
 
-    def key(fp: tuple[FileLike, int]) -> tuple[int, Version, int, int, tuple[int, str] | tuple[()]]:
-        f, pri = fp
-        allowed = int(hashes is not None and bool(f.hashes) and hashes.is_satisfied_by(_digests(f)))
-        return (allowed, f.version, int(f.kind == "wheel"), -pri, f.build)
+    kept.sort(key=lambda fp: sort_key(fp, hashes), reverse=True)
 
-    kept.sort(key=key, reverse=True)
-    return Selection(tuple(f for f, _ in kept), tuple(rejected))
+    def explain() -> tuple[Rejection, ...]:
+        rejected: list[Rejection] = []
+        in_range = set(ok_versions)
+        for v in grouped.versions:
+            if v in in_range:
+                continue
+            why = (
+                "is a pre-release (use --pre)"
+                if (v.is_prerelease and v in specifier)
+                else f"does not satisfy {specifier}"
+            )
+            for f in grouped.files_of(v):
+                rejected.append(Rejection(f.filename, v, f"version {v} {why}"))
+        for f, code in notes:
+            option = "--only-binary" if f.kind == "sdist" else "--no-binary"
+            rejected.append(Rejection(f.filename, f.version, _reason(f, code, python, option)))
+        return tuple(rejected)
+
+    return Selection(tuple(f for f, _ in kept), explain)
 
 
 def _digests(f: FileLike) -> dict[str, str]:

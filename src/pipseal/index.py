@@ -15,14 +15,14 @@ pip's warning. Unlike pip, other failures of an index raise NetworkError naming 
 
 from __future__ import annotations
 
-import json
+import hashlib
 import posixpath
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from typing import Literal, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -37,28 +37,21 @@ from pipseal.errors import NetworkError
 from pipseal.fileurl import url2pathname
 from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
 from pipseal.http import Response, Session, is_secure_origin
+from pipseal.pages import (
+    JSON_TYPE,
+    SDIST_EXTENSIONS,
+    CompactPage,
+    StoredPage,
+    dump,
+    from_files,
+    load,
+    read_page,
+)
 from pipseal.redaction import redact, strip_userinfo
 
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 #: What the finder asks an index for: PEP 691 JSON first, HTML as a fallback (pip's order).
 ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.01"
-_JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
-_HTML_TYPES = frozenset({HTML_TYPE, "application/vnd.pypi.simple.latest+html", "text/html"})
-#: Source archive extensions pip accepts (PEP 625 allows only .tar.gz; old releases have others).
-SDIST_EXTENSIONS: tuple[str, ...] = (
-    ".tar.gz",
-    ".zip",
-    ".tar.bz2",
-    ".tbz",
-    ".tar.xz",
-    ".txz",
-    ".tlz",
-    ".tar.lz",
-    ".tar.lzma",
-    ".tgz",
-    ".tar",
-)
 
 
 @dataclass(frozen=True)
@@ -105,24 +98,18 @@ class FindsFiles(Protocol):
 
     def find_files(self, project: str) -> list[IndexFile]: ...
 
+    def find_project(self, project: str) -> ProjectFiles: ...
+
 
 class PageStore(Protocol):
-    """Stored project pages for revalidation (the cache implements it).
+    """Stored project pages in :mod:`pipseal.pages`' stored form (the cache implements it).
 
-    ``url`` is the page URL without userinfo. ``get`` returns ``(etag, last_modified, body,
-    content_type)`` or None; ``put`` stores a fresh page with its validators.
+    ``url`` is the page URL without userinfo; ``get_page`` returns the stored bytes or None.
     """
 
-    def get(self, url: str) -> tuple[str | None, str | None, bytes, str] | None: ...
+    def get_page(self, url: str) -> bytes | None: ...
 
-    def put(
-        self,
-        url: str,
-        etag: str | None,
-        last_modified: str | None,
-        body: bytes,
-        content_type: str,
-    ) -> None: ...
+    def put_page(self, url: str, data: bytes) -> None: ...
 
 
 # -- file names ---------------------------------------------------------------------------------
@@ -186,7 +173,7 @@ def _requires_python(text: str | None) -> SpecifierSet | None:
         return None
 
 
-def _make_file(
+def make_file(
     url: str,
     project: str,
     source: str,
@@ -231,122 +218,52 @@ def _make_file(
 # -- pages --------------------------------------------------------------------------------------
 
 
-def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
-    media, *params = content_type.split(";")
-    parsed: dict[str, str] = {}
-    for param in params:
-        key, _, value = param.partition("=")
-        parsed[key.strip().lower()] = value.strip().strip('"')
-    return media.strip().lower(), parsed
-
-
-def _html_metadata(value: str | None) -> dict[str, str] | None:
-    """A ``data-core-metadata`` value: "true" or ``alg=hex`` -> digests; absent/"false" -> None."""
-    if value is None:
-        return None
-    algorithm, sep, digest = value.strip().partition("=")
-    if sep:
-        return {algorithm.strip().lower(): digest.strip()}
-    return {} if value.strip().lower() == "true" else None
-
-
 def parse_project_page(
     body: bytes, content_type: str, page_url: str, project: str, source: str
 ) -> list[IndexFile]:
-    """The files of ``project`` listed on a project page (PEP 503 HTML or PEP 691 JSON).
+    """Every file of ``project`` a project page (PEP 503 HTML or PEP 691 JSON) lists, in page
+    order within each version (:mod:`pipseal.pages` reads it; this decodes every file).
 
     Relative links resolve against ``page_url`` (and an HTML ``<base>``). Files of other
     projects and names that are neither wheels nor sdists are skipped. Raises NetworkError when
     the page cannot be read (bad JSON, unsupported Content-Type or repository version).
     """
-    media, params = _media_type(content_type or "text/html")
-    if media in _JSON_TYPES:
-        return _parse_json(body, page_url, project, source)
-    if media not in _HTML_TYPES:
-        raise NetworkError(
-            f"Could not read {redact(page_url)}: unsupported Content-Type {media!r}",
-            hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
-        )
-    # Imported here: BeautifulSoup and pydantic cost ~150 ms, and JSON pages do not need them.
-    from pypi_simple import RepositoryPage, UnsupportedRepoVersionError
-
-    try:
-        page = RepositoryPage.from_html(body, page_url, params.get("charset"))
-    except UnsupportedRepoVersionError as exc:
-        raise NetworkError(f"Could not read {redact(page_url)}: {exc}") from exc
-    files: list[IndexFile] = []
-    for link in page.links:
-        attrs = {k: v for k, v in link.attrs.items() if isinstance(v, str)}
-        # PEP 714: data-core-metadata is the name; data-dist-info-metadata the older spelling.
-        metadata = _html_metadata(attrs.get("data-core-metadata"))
-        if metadata is None:
-            metadata = _html_metadata(attrs.get("data-dist-info-metadata"))
-        found = _make_file(
-            link.url,
-            project,
-            source,
-            requires_python=attrs.get("data-requires-python"),
-            yanked=attrs.get("data-yanked"),
-            metadata=metadata,
-        )
-        if found is not None:
-            files.append(found)
-    return files
+    return ProjectFiles([read_page(body, content_type, page_url, project, source)]).all_files()
 
 
-def _parse_json(body: bytes, page_url: str, project: str, source: str) -> list[IndexFile]:
-    """A PEP 691 project page. Parsed here rather than with pypi_simple: its pydantic models
-    cost ~150 ms to import and validate every file of large pages, on every install's path."""
+class ProjectFiles:
+    """A project's files from every source, grouped by version; a version's files are decoded
+    the first time they are asked for. Thread-safe (decoding the same version twice at once is
+    harmless: both results are equal)."""
 
-    def bad(reason: str) -> NetworkError:
-        return NetworkError(f"Could not read {redact(page_url)}: {reason}")
+    def __init__(self, pages: Sequence[CompactPage]) -> None:
+        self._pages = tuple(pages)
+        keys: dict[Version, list[tuple[CompactPage, str]]] = {}
+        for page in self._pages:
+            for version, key in page.versions().items():
+                keys.setdefault(version, []).append((page, key))
+        self._keys = keys
+        #: Every version listed, newest first.
+        self.versions: tuple[Version, ...] = tuple(sorted(keys, reverse=True))
 
-    try:
-        data: Any = json.loads(body)
-    except ValueError as exc:
-        raise bad(str(exc)) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-        raise bad("no list of files")
-    meta = data.get("meta")
-    api_version = meta.get("api-version") if isinstance(meta, dict) else None
-    if not isinstance(api_version, str):
-        raise bad("not a PEP 691 project page")
-    if api_version.split(".", 1)[0] != "1":
-        raise bad(f"unsupported repository version {api_version}")
-    files: list[IndexFile] = []
-    for entry in data["files"]:
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("filename"), str)
-            or not isinstance(entry.get("url"), str)
-            or not isinstance(entry.get("hashes", {}), dict)
-        ):
-            raise bad("not a PEP 691 project page")
-        yanked_value = entry.get("yanked", False)
-        yanked = (yanked_value if isinstance(yanked_value, str) else "") if yanked_value else None
-        # PEP 714: core-metadata is the name; dist-info-metadata the older spelling.
-        metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata"))
-        metadata: dict[str, str] | None
-        if isinstance(metadata_value, dict):
-            metadata = {str(k): str(v) for k, v in metadata_value.items()}
-        else:
-            metadata = {} if metadata_value is True else None
-        requires_python = entry.get("requires-python")
-        size = entry.get("size")
-        found = _make_file(
-            urljoin(page_url, entry["url"]),
-            project,
-            source,
-            filename=entry["filename"],
-            digests={str(k): str(v) for k, v in entry.get("hashes", {}).items()},
-            requires_python=requires_python if isinstance(requires_python, str) else None,
-            yanked=yanked,
-            metadata=metadata,
-            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        )
-        if found is not None:
-            files.append(found)
-    return files
+    def files_of(self, version: Version) -> list[IndexFile]:
+        """The files of one version, in source order."""
+        found: list[IndexFile] = []
+        for page, key in self._keys.get(version, ()):
+            found.extend(page.decode(key, make_file))
+        return found
+
+    def decoded_versions(self) -> set[Version]:
+        """The versions whose files have been decoded so far (what a resolution looked at)."""
+        return {v for v, keys in self._keys.items() if any(p.is_decoded(k) for p, k in keys)}
+
+    def all_files(self) -> list[IndexFile]:
+        """Every file, in source order (within a source, grouped by version in page order)."""
+        found: list[IndexFile] = []
+        for page in self._pages:
+            for key in page.entries:
+                found.extend(page.decode(key, make_file))
+        return found
 
 
 # -- find-links ---------------------------------------------------------------------------------
@@ -372,7 +289,7 @@ def list_find_links(location: str, session: Session, project: str) -> list[Index
     source = redact(location)
     path = _local_path(location)
     if path is None:
-        single = _make_file(location, project, source)
+        single = make_file(location, project, source)
         if single is not None:
             return [single]
         response = session.get(location, headers={"Accept": "text/html"}, stream=False)
@@ -385,7 +302,7 @@ def list_find_links(location: str, session: Session, project: str) -> list[Index
         files: list[IndexFile] = []
         for entry in sorted(path.iterdir()):
             if entry.is_file():
-                found = _make_file(entry.resolve().as_uri(), project, source)
+                found = make_file(entry.resolve().as_uri(), project, source)
                 if found is not None:
                     files.append(found)
         return files
@@ -393,7 +310,7 @@ def list_find_links(location: str, session: Session, project: str) -> list[Index
         if path.suffix.lower() in (".html", ".htm"):
             body = path.read_bytes()
             return parse_project_page(body, "text/html", path.resolve().as_uri(), project, source)
-        single = _make_file(path.resolve().as_uri(), project, source)
+        single = make_file(path.resolve().as_uri(), project, source)
         return [single] if single is not None else []
     raise NetworkError(f"Could not find find-links location {source}: no such file or directory")
 
@@ -434,25 +351,30 @@ class Finder:
         self.warnings: list[str] = []
         self._lock = threading.Lock()
         self._project_locks: dict[str, threading.Lock] = {}
-        self._found: dict[str, list[IndexFile]] = {}
+        self._found: dict[str, ProjectFiles] = {}
 
-    def find_files(self, project: str) -> list[IndexFile]:
-        """Every file of ``project`` from every source, in source order (memoized)."""
+    def find_project(self, project: str) -> ProjectFiles:
+        """Every source's page of ``project``, read once (memoized); files decoded on demand."""
         name = canonicalize_name(project)
         with self._lock:
             project_lock = self._project_locks.setdefault(name, threading.Lock())
         with project_lock:
-            if name not in self._found:
-                self._found[name] = self._collect(name)
-            return list(self._found[name])
+            found = self._found.get(name)
+            if found is None:
+                found = self._found[name] = ProjectFiles(self._collect(name))
+            return found
+
+    def find_files(self, project: str) -> list[IndexFile]:
+        """Every file of ``project`` from every source, in source order (all decoded)."""
+        return self.find_project(project).all_files()
 
     def _warn(self, message: str) -> None:
         with self._lock:
             if message not in self.warnings:
                 self.warnings.append(message)
 
-    def _collect(self, name: str) -> list[IndexFile]:
-        files: list[IndexFile] = []
+    def _collect(self, name: str) -> list[CompactPage]:
+        pages: list[CompactPage] = []
         for index_url in self.index_urls:
             if not is_secure_origin(index_url, self.session.options.trusted_hosts):
                 host = urlsplit(index_url).hostname or index_url
@@ -463,45 +385,47 @@ class Finder:
                     f"anyway with '--trusted-host {host}'."
                 )
                 continue
-            files.extend(self._index_files(index_url, name))
+            page = self._index_page(index_url, name)
+            if page is not None:
+                pages.append(page)
         for location in self.find_links:
             try:
-                files.extend(list_find_links(location, self.session, name))
+                files = list_find_links(location, self.session, name)
             except NetworkError as exc:
                 self._warn(f"{exc.message} - skipping")
-        return files
+                continue
+            by_version: dict[str, list[IndexFile]] = {}
+            for f in files:
+                by_version.setdefault(str(f.version), []).append(f)
+            pages.append(from_files(name, redact(location), by_version))
+        return pages
 
-    def _index_files(self, index_url: str, name: str) -> list[IndexFile]:
+    def _index_page(self, index_url: str, name: str) -> CompactPage | None:
         source = redact(index_url)
         page_url = index_url.rstrip("/") + "/" + name + "/"
         store_key = strip_userinfo(page_url)
         headers = {"Accept": ACCEPT, "Cache-Control": "max-age=0"}
-        stored = self.page_store.get(store_key) if self.page_store is not None else None
+        stored: StoredPage | None = None
+        if self.page_store is not None:
+            raw = self.page_store.get_page(store_key)
+            stored = None if raw is None else load(raw, store_key, page_url, source)
         if self.offline:
             # --offline: what the cache holds is the whole world; a page never fetched is empty.
             if stored is None:
                 self._warn(f"--offline: no stored page of {name!r} from {source}")
-                return []
-            return parse_project_page(stored[2], stored[3], page_url, name, source)
+                return None
+            return stored.page
         if stored is not None:
-            etag, last_modified, _, _ = stored
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
+            if stored.etag:
+                headers["If-None-Match"] = stored.etag
+            if stored.last_modified:
+                headers["If-Modified-Since"] = stored.last_modified
         response = self.session.get(page_url, headers=headers, stream=False)
         if response.status == 304 and stored is not None:
-            body, content_type = stored[2], stored[3]
-        elif response.status == 200:
-            body = response.read()
-            content_type = response.headers.get("Content-Type", "text/html")
-            if self.page_store is not None:
-                etag_header = response.headers.get("ETag")
-                modified = response.headers.get("Last-Modified")
-                self.page_store.put(store_key, etag_header, modified, body, content_type)
-        elif response.status == 404:
-            return []
-        else:
+            return stored.page
+        if response.status == 404:
+            return None
+        if response.status != 200:
             hint = (
                 "Check the credentials (in the index URL or ~/.netrc)."
                 if response.status in (401, 403)
@@ -511,4 +435,24 @@ class Finder:
                 f"Could not fetch {redact(page_url)} from index {source}: HTTP {response.status}",
                 hint=hint,
             )
-        return parse_project_page(body, content_type, _base_url(page_url, response), name, source)
+        body = response.read()
+        digest = hashlib.sha256(body).hexdigest()
+        content_type = response.headers.get("Content-Type", "text/html")
+        if stored is not None and (stored.body_sha256, stored.served_from) == (
+            digest,
+            strip_userinfo(response.url),
+        ):
+            # The same bytes as last time (a mirror without validators): not read again.
+            return stored.page
+        page = read_page(body, content_type, _base_url(page_url, response), name, source)
+        if self.page_store is not None:
+            record = StoredPage(
+                store_key,
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+                digest,
+                response.url,
+                page,
+            )
+            self.page_store.put_page(store_key, dump(record))
+        return page

@@ -108,6 +108,47 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+class _Headers:
+    """The header fields of METADATA, as the email parser gives them (first value, all values)."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self._fields = fields
+
+    def get(self, name: str) -> str | None:
+        values = self._fields.get(name.lower())
+        return values[0] if values else None
+
+    def get_all(self, name: str) -> list[str] | None:
+        return self._fields.get(name.lower())
+
+
+_RESOLVER_FIELDS = frozenset(
+    {"name", "version", "requires-dist", "requires-python", "provides-extra"}
+)
+
+
+def _simple_headers(text: str) -> _Headers | None:
+    """The fields resolution reads, without the email parser (it cost a warm resolution of
+    boto3's 700 versions most of its time); None when the header block has folded lines or
+    anything else the email parser would read differently (then it reads them)."""
+    head = text.split("\n\n", 1)[0]
+    if "\r" in head:
+        return None
+    fields: dict[str, list[str]] = {}
+    for line in head.split("\n"):
+        if not line:
+            continue
+        if line[0] in " \t":
+            return None
+        key, sep, value = line.partition(":")
+        if not sep or key != key.strip():
+            return None
+        lowered = key.lower()
+        if lowered in _RESOLVER_FIELDS:
+            fields.setdefault(lowered, []).append(value.strip())
+    return _Headers(fields)
+
+
 @dataclass(frozen=True)
 class CoreMetadata:
     """The parts of a distribution's core metadata the resolver needs, plus its bytes.
@@ -131,7 +172,9 @@ class CoreMetadata:
         """Parse METADATA bytes (RFC 822 headers); raise PipsealError naming ``origin`` when a
         required field is missing or a Requires-Dist is not PEP 508. An invalid Requires-Python
         is ignored, as pip ignores it."""
-        headers = HeaderParser(policy=compat32).parsestr(_decode(raw))
+        headers: _Headers | Message | None = _simple_headers(_decode(raw))
+        if headers is None:
+            headers = HeaderParser(policy=compat32).parsestr(_decode(raw))
         name = str(headers.get("Name") or "").strip()
         version = str(headers.get("Version") or "").strip()
         problems = []

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
@@ -42,16 +43,19 @@ from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
+from pipseal.ahead import Ahead
 from pipseal.candidates import (
     FormatControl,
     describe_rejections,
+    evaluate,
     python_version_str,
     select,
+    sort_key,
 )
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConflict
 from pipseal.hashes import Hashes
-from pipseal.index import FindsFiles, IndexFile, classify_filename
+from pipseal.index import FindsFiles, IndexFile, ProjectFiles, classify_filename
 from pipseal.metadata import CoreMetadata, MetadataFetcher
 
 if TYPE_CHECKING:
@@ -63,6 +67,8 @@ __all__ = ["REQUIRES_PYTHON_IDENTIFIER", "Resolution", "ResolvedDist", "resolve"
 
 #: pip's pseudo-project for Requires-Python (its name cannot clash with a real project).
 REQUIRES_PYTHON_IDENTIFIER = "<Python from Requires-Python>"
+#: pip's ``_CONFLICT_PRIORITY_THRESHOLD``: conflicts a name must be in before it is promoted.
+CONFLICT_PROMOTION = 5
 CONFLICT_HINT = (
     "ResolutionImpossible: for help visit "
     "https://pip.pypa.io/en/latest/topics/dependency-resolution/"
@@ -152,6 +158,20 @@ class Requirement:
         return _identifier(self.name, self.extras)
 
 
+class _Reiterable(Iterable["Candidate"]):
+    """Candidates made afresh on each iteration (resolvelib may go over them more than once)."""
+
+    def __init__(self, make: Callable[[], Iterator[Candidate]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return self._make()
+
+
+def _with_extras(candidates: Iterable[Candidate], extras: frozenset[str]) -> Iterable[Candidate]:
+    return _Reiterable(lambda: (replace(c, extras=extras) for c in candidates))
+
+
 def _identifier(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
@@ -190,8 +210,10 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         allow_prereleases: bool,
         formats: FormatControl,
         hashes: Mapping[str, Hashes],
+        ahead: Ahead | None = None,
     ) -> None:
         self.finder = finder
+        self.ahead = ahead
         self.metadata = metadata
         self.target = target
         self.constraints = constraints
@@ -207,6 +229,12 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self.warnings: list[str] = []
         self._index_candidates: dict[str, list[Candidate]] = {}
         self._metadata: dict[Candidate, CoreMetadata] = {}
+        self._conflicts: dict[str, int] = {}
+        self._admitted: dict[tuple[str, str], list[Version]] = {}
+        self._selected: dict[tuple[str, str], list[Candidate]] = {}
+        self._best: dict[tuple[str, Version], Candidate | None] = {}
+        #: Identifiers seen unpinned in CONFLICT_PROMOTION conflicts or more.
+        self.promoted: set[str] = set()
 
     # -- resolvelib's interface -----------------------------------------------------------------
 
@@ -221,17 +249,28 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
     ) -> Iterable[str]:
-        """pip's narrowing: Requires-Python alone first, then the causes of the last backtrack."""
+        """pip 26.3's narrowing: Requires-Python alone first, then the causes of the last
+        backtrack, then the names promoted for having been unpinned causes of
+        :data:`CONFLICT_PROMOTION` conflicts or more (their constraints then act before other
+        names pick a version)."""
         causes: set[str] = set()
         for info in backtrack_causes:
-            causes.add(info.requirement.identifier)
+            named = [info.requirement.identifier]
             if info.parent is not None:
-                causes.add(info.parent.identifier)
+                named.append(info.parent.identifier)
+            for identifier in named:
+                causes.add(identifier)
+                if identifier not in resolutions:
+                    self._conflicts[identifier] = self._conflicts.get(identifier, 0) + 1
+                    if self._conflicts[identifier] >= CONFLICT_PROMOTION:
+                        self.promoted.add(identifier)
         identifiers = list(identifiers)
         if REQUIRES_PYTHON_IDENTIFIER in identifiers:
             return [REQUIRES_PYTHON_IDENTIFIER]
         current = [i for i in identifiers if i in causes]
-        return current or identifiers
+        if current:
+            return current
+        return [i for i in identifiers if i in self.promoted] or identifiers
 
     def get_preference(
         self,
@@ -240,35 +279,47 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         candidates: Mapping[str, Iterator[Candidate]],
         information: Mapping[str, Iterable[RequirementInformation[Requirement, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
-    ) -> tuple[bool, bool, bool, float, bool, str]:
-        """pip's order: direct URLs, then ``==`` pins, then upper bounds, then the user's
-        requirements in their order, then any specifier at all, then the name."""
+    ) -> tuple[bool, bool, bool, bool, float, bool, str]:
+        """pip's order: names promoted by conflicts, then direct URLs, then ``==`` pins, then
+        upper bounds, then the user's requirements in their order, then any specifier at all,
+        then the name."""
         requirements = [info.requirement for info in information[identifier]]
         direct = any(r.kind == "explicit" for r in requirements)
         operators = [(s.operator, s.version) for r in requirements for s in r.specifier]
         pinned = any(op in ("==", "===") and "*" not in v for op, v in operators)
         upper = any(op in ("<", "<=", "~=") or (op == "==" and "*" in v) for op, v in operators)
         order = self.user_requested.get(identifier.partition("[")[0], math.inf)
-        return (not direct, not pinned, not upper, order, not operators, identifier)
+        promoted = identifier in self.promoted
+        return (not promoted, not direct, not pinned, not upper, order, not operators, identifier)
 
     def find_matches(
         self,
         identifier: str,
         requirements: Mapping[str, Iterator[Requirement]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
-        """Every candidate of ``identifier`` that all its requirements accept, best first."""
+    ) -> Callable[[], Iterator[Candidate]]:
+        """Every candidate of ``identifier`` that all its requirements accept, best first.
+
+        Lazy: a version's files are looked at when the resolver gets to it (it mostly takes
+        the first), once per provider."""
         reqs = list(requirements[identifier])
         bad = set(incompatibilities.get(identifier, ()))
         if identifier == REQUIRES_PYTHON_IDENTIFIER:
-            found = [self.python_candidate]
+            found: Iterable[Candidate] = [self.python_candidate]
         else:
             name = identifier.partition("[")[0]
             extras = reqs[0].extras if reqs else frozenset()
             # The base's own requirements narrow an extras identifier's versions early.
             narrowing = reqs + (list(requirements.get(name, ())) if name != identifier else [])
-            found = [replace(c, extras=extras) for c in self._base_candidates(name, narrowing)]
-        return [c for c in found if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs)]
+            base = self._base_candidates(name, narrowing)
+            found = base if not extras else _with_extras(base, extras)
+
+        def matches() -> Iterator[Candidate]:
+            for c in found:
+                if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs):
+                    yield c
+
+        return matches
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.kind == "explicit":
@@ -309,7 +360,25 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         for dep in meta.requires_dist:
             if dep.marker is None or dep.marker.evaluate({**env, "extra": ""}):
                 deps.extend(self.requirements_from_pep508(dep))
+        self.fetch_ahead(deps)
         return deps
+
+    def fetch_ahead(self, requirements: Iterable[Requirement]) -> None:
+        """Start fetching the page and the newest fitting candidate's metadata of each name
+        these requirements bring up first, while the resolver works on something else."""
+        if self.ahead is None:
+            return
+        for req in requirements:
+            if req.kind != "specifier" or req.name in self.installed:
+                continue
+            # Once per name: the first requirement met is the one most likely to stand, and
+            # backtracking (one requirement per version of a parent) would fetch for each.
+            self.ahead.submit(req.name, partial(self._likely, req))
+
+    def _likely(self, req: Requirement) -> None:
+        newest = next(iter(self._base_candidates(req.name, [req])), None)
+        if newest is not None and newest.file is not None and newest.file.kind == "wheel":
+            self.metadata_of(newest)
 
     # -- candidates -----------------------------------------------------------------------------
 
@@ -317,7 +386,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
     def python_candidate(self) -> Candidate:
         return Candidate(REQUIRES_PYTHON_IDENTIFIER, Version(self.python), "python")
 
-    def _base_candidates(self, name: str, reqs: Sequence[Requirement]) -> list[Candidate]:
+    def _base_candidates(self, name: str, reqs: Sequence[Requirement]) -> Iterable[Candidate]:
         explicit = [
             r.candidate
             for r in reqs
@@ -350,22 +419,72 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             result.append(kept)
         return result
 
-    def _from_index(self, name: str, specifier: SpecifierSet) -> list[Candidate]:
-        selection = select(
-            self.finder.find_files(name),
-            self.target,
-            specifier=specifier,
-            allow_prereleases=self.allow_prereleases,
-            hashes=self.hashes.get(name),
-            formats=self.formats,
-            project=name,
-            pinned=_is_pinned(specifier),
-        )
-        best: dict[Version, Candidate] = {}
-        for f in selection.applicable:
-            if f.version not in best and isinstance(f, IndexFile):
-                best[f.version] = Candidate(name, f.version, "index", file=f)
-        return list(best.values())
+    def _from_index(self, name: str, specifier: SpecifierSet) -> Iterable[Candidate]:
+        """The best file of each version ``specifier`` admits, newest first.
+
+        Unless the name's digests are pinned or ``specifier`` pins a version (then pip's
+        selection over all the files of the admitted versions decides: yanked files count only
+        when all are yanked, pinned digests come first), each version's best file is found
+        when first needed and kept for the rest of the resolution."""
+        project = self.finder.find_project(name)
+        hashes = self.hashes.get(name)
+        if hashes or _is_pinned(specifier):
+            known = self._selected.get((name, str(specifier)))
+            if known is not None:
+                return known
+            selection = select(
+                project,
+                self.target,
+                specifier=specifier,
+                allow_prereleases=self.allow_prereleases,
+                hashes=hashes,
+                formats=self.formats,
+                project=name,
+                pinned=_is_pinned(specifier),
+            )
+            best: dict[Version, Candidate] = {}
+            for f in selection.applicable:
+                if f.version not in best and isinstance(f, IndexFile):
+                    best[f.version] = Candidate(name, f.version, "index", file=f)
+            # Backtracking asks the same question hundreds of times (boto3 over botocore==X).
+            self._selected[(name, str(specifier))] = list(best.values())
+            return self._selected[(name, str(specifier))]
+        key = (name, str(specifier))
+        versions = self._admitted.get(key)
+        if versions is None:
+            prereleases: bool | None = True if self.allow_prereleases else None
+            versions = list(specifier.filter(project.versions, prereleases=prereleases))
+            self._admitted[key] = versions
+        admitted = versions
+        return _Reiterable(lambda: self._best_of_versions(name, project, admitted))
+
+    def _best_of_versions(
+        self, name: str, project: ProjectFiles, versions: Sequence[Version]
+    ) -> Iterator[Candidate]:
+        allowed = self.formats.allowed(name)
+        for version in versions:
+            memo = (name, version)
+            if memo not in self._best:
+                survivors = [
+                    fp
+                    for fp in evaluate(
+                        project.files_of(version),
+                        self.target,
+                        self.python,
+                        allowed,
+                        buildable=False,
+                    )
+                    if fp[0].yanked is None
+                ]
+                chosen = max(survivors, key=lambda fp: sort_key(fp, None))[0] if survivors else None
+                self._best[memo] = (
+                    Candidate(name, version, "index", file=chosen)
+                    if isinstance(chosen, IndexFile)
+                    else None
+                )
+            candidate = self._best[memo]
+            if candidate is not None:
+                yield candidate
 
     def _installed_candidate(self, name: str, specifier: SpecifierSet) -> Candidate | None:
         dist = self.installed.get(name)
@@ -711,13 +830,15 @@ def resolve(
     formats: FormatControl | None = None,
     hashes: Mapping[str, Hashes] | None = None,
     max_rounds: int = 200_000,
+    jobs: int = 1,
 ) -> Resolution:
     """Choose a distribution for every requirement and dependency, as pip would.
 
     ``installed`` maps canonical names to what the target has; ``hashes`` maps canonical names
     to the digests the requirements pin (files publishing a pinned digest are preferred).
     Raises NoMatchingDistribution (nothing fits, conflicts, Requires-Python) or PipsealError
-    (too many rounds, metadata that cannot be had).
+    (too many rounds, metadata that cannot be had). With ``jobs`` of 2 or more, the pages and
+    metadata of pending requirements are fetched ahead on that many threads.
     """
     installed = installed or {}
     roots, requested = _root_requirements(requirements, target)
@@ -734,9 +855,11 @@ def resolve(
         allow_prereleases=allow_prereleases,
         formats=formats or FormatControl(),
         hashes=hashes or {},
+        ahead=Ahead(jobs),
     )
     resolver: _Resolver[Requirement, Candidate, str] = _Resolver(provider, BaseReporter())
     try:
+        provider.fetch_ahead(roots)
         result = resolver.resolve(roots, max_rounds=max_rounds)
     except ResolutionImpossible as exc:
         causes: list[RequirementInformation[Requirement, Candidate]] = list(exc.causes)
@@ -748,6 +871,9 @@ def resolve(
             hint="Try adding lower bounds to constrain your dependencies, for example: "
             "'package>=2.0.0' instead of just 'package'.",
         ) from None
+    finally:
+        assert provider.ahead is not None
+        provider.ahead.close()
 
     by_name: dict[str, list[str]] = {}
     for identifier, candidate in result.mapping.items():

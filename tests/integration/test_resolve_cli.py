@@ -541,6 +541,52 @@ def test_dry_run_report_on_stdout_is_pips_json(
     assert venv.installed() == {}
 
 
+@pytest.mark.parametrize("metadata", [True, False], ids=["pep658", "range"])
+def test_dry_run_downloads_no_archive(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+    metadata: bool,
+) -> None:
+    """As uv: metadata by PEP 658 files or Range requests, digests from the index; no wheel is
+    fetched whole (a mirror without PEP 658 and without validators, as the issue measured)."""
+    dists = build_chain(wheel_dir)
+    for dist in dists.values():
+        index_server.add(dist, metadata=metadata)
+    index_server.validators = False
+
+    result = install(run_pipseal, venv, index_server.url, "--dry-run", "--report", "-", "app")
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    hashes = {
+        i["metadata"]["name"]: i["download_info"]["archive_info"]["hashes"]["sha256"]
+        for i in report["install"]
+    }
+    assert hashes == {name: d.sha256 for name, d in dists.items()}
+    assert [i["metadata"]["name"] for i in report["install"]] == ["base", "lib", "app"]
+    wheels = [r for r in index_server.requests if r.path.endswith(".whl")]
+    assert all("Range" in r.headers and r.status == 206 for r in wheels), wheels
+    assert bool(wheels) is not metadata
+    assert venv.installed() == {}
+    # A dry run with pins the index's digests satisfy downloads nothing either.
+    before = len(index_server.requests)
+    pinned = install(
+        run_pipseal,
+        venv,
+        index_server.url,
+        "--dry-run",
+        "--no-deps",
+        "-r",
+        write(tmp_path / "r.txt", pinned_lines(dists.values())),
+    )
+    assert pinned.returncode == 0, pinned.stderr
+    assert "Would install" in pinned.stdout
+    assert not [r for r in index_server.requests[before:] if r.path.endswith(".whl")]
+
+
 def test_report_file_is_written_after_a_real_install(
     index_server: IndexServer, wheel_dir: Path, venv: Venv, tmp_path: Path, run_pipseal: RunPipseal
 ) -> None:

@@ -243,15 +243,15 @@ class IndexServer:
     format gets 406), ``ranges`` (answer Range requests with 206), ``require_auth`` (a
     ``(user, password)`` every request must present with Basic auth, else 401),
     ``validators`` (send project pages with an ETag, and answer 304 to it; off, a page comes
-    with no validator at all, as some simple indexes serve them).
+    with no validator at all, as some simple indexes and many mirrors serve them).
     ``requests`` lists every request answered, in order.
     """
 
     def __init__(self) -> None:
         self.formats: set[str] = {"html", "json"}
         self.ranges: bool = True
-        self.require_auth: tuple[str, str] | None = None
         self.validators: bool = True
+        self.require_auth: tuple[str, str] | None = None
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._files: dict[str, _File] = {}

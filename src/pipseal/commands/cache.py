@@ -144,7 +144,7 @@ def verify(cache: Cache, *, fix: bool = False) -> VerifyReport:
         for kind, pattern, check in (
             ("link", "links/*.json", _check_link),
             ("name", "names/*/*.json", _check_name),
-            ("page", "pages/*/*.page", _check_page),
+            ("page", "pages/*/*.page2", _check_page),
         ):
             for path in sorted(base.glob(pattern)):
                 records += 1
@@ -249,24 +249,27 @@ def _check_name(path: Path) -> str | None:
 
 def _check_page(path: Path) -> str | None:
     from pipseal.cache import stored_page
+    from pipseal.pages import load
 
     try:
         raw = path.read_bytes()
-        meta = json.loads(raw.partition(b"\n")[0])
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
+    try:
+        header = json.loads(raw.partition(b"\n")[0])
     except ValueError as exc:
         return f"its header is not valid JSON ({exc})"
-    if not (
-        isinstance(meta, dict)
-        and isinstance(meta.get("url"), str)
-        and isinstance(meta.get("content_type"), str)
-    ):
-        return "its header lacks the page URL or content type"
-    if path.stem != hashlib.sha256(meta["url"].encode()).hexdigest():
-        return f"stored under another page's key (it names {meta['url']})"
-    problem, _ = stored_page(raw, meta["url"])
-    return problem or None
+    url = header.get("url") if isinstance(header, dict) else None
+    if not isinstance(url, str):
+        return "its header lacks the page URL"
+    if path.stem != hashlib.sha256(url.encode()).hexdigest():
+        return f"stored under another page's key (it names {url})"
+    problem, _ = stored_page(raw, url)
+    if problem:
+        return problem
+    if load(raw, url, url, "") is None:
+        return "not a readable stored page"
+    return None
 
 
 def _check_tree(tree: Path) -> tuple[str, str | None]:

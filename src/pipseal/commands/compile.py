@@ -296,8 +296,8 @@ def _release_hashes(dist: ResolvedDist, machinery: Machinery, url: str | None) -
         version = Version(dist.version)
         files = [
             f
-            for f in machinery.find_files(dist.name)
-            if canonicalize_name(f.project) == dist.name and f.version == version
+            for f in machinery.find_project(dist.name).files_of(version)
+            if canonicalize_name(f.project) == dist.name
         ]
         if not files and dist.file is not None:
             files = [dist.file]

@@ -27,7 +27,8 @@ from pipseal.commands.trees import Trees
 from pipseal.errors import TreeDrifted
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Preparation, Prepared
+    from pipseal.commands.prepare import Planned, Preparation, Prepared, Request
+    from pipseal.commands.report import Reported
     from pipseal.environment import Inspection, InstalledDistribution, TargetEnvironment
     from pipseal.fetch import FetchedArchive
     from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
@@ -126,11 +127,24 @@ def _run(
                     on_fetched=on_fetched,
                 )
 
+            # --dry-run, as uv: a file the index publishes a sha256 for (matching its pins) is
+            # not downloaded; its metadata came by PEP 658 or Range requests.
+            unfetched = [] if not options.dry_run else _known_unfetched(choice.planned, request)
+            # Shown and reported in the plan's (install) order.
+            order = {p.name: i for i, p in enumerate(choice.planned)}
+            if unfetched:
+                skipped = {id(p) for p in unfetched}
+                choice = replace(
+                    choice, planned=[p for p in choice.planned if id(p) not in skipped]
+                )
             # Archives not unpacked in the cache yet are unpacked as they arrive, while the
             # others download.
             prepared = fetched(trees.unpack_ahead(choice.planned) if trees is not None else None)
+            shown = [(p.planned.name, p.planned.version) for p in prepared.archives]
+            shown += [(p.name, p.version) for p in unfetched]
+            shown.sort(key=lambda pair: order.get(pair[0], len(order)))
             result = InstallResult(
-                installed=tuple((p.planned.name, p.planned.version) for p in prepared.archives),
+                installed=tuple(shown),
                 already_satisfied=tuple(choice.kept),
                 cache_hits=prepared.cache_hits,
                 downloaded=prepared.downloaded,
@@ -140,11 +154,11 @@ def _run(
             )
             requested = {r.canonical_name for r in request.requirements if r.canonical_name}
             if options.report:
-                from pipseal.commands.report import installation_report
+                from pipseal.commands.report import from_archives, installation_report
 
-                result = replace(
-                    result, report=installation_report(prepared.archives, requested, target)
-                )
+                items = from_archives(prepared.archives) + _unfetched_report(unfetched, machinery)
+                items.sort(key=lambda r: order.get(r.planned.name, len(order)))
+                result = replace(result, report=installation_report(items, requested, target))
             if options.dry_run or not prepared.archives:
                 return replace(result, dry_run=options.dry_run, seconds=time.monotonic() - started)
             from pipseal.install import install_wheels
@@ -239,6 +253,43 @@ def provenance_of(archives: tuple[Prepared, ...], indexes: list[str]) -> dict[st
         )
         for p in archives
     }
+
+
+def _known_unfetched(planned: list[Planned], request: Request) -> list[Planned]:
+    """The planned wheels a dry run need not download: the index publishes their sha256, and
+    it satisfies their pins (a pin it does not satisfy is downloaded, to diagnose it)."""
+    found: list[Planned] = []
+    for p in planned:
+        f = p.index_file
+        if f is None or p.from_cache or f.kind != "wheel" or p.requirement.url:
+            continue
+        if f.malformed_hashes:
+            continue  # downloaded, so that it is refused as a real install refuses it
+        published = sorted(f.hashes.allowed.get("sha256", ()))
+        if not published:
+            continue
+        if p.expected:
+            if not p.expected.is_satisfied_by({"sha256": published[0]}):
+                continue
+        elif request.hash_mode:
+            continue  # reported as missing a hash by the plan's own checks
+        found.append(p)
+    return found
+
+
+def _unfetched_report(unfetched: list[Planned], machinery: Machinery) -> list[Reported]:
+    """Report items from the index's digests and the metadata the resolution read (memoized
+    by the fetcher; PEP 658 or Range requests for a --no-deps plan)."""
+    from pipseal.commands.report import Reported
+    from pipseal.threads import map_in_threads
+
+    def one(p: Planned) -> Reported:
+        f = p.index_file
+        assert f is not None
+        sha256 = sorted(f.hashes.allowed["sha256"])[0]
+        return Reported(p, f.url, sha256, machinery.metadata.get(f))
+
+    return map_in_threads(one, unfetched, machinery.common.jobs)
 
 
 def _interrupted_commits(target: TargetEnvironment) -> bool:

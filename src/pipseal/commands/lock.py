@@ -183,11 +183,12 @@ def _release_files(dist: ResolvedDist, machinery: Machinery) -> list[IndexFile]:
     yanked files only when the chosen one is that file. A URL requirement's file alone."""
     chosen = dist.file
     assert chosen is not None
-    if chosen.source not in {f.source for f in machinery.find_files(dist.name)}:
-        return [chosen]
     version = Version(dist.version)
+    release = machinery.find_project(dist.name).files_of(version)
+    if chosen.source not in {f.source for f in release}:
+        return [chosen]
     found: dict[str, IndexFile] = {}
-    for f in machinery.find_files(dist.name):
+    for f in release:
         if f.source != chosen.source or f.version != version or f.filename in found:
             continue
         if f.yanked is not None and f.filename != chosen.filename:

@@ -176,9 +176,9 @@ def plan(
 
         assert r.name is not None
         formats = FormatControl(common.index.only_binary, common.index.no_binary)
-        files = finder.find_files(r.name)
+        project = finder.find_project(r.name)
         selection = select(
-            files,
+            project,
             target,
             specifier=specifier,
             allow_prereleases=common.index.pre,
@@ -189,7 +189,7 @@ def plan(
         )
         best = selection.best
         if best is None:
-            raise _no_match(r, specifier, files, selection.rejected)
+            raise _no_match(r, specifier, project.all_files(), selection.rejected)
         idx: IndexFile = best  # type: ignore[assignment]
         source = ArchiveSource.of(idx)
         return Planned(r, idx.project, str(idx.version), source, expected, idx)
@@ -313,7 +313,7 @@ def prefetch(
 
     def one(name: str) -> None:
         with contextlib.suppress(PipsealError):
-            finder.find_files(name)
+            finder.find_project(name)
             if after is not None:
                 after(name)
 
@@ -653,7 +653,7 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
                 f"{p.index_file.filename} is served from {file_host}, not the index's host "
                 f"{index_host}: {redact(p.index_file.url)}"
             )
-        files = finder.find_files(p.name)
+        files = finder.find_project(p.name).files_of(p.index_file.version)
         if len({f.source for f in files if f.filename == p.source.filename and f.hashes}) < 2:
             continue  # one index publishes it (the usual case): nothing to disagree on
         from pipseal.diagnose import PublishedFile, disagreement_diagnosis, disagreements
@@ -780,6 +780,7 @@ def plan_resolved(
         allow_prereleases=common.index.pre,
         formats=FormatControl(common.index.only_binary, common.index.no_binary),
         hashes=hashes,
+        jobs=common.jobs,
     )
     for warning in resolution.warnings:
         reporter.warn(warning)

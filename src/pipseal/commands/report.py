@@ -8,47 +8,70 @@ https://pip.pypa.io/en/stable/reference/installation-report/ : ``version``, ``pi
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipseal import __version__
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Prepared
+    from pipseal.commands.prepare import Planned, Prepared
     from pipseal.environment import TargetEnvironment
+    from pipseal.metadata import CoreMetadata
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One distribution of the report: its file's URL and sha256, and its core metadata."""
+
+    planned: Planned
+    url: str
+    sha256: str
+    metadata: CoreMetadata
+
+
+def from_archives(prepared: Sequence[Prepared]) -> list[Reported]:
+    """Report items for checked archives (their METADATA read locally: no network)."""
+    from pipseal.commands.locked import wheel_metadata
+
+    return [
+        Reported(
+            p.planned,
+            p.archive.source.url,
+            p.archive.sha256,
+            wheel_metadata(p.archive.path, p.planned.name, p.archive.source.filename),
+        )
+        for p in prepared
+    ]
 
 
 def installation_report(
-    prepared: Sequence[Prepared], requested: Collection[str], target: TargetEnvironment
+    items: Sequence[Reported], requested: Collection[str], target: TargetEnvironment
 ) -> dict[str, Any]:
-    """The report for these checked archives (read locally: no network)."""
+    """The report for these distributions."""
     from packaging.utils import canonicalize_name
 
-    from pipseal.commands.locked import wheel_metadata
     from pipseal.redaction import redact
 
-    items: list[dict[str, Any]] = []
-    for p in prepared:
-        archive = p.archive
-        meta = wheel_metadata(archive.path, p.planned.name, archive.source.filename)
-        sha256 = archive.sha256
+    found: list[dict[str, Any]] = []
+    for r in items:
+        p = r.planned
         item: dict[str, Any] = {
             "download_info": {
-                "url": redact(archive.source.url),
-                "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}},
+                "url": redact(r.url),
+                "archive_info": {"hash": f"sha256={r.sha256}", "hashes": {"sha256": r.sha256}},
             },
-            "is_direct": bool(p.planned.requirement.url),
-            "is_yanked": bool(p.planned.index_file and p.planned.index_file.yanked is not None),
-            "requested": canonicalize_name(p.planned.name) in requested
-            or bool(p.planned.requirement.url),
-            "metadata": meta.as_json(),
+            "is_direct": bool(p.requirement.url),
+            "is_yanked": bool(p.index_file and p.index_file.yanked is not None),
+            "requested": canonicalize_name(p.name) in requested or bool(p.requirement.url),
+            "metadata": r.metadata.as_json(),
         }
-        extras = sorted(p.planned.requirement.extras)
+        extras = sorted(p.requirement.extras)
         if extras and item["requested"]:
             item["requested_extras"] = extras
-        items.append(item)
+        found.append(item)
     return {
         "version": "1",
         "pip_version": f"pipseal {__version__}",
-        "install": items,
+        "install": found,
         "environment": dict(target.markers),
     }

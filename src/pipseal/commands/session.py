@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pipseal.commands.prepare import Planned
     from pipseal.fetch import Fetcher
     from pipseal.http import Session
-    from pipseal.index import Finder, IndexFile
+    from pipseal.index import Finder, IndexFile, ProjectFiles
     from pipseal.metadata import MetadataFetcher
 
 
@@ -119,6 +119,9 @@ class Machinery:
 
     def find_files(self, project: str) -> list[IndexFile]:
         return self._real_finder().find_files(project)
+
+    def find_project(self, project: str) -> ProjectFiles:
+        return self._real_finder().find_project(project)
 
     def _real_finder(self) -> Finder:
         # Page fetches run on several threads at once: only one of them makes the finder.
