@@ -5,8 +5,9 @@ of these found an installed METADATA without a blank line that spun forever).
 Parsers covered: installed METADATA and RECORD (environment, verify, transaction), a wheel's
 METADATA, RECORD, WHEEL and entry_points.txt (check_archive, then build_tree), core metadata
 from an index (CoreMetadata), index pages (HTML and JSON), requirements files, and the cache's
-records (metadata, page, link, name records, tree manifests). pipseal reads no
-direct_url.json (it writes none and never reads one back).
+records (metadata, page, link, name records, tree manifests), and the files of an installed
+``.dist-info`` that ``freeze``/``show``/``check``/``list`` read (direct_url.json,
+provenance_url.json, WHEEL, RECORD, METADATA's Requires-Dist).
 """
 
 from __future__ import annotations
@@ -117,6 +118,44 @@ def test_installed_metadata_and_record(scratch: Path, metadata: bytes, record: b
             entries = list(verify._record_entries(dist))
             assert len(entries) <= record.count(b"\n") + record.count(b"\r") + 1
     assert all(isinstance(p, str) for p in paths)
+
+
+@SETTINGS
+@given(
+    member=st.sampled_from(
+        ["direct_url.json", "provenance_url.json", "WHEEL", "RECORD", "METADATA"]
+    ),
+    content=arbitrary | _json_values.map(lambda v: json.dumps(v).encode()),
+)
+def test_installed_dist_info_files_read_by_the_environment_commands(
+    scratch: Path, member: str, content: bytes
+) -> None:
+    from pipseal.distinfo import DistInfo
+    from pipseal.environment import InstalledDistribution
+
+    dist_info = scratch / "site2" / "some-1.0.dist-info"
+    shutil.rmtree(dist_info, ignore_errors=True)
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_bytes(b"Name: some\nVersion: 1.0\n")
+    (dist_info / member).write_bytes(content)
+    dist = InstalledDistribution("some", "some", "1.0", str(dist_info), None, False)
+    with bounded():
+        info = DistInfo(dist)
+        direct = info.direct_url
+        assert direct is None or isinstance(direct.get("url"), str)
+        assert info.editable_project_location is None or isinstance(
+            info.editable_project_location, str
+        )
+        provenance = info.provenance
+        assert provenance is None or len(provenance.sha256) == 64
+        paths = info.record_paths()
+        assert paths is None or all(isinstance(p, str) for p in paths)
+        # Unparsable tags and requirements are ValueErrors (InvalidRequirement is one), which
+        # the commands report per distribution, as pip does.
+        with suppress(ValueError):
+            info.wheel_tags()
+        with suppress(ValueError):
+            info.requires  # noqa: B018
 
 
 # -- a wheel's own files ------------------------------------------------------------------------
