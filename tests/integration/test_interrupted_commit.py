@@ -84,7 +84,11 @@ def kill_during_commit(venv: Venv, wheel: Path, delay: float) -> bool:
 
 
 def assert_before_or_complete(
-    venv: Venv, before: dict[str, bytes | None], new: BuiltDist, run_pipseal: RunPipseal
+    venv: Venv,
+    before: dict[str, bytes | None],
+    new: BuiltDist,
+    run_pipseal: RunPipseal,
+    module: str = "big",
 ) -> str:
     """The venv is its ``before`` snapshot, or has all of ``new``: say which."""
     after = tree_snapshot(venv.path)
@@ -92,8 +96,8 @@ def assert_before_or_complete(
     assert verified.returncode == 0, verified.stdout + verified.stderr
     if after == before:
         return "before"
-    assert venv.installed() == {"big": new.version}
-    version = venv.run("import big; print(big.VERSION)").strip()
+    assert venv.installed() == {new.name: new.version}
+    version = venv.run(f"import {module}; print({module}.VERSION)").strip()
     assert version == new.version
     assert verified.stdout.startswith("Checked 1 distribution, ")
     assert int(verified.stdout.split()[3]) > MODULES
@@ -238,9 +242,33 @@ def interrupt_during_commit(
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+@pytest.fixture(scope="module")
+def flat_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuiltDist, BuiltDist]:
+    directory = tmp_path_factory.mktemp("flat-wheels")
+    return flat_wheel(directory, "1.0"), flat_wheel(directory, "2.0")
+
+
+@pytest.fixture(scope="module")
+def with_old_flat(
+    flat_pair: tuple[BuiltDist, BuiltDist],
+    venv_template: Venv,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Venv:
+    """A venv with flat 1.0 installed, cloned for each trial. Its upgrade sets aside and moves
+    in each of 1,200 top-level modules, one journal step each: a commit long enough to be seen
+    and interrupted on an idle machine too (``big``'s package directory moves in a few steps,
+    which a quiet machine finishes before the test sees the journal)."""
+    from pipseal.environment import inspect_interpreter
+    from pipseal.install import install_wheels
+
+    venv = clone_venv(venv_template, tmp_path_factory.mktemp("with-old-flat") / "venv")
+    install_wheels([flat_pair[0].path], inspect_interpreter(str(venv.python)))
+    return venv
+
+
 def test_ctrl_c_during_an_upgrade_never_splits_a_step(
-    big: tuple[BuiltDist, BuiltDist],
-    with_old: Venv,
+    flat_pair: tuple[BuiltDist, BuiltDist],
+    with_old_flat: Venv,
     tmp_path: Path,
     cache_dir: Path,
     run_pipseal: RunPipseal,
@@ -251,11 +279,11 @@ def test_ctrl_c_during_an_upgrade_never_splits_a_step(
 
     env = pipseal_env(tmp_path / "home", cache_dir)
     outcomes: list[tuple[float, int, str]] = []
-    for trial, delay in enumerate((0.0, 0.001, 0.003, 0.006, 0.012, 0.025)):
-        venv = clone_venv(with_old, tmp_path / f"t{trial}")
+    for trial, delay in enumerate((0.0, 0.002, 0.008, 0.03)):
+        venv = clone_venv(with_old_flat, tmp_path / f"t{trial}")
         before = tree_snapshot(venv.path)
         command = [sys.executable, "-m", "pipseal", "install", "--python", str(venv.python)]
-        command += ["--no-index", "-f", str(big[1].path.parent), "big==2.0"]
+        command += ["--no-index", "-f", str(flat_pair[1].path.parent), "flat==2.0"]
 
         result = interrupt_during_commit(venv, command, env, delay)
 
@@ -263,18 +291,20 @@ def test_ctrl_c_during_an_upgrade_never_splits_a_step(
         assert "Traceback" not in result.stderr
         # The interrupted process itself undid its moves and removed its staging directory.
         assert not list(venv.path.glob(".pipseal-staging-*")), result.stderr
-        outcome = assert_before_or_complete(venv, before, big[1], run_pipseal)
+        outcome = assert_before_or_complete(venv, before, flat_pair[1], run_pipseal, "flat0000")
         outcomes.append((delay, result.returncode, outcome))
 
     # Meaningful only if some interrupts landed in the middle of the moves.
     assert (130, "before") in {(code, o) for _, code, o in outcomes}, outcomes
 
 
-def flat_wheel(directory: Path) -> BuiltDist:
+def flat_wheel(directory: Path, version: str = "1.0") -> BuiltDist:
     """1200 top-level modules: in an existing directory each is a move of its own, so the
     commit lasts long enough for a kill to land in it."""
-    modules: dict[str, str | bytes] = {f"flat{i:04d}.py": f"N = {i}\n" for i in range(MODULES)}
-    return build_wheel(directory, "flat", "1.0", modules=modules)
+    modules: dict[str, str | bytes] = {
+        f"flat{i:04d}.py": f"N = {i}\nVERSION = {version!r}\n" for i in range(MODULES)
+    }
+    return build_wheel(directory, "flat", version, modules=modules)
 
 
 @pytest.mark.parametrize("option", ["--target", "--prefix"])
