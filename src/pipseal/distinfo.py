@@ -25,7 +25,40 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.tags import Tag
 
-__all__ = ["DistInfo", "url_to_path"]
+__all__ = ["METADATA_FIELDS", "DistInfo", "url_to_path"]
+
+#: The core metadata fields and whether each may occur more than once (pip's
+#: ``METADATA_FIELDS``, pip/_internal/metadata/_json.py): the JSON form of METADATA that
+#: ``inspect`` and ``--report`` print.
+METADATA_FIELDS: tuple[tuple[str, bool], ...] = (
+    ("Metadata-Version", False),
+    ("Name", False),
+    ("Version", False),
+    ("Dynamic", True),
+    ("Platform", True),
+    ("Supported-Platform", True),
+    ("Summary", False),
+    ("Description", False),
+    ("Description-Content-Type", False),
+    ("Keywords", False),
+    ("Home-page", False),
+    ("Download-URL", False),
+    ("Author", False),
+    ("Author-email", False),
+    ("Maintainer", False),
+    ("Maintainer-email", False),
+    ("License", False),
+    ("License-Expression", False),
+    ("License-File", True),
+    ("Classifier", True),
+    ("Requires-Dist", True),
+    ("Requires-Python", False),
+    ("Requires-External", True),
+    ("Project-URL", True),
+    ("Provides-Extra", True),
+    ("Provides-Dist", True),
+    ("Obsoletes-Dist", True),
+)
 
 
 def url_to_path(url: str) -> str:

@@ -56,6 +56,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from pipseal.distinfo import METADATA_FIELDS
 from pipseal.errors import PipsealError
 from pipseal.fetch import ArchiveSource, Fetcher
 from pipseal.hashes import Hashes
@@ -71,36 +72,6 @@ TAIL_BYTES = 64 * 1024
 #: Later Range requests fetch whole blocks of this size.
 BLOCK_SIZE = 16 * 1024
 
-# pip's METADATA_FIELDS (pip/_internal/metadata/_json.py): name and whether it may repeat.
-_FIELDS: tuple[tuple[str, bool], ...] = (
-    ("Metadata-Version", False),
-    ("Name", False),
-    ("Version", False),
-    ("Dynamic", True),
-    ("Platform", True),
-    ("Supported-Platform", True),
-    ("Summary", False),
-    ("Description", False),
-    ("Description-Content-Type", False),
-    ("Keywords", False),
-    ("Home-page", False),
-    ("Download-URL", False),
-    ("Author", False),
-    ("Author-email", False),
-    ("Maintainer", False),
-    ("Maintainer-email", False),
-    ("License", False),
-    ("License-Expression", False),
-    ("License-File", True),
-    ("Classifier", True),
-    ("Requires-Dist", True),
-    ("Requires-Python", False),
-    ("Requires-External", True),
-    ("Project-URL", True),
-    ("Provides-Extra", True),
-    ("Provides-Dist", True),
-    ("Obsoletes-Dist", True),
-)
 
 
 def _decode(raw: bytes) -> str:
@@ -232,7 +203,7 @@ class CoreMetadata:
         underscores, multiple-use fields as lists, keywords split, the body as description."""
         message: Message = Parser(policy=compat32).parsestr(_decode(self.raw))
         result: dict[str, Any] = {}
-        for name, multiple in _FIELDS:
+        for name, multiple in METADATA_FIELDS:
             if name not in message:
                 continue
             key = name.lower().replace("-", "_")

@@ -12,40 +12,10 @@ from typing import Any
 
 from pipseal import __version__
 from pipseal.commands.installed import Installed
-from pipseal.distinfo import DistInfo
+from pipseal.distinfo import METADATA_FIELDS, DistInfo
 
 __all__ = ["metadata_json", "run"]
 
-#: The core metadata fields and whether each may occur more than once (pip's ``_json.py``).
-METADATA_FIELDS = (
-    ("Metadata-Version", False),
-    ("Name", False),
-    ("Version", False),
-    ("Dynamic", True),
-    ("Platform", True),
-    ("Supported-Platform", True),
-    ("Summary", False),
-    ("Description", False),
-    ("Description-Content-Type", False),
-    ("Keywords", False),
-    ("Home-page", False),
-    ("Download-URL", False),
-    ("Author", False),
-    ("Author-email", False),
-    ("Maintainer", False),
-    ("Maintainer-email", False),
-    ("License", False),
-    ("License-Expression", False),
-    ("License-File", True),
-    ("Classifier", True),
-    ("Requires-Dist", True),
-    ("Requires-Python", False),
-    ("Requires-External", True),
-    ("Project-URL", True),
-    ("Provides-Extra", True),
-    ("Provides-Dist", True),
-    ("Obsoletes-Dist", True),
-)
 
 
 def run(installed: Installed, environment: dict[str, str]) -> dict[str, Any]:
