@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import RunPipseal
 from tests.integration.helpers import tree_snapshot
-from tests.support.venvs import SRC, Venv, clone_venv, scrubbed_env
+from tests.support.venvs import SRC, Venv, clone_venv, interruptible, scrubbed_env
 from tests.support.wheels import BuiltDist, build_wheel
 
 MODULES = 1200
@@ -222,9 +222,12 @@ def interrupt_during_commit(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command``; from ``delay`` seconds after its journal appears, send it SIGINT every
     half millisecond (a user hammering Ctrl-C) until it ends."""
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    # Ctrl-C reaches a foreground process, whose SIGINT is not ignored, whatever this run of
+    # the tests inherited (a background job of a script ignores SIGINT, and its children too).
+    with interruptible():
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     deadline = time.monotonic() + 60
     try:
         while journal_of(venv) is None and process.poll() is None:
