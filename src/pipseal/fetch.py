@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pipseal.cache import Cache, IncomingArchive, LinkRecord
+from pipseal.cache.incoming import IncomingArchive
+from pipseal.cache.store import Cache, LinkRecord
 from pipseal.errors import NetworkError, PipsealError
 from pipseal.fileurl import url2pathname
 from pipseal.hashes import CHUNK_SIZE, Hashes, HashMismatch, MultiHasher, format_hash_report

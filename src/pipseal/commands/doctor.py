@@ -34,7 +34,7 @@ from pipseal.errors import PipsealError, UsageError
 from pipseal.hashes import Hashes
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.commands.session import Machinery
     from pipseal.environment import TargetEnvironment
     from pipseal.index import IndexFile

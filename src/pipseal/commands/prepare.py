@@ -39,7 +39,7 @@ from pipseal.requirements import (
 )
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.diagnose import Evidence
     from pipseal.environment import InstalledDistribution, TargetEnvironment
     from pipseal.fetch import Fetcher
