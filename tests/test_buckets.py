@@ -59,9 +59,9 @@ def test_entries_lists_what_entry_names(tmp_path: Path) -> None:
 
 
 def test_the_record_formats_are_the_buckets_versions() -> None:
-    assert PAGE_FORMAT == f"pipseal-page-{Bucket.PAGES.version}"
+    assert f"pipseal-page-{Bucket.PAGES.version}" == PAGE_FORMAT
     assert Bucket.PAGES.pattern.endswith(f".page{Bucket.PAGES.version}")
-    assert unpacked.FORMAT == Bucket.UNPACKED.version
+    assert Bucket.UNPACKED.version == unpacked.FORMAT
 
 
 def test_each_bucket_draws_its_tree_and_the_module_draws_them_all() -> None:

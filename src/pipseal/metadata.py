@@ -73,7 +73,6 @@ TAIL_BYTES = 64 * 1024
 BLOCK_SIZE = 16 * 1024
 
 
-
 def _decode(raw: bytes) -> str:
     # Core metadata is UTF-8; a stray byte must not make a whole dependency tree unreadable.
     return raw.decode("utf-8", errors="replace")
@@ -441,9 +440,7 @@ class MetadataFetcher:
     # -- routes ---------------------------------------------------------------------------------
 
     def _load(self, file: IndexFile) -> CoreMetadata:
-        from pipseal.redaction import redact
-
-        origin = f"{file.filename} ({redact(file.url)})"
+        origin = f"{file.filename} ({file.link})"
         if file.kind != "wheel":
             raise PipsealError(
                 f"cannot read the metadata of {file.filename}: it is a source distribution, "
@@ -462,8 +459,6 @@ class MetadataFetcher:
 
     def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> tuple[bytes, str]:
         """METADATA's bytes and where they were read (a key of ``SOURCES``)."""
-        from pipseal.redaction import redact
-
         local = ArchiveSource(file.url, file.filename).local_path
         if local is not None:
             # A local file may change before it is copied into the cache: checked then too.
@@ -484,7 +479,7 @@ class MetadataFetcher:
                     expected = ", ".join(str(h) for h in file.metadata)
                     got = hashlib.sha256(raw).hexdigest()
                     raise PipsealError(
-                        f"the core metadata file {redact(file.metadata_url)} does not match the "
+                        f"the core metadata file {file.link}.metadata does not match the "
                         f"digest the index publishes for it (expected {expected}, got "
                         f"sha256:{got})",
                         hint="the index or a proxy serves damaged or changed metadata; "

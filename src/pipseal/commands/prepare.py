@@ -324,11 +324,10 @@ def warn_if_yanked(file: IndexFile, reporter: Reporter) -> None:
     """pip's warning for a yanked file chosen because a pin asked for exactly it."""
     if file.yanked is None:
         return
-    from pipseal.redaction import redact
 
     message = (
         "The candidate selected for download or install is a yanked version: "
-        f"'{file.project}' candidate (version {file.version} at {redact(file.url)})"
+        f"'{file.project}' candidate (version {file.version} at {file.link})"
     )
     if file.yanked:
         message += f"\nReason for being yanked: {file.yanked}"
@@ -634,7 +633,7 @@ def _pip_name_with_url(p: Planned) -> str:
     text = r.url if r.url else f"{p.name}=={p.version}"
     if r.url:
         return f"{redact(text)}{origin}"
-    return f"{text} from {redact(p.source.url)}{origin}"
+    return f"{text} from {p.source.link}{origin}"
 
 
 def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter: Reporter) -> None:
@@ -647,11 +646,10 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
         index_host = urllib.parse.urlsplit(p.index_file.source).hostname
         if file_host and index_host and file_host != index_host:
             # Allowed (indexes often serve files from a CDN), but shown to whoever asks.
-            from pipseal.redaction import redact
 
             reporter.verbose(
                 f"{p.index_file.filename} is served from {file_host}, not the index's host "
-                f"{index_host}: {redact(p.index_file.url)}"
+                f"{index_host}: {p.index_file.link}"
             )
         files = finder.find_project(p.name).files_of(p.index_file.version)
         if len({f.source for f in files if f.filename == p.source.filename and f.hashes}) < 2:
