@@ -27,6 +27,9 @@ from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist, build_wheel
 
+#: The default policy: resolve, keep what is installed when it fits.
+RESOLVE = Policy()
+
 
 class World:
     """An index with alpha 1.0 (needs beta) and beta 1.0 and 2.0; a venv; one cache."""
@@ -45,7 +48,10 @@ class World:
         self.target: TargetEnvironment = inspect_interpreter(str(venv.python))
 
     def plan(
-        self, requirements: Sequence[str] = (), files: Sequence[Path] = (), **policy: bool
+        self,
+        requirements: Sequence[str] = (),
+        files: Sequence[Path] = (),
+        policy: Policy = RESOLVE,
     ) -> Plan:
         parsed = read_request(
             RequestOptions(
@@ -59,7 +65,7 @@ class World:
                 machinery,
                 self.target,
                 installed_distributions(self.target),
-                Policy(**policy),
+                policy,
                 reporter=SilentReporter(),
             )
         finally:
@@ -93,7 +99,7 @@ def test_resolved_route_plans_dependencies_first(world: World) -> None:
 
 
 def test_listed_route_takes_the_requirements_as_they_are(world: World) -> None:
-    plan = world.plan(["alpha"], no_deps=True)
+    plan = world.plan(["alpha"], policy=Policy(no_deps=True))
 
     assert plan.route == "no-deps"
     assert _names(plan) == [("alpha", "1.0")]
