@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pipseal.errors import PipsealError
-from pipseal.fetch import FetchedArchive
+from pipseal.fetch.source import FetchedArchive
 from pipseal.hashes import (
     HashMismatch,
     HashMissing,
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from pipseal.cache.store import Cache
     from pipseal.diagnose import Evidence
     from pipseal.environment import TargetEnvironment
-    from pipseal.fetch import Fetcher
-    from pipseal.index import FindsFiles
+    from pipseal.fetch.fetcher import Fetcher
+    from pipseal.index.files import FindsFiles
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def fetch_and_check(
     )
     for i, r in zip(todo, fetched, strict=True):
         results[i] = r
-    from pipseal.fetch import DigestDisagrees
+    from pipseal.fetch.failures import DigestDisagrees
 
     for i, result in enumerate(results):
         if isinstance(result, DigestDisagrees):
@@ -184,13 +184,8 @@ def _check_metadata(ready: Prepared, cache: Cache) -> None:
     if used is None or used.source == "wheel" or not archive.source.filename.endswith(".whl"):
         return
     from pipseal.diagnose import metadata_mismatch
-    from pipseal.metadata import (
-        SOURCES,
-        CoreMetadata,
-        forget_record,
-        read_wheel_metadata,
-        record_checked,
-    )
+    from pipseal.metadata.core import SOURCES, CoreMetadata, read_wheel_metadata
+    from pipseal.metadata.record import forget_record, record_checked
 
     origin = archive.source.filename
     with archive.path.open("rb") as handle:

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pipseal.errors import PipsealError
-from pipseal.fetch import ArchiveSource
+from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes, HashProblem
 from pipseal.pipeline.options import Reporter
 from pipseal.requirements import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution
-    from pipseal.index import FindsFiles, IndexFile
-    from pipseal.metadata import CoreMetadata
+    from pipseal.index.files import FindsFiles, IndexFile
+    from pipseal.metadata.core import CoreMetadata
 
 #: How the plan was made: each requirement as listed (``--no-deps``, a lock), a hash-pinned set
 #: checked from the cache alone, or dependency resolution.

@@ -15,7 +15,8 @@ from pipseal import __version__
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
-    from pipseal.metadata import CoreMetadata, MetadataFetcher
+    from pipseal.metadata.core import CoreMetadata
+    from pipseal.metadata.fetcher import MetadataFetcher
     from pipseal.pipeline.fetching import Prepared
     from pipseal.pipeline.plan import Planned
 
