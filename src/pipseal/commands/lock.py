@@ -118,9 +118,10 @@ def _packages(
     """A package entry per distribution, files without a published sha256 downloaded to hash."""
     from pipseal.fetch.source import ArchiveSource
     from pipseal.pylock import LockedPackage
-    from pipseal.redaction import redact, strip_userinfo
+    from pipseal.redaction import Url
 
-    indexes = {redact(url): strip_userinfo(url) for url in index_urls(common)}
+    # Keyed as IndexFile.source names an index (redacted), valued as a lock stores it.
+    indexes = {str(link): link.stored for link in map(Url, index_urls(common))}
     per_dist: list[tuple[ResolvedDist, list[IndexFile]]] = []
     for dist in dists:
         assert dist.file is not None  # nothing installed is kept: ``installed`` was empty

@@ -18,7 +18,7 @@ from urllib3.exceptions import HTTPError
 
 from pipseal.errors import NetworkError
 from pipseal.http.retry import describe_error
-from pipseal.redaction import redact
+from pipseal.redaction import Url
 
 #: The slowest a body may come, in bytes a second, averaged over each ``timeout`` seconds.
 MIN_RATE = 1024
@@ -85,7 +85,7 @@ class Response:
                 self._finished = True
             except (HTTPError, OSError) as exc:
                 raise NetworkError(
-                    f"Could not fetch {redact(self.url)}: connection broken while reading the "
+                    f"Could not fetch {Url(self.url)}: connection broken while reading the "
                     f"body ({describe_error(exc)})"
                 ) from exc
             finally:
@@ -143,7 +143,7 @@ def rate_bounded(
             if got < need:
                 raw.close()
                 raise NetworkError(
-                    f"Could not fetch {redact(url)}: timed out (the server sent {got} bytes in "
+                    f"Could not fetch {Url(url)}: timed out (the server sent {got} bytes in "
                     f"{elapsed:.0f} s, under {MIN_RATE} bytes a second)"
                 )
             start, got = time.monotonic(), 0
@@ -155,7 +155,7 @@ def read_page_body(raw: urllib3.BaseHTTPResponse, url: str, limit: int, window: 
     if length is not None and length.isdigit() and int(length) > limit:
         raw.close()
         raise NetworkError(
-            f"Could not fetch {redact(url)}: the page announces {int(length)} bytes, more than "
+            f"Could not fetch {Url(url)}: the page announces {int(length)} bytes, more than "
             f"the {limit} a page may have"
         )
     chunks: list[bytes] = []
@@ -165,7 +165,7 @@ def read_page_body(raw: urllib3.BaseHTTPResponse, url: str, limit: int, window: 
         if size > limit:
             raw.close()
             raise NetworkError(
-                f"Could not fetch {redact(url)}: the page is larger than the {limit} bytes a "
+                f"Could not fetch {Url(url)}: the page is larger than the {limit} bytes a "
                 "page may have"
             )
         chunks.append(chunk)

@@ -36,7 +36,7 @@ from pipseal.http.retry import (
     retry_after_seconds,
     status_reason,
 )
-from pipseal.redaction import redact, strip_userinfo
+from pipseal.redaction import Url, strip_userinfo
 
 MAX_REDIRECTS = 10
 POOL_MAXSIZE = 16
@@ -267,11 +267,11 @@ class Session:
             target = urljoin(strip_userinfo(current), location)
             if not redirect_allowed(current, target):
                 raise NetworkError(
-                    f"Could not fetch {redact(url)}: refused a redirect from "
-                    f"{redact(current)} to {redact(target)} (it would leave https)"
+                    f"Could not fetch {Url(url)}: refused a redirect from "
+                    f"{Url(current)} to {Url(target)} (it would leave https)"
                 )
             current = target
-        raise NetworkError(f"Could not fetch {redact(url)}: more than {MAX_REDIRECTS} redirects")
+        raise NetworkError(f"Could not fetch {Url(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _get_once(self, url: str, extra: Mapping[str, str] | None, stream: bool) -> Response:
         """One request (no redirects), retried on transient failures."""
@@ -310,7 +310,7 @@ class Session:
                 reason = describe_error(exc)
                 if is_permanent(exc):
                     raise NetworkError(
-                        f"Could not fetch {redact(url)}: {reason}",
+                        f"Could not fetch {Url(url)}: {reason}",
                         hint="Name the right CA bundle with --cert, or use --trusted-host.",
                     ) from exc
             else:
@@ -329,7 +329,7 @@ class Session:
             if attempt < retries:
                 time.sleep(wait)
         noun = "retry" if retries == 1 else "retries"
-        raise NetworkError(f"Could not fetch {redact(url)}: {reason} (after {retries} {noun})")
+        raise NetworkError(f"Could not fetch {Url(url)}: {reason} (after {retries} {noun})")
 
     def _get_file(self, url: str, *, stream: bool) -> Response:
         """Serve a file:// URL; a directory serves its index.html; missing files are a 404."""

@@ -23,7 +23,7 @@ from pipseal.index.files import IndexFile, ProjectFiles, make_file, parse_projec
 from pipseal.pages.compact import CompactPage, from_files
 from pipseal.pages.reading import JSON_TYPE, read_page
 from pipseal.pages.stored import StoredPage, dump, load
-from pipseal.redaction import redact, strip_userinfo
+from pipseal.redaction import Url, redact, strip_userinfo
 
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 #: What the finder asks an index for: PEP 691 JSON first, HTML as a fallback (pip's order).
@@ -204,7 +204,7 @@ class Finder:
                 else None
             )
             raise NetworkError(
-                f"Could not fetch {redact(page_url)} from index {source}: HTTP {response.status}",
+                f"Could not fetch {Url(page_url)} from index {source}: HTTP {response.status}",
                 hint=hint,
             )
         body = response.read()

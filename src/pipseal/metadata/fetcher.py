@@ -82,7 +82,7 @@ class MetadataFetcher:
 
     def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> tuple[bytes, str]:
         """METADATA's bytes and where they were read (a key of ``SOURCES``)."""
-        local = ArchiveSource(file.url, file.filename).local_path
+        local = ArchiveSource.of(file).local_path
         if local is not None:
             # A local file may change before it is copied into the cache: checked then too.
             with local.open("rb") as handle:

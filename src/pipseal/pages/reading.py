@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import NetworkError
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage, Entry
-from pipseal.redaction import redact
+from pipseal.redaction import Url
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 _JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
@@ -131,7 +131,7 @@ def read_page(
         base = _read_html(body, params.get("charset"), page_url, grouper)
     else:
         raise NetworkError(
-            f"Could not read {redact(page_url)}: unsupported Content-Type {media!r}",
+            f"Could not read {Url(page_url)}: unsupported Content-Type {media!r}",
             hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
         )
     return CompactPage(grouper.name, base, source, grouper.groups)
@@ -150,7 +150,7 @@ def _read_html(body: bytes, charset: str | None, page_url: str, grouper: _Groupe
             version = attrs.get("content", "")
             if version.split(".", 1)[0].strip() not in ("1", ""):
                 raise NetworkError(
-                    f"Could not read {redact(page_url)}: unsupported repository version {version}"
+                    f"Could not read {Url(page_url)}: unsupported repository version {version}"
                 )
     base = page_url
     for match in _BASE.finditer(text):
@@ -186,7 +186,7 @@ def _read_json(body: bytes, page_url: str, grouper: _Grouper) -> None:
     """A PEP 691 project page (pypi_simple's pydantic models cost ~150 ms to import)."""
 
     def bad(reason: str) -> NetworkError:
-        return NetworkError(f"Could not read {redact(page_url)}: {reason}")
+        return NetworkError(f"Could not read {Url(page_url)}: {reason}")
 
     try:
         data: Any = json.loads(body)

@@ -131,7 +131,7 @@ def fetch_and_check(
     for i, result in enumerate(results):
         if isinstance(result, DigestDisagrees):
             # The index's digest and the bytes disagree: one more entry of pip's report.
-            problems.append(result.mismatch(_pip_name_with_url(planned[i])))
+            problems.append(result.mismatch(planned[i].pip_text))
             results[i] = MISSING
     errors = [r for r in results if isinstance(r, PipsealError) and r is not MISSING]
     if errors:
@@ -146,7 +146,7 @@ def fetch_and_check(
                 evidence = _evidence(p, archive, finder, fetcher.cache)
                 problems.append(
                     HashMismatch(
-                        _pip_name_with_url(p),
+                        p.pip_text,
                         p.expected,
                         dict(archive.digests),
                         _diagnose(evidence),
@@ -199,21 +199,6 @@ def _check_metadata(ready: Prepared, cache: Cache) -> None:
     field, said, wheel_says = found
     diagnosis = metadata_mismatch(origin, field, SOURCES[used.source], said, wheel_says)
     raise PipsealError(diagnosis.line())
-
-
-def _pip_name_with_url(p: Planned) -> str:
-    from pipseal.redaction import redact
-
-    r = p.requirement
-    origin = (
-        ""
-        if r.location.lineno == 0
-        else f" (from -r {r.location.filename} (line {r.location.lineno}))"
-    )
-    text = r.url if r.url else f"{p.name}=={p.version}"
-    if r.url:
-        return f"{redact(text)}{origin}"
-    return f"{text} from {p.source.link}{origin}"
 
 
 def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter: Reporter) -> None:

@@ -52,14 +52,14 @@ def installation_report(
     """The report for these distributions."""
     from packaging.utils import canonicalize_name
 
-    from pipseal.redaction import redact
+    from pipseal.redaction import Url
 
     found: list[dict[str, Any]] = []
     for r in items:
         p = r.planned
         item: dict[str, Any] = {
             "download_info": {
-                "url": redact(r.url),
+                "url": str(Url(r.url)),
                 "archive_info": {"hash": f"sha256={r.sha256}", "hashes": {"sha256": r.sha256}},
             },
             "is_direct": bool(p.requirement.url),

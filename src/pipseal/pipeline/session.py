@@ -181,9 +181,9 @@ class _OfflineSession:
 
     def get(self, url: str, **_kwargs: object) -> None:
         from pipseal.errors import NetworkError
-        from pipseal.redaction import redact
+        from pipseal.redaction import Url
 
-        raise NetworkError(f"--offline: not fetching {redact(url)}")
+        raise NetworkError(f"--offline: not fetching {Url(url)}")
 
     def close(self) -> None:
         pass
