@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
-    from pipseal.fetch import FetchedArchive
+    from pipseal.fetch.source import FetchedArchive
     from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
     from pipseal.pipeline.fetching import Prepared
     from pipseal.pipeline.plan import Planned
