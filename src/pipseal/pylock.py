@@ -362,9 +362,9 @@ def _validation_error(exc: Exception, data: dict[str, Any], filename: str) -> Py
     elif message.startswith("None of vcs, directory, archive"):
         problem = "an archive cannot be given together with an sdist or wheels"
     elif found := re.fullmatch(
-        r"Name in '(.+)' is not consistent with package name '(.+)'", message
+        r"Name in '(.+\.whl)' is not consistent with package name '(.+)'", message
     ):
-        project = parse_wheel_filename(found[1])[0] if found[1].endswith(".whl") else "another"
+        project = parse_wheel_filename(found[1])[0]
         key, problem = f"{key}.name", f"{found[1]} is a wheel of {project}, not {found[2]}"
     elif message.startswith("Invalid wheel filename"):
         key, problem = f"{key}.name", f"not a wheel file name: {cause or message}"
