@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 
 from pipseal.cache import Cache, stored_page
 from pipseal.commands import verify
-from pipseal.environment import TargetEnvironment, _read_dist_info, inspect_interpreter
+from pipseal.environment import TargetEnvironment, inspect_interpreter
+from pipseal.installed_dists import read_dist_info
 from pipseal.errors import PipsealError
 from pipseal.index import IndexFile, parse_project_page
 from pipseal.install import transaction
@@ -111,7 +112,7 @@ def test_installed_metadata_and_record(scratch: Path, metadata: bytes, record: b
     (dist_info / "METADATA").write_bytes(metadata)
     (dist_info / "RECORD").write_bytes(record)
     with bounded():
-        dist = _read_dist_info(dist_info)
+        dist = read_dist_info(dist_info)
         paths = transaction._record_paths(dist_info / "RECORD")
         if dist is not None:
             assert dist.name and dist.version

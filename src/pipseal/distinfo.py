@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from pipseal.environment import InstalledDistribution
-from pipseal.provenance import PROVENANCE_FILE, Provenance
+from pipseal.headers import header_values
+from pipseal.installed_dists import InstalledDistribution
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     from email.message import Message
+    from pathlib import Path
+    from typing import Any
 
     from packaging.requirements import Requirement
     from packaging.tags import Tag
+
+    from pipseal.provenance import Provenance
 
 __all__ = ["METADATA_FIELDS", "DistInfo", "url_to_path"]
 
@@ -71,18 +73,21 @@ def url_to_path(url: str) -> str:
     return url2pathname(("//" + netloc if netloc else "") + parts.path)
 
 
-@dataclass(frozen=True, eq=False)
 class DistInfo:
     """One installed distribution and, read when first asked, its ``.dist-info`` files.
 
     ``markers`` are the target interpreter's marker values (None: this interpreter's), against
-    which ``requires`` evaluates each requirement's marker."""
+    which ``requires`` evaluates each requirement's marker. (A plain class, not a dataclass:
+    ``list`` must not pay for importing dataclasses; see ``commands/installed.py``.)"""
 
-    dist: InstalledDistribution
-    markers: Mapping[str, str] | None = None
+    def __init__(self, dist: InstalledDistribution, markers: Mapping[str, str] | None = None):
+        self.dist = dist
+        self.markers = markers
 
     @property
     def path(self) -> Path:
+        from pathlib import Path
+
         return Path(self.dist.dist_info)
 
     @property
@@ -93,7 +98,10 @@ class DistInfo:
     def read_text(self, name: str) -> str | None:
         """A file of the ``.dist-info`` as text, or None when it is absent or unreadable."""
         try:
-            return (self.path / name).read_text(encoding="utf-8", errors="replace")
+            with open(
+                os.path.join(self.dist.dist_info, name), encoding="utf-8", errors="replace"
+            ) as f:
+                return f.read()
         except OSError:
             return None
 
@@ -179,6 +187,8 @@ class DistInfo:
     @cached_property
     def provenance(self) -> Provenance | None:
         """Where the archive came from, as pipseal recorded it at install time."""
+        from pipseal.provenance import PROVENANCE_FILE, Provenance
+
         text = self.read_text(PROVENANCE_FILE)
         return Provenance.from_json(text) if text is not None else None
 
@@ -190,6 +200,18 @@ class DistInfo:
         from email.parser import Parser
 
         return Parser().parsestr(text)
+
+    @cached_property
+    def build_tag(self) -> str | None:
+        """WHEEL's ``Build`` (as ``wheel.get("Build")`` gives it), read from the header block
+        alone: ``list`` asks it of every distribution."""
+        try:
+            with open(
+                os.path.join(self.dist.dist_info, "WHEEL"), encoding="utf-8", errors="replace"
+            ) as f:
+                return header_values(f, ("build",)).get("build")
+        except OSError:
+            return None
 
     def wheel_tags(self) -> frozenset[Tag] | None:
         """The tags WHEEL declares (None without a WHEEL file)."""
@@ -208,6 +230,7 @@ class DistInfo:
         if text is None:
             return None
         import csv
+        from pathlib import Path
 
         return [str(Path(row[0])) for row in csv.reader(text.splitlines()) if row]
 

@@ -60,7 +60,7 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import freeze
 
     installed = installed_from(args, "freeze")
-    version = installed.target.version[:2] if installed.target else sys.version_info[:2]
+    version = installed.python_version or (sys.version_info[0], sys.version_info[1])
     result = freeze.run(
         installed,
         freeze.FreezeOptions(

@@ -26,8 +26,8 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import inspect_env
 
     installed = installed_from(args, "inspect")
-    if installed.target is not None:
-        markers = dict(installed.target.markers)
+    if installed.markers is not None:
+        markers = dict(installed.markers)
     else:
         from packaging.markers import default_environment
 
