@@ -134,10 +134,12 @@ def _freeze(dist: DistInfo, *, hashes: bool) -> _Frozen:
 def _editable_lines(dist: DistInfo, location: str) -> list[str]:
     import os
 
+    from pipseal.editable_vcs import editable_requirement
+
     where = os.path.normcase(os.path.abspath(location))
-    # pip asks version control for the project's remote; a project outside one freezes as
-    # its directory under this comment (what pip prints for it).
-    return [f"# Editable install with no version control ({dist.pinned()})", f"-e {where}"]
+    # pip asks version control for the project's remote and commit (git here).
+    requirement, comments = editable_requirement(where, dist.raw_name, dist.pinned())
+    return [*comments, f"-e {requirement}"]
 
 
 def direct_reference(direct_url: dict[str, Any], name: str) -> str:
