@@ -29,12 +29,12 @@ from hypothesis import strategies as st
 from pipseal.cache import Cache, stored_page
 from pipseal.commands import verify
 from pipseal.environment import TargetEnvironment, inspect_interpreter
-from pipseal.installed_dists import read_dist_info
 from pipseal.errors import PipsealError
 from pipseal.index import IndexFile, parse_project_page
 from pipseal.install import transaction
 from pipseal.install.unpacked import MANIFEST, build_tree, read_tree, tree_root
 from pipseal.install.wheel import check_archive
+from pipseal.installed_dists import read_dist_info
 from pipseal.metadata import CoreMetadata, _verified_record
 from pipseal.pages import load as load_page
 from pipseal.requirements import parse_requirements_text

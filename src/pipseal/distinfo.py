@@ -10,6 +10,8 @@ that need not end in a blank line), ``Requires-Dist``, ``direct_url.json`` (PEP 
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Mapping
 from functools import cached_property
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
     from pipseal.provenance import Provenance
 
-__all__ = ["METADATA_FIELDS", "DistInfo", "url_to_path"]
+__all__ = ["METADATA_FIELDS", "DistInfo", "is_plain_release", "url_to_path"]
 
 #: The core metadata fields and whether each may occur more than once (pip's
 #: ``METADATA_FIELDS``, pip/_internal/metadata/_json.py): the JSON form of METADATA that
@@ -63,14 +65,30 @@ METADATA_FIELDS: tuple[tuple[str, bool], ...] = (
 )
 
 
+#: A release of dot-separated numbers without leading zeros: valid, and already in the form
+#: packaging's Version prints (so ``freeze`` need not import packaging.version for it).
+_PLAIN_RELEASE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+
+
+def is_plain_release(version: str) -> bool:
+    """Whether ``str(Version(version)) == version`` can be told without packaging."""
+    return _PLAIN_RELEASE.fullmatch(version) is not None
+
+
 def url_to_path(url: str) -> str:
     """A ``file:`` URL's local path, as pip's ``url_to_path`` gives it."""
-    from urllib.parse import urlsplit
-    from urllib.request import url2pathname
+    from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
     netloc = parts.netloc if parts.netloc not in ("", "localhost") else ""
-    return url2pathname(("//" + netloc if netloc else "") + parts.path)
+    path = ("//" + netloc if netloc else "") + parts.path
+    if os.name == "posix" and sys.version_info < (3, 14):
+        # What url2pathname is there; importing urllib.request (email, http.client, tempfile)
+        # would cost ``list`` more than reading the environment.
+        return unquote(path)
+    from urllib.request import url2pathname
+
+    return url2pathname(path)
 
 
 class DistInfo:
@@ -120,6 +138,8 @@ class DistInfo:
     @cached_property
     def normalized_version(self) -> str:
         """The version as pip prints it in ``freeze`` and JSON (normalized when valid)."""
+        if is_plain_release(self.dist.version):
+            return self.dist.version
         from packaging.version import InvalidVersion, Version
 
         try:
@@ -127,8 +147,10 @@ class DistInfo:
         except InvalidVersion:
             return self.dist.version
 
-    @property
+    @cached_property
     def version_is_valid(self) -> bool:
+        if is_plain_release(self.dist.version):
+            return True
         from packaging.version import InvalidVersion, Version
 
         try:

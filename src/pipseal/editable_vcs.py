@@ -124,8 +124,7 @@ def editable_requirement(location: str, raw_name: str, pinned: str) -> tuple[str
         return location, [f"# Editable Git install with no remote ({pinned})"]
     except _InvalidRemote as exc:
         return location, [
-            f"# Editable Git install ({pinned}) with either a deleted local remote or "
-            "invalid URI:",
+            f"# Editable Git install ({pinned}) with either a deleted local remote or invalid URI:",
             f"# '{exc.url}'",
         ]
     if not url.lower().startswith("git:"):

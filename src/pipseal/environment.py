@@ -51,6 +51,7 @@ SCHEME_KEYS: tuple[str, ...] = ("purelib", "platlib", "headers", "scripts", "dat
 #: How long the target interpreter may take to answer, in seconds.
 INSPECT_TIMEOUT = 60.0
 
+
 @dataclass(frozen=True)
 class TargetEnvironment:
     """Everything an install needs to know about the interpreter it installs for.

@@ -25,7 +25,7 @@ from tests.support.venvs import Venv, make_venv
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-BACKEND = '''
+BACKEND = """
 import base64, hashlib, os, zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,7 +36,9 @@ FILE_NAME = NAME.replace("-", "_")
 def _wheel(directory, members):
     dist_info = f"{FILE_NAME}-{VERSION}.dist-info"
     members = dict(members)
-    members[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n"
+    members[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\\nName: {NAME}\\nVersion: {VERSION}\\n"
+    )
     members[f"{dist_info}/WHEEL"] = (
         "Wheel-Version: 1.0\\nGenerator: inline\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
     )
@@ -69,7 +71,7 @@ def get_requires_for_build_wheel(config_settings=None):
 
 def get_requires_for_build_editable(config_settings=None):
     return []
-'''
+"""
 
 
 def project(directory: Path, name: str, version: str) -> Path:
