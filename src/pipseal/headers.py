@@ -28,31 +28,34 @@ def header_values(lines: Iterable[str], wanted: Iterable[str]) -> dict[str, str]
     """The first value of each header of ``wanted`` (lower-case names) found in ``lines``
     (as a text file yields them, each with its line end), keyed by its lower-case name.
 
-    Reading stops at the end of the header block, so a long description is never read."""
+    Reading stops at the end of the header block, or as soon as every wanted header is
+    complete (METADATA's Name and Version come first), so a long description is never read."""
     names = frozenset(wanted)
     found: dict[str, str] = {}
     current: str | None = None  # the lower-case name whose value is being collected
     parts: list[str] = []
-
-    def close() -> None:
-        if current is not None and current in names and current not in found:
-            found[current] = "".join(parts).rstrip("\r\n")
-
+    match = _HEADER_LINE.match
     for line in lines:
-        if not _HEADER_LINE.match(line):
+        if not match(line):
             break
         if line[0] in " \t":
             if current is not None:
                 parts.append(line)
             continue
-        close()
-        current, parts = None, []
+        if current is not None:
+            found[current] = "".join(parts).rstrip("\r\n")
+            if len(found) == len(names):
+                return found
+        current = None
         if line.startswith("From "):
             continue
         colon = line.find(":")
         if colon == 0:
             continue
-        current = line[:colon].lower()
-        parts = [line[colon + 1 :].lstrip(" \t")]
-    close()
+        name = line[:colon].lower()
+        if name in names and name not in found:
+            current = name
+            parts = [line[colon + 1 :].lstrip(" \t")]
+    if current is not None:
+        found[current] = "".join(parts).rstrip("\r\n")
     return found
