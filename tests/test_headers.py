@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 from email.parser import HeaderParser
 
-from hypothesis import given
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipseal.headers import header_values
+from pipseal.headers import file_header_values, header_values
 
 _NAMES = ("name", "version", "build")
 # Lines built from the pieces that decide email's rules: names in any case, colons, leading
@@ -49,3 +50,15 @@ def test_header_values_are_emails(lines: list[tuple[str, str]]) -> None:
 def test_reading_stops_at_the_blank_line() -> None:
     text = "Name: a\nVersion:  1.0 \n continued\n\nName: body\nBuild: 2\n"
     assert header_values(io.StringIO(text), _NAMES) == {"name": "a", "version": "1.0 \n continued"}
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.tuples(_line, _ends), max_size=8), junk=st.binary(max_size=6))
+def test_a_files_header_values_are_those_of_the_file_read_as_text(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[str, str]], junk: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("h") / "METADATA"
+    path.write_bytes("".join(line + end for line, end in lines).encode() + junk)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        as_text = f.read()
+    assert file_header_values(str(path), _NAMES, 1 << 20) == email_values(as_text)

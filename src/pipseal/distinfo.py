@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from functools import cached_property
 
-from pipseal.headers import header_values
+from pipseal.headers import file_header_values
 from pipseal.installed_dists import InstalledDistribution
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
@@ -227,11 +227,9 @@ class DistInfo:
     def build_tag(self) -> str | None:
         """WHEEL's ``Build`` (as ``wheel.get("Build")`` gives it), read from the header block
         alone: ``list`` asks it of every distribution."""
+        wheel = os.path.join(self.dist.dist_info, "WHEEL")
         try:
-            with open(
-                os.path.join(self.dist.dist_info, "WHEEL"), encoding="utf-8", errors="replace"
-            ) as f:
-                return header_values(f, ("build",)).get("build")
+            return file_header_values(wheel, ("build",), 1 << 20).get("build")
         except OSError:
             return None
 

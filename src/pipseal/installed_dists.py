@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from io import TextIOWrapper
 
-from pipseal.headers import header_values
+from pipseal.headers import file_header_values, read_head
 from pipseal.names import canonicalize_name
 
 __all__ = ["MAX_HEADER_CHARS", "InstalledDistribution", "distributions_in", "read_dist_info"]
@@ -108,16 +107,16 @@ def read_dist_info(path: str | os.PathLike[str]) -> InstalledDistribution | None
     if not os.path.isabs(directory):
         directory = os.path.join(os.getcwd(), directory)
     try:
-        with open(os.path.join(directory, "METADATA"), encoding="utf-8", errors="replace") as f:
-            headers = header_values(_header_lines(f), ("name", "version"))
+        metadata = os.path.join(directory, "METADATA")
+        headers = file_header_values(metadata, ("name", "version"), MAX_HEADER_CHARS)
     except OSError:
         return None
     name, version = headers.get("name", "").strip(), headers.get("version", "").strip()
     if not name or not version:
         return None
     try:
-        with open(os.path.join(directory, "INSTALLER"), encoding="utf-8") as f:
-            installer: str | None = f.read().strip() or None
+        text = read_head(os.path.join(directory, "INSTALLER"), MAX_HEADER_CHARS, block=False)
+        installer: str | None = text.decode().strip() or None
     except (OSError, UnicodeDecodeError):
         installer = None
     return InstalledDistribution(
@@ -128,15 +127,3 @@ def read_dist_info(path: str | os.PathLike[str]) -> InstalledDistribution | None
         installer=installer,
         requested=os.path.exists(os.path.join(directory, "REQUESTED")),
     )
-
-
-def _header_lines(f: TextIOWrapper) -> Iterator[str]:
-    """A text file's lines up to the first blank line or the end of the file (a distribution
-    without a description has no blank line at all), ``MAX_HEADER_CHARS`` at most."""
-    size = 0
-    while size < MAX_HEADER_CHARS:
-        line = f.readline(MAX_HEADER_CHARS - size)
-        if not line or line in ("\n", "\r\n"):
-            return
-        yield line
-        size += len(line)
