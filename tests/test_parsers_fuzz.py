@@ -28,12 +28,13 @@ from hypothesis import strategies as st
 
 from pipseal.cache.store import Cache, stored_page
 from pipseal.commands import verify
-from pipseal.environment import TargetEnvironment, _read_dist_info, inspect_interpreter
+from pipseal.environment import TargetEnvironment, inspect_interpreter
 from pipseal.errors import PipsealError
 from pipseal.index.files import IndexFile, parse_project_page
 from pipseal.install import transaction
 from pipseal.install.unpacked import MANIFEST, build_tree, read_tree, tree_root
 from pipseal.install.wheel import check_archive
+from pipseal.installed_dists import read_dist_info
 from pipseal.metadata.core import CoreMetadata
 from pipseal.metadata.record import verified_record
 from pipseal.pages.stored import load as load_page
@@ -112,7 +113,7 @@ def test_installed_metadata_and_record(scratch: Path, metadata: bytes, record: b
     (dist_info / "METADATA").write_bytes(metadata)
     (dist_info / "RECORD").write_bytes(record)
     with bounded():
-        dist = _read_dist_info(dist_info)
+        dist = read_dist_info(dist_info)
         paths = transaction._record_paths(dist_info / "RECORD")
         if dist is not None:
             assert dist.name and dist.version
