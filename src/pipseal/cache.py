@@ -22,6 +22,9 @@ Layout (the version is in the directory name; a new format gets ``v2/`` beside i
       interpreters/<key>.json         what a target interpreter said about itself, keyed by
                                       its identity (environment.inspect_interpreter)
       metadata/<sha256>.METADATA      an archive's core metadata (metadata.py)
+      built/v1/ab/<key>.json          a wheel built from source: its sha256 (bytes in archives/)
+                                      and file name, under a key of what it was built from
+                                      (build/built.py draws it)
       tmp/                            in-flight writes; stale ones removed at start
       lock                            shared by installs, exclusive for purge/remove
 
@@ -154,6 +157,9 @@ class Cache:
     def page_path(self, page_url: str) -> Path:
         key = hashlib.sha256(page_url.encode()).hexdigest()
         return self.base / "pages" / key[:2] / f"{key}.page2"
+
+    def built_path(self, key: str) -> Path:
+        return self.base / "built" / "v1" / key[:2] / f"{key}.json"
 
     @property
     def tmp_dir(self) -> Path:
