@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import base64
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -57,10 +58,10 @@ BACKEND_PROJECTS = (
     "pluggy",
     "trove-classifiers",
     "editables",
+    "tomlkit",
 )
 
 _ANCHOR = re.compile(r'<a\s[^>]*href="([^"]+)"', re.IGNORECASE)
-_made: Path | None = None
 
 
 def _normalize(name: str) -> str:
@@ -125,7 +126,9 @@ def repack_installed(project: str, dest: Path) -> Path:
     dist_info = next(str(f).split("/")[0] for f in files if str(f).endswith(".dist-info/METADATA"))
     tags = ["py3-none-any"]
     wheel_file = dist.read_text("WHEEL") or ""
-    found = [line.split(":", 1)[1].strip() for line in wheel_file.splitlines() if line.startswith("Tag:")]
+    found = [
+        line.split(":", 1)[1].strip() for line in wheel_file.splitlines() if line.startswith("Tag:")
+    ]
     if found:
         tags = found[:1]
     out = dest / f"{name}-{version}-{tags[0]}.whl"
@@ -148,12 +151,10 @@ def repack_installed(project: str, dest: Path) -> Path:
     return out
 
 
+@functools.cache
 def backend_wheels() -> Path:
     """A directory (made once per process, removed at exit) with a wheel of every backend
     project: from the machine's local index where it has one, else repacked from this venv."""
-    global _made
-    if _made is not None and _made.is_dir():
-        return _made
     dest = Path(tempfile.mkdtemp(prefix="pipseal-backends-"))
     atexit.register(shutil.rmtree, dest, True)
     indexes = local_index_urls()
@@ -163,7 +164,6 @@ def backend_wheels() -> Path:
             shutil.copyfile(found, dest / found.name)
         else:
             repack_installed(project, dest)
-    _made = dest
     return dest
 
 
@@ -190,8 +190,17 @@ class PipFill:
         python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         done = subprocess.run(
             [
-                sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-                "--no-index", "--find-links", str(self.wheels), *requirements,
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(python),
+                "install",
+                "-q",
+                "--no-index",
+                "--find-links",
+                str(self.wheels),
+                *requirements,
             ],
             capture_output=True,
             text=True,

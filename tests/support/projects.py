@@ -273,8 +273,13 @@ def _write_in_tree_backend(
     )
 
 
-def pkg_info(name: str, version: str, dependencies: Sequence[str] = (), dynamic: Sequence[str] = (),
-             metadata_version: str = "2.2") -> bytes:
+def pkg_info(
+    name: str,
+    version: str,
+    dependencies: Sequence[str] = (),
+    dynamic: Sequence[str] = (),
+    metadata_version: str = "2.2",
+) -> bytes:
     """A PKG-INFO as an sdist carries it."""
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
     lines += [f"Dynamic: {d}" for d in dynamic]
@@ -301,7 +306,9 @@ def make_sdist(
     version = version or "1.0"
     base = f"{module_name(name)}-{version}"
     dest.mkdir(parents=True, exist_ok=True)
-    files: dict[str, bytes] = {"PKG-INFO": pkg_info(name, version, dependencies, dynamic, metadata_version)}
+    files: dict[str, bytes] = {
+        "PKG-INFO": pkg_info(name, version, dependencies, dynamic, metadata_version)
+    }
     for here, dirs, names in os.walk(project):
         dirs[:] = sorted(d for d in dirs if d not in {".git", "__pycache__", "build"})
         for n in sorted(names):
@@ -329,12 +336,16 @@ def make_sdist(
 def _git(project: Path, *args: str) -> str:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(project),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(project),
     }
-    done = subprocess.run(["git", *args], cwd=project, env=env, capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        ["git", *args], cwd=project, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
     return done.stdout.strip()
 
 

@@ -49,7 +49,9 @@ def merge_config_settings(pairs: Sequence[str]) -> dict[str, str | list[str]]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise ValueError(f"Arguments to --config-settings must be of the form KEY=VAL: {pair!r}")
+            raise ValueError(
+                f"Arguments to --config-settings must be of the form KEY=VAL: {pair!r}"
+            )
         if key in merged:
             old = merged[key]
             merged[key] = [*old, value] if isinstance(old, list) else [old, value]
