@@ -80,15 +80,14 @@ def common_options(args: argparse.Namespace, config: Config) -> CommonOptions:
 def build_options(args: argparse.Namespace, config: Config) -> BuildOptions:
     """``-C``/``--config-settings``, ``--no-build-isolation`` and ``--build-constraint`` (on
     the command line, else pip's configuration: ``PIP_BUILD_CONSTRAINT`` and the like)."""
-    settings: list[tuple[str, str]] = []
-    given = list(getattr(args, "pip_config_settings", None) or [])
-    if not given and config.get("config-settings"):
-        given = config.get_list("config-settings")
-    for item in given:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise UsageError(f"invalid --config-settings value {item!r}: expected KEY=VALUE")
-        settings.append((key, value))
+    settings = list(getattr(args, "pip_config_settings", None) or [])
+    if not settings and config.get("config-settings"):
+        settings = config.get_list("config-settings")
+    for item in settings:
+        if "=" not in item:
+            raise UsageError(
+                f"Arguments to --config-settings must be of the form KEY=VAL: {item!r}"
+            )
     isolated = not getattr(args, "pip_no_build_isolation", False)
     if isolated and config.get("no-build-isolation") is not None:
         # pip stores the flag as build_isolation: a false value in its configuration is the

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
+from pipseal.commands.building import SOURCE_KINDS
 from pipseal.commands.choose import Policy, Route, choose
 from pipseal.commands.lock import read_locked_request
 from pipseal.commands.options import InstallOptions, Reporter
@@ -85,8 +86,19 @@ def _run(
     common = effective_index(options.common, request.options)
     machinery = Machinery(common, reporter)
     trees: Trees | None = None
+    workdir: Path | None = None
+    built_from: Mapping[str, bytes] = {}
     try:
         with machinery.cache.lock(exclusive=False):
+            if any(r.link_kind in SOURCE_KINDS for r in request.requirements):
+                import tempfile
+
+                from pipseal.commands.building import build_requirements
+
+                # What is not a wheel is built first, then installed as the wheel it became.
+                workdir = Path(tempfile.mkdtemp(prefix="pipseal-build-"))
+                built = build_requirements(request, machinery, target, reporter, workdir)
+                request, built_from = built.request, built.direct_urls
             installed = installed_distributions(target) if options.target is None else {}
             # (--dry-run installs nothing: no tree is unpacked for it.)
             trees = (
@@ -185,7 +197,7 @@ def _run(
                             if canonicalize_name(p.planned.name) in requested
                             or p.planned.requirement.url
                         ],
-                        extra_metadata=_direct_urls(prepared.archives),
+                        extra_metadata=_direct_urls(prepared.archives, built_from),
                         provenance=provenance_of(prepared.archives, index_urls(machinery.common)),
                     )
                     break
@@ -222,19 +234,29 @@ def _run(
         if trees is not None:
             trees.close()
         machinery.close()
+        if workdir is not None:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _direct_urls(archives: Sequence[Prepared]) -> dict[str, dict[str, bytes]]:
-    """PEP 610's direct_url.json for what came from a URL or a local archive, by name."""
+def _direct_urls(
+    archives: Sequence[Prepared], built_from: Mapping[str, bytes]
+) -> dict[str, dict[str, bytes]]:
+    """PEP 610's direct_url.json for what came from a URL or a local archive, by name; for a
+    wheel built from source, what it was built from (``built_from``)."""
     from pipseal.install.direct_url import direct_url_json
 
-    return {
-        canonicalize_name(p.planned.name): {
-            "direct_url.json": direct_url_json(p.planned.requirement.url, p.archive.sha256)
-        }
-        for p in archives
-        if p.planned.requirement.url
-    }
+    found: dict[str, dict[str, bytes]] = {}
+    for p in archives:
+        name = canonicalize_name(p.planned.name)
+        if name in built_from:
+            found[name] = {"direct_url.json": built_from[name]}
+        elif p.planned.requirement.url:
+            found[name] = {
+                "direct_url.json": direct_url_json(p.planned.requirement.url, p.archive.sha256)
+            }
+    return found
 
 
 def provenance_of(archives: tuple[Prepared, ...], indexes: list[str]) -> dict[str, Provenance]:

@@ -69,9 +69,9 @@ class RequestOptions:
 class BuildOptions:
     """How source distributions, directories and checkouts are built (pip's names)."""
 
-    #: ``-C``/``--config-settings``: (key, value) pairs in the order given; a key given twice
-    #: becomes a list, as pip passes it.
-    config_settings: tuple[tuple[str, str], ...] = ()
+    #: ``-C``/``--config-settings``: ``KEY=VALUE`` in the order given; a key given twice
+    #: becomes a list, as pip passes it (``build.settings.merge_config_settings``).
+    config_settings: tuple[str, ...] = ()
     #: False with ``--no-build-isolation``: the backend runs in the target environment.
     isolated: bool = True
     #: ``--build-constraint`` files (and ``PIP_BUILD_CONSTRAINT``): constraints on the

@@ -253,7 +253,7 @@ def plan(
                 conflicts.append(conflict)
             expected = expected & Hashes.of(c.hashes)
         if r.url:
-            planned.append(_plan_url(r, expected))
+            planned.append(plan_url(r, expected))
             continue
         assert r.name is not None
         if req.hash_mode and not r.is_pinned:
@@ -422,7 +422,9 @@ def plan_from_cache_only(
     return planned
 
 
-def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
+def plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
+    """The plan of a requirement on a wheel's or an sdist's URL (the build stage builds an
+    sdist before an install plans it; download keeps it)."""
     assert r.url is not None
     url = r.url
     filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
@@ -436,11 +438,6 @@ def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
             f"{r.location}: cannot install {r.text}: {exc}",
             hint="pipseal installs wheels (and names sdists) by their standard file names",
         ) from None
-    if not filename.endswith(".whl"):
-        raise PipsealError(
-            f"{r.location}: {filename} is a source distribution; building from source is not "
-            f"supported yet"
-        )
     if r.name and canonicalize_name(r.name) != name:
         raise PipsealError(
             f"{r.location}: requirement names {r.name} but {filename} is a file of {name}"
