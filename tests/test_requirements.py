@@ -775,7 +775,7 @@ def test_a_directory_written_as_a_path_is_a_project(tmp_path: Path) -> None:
 
 def test_a_directory_without_a_project_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(RequirementsFileError, match="Directory './empty' is not installable"):
+    with pytest.raises(RequirementsFileError, match=r"Directory '\./empty' is not installable"):
         parse_requirement("./empty", cwd=str(tmp_path))
 
 

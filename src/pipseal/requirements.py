@@ -56,9 +56,9 @@ __all__ = [
     "RequirementsFile",
     "RequirementsOptions",
     "decode_requirements_file",
+    "link_kind",
     "logical_lines",
     "merge",
-    "link_kind",
     "parse_editable",
     "parse_requirement",
     "parse_requirements_file",
@@ -106,7 +106,6 @@ _PEP263_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 #: What a requirement's URL points at (``link_kind``).
 LinkKind = Literal["wheel", "sdist", "directory", "vcs"]
-
 
 
 @dataclass(frozen=True)
@@ -695,8 +694,7 @@ class _Parser:
             # Neither the line nor its start is shown: it is too long to be read by anyone.
             shown = target if parent is None else absolute
             raise RequirementsFileError(
-                f"{shown}:{exc.lineno}: {kind} file refused: {exc.what} "
-                "(the rest was not read)"
+                f"{shown}:{exc.lineno}: {kind} file refused: {exc.what} (the rest was not read)"
             ) from None
         except OSError as exc:
             _fail(origin, f"could not open {kind} file {target!r}: {exc.strerror or exc}", line)
@@ -754,7 +752,9 @@ class _Parser:
         for g in given:
             if g.option.key == "editable":
                 if location.constraint:
-                    raise _LineError("Editable requirements are not allowed as constraints", g.token)
+                    raise _LineError(
+                        "Editable requirements are not allowed as constraints", g.token
+                    )
                 where = _Where(location, line, self.cwd)
                 self.requirements.append(_parse_editable(g.value, where))
             elif g.option.key in {"requirement", "constraint"}:
@@ -884,7 +884,7 @@ def link_kind(url: str) -> LinkKind:
     ``wheel``, a local project ``directory`` (a ``file:`` URL naming no archive), else an
     ``sdist``."""
     scheme = _scheme(url)
-    if scheme in _VCS or scheme.partition("+")[0] in _VCS and "+" in scheme:
+    if scheme in _VCS or (scheme.partition("+")[0] in _VCS and "+" in scheme):
         return "vcs"
     filename = _url_filename(url)
     if filename.endswith(".whl"):

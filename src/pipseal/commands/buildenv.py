@@ -114,16 +114,28 @@ class InstallingFill:
         python = str(venv_python(env_dir))
         reporter = _Nested(self.reporter)
         constraints = self.common.build.constraint_files
-        self.reporter.verbose(f"Installing build dependencies ({reason}): {', '.join(requirements)}")
+        self.reporter.verbose(
+            f"Installing build dependencies ({reason}): {', '.join(requirements)}"
+        )
         if not self.hash_mode:
             request = RequestOptions(
-                requirements=tuple(requirements), constraint_files=tuple(constraints)
+                requirements=tuple(requirements),
+                constraint_files=tuple(constraints),
+                # Hashes in a build-constraint file are checked; they do not make the
+                # build's requirements demand them (pip's --build-constraint).
+                no_require_hashes=True,
             )
-            install.run(InstallOptions(request=request, common=self.common, python=python), reporter)
+            install.run(
+                InstallOptions(request=request, common=self.common, python=python), reporter
+            )
             return
         pins = build_pins(constraints, self.requirements)
         # What the build would get, resolved without installing (and without hashes)...
-        request = RequestOptions(requirements=tuple(requirements), constraint_files=tuple(constraints))
+        request = RequestOptions(
+            requirements=tuple(requirements),
+            constraint_files=tuple(constraints),
+            no_require_hashes=True,
+        )
         plan = install.run(
             InstallOptions(request=request, common=self.common, python=python, dry_run=True,
                            report=True),
@@ -147,7 +159,9 @@ class InstallingFill:
             request = RequestOptions(
                 requirement_files=(str(listing),), require_hashes=True, no_deps=True
             )
-            install.run(InstallOptions(request=request, common=self.common, python=python), reporter)
+            install.run(
+                InstallOptions(request=request, common=self.common, python=python), reporter
+            )
 
 
 def _report_items(report: dict[str, Any] | None) -> list[tuple[str, str, str]]:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pipseal.commands.session import Machinery
     from pipseal.environment import TargetEnvironment
 
-__all__ = ["BuiltRequest", "Builder", "build_requirements"]
+__all__ = ["Builder", "BuiltRequest", "build_requirements"]
 
 #: What needs building, by ``ParsedRequirement.link_kind``.
 SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
@@ -149,10 +149,7 @@ class Builder:
         else:
             self.reporter.verbose(f"Using the wheel of {label} built before ({stored})")
         named = self._dir("built") / wheel_filename(stored)
-        try:
-            os.link(stored, named)
-        except OSError:
-            shutil.copyfile(stored, named)
+        _link_or_copy(stored, named)
         return named
 
     def directory(self, path: Path, name: str | None, *, editable: bool) -> Path:
@@ -176,7 +173,9 @@ class Builder:
         key = self.built.key_for_vcs(base, commit, subdirectory, self.tag, self.settings)
         return self._build(key, tree, tree.label, editable=False), commit
 
-    def sdist(self, archive: Path, sha256: str, name: str | None) -> Path:
+    def sdist(self, archive: Path, filename: str, sha256: str, name: str | None) -> Path:
+        """The wheel of the checked sdist ``archive`` (in the cache, named by its digest:
+        ``filename`` is its own name)."""
         key = self.built.key_for_sdist(sha256, self.tag, self.settings)
         if self.built.get(key) is not None:
             from pipseal.build import SourceTree
@@ -185,10 +184,19 @@ class Builder:
                                editable=False)  # fmt: skip
         from pipseal.build import unpack_sdist
 
-        tree = unpack_sdist(archive, self._dir("sdist") / "src")
+        named = self._dir("sdist") / filename
+        _link_or_copy(archive, named)
+        tree = unpack_sdist(named, named.parent / "src")
         if name and tree.name_hint is None:
             tree = replace(tree, name_hint=name)
         return self._build(key, tree, tree.label, editable=False)
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copyfile(source, dest)
 
 
 def _redacted(url: str) -> str:
@@ -259,8 +267,9 @@ def build_requirements(
         assert r.url is not None
         kind = r.link_kind
         if kind == "directory":
-            from pipseal.fileurl import url2pathname
             import urllib.parse
+
+            from pipseal.fileurl import url2pathname
 
             path = Path(url2pathname(urllib.parse.urlsplit(r.url).path))
             wheel = builder.directory(path, r.name, editable=r.editable)
@@ -270,13 +279,12 @@ def build_requirements(
             record = vcs_url_json(r.url, commit)
         else:
             archive = archives[id(r)]
-            wheel = builder.sdist(archive.path, archive.sha256, r.name)
+            wheel = builder.sdist(archive.path, archive.source.filename, archive.sha256, r.name)
             record = direct_url_json(r.url, archive.sha256)
         project = str(parse_wheel_filename(wheel.name)[0])
         if r.name and canonicalize_name(r.name) != project:
             raise PipsealError(
-                f"{r.location}: requirement names {r.name} but {_redacted(r.url)} builds "
-                f"{project}"
+                f"{r.location}: requirement names {r.name} but {_redacted(r.url)} builds {project}"
             )
         direct_urls[project] = record
         replaced[id(r)] = replace(
@@ -285,7 +293,5 @@ def build_requirements(
             url=wheel.as_uri(),
             hashes=(Hash("sha256", _sha256(wheel)),),
         )
-    new = replace(
-        request, requirements=tuple(replaced.get(id(r), r) for r in request.requirements)
-    )
+    new = replace(request, requirements=tuple(replaced.get(id(r), r) for r in request.requirements))
     return BuiltRequest(new, direct_urls, tuple(builder.fresh))
