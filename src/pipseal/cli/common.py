@@ -6,15 +6,15 @@ import argparse
 
 from pipseal.cli.options import byte_size, cache_dir, format_control
 from pipseal.cli.output import Printer
-from pipseal.commands.options import (
+from pipseal.config import Config, load_config
+from pipseal.errors import UsageError
+from pipseal.pipeline.options import (
     BuildOptions,
     CommonOptions,
     IndexOptions,
     NetworkOptions,
     RequestOptions,
 )
-from pipseal.config import Config, load_config
-from pipseal.errors import UsageError
 
 
 def config_for(command: str, args: argparse.Namespace) -> Config:

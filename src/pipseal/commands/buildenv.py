@@ -24,8 +24,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pipseal.commands.options import CommonOptions, InstallOptions, Reporter, RequestOptions
 from pipseal.errors import HashCheckFailed
+from pipseal.pipeline.options import CommonOptions, InstallOptions, Reporter, RequestOptions
 from pipseal.requirements import ParsedRequirement, parse_requirements_file, render
 
 __all__ = ["InstallingFill", "build_pins", "missing_pins_report"]

@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from pipseal.commands.options import Reporter
 from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.hashes import Hash, Hashes
+from pipseal.pipeline.options import Reporter
 from pipseal.requirements import ParsedRequirement
 
 if TYPE_CHECKING:
-    from pipseal.build import BuildSettings, BuiltWheels, SourceTree
-    from pipseal.commands.prepare import Request
-    from pipseal.commands.session import Machinery
+    from pipseal.build import BuildSettings, BuiltWheels, FillBuildEnv, SourceTree
     from pipseal.environment import TargetEnvironment
+    from pipseal.pipeline.request import TargetRequest
+    from pipseal.pipeline.session import Machinery
 
 __all__ = ["Builder", "BuiltRequest", "build_requirements"]
 
@@ -45,7 +45,7 @@ SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
 class BuiltRequest:
     """The request with every source requirement replaced by one on its built wheel."""
 
-    request: Request
+    request: TargetRequest
     #: ``direct_url.json`` of each built distribution, by canonical name.
     direct_urls: Mapping[str, bytes]
     #: The names built in this run (not found built in the cache).
@@ -86,7 +86,8 @@ def _sha256(path: Path) -> str:
 
 
 class Builder:
-    """Builds (or finds built) wheels for one run: one target, one set of settings."""
+    """Builds (or finds built) wheels for one run: one target, one set of settings, one
+    ``fill`` for the build environments."""
 
     def __init__(
         self,
@@ -94,12 +95,9 @@ class Builder:
         target: TargetEnvironment,
         reporter: Reporter,
         workdir: Path,
-        *,
-        hash_mode: bool = False,
-        requirements: Sequence[ParsedRequirement] = (),
+        fill: FillBuildEnv,
     ) -> None:
         from pipseal.build import BuiltWheels
-        from pipseal.commands.buildenv import InstallingFill
 
         self.machinery = machinery
         self.target = target
@@ -107,9 +105,7 @@ class Builder:
         self.workdir = workdir
         self.settings = settings_of(machinery, reporter)
         self.built: BuiltWheels = BuiltWheels(machinery.cache)
-        self.fill = InstallingFill(
-            machinery.common, reporter, hash_mode=hash_mode, requirements=requirements
-        )
+        self.fill = fill
         self.tag = str(target.tags[0]) if target.tags else "none"
         self.count = 0
         self.fresh: list[str] = []
@@ -225,23 +221,24 @@ def _unhashable(sources: Sequence[ParsedRequirement]) -> None:
 
 
 def build_requirements(
-    request: Request,
+    request: TargetRequest,
     machinery: Machinery,
     target: TargetEnvironment,
     reporter: Reporter,
+    *,
     workdir: Path,
+    fill: FillBuildEnv,
 ) -> BuiltRequest:
-    """Build every requirement on a directory, a VCS link or an sdist (those whose marker
-    holds); the others pass unchanged. Raises the hash report (nothing built) or
+    """Build every requirement on a directory, a VCS link or an sdist; the others pass
+    unchanged. ``fill`` installs a build's requirements into its environment (the caller's
+    installer: ``commands.buildenv``). Raises the hash report (nothing built) or
     ``BuildFailed``."""
-    from pipseal.commands.prepare import Planned, fetch_and_check, plan_url
     from pipseal.install.direct_url import direct_url_json, directory_url_json, vcs_url_json
+    from pipseal.pipeline.fetching import fetch_and_check
+    from pipseal.pipeline.listed import plan_url
+    from pipseal.pipeline.plan import Planned
 
-    sources = [
-        r
-        for r in request.requirements
-        if r.link_kind in SOURCE_KINDS and r.matches_marker(target.markers)
-    ]
+    sources = [r for r in request.requirements if r.link_kind in SOURCE_KINDS]
     if not sources:
         return BuiltRequest(request, {})
     if request.hash_mode:
@@ -253,14 +250,7 @@ def build_requirements(
         planned, [], request, machinery.fetcher, None, jobs=machinery.common.jobs
     )
     archives = {id(p.planned.requirement): p.archive for p in prepared.archives}
-    builder = Builder(
-        machinery,
-        target,
-        reporter,
-        workdir,
-        hash_mode=request.hash_mode,
-        requirements=request.requirements,
-    )
+    builder = Builder(machinery, target, reporter, workdir, fill)
     replaced: dict[int, ParsedRequirement] = {}
     direct_urls: dict[str, bytes] = {}
     for r in sources:
