@@ -4,16 +4,27 @@ line with the backend's output."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import textwrap
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from pipseal.build import BuildFailed, BuildSettings, SourceTree, build_wheel, prepare_metadata
+from pipseal.build import (
+    BuildFailed,
+    BuildSettings,
+    SourceTree,
+    build_wheel,
+    open_build,
+    prepare_metadata,
+)
 from pipseal.errors import PipsealError
 from tests.support.backends import PipFill, backend_wheels
 from tests.support.projects import write_project
@@ -110,7 +121,7 @@ def test_hatchling_editable_fills_what_get_requires_asks(tmp_path: Path, wheels:
         SourceTree(project, None), PYTHON, fill, BuildSettings(), tmp_path / "o", editable=True
     )
     assert any(n.endswith(".pth") for n in _names(wheel))
-    assert [c.reason.split(" of ")[0] for c in fill.calls][0] == "build-system.requires"
+    assert fill.calls[0].reason == "build-system.requires of hedit"
 
 
 def test_not_isolated_runs_in_the_target_interpreter(tmp_path: Path) -> None:
@@ -194,7 +205,7 @@ def test_a_broken_pyproject_is_one_line(tmp_path: Path, text: str, error: str) -
 
 
 def test_not_a_project_at_all(tmp_path: Path) -> None:
-    with pytest.raises(PipsealError, match="neither 'setup.py' nor 'pyproject.toml' found"):
+    with pytest.raises(PipsealError, match=r"neither 'setup\.py' nor 'pyproject\.toml' found"):
         prepare_metadata(
             SourceTree(tmp_path, None), PYTHON, PipFill(backend_wheels()), BuildSettings()
         )
@@ -223,3 +234,83 @@ def test_builds_a_c_extension(tmp_path: Path, wheels: Path) -> None:
         check=True,
     )
     assert done.stdout.strip() == "42"
+
+
+def test_one_session_fills_once_for_metadata_and_wheel(tmp_path: Path, wheels: Path) -> None:
+    project = write_project(tmp_path, "session", backend="flit-core")
+    fill = PipFill(wheels)
+    with open_build(SourceTree(project, None), PYTHON, fill, BuildSettings()) as build:
+        assert b"Name: session\n" in build.metadata()
+        wheel = build.wheel(tmp_path / "out")
+    assert wheel.name == "session-1.0-py3-none-any.whl"
+    assert [c.reason for c in fill.calls] == ["build-system.requires of session"]
+
+
+_HANGING_BACKEND = """
+import os, subprocess, time
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    child = subprocess.Popen(["sleep", "300"])
+    with open(os.environ["PIDS_FILE"], "w") as f:
+        f.write(f"{os.getpid()} {child.pid}")
+    time.sleep(300)
+"""
+
+_DRIVER = """
+import sys
+from pathlib import Path
+from pipseal.build import BuildSettings, SourceTree, build_wheel
+from tests.support.backends import PipFill
+try:
+    build_wheel(SourceTree(Path(sys.argv[1]), None), Path(sys.executable),
+                PipFill(Path(sys.argv[2])), BuildSettings(), Path(sys.argv[3]))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (not yet reaped by its parent, e.g. init) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_ctrl_c_kills_the_backend_and_its_children(tmp_path: Path) -> None:
+    project = tmp_path / "hang"
+    (project / "_backend").mkdir(parents=True)
+    (project / "_backend" / "hanging.py").write_text(textwrap.dedent(_HANGING_BACKEND))
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "hanging"\nbackend-path = ["_backend"]\n'
+    )
+    pids_file = tmp_path / "pids"
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PIDS_FILE": str(pids_file), "PYTHONPATH": f"{repo / 'src'}:{repo}"}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(project), str(tmp_path), str(tmp_path / "out")],
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not pids_file.exists() or not pids_file.read_text().strip():
+            assert time.monotonic() < deadline, "the backend never started"
+            assert driver.poll() is None
+            time.sleep(0.05)
+        backend, child = (int(p) for p in pids_file.read_text().split())
+        assert _alive(backend) and _alive(child)
+        driver.send_signal(signal.SIGINT)
+        assert driver.wait(timeout=30) == 130
+        deadline = time.monotonic() + 10
+        while (_alive(backend) or _alive(child)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(backend)
+        assert not _alive(child)
+    finally:
+        driver.kill()
+        driver.wait()
