@@ -314,3 +314,17 @@ def test_ctrl_c_kills_the_backend_and_its_children(tmp_path: Path) -> None:
     finally:
         driver.kill()
         driver.wait()
+
+
+def test_backends_repacked_from_the_test_venv_build_too(tmp_path: Path) -> None:
+    # What CI without this machine's local index uses (tests/support/backends.py).
+    from tests.support.backends import repack_installed
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    repacked = repack_installed("flit-core", wheels)
+    assert repacked.name.startswith("flit_core-") and repacked.name.endswith("-py3-none-any.whl")
+    project = write_project(tmp_path, "repacked", backend="flit-core")
+    fill = PipFill(wheels, reuse=False)
+    wheel = build_wheel(SourceTree(project, None), PYTHON, fill, BuildSettings(), tmp_path / "o")
+    assert wheel.name == "repacked-1.0-py3-none-any.whl"
