@@ -176,42 +176,77 @@ class FillCall:
     reason: str
 
 
+def _site_packages(env_dir: Path) -> Path:
+    return next((env_dir / "lib").glob("python*/site-packages"))
+
+
+@functools.cache
+def _filled_template(wheels: Path, python_version: str, requirements: tuple[str, ...]) -> Path:
+    """A venv (made once per process) with ``requirements`` installed from ``wheels``."""
+    root = Path(tempfile.mkdtemp(prefix="pipseal-filled-"))
+    atexit.register(shutil.rmtree, root, True)
+    env_dir = root / "env"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=120
+    )
+    _pip_install(wheels, env_dir, requirements, "template")
+    return env_dir
+
+
+def _pip_install(wheels: Path, env_dir: Path, requirements: Sequence[str], reason: str) -> None:
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        env=scrubbed_env(),
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        from pipseal.errors import PipsealError
+
+        raise PipsealError(
+            f"cannot fill the build environment ({reason}): "
+            + (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+        )
+
+
 @dataclass
 class PipFill:
-    """A ``FillBuildEnv`` for tests: pip installs from ``wheels`` only, into the build venv."""
+    """A ``FillBuildEnv`` for tests: pip installs from ``wheels`` only, into the build venv.
+
+    With ``reuse`` (the default) a requirement set is installed by pip once per process into
+    a template venv of this interpreter, whose site-packages is then copied into each build
+    venv (the build venvs of the tests are made from ``sys.executable`` too): pip's 5-10 s
+    per build would dominate the tests. Scripts are not copied; no backend here needs one.
+    """
 
     wheels: Path
+    reuse: bool = True
     calls: list[FillCall] = field(default_factory=list)
 
     def __call__(self, requirements: Sequence[str], env_dir: Path, *, reason: str) -> None:
         self.calls.append(FillCall(tuple(requirements), env_dir, reason))
         if not requirements:
             return
-        python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                str(python),
-                "install",
-                "-q",
-                "--no-index",
-                "--find-links",
-                str(self.wheels),
-                *requirements,
-            ],
-            capture_output=True,
-            text=True,
-            env=scrubbed_env(),
-            timeout=300,
-            check=False,
+        if not self.reuse:
+            _pip_install(self.wheels, env_dir, requirements, reason)
+            return
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        template = _filled_template(self.wheels, version, tuple(sorted(requirements)))
+        shutil.copytree(
+            _site_packages(template), _site_packages(env_dir), dirs_exist_ok=True, symlinks=True
         )
-        if done.returncode != 0:
-            from pipseal.errors import PipsealError
-
-            raise PipsealError(
-                f"cannot fill the build environment ({reason}): "
-                + (done.stderr.strip().splitlines() or ["pip failed"])[-1]
-            )

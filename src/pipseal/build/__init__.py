@@ -6,7 +6,8 @@
   (PEP 643: an sdist's PKG-INFO used without running anything).
 - :mod:`.vcs`: ``checkout_vcs`` (git only; other VCS refused in one line).
 - :mod:`.hooks`: ``prepare_metadata`` and ``build_wheel`` through pyproject-hooks, in a
-  subprocess of a throwaway build environment (:mod:`.isolation`).
+  subprocess of a throwaway build environment (:mod:`.isolation`); ``open_build`` keeps one
+  environment for both (metadata for resolution, then the wheel).
 - :mod:`.built`: ``BuiltWheels``, the ``built/`` bucket of the content-addressed cache.
 - :mod:`.failures`: ``BuildFailed`` and the hints read from a backend's output.
 
@@ -18,13 +19,14 @@ from __future__ import annotations
 
 from pipseal.build.built import BuiltWheels
 from pipseal.build.failures import BuildFailed, build_requirements_hint
-from pipseal.build.hooks import build_wheel, prepare_metadata
+from pipseal.build.hooks import BuildSession, build_wheel, open_build, prepare_metadata
 from pipseal.build.settings import BuildSettings, FillBuildEnv
 from pipseal.build.sources import SourceTree, static_metadata, unpack_sdist
 from pipseal.build.vcs import checkout_vcs
 
 __all__ = [
     "BuildFailed",
+    "BuildSession",
     "BuildSettings",
     "BuiltWheels",
     "FillBuildEnv",
@@ -32,6 +34,7 @@ __all__ = [
     "build_requirements_hint",
     "build_wheel",
     "checkout_vcs",
+    "open_build",
     "prepare_metadata",
     "static_metadata",
     "unpack_sdist",

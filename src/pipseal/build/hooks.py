@@ -231,6 +231,71 @@ def _session(
         yield build
 
 
+class BuildSession:
+    """One filled build environment for one tree: ask for its metadata, then build, without
+    making and filling the environment twice (resolution reads the metadata, the install
+    then builds). Made by :func:`open_build`."""
+
+    def __init__(self, build: _Build, editable: bool) -> None:
+        self._build = build
+        self.editable = editable
+
+    def metadata(self) -> bytes:
+        """METADATA from ``prepare_metadata_for_build_wheel``/``_editable`` (pyproject-hooks
+        builds the wheel and reads it when the backend has no such hook)."""
+        build = self._build
+        hook = (
+            "prepare_metadata_for_build_editable"
+            if self.editable
+            else "prepare_metadata_for_build_wheel"
+        )
+        with tempfile.TemporaryDirectory(prefix="pipseal-metadata-") as out:
+            method = getattr(build.caller, hook)
+            config = dict(build.settings.config_settings)
+            name = build.call(hook, method, out, config, _allow_fallback=True)
+            path = Path(out) / str(name) / "METADATA"
+            try:
+                return path.read_bytes()
+            except OSError:
+                raise BuildFailed(
+                    build.tree.label, hook, build.runner.output, reason=f"no METADATA in {name}"
+                ) from None
+
+    def wheel(self, out_dir: Path) -> Path:
+        """Build the wheel (``build_wheel`` or ``build_editable``) into ``out_dir``."""
+        build = self._build
+        hook = "build_editable" if self.editable else "build_wheel"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        method = getattr(build.caller, hook)
+        config = dict(build.settings.config_settings)
+        name = build.call(hook, method, str(out_dir.resolve()), config)
+        wheel = out_dir / str(name)
+        if not str(name).endswith(".whl") or not wheel.is_file():
+            raise BuildFailed(
+                build.tree.label,
+                hook,
+                build.runner.output,
+                reason=f"the backend made no wheel ({name})",
+            )
+        return wheel
+
+
+@contextmanager
+def open_build(
+    tree: SourceTree,
+    python: Path,
+    fill: FillBuildEnv,
+    settings: BuildSettings,
+    *,
+    editable: bool = False,
+    output: OutputSink | None = None,
+) -> Iterator[BuildSession]:
+    """A build environment made and filled for ``tree`` (removed on exit), in which
+    ``metadata()`` and ``wheel()`` may both be called."""
+    with _session(tree, python, fill, settings, editable=editable, output=output) as build:
+        yield BuildSession(build, editable)
+
+
 def prepare_metadata(
     tree: SourceTree,
     python: Path,
@@ -244,20 +309,8 @@ def prepare_metadata(
     ``_editable``), falling back to building the wheel and reading its METADATA when the
     backend has no such hook. ``python`` is the target interpreter (the venv is made from it;
     with ``isolated=False`` the hooks run in it)."""
-    hook = "prepare_metadata_for_build_editable" if editable else "prepare_metadata_for_build_wheel"
-    with (
-        _session(tree, python, fill, settings, editable=editable, output=output) as build,
-        tempfile.TemporaryDirectory(prefix="pipseal-metadata-") as out,
-    ):
-        method = getattr(build.caller, hook)
-        name = build.call(hook, method, out, dict(settings.config_settings), _allow_fallback=True)
-        path = Path(out) / str(name) / "METADATA"
-        try:
-            return path.read_bytes()
-        except OSError:
-            raise BuildFailed(
-                tree.label, hook, build.runner.output, reason=f"no METADATA in {name}"
-            ) from None
+    with open_build(tree, python, fill, settings, editable=editable, output=output) as session:
+        return session.metadata()
 
 
 def build_wheel(
@@ -272,14 +325,5 @@ def build_wheel(
 ) -> Path:
     """Build a wheel (``build_wheel``, or PEP 660's ``build_editable``) into ``out_dir`` and
     return its path. Failures are ``BuildFailed``; Ctrl-C kills the backend's process group."""
-    hook = "build_editable" if editable else "build_wheel"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with _session(tree, python, fill, settings, editable=editable, output=output) as build:
-        method = getattr(build.caller, hook)
-        name = build.call(hook, method, str(out_dir.resolve()), dict(settings.config_settings))
-        wheel = out_dir / str(name)
-        if not str(name).endswith(".whl") or not wheel.is_file():
-            raise BuildFailed(
-                tree.label, hook, build.runner.output, reason=f"the backend made no wheel ({name})"
-            )
-        return wheel
+    with open_build(tree, python, fill, settings, editable=editable, output=output) as session:
+        return session.wheel(out_dir)

@@ -183,7 +183,7 @@ def _unzip(archive: Path, dest: Path, bounds: _Bounds) -> None:
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 bounds.refuse(info.filename, "a symbolic link")
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 bounds.refuse(info.filename, "a device, FIFO or special file")
             bounds.add(info.filename, info.file_size)
             path = dest / name

@@ -53,14 +53,14 @@ class VcsUrl:
             path, rev = path.rsplit("@", 1)
             rev = urllib.parse.unquote(rev) or None
         fragment = urllib.parse.parse_qs(parts.fragment)
-        subdirectory = (fragment.get("subdirectory") or [None])[0]
+        subdirectory = fragment["subdirectory"][0] if "subdirectory" in fragment else None
         if subdirectory is not None:
             sub = Path(subdirectory)
             if sub.is_absolute() or ".." in sub.parts:
                 raise PipsealError(
                     f"subdirectory {subdirectory!r} of {redact(url)} leaves the checkout"
                 )
-        egg = (fragment.get("egg") or [None])[0]
+        egg = fragment["egg"][0] if "egg" in fragment else None
         clone = urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
         return cls(clone, rev, subdirectory, egg)
 
