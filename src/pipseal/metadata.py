@@ -73,7 +73,6 @@ TAIL_BYTES = 64 * 1024
 BLOCK_SIZE = 16 * 1024
 
 
-
 def _decode(raw: bytes) -> str:
     # Core metadata is UTF-8; a stray byte must not make a whole dependency tree unreadable.
     return raw.decode("utf-8", errors="replace")
@@ -226,6 +225,7 @@ class CoreMetadata:
 #: Where core metadata was read, as the messages name it.
 SOURCES = {
     "wheel": "the wheel's METADATA",
+    "sdist": "the sdist's static PKG-INFO (PEP 643), else its backend's metadata hook",
     "metadata-file": "the PEP 658 .metadata file",
     "range": "the METADATA read from the wheel by Range requests",
     "cache": "the metadata cache's record",
@@ -410,10 +410,18 @@ class MetadataFetcher:
     """
 
     def __init__(
-        self, session_factory: Callable[[], Session], cache: Cache, fetcher: Fetcher
+        self,
+        session_factory: Callable[[], Session],
+        cache: Cache,
+        fetcher: Fetcher,
+        *,
+        sdist_metadata: Callable[[IndexFile], bytes] | None = None,
     ) -> None:
         self.cache = cache
         self.fetcher = fetcher
+        #: METADATA of an sdist (PEP 643's PKG-INFO, else its backend's), given by the build
+        #: stage; without it an sdist's metadata cannot be had (nothing is built).
+        self.sdist_metadata = sdist_metadata
         self._session_factory = session_factory
         self._session: Session | None = None
         self._lock = threading.Lock()
@@ -445,11 +453,14 @@ class MetadataFetcher:
 
         origin = f"{file.filename} ({redact(file.url)})"
         if file.kind != "wheel":
-            raise PipsealError(
-                f"cannot read the metadata of {file.filename}: it is a source distribution, "
-                "and building from source is not supported yet",
-                hint="use a version that publishes a wheel for this platform",
-            )
+            if self.sdist_metadata is None:
+                raise PipsealError(
+                    f"cannot read the metadata of {file.filename}: it is a source "
+                    "distribution, and this command builds nothing",
+                    hint="use a version that publishes a wheel for this platform",
+                )
+            raw = self.sdist_metadata(file)
+            return self._checked(CoreMetadata.parse(raw, origin).from_source("sdist"), file, origin)
         sha256 = _published_sha256(file)
         cached = self._cached(file, sha256, origin)
         if cached is not None:

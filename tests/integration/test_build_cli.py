@@ -239,3 +239,61 @@ def test_what_cannot_be_built_is_refused_in_one_line(
     assert result.returncode != 0
     assert words in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_index_sdist_is_built_when_no_wheel_fits_and_only_once(
+    index_server: IndexServer, venv: Venv, venv_template: Venv, run_pipseal: RunPipseal,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    from tests.support.venvs import clone_venv
+
+    counter = tmp_path / "builds.log"
+    dep = write_project(tmp_path / "p", "sdep", backend="in-tree", counter=counter)
+    top = write_project(tmp_path / "p", "stop", backend="in-tree", counter=counter)
+    index_server.add(make_sdist(dep, tmp_path / "dist"))
+    # Its dependency is known only from its backend: Requires-Dist is dynamic in PKG-INFO.
+    index_server.add(make_sdist(top, tmp_path / "dist", dependencies=["sdep"],
+                                dynamic=["Requires-Dist"]))  # fmt: skip
+    args = ("install", "-i", index_server.url, "stop")
+
+    first = run_pipseal(*args, "--python", venv.python)
+
+    assert first.returncode == 0, first.stderr
+    assert venv.installed() == {"sdep": "1.0", "stop": "1.0"}
+    assert sorted(builds(counter)) == ["build_wheel", "build_wheel", "prepare_metadata_for_build_wheel"]
+    other = clone_venv(venv_template, tmp_path / "other")
+    second = run_pipseal(*args, "--python", other.python)
+    assert second.returncode == 0, second.stderr
+    assert len(builds(counter)) == 3  # nothing run: metadata and wheels from the cache
+    assert other.installed() == {"sdep": "1.0", "stop": "1.0"}
+    assert not (other.purelib / "stop-1.0.dist-info" / "direct_url.json").exists()
+
+    refused = run_pipseal(*args, "--python", other.python, "--only-binary", ":all:",
+                          "--force-reinstall")  # fmt: skip
+    assert refused.returncode != 0
+    assert "No matching distribution found for stop" in refused.stderr
+
+
+def test_a_fitting_wheel_is_preferred_unless_no_binary_names_the_project(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    counter = tmp_path / "builds.log"
+    project = write_project(tmp_path / "p", "both", backend="in-tree", counter=counter)
+    index_server.add(make_sdist(project, tmp_path / "dist"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pipseal", "wheel", "--no-index", "-w", str(tmp_path / "w"),
+         str(project)],
+        capture_output=True, text=True, env={**PIP_ENV, "PIPSEAL_CACHE_DIR": str(tmp_path / "c")},
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    index_server.add(next((tmp_path / "w").glob("both-1.0-*.whl")))
+    counter.unlink()
+
+    wheel = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "both")
+    assert wheel.returncode == 0, wheel.stderr
+    assert builds(counter) == []
+    source = run_pipseal("install", "--python", venv.python, "-i", index_server.url,
+                         "--no-binary", "both", "--force-reinstall", "both")  # fmt: skip
+    assert source.returncode == 0, source.stderr
+    assert builds(counter) == ["build_wheel"]

@@ -23,6 +23,7 @@ from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConfl
 COMMAND_MODULES = {
     "install": "install_cmd",
     "download": "download_cmd",
+    "wheel": "wheel_cmd",
     "uninstall": "uninstall_cmd",
     "verify": "verify_cmd",
     "cache": "cache_cmd",

@@ -17,7 +17,7 @@ import hashlib
 import os
 import shutil
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,10 +32,12 @@ from pipseal.requirements import ParsedRequirement
 if TYPE_CHECKING:
     from pipseal.build import BuildSettings, BuiltWheels, FillBuildEnv, SourceTree
     from pipseal.environment import TargetEnvironment
+    from pipseal.index import IndexFile
+    from pipseal.pipeline.fetching import Prepared
     from pipseal.pipeline.request import TargetRequest
     from pipseal.pipeline.session import Machinery
 
-__all__ = ["Builder", "BuiltRequest", "build_requirements"]
+__all__ = ["BuildStage", "Builder", "BuiltRequest", "IndexBuilds", "build_requirements"]
 
 #: What needs building, by ``ParsedRequirement.link_kind``.
 SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
@@ -169,10 +171,20 @@ class Builder:
         key = self.built.key_for_vcs(base, commit, subdirectory, self.tag, self.settings)
         return self._build(key, tree, tree.label, editable=False), commit
 
-    def sdist(self, archive: Path, filename: str, sha256: str, name: str | None) -> Path:
+    def sdist(
+        self,
+        archive: Path,
+        filename: str,
+        sha256: str,
+        name: str | None,
+        *,
+        tree: SourceTree | None = None,
+    ) -> Path:
         """The wheel of the checked sdist ``archive`` (in the cache, named by its digest:
-        ``filename`` is its own name)."""
+        ``filename`` is its own name; ``tree``: it unpacked already)."""
         key = self.built.key_for_sdist(sha256, self.tag, self.settings)
+        if tree is not None:
+            return self._build(key, tree, tree.label, editable=False)
         if self.built.get(key) is not None:
             from pipseal.build import SourceTree
 
@@ -186,6 +198,81 @@ class Builder:
         if name and tree.name_hint is None:
             tree = replace(tree, name_hint=name)
         return self._build(key, tree, tree.label, editable=False)
+
+
+class IndexBuilds:
+    """sdists chosen from an index or find-links when no wheel fits: their metadata for the
+    resolver (PEP 643's static PKG-INFO, a wheel built before, else the backend's
+    ``prepare_metadata_for_build_wheel``), and their wheels once fetched and checked.
+
+    In hash-checking mode an sdist's bytes must satisfy its pin before any of its code runs
+    for its metadata (the resolver asks before the fetch stage checks the pins)."""
+
+    def __init__(self, builder: Builder, pins: Mapping[str, Hashes]) -> None:
+        self.builder = builder
+        self.pins = pins
+        self._trees: dict[str, SourceTree] = {}
+
+    def metadata(self, file: IndexFile) -> bytes:
+        """METADATA for the resolver, running the backend only when nothing else says it."""
+        from pipseal.build import prepare_metadata, static_metadata, unpack_sdist
+        from pipseal.fetch import ArchiveSource
+
+        b = self.builder
+        pin = self.pins.get(canonicalize_name(file.project))
+        archive = b.machinery.fetcher.fetch(ArchiveSource.of(file), pin or Hashes())
+        if pin is not None and not pin.is_satisfied_by(archive.digests):
+            raise HashCheckFailed(
+                f"{file.filename} does not match the hashes its requirement pins "
+                f"(Got sha256 {archive.sha256}); nothing of it was run",
+                hint="check where the pin came from; pipseal never builds an unchecked sdist",
+            )
+        key = b.built.key_for_sdist(archive.sha256, b.tag, b.settings)
+        stored = b.built.get(key)
+        if stored is not None:
+            return _wheel_metadata(stored, file.project)
+        named = b._dir("sdist") / file.filename
+        _link_or_copy(archive.path, named)
+        static = static_metadata(named)
+        if static is not None:
+            return static
+        tree = unpack_sdist(named, named.parent / "src")
+        self._trees[archive.sha256] = tree
+        b.reporter.info(f"Preparing metadata for {file.project} (pyproject.toml)")
+        return prepare_metadata(
+            tree, Path(b.target.python), b.fill, b.settings, output=b.reporter.verbose
+        )
+
+    def wheel_of(self, prepared: Prepared) -> Prepared:
+        """``prepared`` (a fetched, checked sdist) as the wheel built from it."""
+        from pipseal.fetch import ArchiveSource
+
+        b = self.builder
+        archive = prepared.archive
+        wheel = b.sdist(
+            archive.path,
+            archive.source.filename,
+            archive.sha256,
+            prepared.planned.name,
+            tree=self._trees.get(archive.sha256),
+        )
+        digest = Hashes.of((Hash("sha256", _sha256(wheel)),))
+        built = b.machinery.fetcher.fetch(ArchiveSource(wheel.as_uri(), wheel.name), digest)
+        planned = replace(
+            prepared.planned,
+            source=built.source,
+            expected=digest,
+            index_file=None,
+            metadata=None,
+        )
+        return replace(prepared, planned=planned, archive=built)
+
+
+def _wheel_metadata(wheel: Path, project: str) -> bytes:
+    from pipseal.metadata import read_wheel_metadata
+
+    with wheel.open("rb") as handle:
+        return read_wheel_metadata(handle, project, wheel.name)
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
@@ -220,19 +307,9 @@ def _unhashable(sources: Sequence[ParsedRequirement]) -> None:
         raise HashCheckFailed("\n".join(parts))
 
 
-def build_requirements(
-    request: TargetRequest,
-    machinery: Machinery,
-    target: TargetEnvironment,
-    reporter: Reporter,
-    *,
-    workdir: Path,
-    fill: FillBuildEnv,
-) -> BuiltRequest:
+def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest:
     """Build every requirement on a directory, a VCS link or an sdist; the others pass
-    unchanged. ``fill`` installs a build's requirements into its environment (the caller's
-    installer: ``commands.buildenv``). Raises the hash report (nothing built) or
-    ``BuildFailed``."""
+    unchanged. Raises the hash report (nothing built) or ``BuildFailed``."""
     from pipseal.install.direct_url import direct_url_json, directory_url_json, vcs_url_json
     from pipseal.pipeline.fetching import fetch_and_check
     from pipseal.pipeline.listed import plan_url
@@ -246,11 +323,11 @@ def build_requirements(
     # Every sdist fetched and checked (one report for all) before any code of one runs.
     sdists = [r for r in sources if r.link_kind == "sdist"]
     planned: list[Planned] = [plan_url(r, Hashes.of(r.hashes)) for r in sdists]
+    machinery = builder.machinery
     prepared = fetch_and_check(
         planned, [], request, machinery.fetcher, None, jobs=machinery.common.jobs
     )
     archives = {id(p.planned.requirement): p.archive for p in prepared.archives}
-    builder = Builder(machinery, target, reporter, workdir, fill)
     replaced: dict[int, ParsedRequirement] = {}
     direct_urls: dict[str, bytes] = {}
     for r in sources:
@@ -285,3 +362,72 @@ def build_requirements(
         )
     new = replace(request, requirements=tuple(replaced.get(id(r), r) for r in request.requirements))
     return BuiltRequest(new, direct_urls, tuple(builder.fresh))
+
+
+class BuildStage:
+    """The build stage of one install: made when first needed (a run that builds nothing
+    imports nothing of ``pipseal.build``), its work directory removed by ``close``."""
+
+    def __init__(
+        self,
+        machinery: Machinery,
+        target: TargetEnvironment,
+        reporter: Reporter,
+        request: TargetRequest,
+        fill: Callable[[], FillBuildEnv],
+    ) -> None:
+        self.machinery = machinery
+        self.target = target
+        self.reporter = reporter
+        self.request = request
+        self._fill = fill
+        self._builder: Builder | None = None
+        self._index: IndexBuilds | None = None
+        self._workdir: Path | None = None
+
+    @property
+    def builder(self) -> Builder:
+        if self._builder is None:
+            import tempfile
+
+            self._workdir = Path(tempfile.mkdtemp(prefix="pipseal-build-"))
+            self._builder = Builder(
+                self.machinery, self.target, self.reporter, self._workdir, self._fill()
+            )
+        return self._builder
+
+    @property
+    def index(self) -> IndexBuilds:
+        if self._index is None:
+            pins: dict[str, Hashes] = {}
+            if self.request.hash_mode:
+                for r in self.request.requirements:
+                    if r.name and r.hashes:
+                        pins[canonicalize_name(r.name)] = Hashes.of(r.hashes)
+            self._index = IndexBuilds(self.builder, pins)
+        return self._index
+
+    def needed(self, request: TargetRequest) -> bool:
+        """Whether ``request`` names anything to build (a directory, a checkout, an sdist)."""
+        return any(r.link_kind in SOURCE_KINDS for r in request.requirements)
+
+    def requirements(self, request: TargetRequest) -> BuiltRequest:
+        """``build_requirements`` with this stage's builder."""
+        return build_requirements(request, self.builder)
+
+    def metadata(self, file: IndexFile) -> bytes:
+        """An index sdist's METADATA for the resolver (``IndexBuilds.metadata``)."""
+        return self.index.metadata(file)
+
+    def wheels(self, archives: Sequence[Prepared]) -> tuple[Prepared, ...]:
+        """Every fetched, checked sdist among ``archives`` as the wheel built from it."""
+        return tuple(
+            self.index.wheel_of(p) if not p.archive.source.filename.endswith(".whl") else p
+            for p in archives
+        )
+
+    def close(self) -> None:
+        if self._workdir is not None:
+            import shutil
+
+            shutil.rmtree(self._workdir, ignore_errors=True)

@@ -78,6 +78,8 @@ def plan_listed(
             formats=formats,
             project=r.name,
             pinned=r.is_pinned,
+            # An sdist is planned when no wheel fits: install builds it, download keeps it.
+            buildable=True,
         )
         best = selection.best
         if best is None:

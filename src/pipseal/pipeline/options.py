@@ -115,6 +115,8 @@ class DownloadOptions:
     python_version: str | None = None
     implementation: str | None = None
     abis: tuple[str, ...] = ()
+    #: ``pipseal wheel``: what is not a wheel is built, and the wheels saved.
+    build_wheels: bool = False
 
 
 ReporterFactory = Callable[[], Reporter]
