@@ -250,10 +250,10 @@ def test_an_index_sdist_is_built_when_no_wheel_fits_and_only_once(
     counter = tmp_path / "builds.log"
     dep = write_project(tmp_path / "p", "sdep", backend="in-tree", counter=counter)
     top = write_project(tmp_path / "p", "stop", backend="in-tree", counter=counter)
-    index_server.add(make_sdist(dep, tmp_path / "dist"))
-    # Its dependency is known only from its backend: Requires-Dist is dynamic in PKG-INFO.
-    index_server.add(make_sdist(top, tmp_path / "dist", dependencies=["sdep"],
-                                dynamic=["Requires-Dist"]))  # fmt: skip
+    # The top project's PKG-INFO is static (PEP 643): read without running anything; its
+    # dependency's says Requires-Dist is dynamic: its backend is asked.
+    index_server.add(make_sdist(top, tmp_path / "dist", dependencies=["sdep"]))
+    index_server.add(make_sdist(dep, tmp_path / "dist", dynamic=["Requires-Dist"]))
     args = ("install", "-i", index_server.url, "stop")
 
     first = run_pipseal(*args, "--python", venv.python)

@@ -202,8 +202,9 @@ class Builder:
 
 class IndexBuilds:
     """sdists chosen from an index or find-links when no wheel fits: their metadata for the
-    resolver (PEP 643's static PKG-INFO, a wheel built before, else the backend's
-    ``prepare_metadata_for_build_wheel``), and their wheels once fetched and checked.
+    resolver (PEP 643's static PKG-INFO, else the METADATA of a wheel built from it before,
+    else the backend's ``prepare_metadata_for_build_wheel``), and their wheels once fetched
+    and checked.
 
     In hash-checking mode an sdist's bytes must satisfy its pin before any of its code runs
     for its metadata (the resolver asks before the fetch stage checks the pins)."""
@@ -227,15 +228,15 @@ class IndexBuilds:
                 f"(Got sha256 {archive.sha256}); nothing of it was run",
                 hint="check where the pin came from; pipseal never builds an unchecked sdist",
             )
-        key = b.built.key_for_sdist(archive.sha256, b.tag, b.settings)
-        stored = b.built.get(key)
-        if stored is not None:
-            return _wheel_metadata(stored, file.project)
         named = b._dir("sdist") / file.filename
         _link_or_copy(archive.path, named)
         static = static_metadata(named)
         if static is not None:
             return static
+        key = b.built.key_for_sdist(archive.sha256, b.tag, b.settings)
+        stored = b.built.get(key)
+        if stored is not None:
+            return _wheel_metadata(stored, file.project)
         tree = unpack_sdist(named, named.parent / "src")
         self._trees[archive.sha256] = tree
         b.reporter.info(f"Preparing metadata for {file.project} (pyproject.toml)")
