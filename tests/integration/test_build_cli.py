@@ -260,7 +260,11 @@ def test_an_index_sdist_is_built_when_no_wheel_fits_and_only_once(
 
     assert first.returncode == 0, first.stderr
     assert venv.installed() == {"sdep": "1.0", "stop": "1.0"}
-    assert sorted(builds(counter)) == ["build_wheel", "build_wheel", "prepare_metadata_for_build_wheel"]
+    assert sorted(builds(counter)) == [
+        "build_wheel",
+        "build_wheel",
+        "prepare_metadata_for_build_wheel",
+    ]
     other = clone_venv(venv_template, tmp_path / "other")
     second = run_pipseal(*args, "--python", other.python)
     assert second.returncode == 0, second.stderr
