@@ -24,9 +24,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipseal.candidates import FormatControl
-from pipseal.commands.options import CommonOptions, Reporter, RequestOptions
-from pipseal.commands.prepare import Request, effective_index, read_request
-from pipseal.commands.session import Machinery
 from pipseal.errors import NoMatchingDistribution, PipsealError, UsageError
 from pipseal.hashes import Hash
 from pipseal.lockfile import (
@@ -39,6 +36,9 @@ from pipseal.lockfile import (
     read_pins,
     render,
 )
+from pipseal.pipeline.options import CommonOptions, Reporter, RequestOptions
+from pipseal.pipeline.request import Request, effective_index, read_request
+from pipseal.pipeline.session import Machinery
 from pipseal.requirements import Location, ParsedRequirement, parse_requirement
 
 if TYPE_CHECKING:
@@ -208,15 +208,16 @@ def _resolve(
     formats = FormatControl(common.index.only_binary, common.index.no_binary)
 
     def attempt(extra: Sequence[Pin]) -> Resolution:
-        constraints = request.constraints + tuple(
-            parse_requirement(p.requirement, Location("<existing pins>")) for p in extra
+        pinned = tuple(parse_requirement(p.requirement, Location("<existing pins>")) for p in extra)
+        here = replace(request, constraints=request.constraints + pinned).for_target(
+            environment.markers
         )
         return resolve(
-            request.requirements,
+            here.requirements,
             finder=machinery.finder,
             metadata=machinery.metadata,
             target=environment,
-            constraints=constraints,
+            constraints=here.constraints,
             allow_prereleases=common.index.pre,
             formats=formats,
         )

@@ -12,17 +12,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipseal.commands.choose import Policy, choose
-from pipseal.commands.lock import read_locked_request
-from pipseal.commands.options import DownloadOptions, Reporter
-from pipseal.commands.prepare import (
-    check_indexes_agree,
-    effective_index,
-    fetch_and_check,
-    replanner,
-)
-from pipseal.commands.session import Machinery
 from pipseal.errors import PipsealError
+from pipseal.pipeline.fetching import check_indexes_agree, fetch_and_check, replanner
+from pipseal.pipeline.options import DownloadOptions, Reporter
+from pipseal.pipeline.request import effective_index, read_locked_request
+from pipseal.pipeline.route import Policy, choose
+from pipseal.pipeline.session import Machinery
 
 
 @dataclass(frozen=True)
@@ -47,24 +42,19 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
             implementation=options.implementation,
             abis=options.abis,
         )
-    request, options = read_locked_request(options, target)
-    common = effective_index(options.common, request.options)
+    parsed, options = read_locked_request(options, target)
+    request = parsed.for_target(target.markers)
+    common = effective_index(options.common, parsed.options)
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
-            choice = choose(
-                request,
-                machinery,
-                target,
-                {},
-                Policy(no_deps=options.request.no_deps),
-                reporter=reporter,
-            )
+            policy = Policy(no_deps=options.request.no_deps)
+            plan = choose(request, machinery, target, {}, policy, reporter=reporter)
             machinery.report_warnings()
-            check_indexes_agree(choice.planned, machinery.finder, reporter)
+            check_indexes_agree(plan.fetch, machinery.finder, reporter)
             prepared = fetch_and_check(
-                choice.planned,
-                choice.problems,
+                plan.fetch,
+                plan.problems,
                 request,
                 machinery.fetcher,
                 machinery.finder,

@@ -7,8 +7,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipseal.commands.options import InstallOptions
     from pipseal.environment import Inspection
+    from pipseal.pipeline.options import InstallOptions
 
 
 def start_target(options: InstallOptions) -> Inspection:
