@@ -328,3 +328,22 @@ def test_backends_repacked_from_the_test_venv_build_too(tmp_path: Path) -> None:
     fill = PipFill(wheels, reuse=False)
     wheel = build_wheel(SourceTree(project, None), PYTHON, fill, BuildSettings(), tmp_path / "o")
     assert wheel.name == "repacked-1.0-py3-none-any.whl"
+
+
+def test_builds_for_another_interpreter_binary(tmp_path: Path) -> None:
+    # A venv with a copied interpreter is not pipseal's binary: its own `-m venv` makes the
+    # build environment (the in-process shortcut is for pipseal's interpreter only).
+    target = tmp_path / "target"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--copies", "--without-pip", str(target)], check=True
+    )
+    python = target / "bin" / "python"
+    project = write_project(tmp_path, "other", backend="in-tree", counter=tmp_path / "count")
+    wheel = build_wheel(
+        SourceTree(project, None),
+        python,
+        PipFill(backend_wheels()),
+        BuildSettings(),
+        tmp_path / "o",
+    )
+    assert wheel.name == "other-1.0-py3-none-any.whl"

@@ -35,6 +35,8 @@ MAX_PKG_INFO = 16 * 1024**2
 STATIC_FIELDS = frozenset({"name", "version", "requires-dist", "requires-python", "provides-extra"})
 _SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 _CHUNK = 1024 * 1024
+#: tarfile's extraction filters (PEP 706) exist from Python 3.11.4.
+_HAS_FILTERS = hasattr(tarfile, "data_filter")
 
 
 class UnsafeArchive(PipsealError):
@@ -157,8 +159,11 @@ def _untar(archive: Path, dest: Path, bounds: _Bounds) -> None:
                     bounds.refuse(member.name, f"a hard link to {member.linkname!r} outside it")
             bounds.add(member.name, member.size if member.isfile() else 0)
             member.name = name
-            # The stdlib's "data" filter checks once more (and drops set-id bits, owners).
-            tf.extract(member, dest, set_attrs=False, filter="data")
+            if _HAS_FILTERS:
+                # The stdlib's "data" filter checks once more (and drops set-id bits, owners).
+                tf.extract(member, dest, set_attrs=False, filter="data")
+            else:  # pragma: no cover - Python 3.11.0-3.11.3: the checks above stand alone
+                tf.extract(member, dest, set_attrs=False)
             if member.isfile():
                 path = dest / name
                 path.chmod(0o755 if member.mode & 0o111 else 0o644)
