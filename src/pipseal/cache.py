@@ -400,6 +400,11 @@ class Cache:
                 with contextlib.suppress(OSError, ValueError):
                     raw = json.loads(link.read_bytes())
                     names.setdefault(raw["sha256"], set()).add(raw["filename"])
+        # Wheels built from source are named by their built-wheel records (build/built.py).
+        for record in self.base.glob("built/v1/*/*.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                raw = json.loads(record.read_bytes())
+                names.setdefault(raw["sha256"], set()).add(raw["filename"])
         result: list[CacheEntry] = []
         for path in (self.base / "archives" / "sha256").glob("*/*"):
             if len(path.name) != 64:
@@ -450,6 +455,10 @@ class Cache:
             for sha256 in doomed:
                 with contextlib.suppress(OSError):
                     os.unlink(self.name_path(sha256))
+            for record in self.base.glob("built/v1/*/*.json"):
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    if json.loads(record.read_bytes()).get("sha256") in doomed:
+                        os.unlink(record)
         return count, size
 
     def purge(self) -> tuple[int, int]:

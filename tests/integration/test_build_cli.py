@@ -301,3 +301,33 @@ def test_a_fitting_wheel_is_preferred_unless_no_binary_names_the_project(
                          "--no-binary", "both", "--force-reinstall", "both")  # fmt: skip
     assert source.returncode == 0, source.stderr
     assert builds(counter) == ["build_wheel"]
+
+
+def test_cache_commands_know_built_wheels_and_download_keeps_sdists(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    counter = tmp_path / "builds.log"
+    project = write_project(tmp_path / "p", "cached", backend="in-tree", counter=counter)
+    sdist = make_sdist(project, tmp_path / "dist")
+    index_server.add(sdist)
+    args = ("install", "--python", venv.python, "-i", index_server.url, "cached")
+    assert run_pipseal(*args).returncode == 0
+
+    listed = run_pipseal("cache", "list", "cached")
+    assert "cached-1.0-py3-none-any.whl" in listed.stdout, listed.stdout
+    verified = run_pipseal("cache", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    removed = run_pipseal("cache", "remove", "cached-1.0-py3*")
+    assert removed.returncode == 0, removed.stderr
+    assert run_pipseal(*args, "--force-reinstall").returncode == 0
+    assert builds(counter) == ["build_wheel", "build_wheel"]  # removed, so built again
+
+    saved = run_pipseal("download", "-i", index_server.url, "-d", tmp_path / "dl", "cached")
+    assert saved.returncode == 0, saved.stderr
+    assert (tmp_path / "dl" / sdist.name).read_bytes() == sdist.read_bytes()
+    assert len(builds(counter)) == 2  # static PKG-INFO: nothing run to download it
+
+    wheels = run_pipseal("wheel", "-i", index_server.url, "-w", tmp_path / "wh", "cached")
+    assert wheels.returncode == 0, wheels.stderr
+    assert [p.name for p in (tmp_path / "wh").iterdir()] == ["cached-1.0-py3-none-any.whl"]
+    assert len(builds(counter)) == 2  # the built wheel from the cache

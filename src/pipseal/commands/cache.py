@@ -75,7 +75,7 @@ def purge(cache: Cache) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Damage:
-    """One damaged entry: ``kind`` is archive, link, name, page or unpacked."""
+    """One damaged entry: ``kind`` is archive, link, name, page, built or unpacked."""
 
     kind: str
     path: Path
@@ -145,6 +145,7 @@ def verify(cache: Cache, *, fix: bool = False) -> VerifyReport:
             ("link", "links/*.json", _check_link),
             ("name", "names/*/*.json", _check_name),
             ("page", "pages/*/*.page2", _check_page),
+            ("built", "built/v1/*/*.json", _check_built),
         ):
             for path in sorted(base.glob(pattern)):
                 records += 1
@@ -269,6 +270,24 @@ def _check_page(path: Path) -> str | None:
         return problem
     if load(raw, url, url, "") is None:
         return "not a readable stored page"
+    return None
+
+
+def _check_built(path: Path) -> str | None:
+    """A built-wheel record (``build/built.py``): sound, under its own key, naming a wheel
+    whose archive is in the cache."""
+    data, problem = _load(path)
+    if problem is not None:
+        return problem
+    if not isinstance(data, dict) or data.get("key") != path.stem:
+        return "is not a built-wheel record under its own key"
+    sha256, filename = data.get("sha256"), data.get("filename")
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        return "holds no sha256"
+    if not isinstance(filename, str) or not filename.endswith(".whl") or "/" in filename:
+        return "holds no wheel file name"
+    if not (path.parents[3] / "archives" / "sha256" / sha256[:2] / sha256).is_file():
+        return f"names a wheel ({filename}) no longer in the cache"
     return None
 
 
