@@ -220,7 +220,7 @@ def test_hash_checking_mode_names_every_unhashed_build_dependency_then_builds_wi
     assert venv.installed() == {}
 
     constraints = write(tmp_path / "build-constraints.txt", "\n".join(lines) + "\n")
-    built = run_pipseal(*args, "--build-constraint", constraints)
+    built = run_pipseal(*args, env={"PIP_BUILD_CONSTRAINT": str(constraints)})
     assert built.returncode == 0, built.stderr
     assert venv.installed() == {"hashedbuild": "1.0"}
 
@@ -331,3 +331,23 @@ def test_cache_commands_know_built_wheels_and_download_keeps_sdists(
     assert wheels.returncode == 0, wheels.stderr
     assert [p.name for p in (tmp_path / "wh").iterdir()] == ["cached-1.0-py3-none-any.whl"]
     assert len(builds(counter)) == 2  # the built wheel from the cache
+
+
+def test_no_build_isolation_builds_in_the_target_environment(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    write_project(tmp_path, "plainset", backend="setuptools")
+    args = ("install", "--python", venv.python, "--no-index", "./plainset")
+
+    # Not isolated, the target's own setuptools is used: this venv has none.
+    missing = run_pipseal(*args, "--no-build-isolation", cwd=tmp_path)
+    assert missing.returncode != 0
+    assert (
+        "setuptools" in missing.stderr
+        and "Traceback (most recent call last)" not in (missing.stderr.splitlines()[0])
+    )
+    assert venv.installed() == {}
+    # Isolated (the default), setuptools is wanted from an index, and --no-index has none.
+    isolated = run_pipseal(*args, cwd=tmp_path)
+    assert isolated.returncode != 0
+    assert "No matching distribution found for setuptools" in isolated.stderr
