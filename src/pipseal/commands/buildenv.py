@@ -24,7 +24,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pipseal.errors import HashCheckFailed
+from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.pipeline.options import CommonOptions, InstallOptions, Reporter, RequestOptions
 from pipseal.requirements import ParsedRequirement, parse_requirements_file, render
 
@@ -107,10 +107,21 @@ class InstallingFill:
     requirements: Sequence[ParsedRequirement] = ()
 
     def __call__(self, requirements: Sequence[str], env_dir: Path, *, reason: str) -> None:
-        from pipseal.commands import install
-
         if not requirements:
             return
+        try:
+            self._fill(requirements, env_dir, reason)
+        except PipsealError:
+            # The error that follows is about a build's requirements, not the user's.
+            self.reporter.warn(
+                f"installing the build requirements ({reason}: {', '.join(requirements)}) "
+                "failed; nothing was built"
+            )
+            raise
+
+    def _fill(self, requirements: Sequence[str], env_dir: Path, reason: str) -> None:
+        from pipseal.commands import install
+
         python = str(venv_python(env_dir))
         reporter = _Nested(self.reporter)
         constraints = self.common.build.constraint_files
