@@ -109,14 +109,13 @@ class Builder:
         self.built: BuiltWheels = BuiltWheels(machinery.cache)
         self.fill = fill
         self.tag = str(target.tags[0]) if target.tags else "none"
-        self.count = 0
         self.fresh: list[str] = []
 
     def _dir(self, what: str) -> Path:
-        self.count += 1
-        path = self.workdir / f"{self.count}-{what}"
-        path.mkdir(parents=True)
-        return path
+        # The resolver's look-ahead threads may ask for an sdist's metadata at the same time.
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=self.workdir))
 
     def _build(self, key: str, tree: SourceTree, label: str, *, editable: bool) -> Path:
         """The wheel under ``key``, else built from ``tree`` and stored under it; a named copy
