@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipseal.build import BuildSettings, BuiltWheels, SourceTree, build_wheel
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from tests.support.backends import PipFill, backend_wheels
 from tests.support.projects import write_project
 

@@ -13,7 +13,7 @@ from packaging.markers import default_environment
 from packaging.tags import Tag
 from packaging.version import Version
 
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from pipseal.candidates import FormatControl
 from pipseal.environment import (
     InstalledDistribution,

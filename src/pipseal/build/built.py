@@ -21,9 +21,10 @@ import os
 import re
 from pathlib import Path
 
+from pipseal.atomic import write_atomic
 from pipseal.build.settings import BuildSettings
 from pipseal.build.sources import SourceTree
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from pipseal.redaction import strip_userinfo
 
 #: The bucket's format; a change of record makes ``built/v2/`` beside it.
@@ -185,9 +186,7 @@ class BuiltWheels:
             sha256 = hasher.hexdigest()
             stored = incoming.commit(sha256)
         record = {"key": key, "sha256": sha256, "filename": wheel.name, "size": size}
-        self.cache._write_atomic(
-            self.cache.built_path(key), json.dumps(record, sort_keys=True).encode()
-        )
+        write_atomic(self.cache.built_path(key), json.dumps(record, sort_keys=True).encode())
         return stored
 
 

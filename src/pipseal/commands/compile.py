@@ -12,7 +12,6 @@ when the input cannot be resolved with them, it is resolved afresh.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -328,14 +327,9 @@ def atomic_write(path: Path, text: str) -> None:
     """Temp file in the same directory, fsync, os.replace: never a half-written file.
 
     Shared by the commands that write a user's file (compile, lock, hash --from-index)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    tmp = directory / f".{path.name}.pipseal-tmp"
+    from pipseal.atomic import created_file_mode, write_atomic
+
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, text, mode=created_file_mode())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise PipsealError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -34,7 +34,7 @@ from pipseal.hashes import Hashes
 from pipseal.pipeline.options import CommonOptions, Reporter
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
     from pipseal.index import IndexFile
     from pipseal.pipcache import PipCache

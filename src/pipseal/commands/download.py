@@ -8,13 +8,13 @@ another machine (pip's options), e.g. a Raspberry Pi's ``linux_armv7l`` wheels f
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipseal.atomic import atomic_file
 from pipseal.errors import PipsealError
 from pipseal.pipeline.build import BuildStage
 from pipseal.pipeline.fetching import check_indexes_agree, fetch_and_check, replanner
@@ -99,11 +99,12 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
                 if dest.exists() and _same_bytes(dest, p.archive.sha256):
                     there.append(dest)
                     continue
-                tmp = dest.with_name(f".{dest.name}.pipseal-tmp")
                 try:
-                    shutil.copyfile(p.archive.path, tmp)
-                    os.chmod(tmp, 0o644)
-                    os.replace(tmp, dest)
+                    with (
+                        atomic_file(dest, durable=False, mode=0o644) as out,
+                        p.archive.path.open("rb") as archive,
+                    ):
+                        shutil.copyfileobj(archive, out, 1 << 20)
                 except OSError as exc:
                     raise PipsealError(f"cannot write {dest}: {exc.strerror}") from exc
                 saved.append(dest)

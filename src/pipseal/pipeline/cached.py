@@ -17,7 +17,7 @@ from pipseal.pipeline.plan import Planned
 from pipseal.requirements import ParsedRequirement
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
 
 

@@ -30,7 +30,7 @@ from pipseal.pipeline.plan import Planned
 from pipseal.pipeline.request import TargetRequest
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.diagnose import Evidence
     from pipseal.environment import TargetEnvironment
     from pipseal.fetch import Fetcher
@@ -218,7 +218,7 @@ def _pip_name_with_url(p: Planned) -> str:
     text = r.url if r.url else f"{p.name}=={p.version}"
     if r.url:
         return f"{redact(text)}{origin}"
-    return f"{text} from {redact(p.source.url)}{origin}"
+    return f"{text} from {p.source.link}{origin}"
 
 
 def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter: Reporter) -> None:
@@ -231,11 +231,9 @@ def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter
         index_host = urllib.parse.urlsplit(p.index_file.source).hostname
         if file_host and index_host and file_host != index_host:
             # Allowed (indexes often serve files from a CDN), but shown to whoever asks.
-            from pipseal.redaction import redact
-
             reporter.verbose(
                 f"{p.index_file.filename} is served from {file_host}, not the index's host "
-                f"{index_host}: {redact(p.index_file.url)}"
+                f"{index_host}: {p.index_file.link}"
             )
         files = finder.find_project(p.name).files_of(p.index_file.version)
         if len({f.source for f in files if f.filename == p.source.filename and f.hashes}) < 2:

@@ -31,7 +31,7 @@ from pipseal.pipeline.request import TargetRequest
 from pipseal.requirements import ParsedRequirement
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
     from pipseal.index import FindsFiles, IndexFile
 

@@ -143,11 +143,10 @@ def warn_if_yanked(file: IndexFile, reporter: Reporter) -> None:
     """pip's warning for a yanked file chosen because a pin asked for exactly it."""
     if file.yanked is None:
         return
-    from pipseal.redaction import redact
 
     message = (
         "The candidate selected for download or install is a yanked version: "
-        f"'{file.project}' candidate (version {file.version} at {redact(file.url)})"
+        f"'{file.project}' candidate (version {file.version} at {file.link})"
     )
     if file.yanked:
         message += f"\nReason for being yanked: {file.yanked}"

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from pipseal.pipeline.options import CommonOptions, Reporter
 
 if TYPE_CHECKING:
