@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Building from source, pip, uv and pipseal side by side in one run (issue 13, point 9).
 
+Results: ``benchmarks/RESULTS-build.md``, and the same table in a marked section of
+``benchmarks/RESULTS.md``.
+
 Workloads, each into a fresh ``python -m venv --without-pip``, tools alternating in each round:
 
 - **local**: ``install ./benchproj``, a setuptools project (pyproject.toml), with a warm cache
@@ -13,8 +16,7 @@ Workloads, each into a fresh ``python -m venv --without-pip``, tools alternating
   that publishes its wheel, warm. The target: sdist-warm no slower than wheel-warm + 10%.
 
 The indexes are ``tests/support/indexserver.py`` on 127.0.0.1 (sdists and wheels, PEP 691 and
-658), filled with the backend wheels of ``tests/support/backends.py``. Results are written to
-``benchmarks/RESULTS-build.md`` and summarised in RESULTS.md by hand.
+658), filled with the backend wheels of ``tests/support/backends.py``.
 
 Usage: ``.venv/bin/python benchmarks/build_bench.py [--rounds 5] [--tools pip,uv,pipseal]``
 (pip is the venv's pip, uv ``uv`` beside it).
@@ -180,6 +182,24 @@ def write(
         ]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(out.read_text())
+    _into_results(lines[2:])
+
+
+#: The section of RESULTS.md this script owns (run.py writes the rest; a run of run.py drops it,
+#: and the next run of this script puts it back).
+BEGIN, END = "<!-- build_bench.py: begin -->", "<!-- build_bench.py: end -->"
+
+
+def _into_results(lines: list[str]) -> None:
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    text = results.read_text(encoding="utf-8") if results.exists() else ""
+    section = "\n".join([BEGIN, "## Building from source (issue 13)", "", *lines, END])
+    if BEGIN in text and END in text:
+        head, _, rest = text.partition(BEGIN)
+        text = head + section + rest.partition(END)[2]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    results.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
