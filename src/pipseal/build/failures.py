@@ -49,7 +49,7 @@ class BuildFailed(PipsealError):
         last = reason or (lines[-1].strip() if lines else "the backend gave no output")
         shown = lines if verbose else lines[-TAIL_LINES:]
         message = f"Failed to build {project!r} ({hook}): {last}"
-        if shown and not reason:
+        if shown:
             cut = "" if verbose or len(lines) <= TAIL_LINES else " (last lines; -v shows all)"
             message += f"\n  backend output{cut}:\n" + "\n".join("    " + s for s in shown)
         super().__init__(message, hint=output_hint(output), exit_code=1)
