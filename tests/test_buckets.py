@@ -9,7 +9,7 @@ import pipseal
 from pipseal.cache.buckets import STORE_VERSION, Bucket, store_base
 from pipseal.cache.store import Cache
 from pipseal.install import unpacked
-from pipseal.pages import FORMAT as PAGE_FORMAT
+from pipseal.pages.stored import FORMAT as PAGE_FORMAT
 
 SRC = Path(pipseal.__file__).parent
 #: A bucket's directory name joined by hand: ``base / "pages"``, ``root / f"tmp"``.

@@ -30,12 +30,13 @@ from pipseal.cache.store import Cache, stored_page
 from pipseal.commands import verify
 from pipseal.environment import TargetEnvironment, _read_dist_info, inspect_interpreter
 from pipseal.errors import PipsealError
-from pipseal.index import IndexFile, parse_project_page
+from pipseal.index.files import IndexFile, parse_project_page
 from pipseal.install import transaction
 from pipseal.install.unpacked import MANIFEST, build_tree, read_tree, tree_root
 from pipseal.install.wheel import check_archive
-from pipseal.metadata import CoreMetadata, _verified_record
-from pipseal.pages import load as load_page
+from pipseal.metadata.core import CoreMetadata
+from pipseal.metadata.record import verified_record
+from pipseal.pages.stored import load as load_page
 from pipseal.requirements import parse_requirements_text
 from tests.support.wheels import build_wheel
 
@@ -273,7 +274,7 @@ def test_cache_records(scratch: Path, raw: bytes, with_header: bool) -> None:
     cache = Cache(scratch / "cache", warn=lambda message: None)
     cache.prepare()
     with bounded():
-        problem, metadata = _verified_record(raw, _ARCHIVE, _index_file(), "fuzzed")
+        problem, metadata = verified_record(raw, _ARCHIVE, _index_file(), "fuzzed")
         assert (problem == "") == (metadata is not None)
         problem, page = stored_page(raw, "http://i/fuzzed/")
         assert (problem == "") == (page is not None)

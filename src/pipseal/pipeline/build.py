@@ -32,7 +32,7 @@ from pipseal.requirements import ParsedRequirement
 if TYPE_CHECKING:
     from pipseal.build import BuildSettings, BuiltWheels, FillBuildEnv, SourceTree
     from pipseal.environment import TargetEnvironment
-    from pipseal.index import IndexFile
+    from pipseal.index.files import IndexFile
     from pipseal.pipeline.fetching import Prepared
     from pipseal.pipeline.request import TargetRequest
     from pipseal.pipeline.session import Machinery
@@ -216,7 +216,7 @@ class IndexBuilds:
     def metadata(self, file: IndexFile) -> bytes:
         """METADATA for the resolver, running the backend only when nothing else says it."""
         from pipseal.build import prepare_metadata, static_metadata, unpack_sdist
-        from pipseal.fetch import ArchiveSource
+        from pipseal.fetch.source import ArchiveSource
 
         b = self.builder
         pin = self.pins.get(canonicalize_name(file.project))
@@ -245,7 +245,7 @@ class IndexBuilds:
 
     def wheel_of(self, prepared: Prepared) -> Prepared:
         """``prepared`` (a fetched, checked sdist) as the wheel built from it."""
-        from pipseal.fetch import ArchiveSource
+        from pipseal.fetch.source import ArchiveSource
 
         b = self.builder
         archive = prepared.archive
@@ -269,7 +269,7 @@ class IndexBuilds:
 
 
 def _wheel_metadata(wheel: Path, project: str) -> bytes:
-    from pipseal.metadata import read_wheel_metadata
+    from pipseal.metadata.core import read_wheel_metadata
 
     with wheel.open("rb") as handle:
         return read_wheel_metadata(handle, project, wheel.name)
