@@ -198,7 +198,7 @@ def test_sdist_rejected_when_not_buildable(target: TargetEnvironment) -> None:
     files = [sdist("2.0"), whl("1.0")]
     selection = select(files, target)
     assert names(selection) == ["demo-1.0-py3-none-any.whl"]
-    assert "building from source is not supported yet" in reasons(selection)["demo-2.0.tar.gz"]
+    assert "this command builds nothing" in reasons(selection)["demo-2.0.tar.gz"]
 
 
 def test_sdist_reason_comes_after_other_checks(target: TargetEnvironment) -> None:

@@ -274,7 +274,7 @@ def test_an_sdist_has_no_metadata_without_a_build(
 ) -> None:
     index_server.add(build_sdist(wheel_dir, "foo", "1.0"))
     file = index_file(index_server, session, "foo")
-    with pytest.raises(PipsealError, match="building from source is not supported yet"):
+    with pytest.raises(PipsealError, match="this command builds nothing"):
         fetcher_for(session, Cache(None)).get(file)
     assert file_requests(index_server) == []
 

@@ -265,11 +265,12 @@ ERROR_CASES = [
                  id="bad-egg"),
     pytest.param(f"--hash=sha256:{A['sha256']}", "--hash without a requirement", 1,
                  id="hash-alone"),
-    pytest.param("-e .", "editable requirements are not supported by pipseal: -e .", 1,
-                 id="editable"),
+    pytest.param("-e .", ". is not a valid editable requirement", 1, id="editable-no-project"),
     pytest.param("--editable=git+https://g.example.org/r.git#egg=r",
-                 "editable requirements are not supported by pipseal: --editable git+", 1,
-                 id="editable-long"),
+                 "editable VCS checkouts are not supported by pipseal: -e git+", 1,
+                 id="editable-vcs"),
+    pytest.param("hg+https://h.example.org/r#egg=r", "pipseal checks out git repositories only",
+                 1, id="vcs-not-git"),
     pytest.param("--bogus", "unknown option --bogus", 1, id="unknown-long-option"),
     pytest.param("-x foo", "unknown option -x", 1, id="unknown-short-option"),
     pytest.param("--re x", "ambiguous option --re (could be --require-hashes, --requirement)", 1,
@@ -322,8 +323,9 @@ def test_error_hints_from_pip() -> None:
     assert exc.hint is not None and "Did you mean == ?" in exc.hint
     exc = error("./no-such-project")
     assert exc.hint is not None and "File './no-such-project' does not exist." in exc.hint
-    exc = error(os.path.dirname(os.path.abspath(__file__)))
-    assert exc.hint is not None and "does not install local project directories" in exc.hint
+    here = os.path.dirname(os.path.abspath(__file__))
+    exc = error(here)
+    assert f"Directory {here!r} is not installable. Neither 'setup.py' nor" in exc.message
 
 
 # ---------------------------------------------------------------------------------------------
@@ -748,3 +750,65 @@ def test_only_requirements_file_errors(text: str) -> None:
         for req in (*rf.requirements, *rf.constraints):
             assert str(req)
             assert req.location.lineno >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Local projects, editables and VCS links (what pipseal builds)
+
+
+def _project(root: Path, marker: str = "pyproject.toml") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / marker).write_text("", encoding="utf-8")
+    return root
+
+
+def test_a_directory_written_as_a_path_is_a_project(tmp_path: Path) -> None:
+    _project(tmp_path / "proj")
+    _project(tmp_path / "old", "setup.py")
+    text = "./proj[test]\nold ; python_version > '3'\n./old\n"
+    reqs = parse_requirements_text(text, FILE, environ={}, cwd=str(tmp_path)).requirements
+    assert reqs[0].url == (tmp_path / "proj").as_uri() and reqs[0].name is None
+    assert reqs[0].extras == {"test"} and reqs[0].link_kind == "directory"
+    assert reqs[1].url is None and reqs[1].name == "old"  # not written as a path: a name
+    assert reqs[2].url == (tmp_path / "old").as_uri() and not reqs[2].editable
+
+
+def test_a_directory_without_a_project_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RequirementsFileError, match=r"Directory '\./empty' is not installable"):
+        parse_requirement("./empty", cwd=str(tmp_path))
+
+
+def test_editables_in_files_and_arguments(tmp_path: Path) -> None:
+    from pipseal.requirements import parse_editable
+
+    _project(tmp_path / "proj")
+    reqs = parse_requirements_text(
+        "-e ./proj[dev]\n--editable proj\n", FILE, environ={}, cwd=str(tmp_path)
+    ).requirements
+    assert [r.editable for r in reqs] == [True, True]
+    assert {r.url for r in reqs} == {(tmp_path / "proj").as_uri()}
+    assert reqs[0].extras == {"dev"}
+    assert render(reqs[0]) == f"-e {(tmp_path / 'proj').as_uri()}[dev]"
+    by_url = parse_editable((tmp_path / "proj").as_uri() + "#egg=proj", cwd="/")
+    assert by_url.editable and by_url.name == "proj"
+    with pytest.raises(RequirementsFileError, match="Editable requirements are not allowed"):
+        parse_requirements_text("-e ./proj", FILE, environ={}, cwd=str(tmp_path), constraint=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name"),
+    [
+        ("git+https://g.example.org/r.git@v1.0#egg=r", "vcs", "r"),
+        ("r @ git+ssh://git@g.example.org/r.git@abc#subdirectory=sub", "vcs", "r"),
+        ("git+file:///srv/r.git", "vcs", None),
+        ("https://f.example.org/r-1.0.tar.gz", "sdist", "r"),
+        ("r @ https://f.example.org/r-1.0-py3-none-any.whl", "wheel", "r"),
+        ("r @ file:///srv/r", "directory", "r"),
+    ],
+)
+def test_link_kinds(text: str, kind: str, name: str | None) -> None:
+    req = only(text)
+    assert (req.link_kind, req.name) == (kind, name)
+    if "subdirectory" in text:
+        assert req.url is not None and req.url.endswith("#subdirectory=sub")

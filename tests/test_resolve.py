@@ -333,7 +333,7 @@ def test_no_match_lists_versions_and_why_each_file_was_rejected(world: World) ->
     )
     hint = info.value.hint or ""
     assert "a-5.0-cp27-cp27m-win32.whl: wheel tags (cp27-cp27m-win32) not supported" in hint
-    assert "a-4.0.tar.gz: is a source distribution; building from source is not supported" in hint
+    assert "a-4.0.tar.gz: is a source distribution, and this command builds nothing" in hint
     assert "a-3.0-py3-none-any.whl: is yanked (reason: broken)" in hint
     assert "a-2.0-py3-none-any.whl: requires Python >=3.99, target has 3.11.4" in hint
 

@@ -134,7 +134,7 @@ def _reason(f: FileLike, code: str, python: str, option: str = "") -> str:
         tags = ", ".join(sorted(str(t) for t in f.tags))
         return f"wheel tags ({tags}) not supported by the target"
     if code == "sdist":
-        return "is a source distribution; building from source is not supported yet"
+        return "is a source distribution, and this command builds nothing"
     if code == "yanked":
         return f"is yanked (reason: {f.yanked})" if f.yanked else "is yanked"
     return "published digest is not pinned"
@@ -201,7 +201,7 @@ def select(
 
     Only the files of the versions ``specifier`` admits are looked at (the versions are
     filtered, not the files); the reasons for the rest are formatted when asked for.
-    ``buildable=False`` rejects sdists with the reason that building is not supported, after all
+    ``buildable=False`` (a command that builds nothing: compile, lock) rejects sdists, after all
     other checks, so the user learns whether a wheel would have been needed.
     """
     specifier = specifier or SpecifierSet()

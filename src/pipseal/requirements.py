@@ -30,7 +30,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -50,13 +50,16 @@ from pipseal.redaction import redact_text
 
 __all__ = [
     "COMMAND_LINE",
+    "LinkKind",
     "Location",
     "ParsedRequirement",
     "RequirementsFile",
     "RequirementsOptions",
     "decode_requirements_file",
+    "link_kind",
     "logical_lines",
     "merge",
+    "parse_editable",
     "parse_requirement",
     "parse_requirements_file",
     "parse_requirements_text",
@@ -76,6 +79,10 @@ _ENV_VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _EXTRAS_RE = re.compile(r"^(.+)(\[[^\]]+\])$")
 _PROJECT_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+#: The version control systems pip knows; pipseal checks out git only (the others refused).
+_BUILT_VCS = frozenset({"git"})
+#: What makes a directory a project pip can build (``is_installable_dir``).
+_PROJECT_FILES = ("pyproject.toml", "setup.py")
 _URL_SCHEMES = frozenset({"http", "https", "file", "ftp"})
 _VCS = frozenset({"git", "hg", "svn", "bzr"})
 _ARCHIVE_EXTENSIONS = (
@@ -96,6 +103,9 @@ _PEP263_RE = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 # ---------------------------------------------------------------------------------------------
 # Values
+
+#: What a requirement's URL points at (``link_kind``).
+LinkKind = Literal["wheel", "sdist", "directory", "vcs"]
 
 
 @dataclass(frozen=True)
@@ -143,10 +153,21 @@ class ParsedRequirement:
     url: str | None = None
     hashes: tuple[Hash, ...] = ()
     location: Location = Location(COMMAND_LINE)
+    #: ``-e``: a local project installed in place (PEP 660).
+    editable: bool = False
 
     @property
     def canonical_name(self) -> str | None:
         return None if self.name is None else canonicalize_name(self.name)
+
+    @property
+    def link_kind(self) -> LinkKind | None:
+        """What the URL points at, from its text alone: a ``wheel``, an ``sdist``, a local
+        project ``directory`` (a ``file:`` URL that names no archive) or a ``vcs`` checkout;
+        None for a requirement on an index."""
+        if self.url is None:
+            return None
+        return link_kind(self.url)
 
     @property
     def url_version(self) -> str | None:
@@ -270,6 +291,9 @@ def render(req: ParsedRequirement) -> str:
     Digests ``--hash`` does not accept (md5, sha1, sha224) go back into a URL's fragment.
     """
     url = req.url
+    if req.editable and url is not None:
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        return f"-e {url}{extras}"
     strong = [h for h in req.hashes if h.algorithm in OPTION_ALGORITHMS or url is None]
     weak = [h for h in req.hashes if h not in strong]
     if url is not None and weak:
@@ -708,11 +732,6 @@ class _Parser:
         args = args.strip()
         given = _parse_options(options_text) if options_text else []
         for g in given:
-            if g.option.key == "editable":
-                raise _LineError(
-                    f"editable requirements are not supported by pipseal: {g.spelled} {g.value}",
-                    g.token,
-                )
             if g.option.scope == "unsupported":
                 raise _LineError(f"option {g.spelled} is not supported by pipseal", g.token)
             if args and g.option.scope == "global":
@@ -731,7 +750,14 @@ class _Parser:
             self._requirement(args, given, location, line)
             return
         for g in given:
-            if g.option.key in {"requirement", "constraint"}:
+            if g.option.key == "editable":
+                if location.constraint:
+                    raise _LineError(
+                        "Editable requirements are not allowed as constraints", g.token
+                    )
+                where = _Where(location, line, self.cwd)
+                self.requirements.append(_parse_editable(g.value, where))
+            elif g.option.key in {"requirement", "constraint"}:
                 constraint = g.option.key == "constraint"
                 self.include(
                     g.value,
@@ -853,6 +879,41 @@ def _is_archive(path: str) -> bool:
     return path.lower().endswith(_ARCHIVE_EXTENSIONS)
 
 
+def link_kind(url: str) -> LinkKind:
+    """What ``url`` points at, from its text alone: a ``vcs`` checkout (``git+https://``), a
+    ``wheel``, a local project ``directory`` (a ``file:`` URL naming no archive), else an
+    ``sdist``."""
+    scheme = _scheme(url)
+    if scheme in _VCS or (scheme.partition("+")[0] in _VCS and "+" in scheme):
+        return "vcs"
+    filename = _url_filename(url)
+    if filename.endswith(".whl"):
+        return "wheel"
+    if scheme == "file" and not _is_archive(filename):
+        return "directory"
+    return "sdist"
+
+
+def _project_directory(path: str, written: str, where: _Where) -> bool:
+    """Whether ``path`` is a directory to build (pip's rule: written as a path, and holding a
+    pyproject.toml or setup.py); a directory written as a path without either is an error."""
+    if not _looks_like_path(written):
+        return False
+    try:
+        if not os.path.isdir(path):
+            return False
+        found = any(os.path.isfile(os.path.join(path, f)) for f in _PROJECT_FILES)
+    except (OSError, ValueError):
+        return False
+    if not found:
+        where.fail(
+            f"Directory {written!r} is not installable. Neither 'setup.py' nor "
+            "'pyproject.toml' found.",
+            token=written,
+        )
+    return True
+
+
 def _url_filename(url: str) -> str:
     try:
         path = urllib.parse.urlsplit(url).path
@@ -911,6 +972,12 @@ def _parse_requirement(
         marker = _parse_marker(marker_text, where, offset=len(head) + 1)
         url = Path(os.path.normpath(Path(cwd, path))).as_uri()
         return _link_requirement(text, None, extras, url, marker, where=where, hashes=hashes)
+    directory = os.path.normpath(Path(cwd, path)) if path else ""
+    if not named_url and path and _project_directory(directory, path, where):
+        extras = _parse_extras(extras_text, where)
+        marker = _parse_marker(marker_text, where, offset=len(head) + 1)
+        url = Path(directory).as_uri()
+        return _link_requirement(text, None, extras, url, marker, where=where, hashes=hashes)
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -924,6 +991,52 @@ def _parse_requirement(
         text, req.name, frozenset(req.extras), req.specifier, req.marker, None,
         _unique_hashes(hashes), location,
     )  # fmt: skip
+
+
+def parse_editable(
+    text: str, location: Location | None = None, *, cwd: str | None = None
+) -> ParsedRequirement:
+    """Parse ``-e TEXT`` as pip does: a local project directory (a path or a ``file:`` URL,
+    with ``[extras]``) to install in place (PEP 660)."""
+    location = location or Location(COMMAND_LINE)
+    text = text.strip()
+    return _parse_editable(text, _Where(location, f"-e {text}", _cwd(cwd)))
+
+
+def _parse_editable(text: str, where: _Where) -> ParsedRequirement:
+    if not text:
+        where.fail("-e option requires 1 argument")
+    scheme = _scheme(text)
+    if scheme in _VCS or scheme.partition("+")[0] in _VCS:
+        where.fail(
+            f"editable VCS checkouts are not supported by pipseal: -e {redact_text(text)}",
+            token=text,
+            hint="clone the repository and install it with -e PATH, or drop -e to install "
+            "the commit as a wheel built from it",
+        )
+    base, _, fragment = text.partition("#")
+    path, extras_text = _strip_extras(base)
+    if scheme == "file":
+        split = urllib.parse.urlsplit(path)
+        path = url2pathname(split.path)
+    elif scheme:
+        where.fail(
+            f"{text} is not a valid editable requirement. It should either be a path to a "
+            "local project or a VCS URL",
+            token=text,
+        )
+    directory = os.path.normpath(Path(where.cwd, path))
+    written = path if _looks_like_path(path) else "./" + path
+    if not _project_directory(directory, written, where):
+        where.fail(
+            f"{text} is not a valid editable requirement. It should either be a path to a "
+            "local project or a VCS URL",
+            token=text,
+        )
+    extras = _parse_extras(extras_text, where)
+    url = Path(directory).as_uri() + (f"#{fragment}" if fragment else "")
+    req = _link_requirement(f"-e {text}", None, extras, url, None, where=where, hashes=())
+    return replace(req, editable=True)
 
 
 def _pip_split_requirement(head: str, semicolon: str, marker_text: str) -> Requirement | None:
@@ -954,8 +1067,8 @@ def _path_hint(text: str) -> str:
 
     if os.path.isdir(text):
         return (
-            "It looks like a path, but not to a wheel or sdist archive: "
-            "pipseal does not install local project directories."
+            f"It looks like a path. Directory '{text}' is not installable: neither "
+            "'setup.py' nor 'pyproject.toml' found."
         )
     if os.path.isfile(text):
         return (
@@ -1026,6 +1139,13 @@ def _link_requirement(
         split = urllib.parse.urlsplit(base)
     except ValueError as exc:
         where.fail(f"invalid URL {base!r}: {exc}", token=base)
+    vcs = split.scheme.partition("+")[0].lower()
+    if vcs in _VCS and vcs not in _BUILT_VCS:
+        where.fail(
+            f"pipseal checks out git repositories only, not {vcs}: {redact_text(base)}",
+            token=base,
+            hint="build a wheel or an sdist of the project and install that",
+        )
     if not split.scheme:
         if not _looks_like_path(base):
             where.fail(f"URL {base!r} has no scheme (such as https:// or file://)", token=base)

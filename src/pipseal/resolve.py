@@ -226,6 +226,8 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self.allow_prereleases = allow_prereleases
         self.formats = formats
         self.hashes = hashes
+        #: sdists are candidates only where their metadata can be had (a command that builds).
+        self.buildable = getattr(metadata, "sdist_metadata", None) is not None
         self.python = python_version_str(target.version)
         self.warnings: list[str] = []
         self._index_candidates: dict[str, list[Candidate]] = {}
@@ -442,6 +444,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                 formats=self.formats,
                 project=name,
                 pinned=_is_pinned(specifier),
+                buildable=self.buildable,
             )
             best: dict[Version, Candidate] = {}
             for f in selection.applicable:
@@ -473,7 +476,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                         self.target,
                         self.python,
                         allowed,
-                        buildable=False,
+                        buildable=self.buildable,
                     )
                     if fp[0].yanked is None
                 ]

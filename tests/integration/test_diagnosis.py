@@ -95,12 +95,20 @@ def test_other_file_of_release(
     index_server.add(wheel)
     index_server.add(sdist)
     reqs = write(tmp_path / "r.txt", f"twofiles==2.0 --hash=sha256:{sdist.sha256}\n")
+    args = ("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
 
-    result = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
+    # The pin names the sdist and this machine builds none (--only-binary): only the wheel fits.
+    result = run_pipseal(*args, "--only-binary", ":all:")
 
     assert result.returncode == 1
     assert "cause [other-file-of-release]" in result.stderr
     assert sdist.filename in result.stderr and wheel.filename in result.stderr
+    assert venv.installed() == {}
+    # Allowed to build, pip's choice is the pinned file: the sdist, whose build requirements
+    # this index lacks (nothing installed either).
+    built = run_pipseal(*args)
+    assert built.returncode == 1
+    assert "build-system.requires of twofiles" in built.stderr
     assert venv.installed() == {}
 
 

@@ -175,7 +175,7 @@ def test_a_wheel_without_its_wheel_file_is_refused_in_one_line(
         (f"flask==3.1.3 --hash=md4:{'a' * 32}", "Unknown hash name"),
         ("flask==3.1.3 --frobnicate", "--frobnicate"),
         ("flask=>1", "invalid requirement"),
-        ("-e ./project", "editable requirements are not supported"),
+        ("-e ./project", "is not a valid editable requirement"),
         ("-r missing-include.txt", "missing-include.txt"),
     ],
 )

@@ -133,6 +133,18 @@ class Bucket(Enum):
                                       its identity (environment.start_inspection)
 """,
     )
+    BUILT = _Layout(
+        name="built",
+        version=1,
+        entry="v1/{shard}/{key}.json",
+        kind="built",
+        skeleton=None,
+        tree="""
+      built/v1/ab/<key>.json          a wheel built from source: its sha256 (bytes in archives/)
+                                      and file name, under a key of what it was built from
+                                      (build/built.py draws it)
+""",
+    )
     QUARANTINE = _Layout(
         name="quarantine",
         version=1,

@@ -36,6 +36,11 @@ def entries(cache: Cache) -> list[CacheEntry]:
         with contextlib.suppress(OSError, ValueError):
             raw = json.loads(link.read_bytes())
             names.setdefault(raw["sha256"], set()).add(raw["filename"])
+    # Wheels built from source are named by their built-wheel records (build/built.py).
+    for record in Bucket.BUILT.entries(cache.base):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            raw = json.loads(record.read_bytes())
+            names.setdefault(raw["sha256"], set()).add(raw["filename"])
     result: list[CacheEntry] = []
     for path in Bucket.ARCHIVES.entries(cache.base):
         if len(path.name) != 64:
@@ -85,6 +90,10 @@ def remove(cache: Cache, doomed_entries: Sequence[CacheEntry]) -> tuple[int, int
         for sha256 in doomed:
             with contextlib.suppress(OSError):
                 os.unlink(cache.name_path(sha256))
+        for record in Bucket.BUILT.entries(cache.base):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if json.loads(record.read_bytes()).get("sha256") in doomed:
+                    os.unlink(record)
     return count, size
 
 

@@ -127,6 +127,9 @@ class Cache:
     def metadata_path(self, sha256: str) -> Path:
         return Bucket.METADATA.entry(self.base, sha256)
 
+    def built_path(self, key: str) -> Path:
+        return Bucket.BUILT.entry(self.base, key)
+
     @property
     def tmp_dir(self) -> Path:
         return Bucket.TMP.path(self.base)

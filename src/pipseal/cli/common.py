@@ -7,8 +7,9 @@ import argparse
 from pipseal.cli.options import byte_size, cache_dir, format_control
 from pipseal.cli.output import Printer
 from pipseal.config import Config, load_config
-from pipseal.errors import RequirementsFileError, UsageError
+from pipseal.errors import UsageError
 from pipseal.pipeline.options import (
+    BuildOptions,
     CommonOptions,
     IndexOptions,
     NetworkOptions,
@@ -72,15 +73,33 @@ def common_options(args: argparse.Namespace, config: Config) -> CommonOptions:
         network=network,
         jobs=jobs,
         offline=bool(offline),
+        build=build_options(args, config),
     )
 
 
+def build_options(args: argparse.Namespace, config: Config) -> BuildOptions:
+    """``-C``/``--config-settings``, ``--no-build-isolation`` and ``--build-constraint`` (on
+    the command line, else pip's configuration: ``PIP_BUILD_CONSTRAINT`` and the like)."""
+    settings = list(getattr(args, "pip_config_settings", None) or [])
+    if not settings and config.get("config-settings"):
+        settings = config.get_list("config-settings")
+    for item in settings:
+        if "=" not in item:
+            raise UsageError(
+                f"Arguments to --config-settings must be of the form KEY=VAL: {item!r}"
+            )
+    isolated = not getattr(args, "pip_no_build_isolation", False)
+    if isolated and config.get("no-build-isolation") is not None:
+        # pip stores the flag as build_isolation: a false value in its configuration is the
+        # flag given (PIP_NO_BUILD_ISOLATION=0).
+        isolated = config.get_bool("no-build-isolation") is not False
+    constraints = list(getattr(args, "pip_build_constraint", None) or [])
+    if not constraints and config.get("build-constraint"):
+        constraints = config.get_list("build-constraint")
+    return BuildOptions(tuple(settings), isolated, tuple(constraints))
+
+
 def request_options(args: argparse.Namespace, config: Config) -> RequestOptions:
-    if args.editable:
-        raise RequirementsFileError(
-            f"editable requirements are not supported by pipseal: -e {args.editable[0]}",
-            hint="install a built wheel of the project instead",
-        )
     require = args.require_hashes
     if require is None:
         require = bool(config.get_bool("require-hashes"))
@@ -94,4 +113,5 @@ def request_options(args: argparse.Namespace, config: Config) -> RequestOptions:
         require_hashes=require,
         no_require_hashes=bool(args.no_require_hashes or config.get_bool("no-require-hashes")),
         no_deps=bool(args.no_deps or config.get_bool("no-deps")),
+        editables=tuple(args.editable),
     )

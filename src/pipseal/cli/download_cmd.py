@@ -8,6 +8,7 @@ from typing import Any
 
 from pipseal.cli.common import common_options, config_for, printer, request_options
 from pipseal.cli.options import add_general, add_index, add_request
+from pipseal.cli.pip_install_options import add_build_options
 
 
 def register(sub: Any) -> None:
@@ -45,6 +46,7 @@ def register(sub: Any) -> None:
     g.add_argument(
         "--abi", action="append", default=[], metavar="abi", help="Wheel ABI (repeatable)."
     )
+    add_build_options(p)
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)

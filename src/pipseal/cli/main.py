@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES = {
     "install": "install_cmd",
     "download": "download_cmd",
+    "wheel": "wheel_cmd",
     "uninstall": "uninstall_cmd",
     "verify": "verify_cmd",
     "cache": "cache_cmd",

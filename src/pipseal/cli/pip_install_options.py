@@ -19,13 +19,12 @@ from pipseal.errors import UsageError
 __all__ = [
     "ACCEPTED",
     "REFUSED",
+    "add_build_options",
     "add_pip_install_options",
     "check_pip_install_options",
     "progress_bar",
     "require_virtualenv",
 ]
-
-_NO_BUILDS = "pipseal installs wheels only and builds no source distribution"
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,8 @@ REFUSED = (
            "the group's requirements in a file and pass -r FILE"),
     Answer(("--requirements-from-script",), True, "inline script metadata (PEP 723) is not "
            "implemented yet"),
-    Answer(("--build-constraint",), True, _NO_BUILDS),
-    Answer(("--no-build-isolation",), False, _NO_BUILDS, inverted=True),
-    Answer(("--check-build-dependencies",), False, _NO_BUILDS),
-    Answer(("-C", "--config-settings"), True, _NO_BUILDS),
+    Answer(("--check-build-dependencies",), False, "not implemented yet: pipseal does not "
+           "check a --no-build-isolation environment for the build's requirements"),
     Answer(("--all-releases",), True, "not implemented yet; use --pre"),
     Answer(("--only-final",), True, "not implemented yet"),
     Answer(("--uploaded-prior-to",), True, "not implemented yet"),
@@ -113,6 +110,7 @@ def add_pip_install_options(p: argparse.ArgumentParser) -> None:
     """Register every option of REFUSED and ACCEPTED on ``install``'s parser, and pip's
     ``--progress-bar`` and ``--require-virtualenv``, which pipseal implements."""
     g = p.add_argument_group("pip's options that pipseal refuses or that change nothing")
+    add_build_options(p)
     for answer in (*REFUSED, *ACCEPTED):
         if answer.takes_value:
             g.add_argument(*answer.flags, dest=answer.dest, action="append", default=[],
@@ -130,6 +128,36 @@ def add_pip_install_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="Refuse to install into an interpreter that is not a virtual environment.",
+    )
+
+
+def add_build_options(p: argparse.ArgumentParser) -> None:
+    """pip's options for building from source (install, download and wheel share them); their
+    values are read by ``cli.common.build_options``."""
+    g = p.add_argument_group("building from source")
+    g.add_argument(
+        "-C",
+        "--config-settings",
+        dest="pip_config_settings",
+        action="append",
+        default=[],
+        metavar="settings",
+        help="KEY=VALUE passed to the build backend (a key given twice becomes a list).",
+    )
+    g.add_argument(
+        "--no-build-isolation",
+        dest="pip_no_build_isolation",
+        action="store_true",
+        help="Build in the target environment, with the build requirements it already has.",
+    )
+    g.add_argument(
+        "--build-constraint",
+        dest="pip_build_constraint",
+        action="append",
+        default=[],
+        metavar="file",
+        help="Constrain the build environments' requirements with this file (pip's option; "
+        "in hash-checking mode its pins and hashes are the build requirements' own).",
     )
 
 

@@ -263,7 +263,31 @@ def _check_page(path: Path) -> str | None:
     return None
 
 
-_RECORD_CHECKS = {Bucket.LINKS: _check_link, Bucket.NAMES: _check_name, Bucket.PAGES: _check_page}
+def _check_built(path: Path) -> str | None:
+    """A built-wheel record (``build/built.py``): sound, under its own key, naming a wheel
+    whose archive is in the cache."""
+    data, problem = _load(path)
+    if problem is not None:
+        return problem
+    if not isinstance(data, dict) or data.get("key") != path.stem:
+        return "is not a built-wheel record under its own key"
+    sha256, filename = data.get("sha256"), data.get("filename")
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        return "holds no sha256"
+    if not isinstance(filename, str) or not filename.endswith(".whl") or "/" in filename:
+        return "holds no wheel file name"
+    base = path.parents[3]  # <root>/v1, above built/v1/ab/
+    if not Bucket.ARCHIVES.entry(base, sha256).is_file():
+        return f"names a wheel ({filename}) no longer in the cache"
+    return None
+
+
+_RECORD_CHECKS = {
+    Bucket.LINKS: _check_link,
+    Bucket.NAMES: _check_name,
+    Bucket.PAGES: _check_page,
+    Bucket.BUILT: _check_built,
+}
 
 
 def _check_tree(tree: Path) -> tuple[str, str | None]:

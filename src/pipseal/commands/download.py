@@ -1,4 +1,6 @@
 """``pipseal download``: the same choices and checks as install; files land under their names.
+sdists are kept as they are; ``pipseal wheel`` (``build_wheels``) builds them, and local
+directories and VCS links, into the wheels it saves, as ``pip wheel`` does.
 
 With ``--platform``/``--python-version``/``--implementation``/``--abi`` the files are chosen for
 another machine (pip's options), e.g. a Raspberry Pi's ``linux_armv7l`` wheels fetched elsewhere.
@@ -9,15 +11,22 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipseal.atomic import atomic_file
 from pipseal.errors import PipsealError
+from pipseal.pipeline.build import BuildStage
 from pipseal.pipeline.fetching import check_indexes_agree, fetch_and_check, replanner
 from pipseal.pipeline.options import DownloadOptions, Reporter
 from pipseal.pipeline.request import effective_index, read_locked_request
 from pipseal.pipeline.route import Policy, choose
 from pipseal.pipeline.session import Machinery
 from pipseal.pipeline.target import download_target
+
+if TYPE_CHECKING:
+    from pipseal.build import FillBuildEnv
+    from pipseal.environment import TargetEnvironment
+    from pipseal.pipeline.request import TargetRequest
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,27 @@ class DownloadResult:
 def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
     """Choose, fetch and check the files as install would, then copy them into ``dest``."""
     target = download_target(options)
+    synthetic = bool(
+        options.platforms or options.python_version or options.implementation or options.abis
+    )
     parsed, options = read_locked_request(options, target)
     request = parsed.for_target(target.markers)
     common = effective_index(options.common, parsed.options)
     machinery = Machinery(common, reporter)
+    stage = _build_stage(machinery, target, reporter, request)
+    if not synthetic:
+        # An sdist's metadata (for its dependencies) may need its backend, as with pip.
+        machinery.sdist_metadata = stage.metadata
     try:
         with machinery.cache.lock(exclusive=False):
+            if stage.needed(request):
+                if not options.build_wheels:
+                    raise PipsealError(
+                        "pipseal download saves archives: a local directory or a VCS link is "
+                        "not one",
+                        hint="use pipseal wheel -w DIR to build it into a wheel",
+                    )
+                request = stage.requirements(request).request
             policy = Policy(no_deps=options.request.no_deps)
             plan = choose(request, machinery, target, {}, policy, reporter=reporter)
             machinery.report_warnings()
@@ -51,13 +75,16 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
                 jobs=common.jobs,
                 replan=replanner(request, machinery.finder, target, common, reporter),
             )
+            archives = prepared.archives
+            if options.build_wheels:
+                archives = stage.wheels(archives)
             try:
                 options.dest.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PipsealError(f"cannot create {options.dest}: {exc.strerror}") from exc
             saved: list[Path] = []
             there: list[Path] = []
-            for p in prepared.archives:
+            for p in archives:
                 dest = options.dest / p.archive.source.filename
                 if dest.exists() and _same_bytes(dest, p.archive.sha256):
                     there.append(dest)
@@ -76,6 +103,23 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
             )
     finally:
         machinery.close()
+        stage.close()
+
+
+def _build_stage(
+    machinery: Machinery, target: TargetEnvironment, reporter: Reporter, request: TargetRequest
+) -> BuildStage:
+    def fill() -> FillBuildEnv:
+        from pipseal.commands.buildenv import InstallingFill
+
+        return InstallingFill(
+            machinery.common,
+            reporter,
+            hash_mode=request.hash_mode,
+            requirements=request.requirements,
+        )
+
+    return BuildStage(machinery, target, reporter, request, fill)
 
 
 def _same_bytes(path: Path, sha256: str) -> bool:

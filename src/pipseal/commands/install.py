@@ -4,10 +4,12 @@ then one transaction."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 # Imported with this module, while the target interpreter answers (``pipeline.target``).
+from pipseal.pipeline.build import BuildStage
 from pipseal.pipeline.commit import commit, interrupted_commits
 from pipseal.pipeline.fetching import (
     check_indexes_agree,
@@ -24,6 +26,7 @@ from pipseal.pipeline.target import start_target
 from pipseal.pipeline.trees import Trees
 
 if TYPE_CHECKING:
+    from pipseal.build import FillBuildEnv
     from pipseal.environment import Inspection, TargetEnvironment
     from pipseal.pipeline.fetching import Preparation
 
@@ -79,8 +82,25 @@ def _run(
     common = effective_index(options.common, parsed.options)
     machinery = Machinery(common, reporter)
     trees: Trees | None = None
+    built_from: Mapping[str, bytes] = {}
+
+    def fill() -> FillBuildEnv:
+        from pipseal.commands.buildenv import InstallingFill
+
+        # pipseal itself fills the build environments, with this run's options.
+        return InstallingFill(
+            common, reporter, hash_mode=request.hash_mode, requirements=request.requirements
+        )
+
+    stage = BuildStage(machinery, target, reporter, request, fill)
+    # An sdist is a candidate when no wheel fits: its metadata comes from the build stage.
+    machinery.sdist_metadata = stage.metadata
     try:
         with machinery.cache.lock(exclusive=False):
+            if stage.needed(request):
+                # What is not a wheel is built first, then installed as the wheel it became.
+                built = stage.requirements(request)
+                request, built_from = built.request, built.direct_urls
             installed = installed_distributions(target) if options.target is None else {}
             # (--dry-run installs nothing: no tree is unpacked for it.)
             trees = (
@@ -125,6 +145,9 @@ def _run(
                 )
 
             prepared = fetched(unpack=True)
+            if not options.dry_run and any(p.planned.kind == "sdist" for p in prepared.archives):
+                # sdists chosen from an index, fetched and checked: built into wheels now.
+                prepared = replace(prepared, archives=stage.wheels(prepared.archives))
             shown = [(p.planned.name, p.planned.version) for p in prepared.archives]
             shown += [(p.name, p.version) for p in unfetched]
             shown.sort(key=lambda pair: order.get(pair[0], len(order)))
@@ -155,8 +178,9 @@ def _run(
                 replaced=replaced,
                 requested=request.requested,
                 indexes=index_urls(common),
-                refetch=lambda: fetched(unpack=False).archives,
+                refetch=lambda: stage.wheels(fetched(unpack=False).archives),
                 reporter=reporter,
+                built_from=built_from,
             )
             if options.compile:
                 from pipseal.install.bytecode import compile_installed
@@ -173,3 +197,4 @@ def _run(
         if trees is not None:
             trees.close()
         machinery.close()
+        stage.close()

@@ -175,6 +175,7 @@ class CoreMetadata:
 #: Where core metadata was read, as the messages name it.
 SOURCES = {
     "wheel": "the wheel's METADATA",
+    "sdist": "the sdist's static PKG-INFO (PEP 643), else its backend's metadata hook",
     "metadata-file": "the PEP 658 .metadata file",
     "range": "the METADATA read from the wheel by Range requests",
     "cache": "the metadata cache's record",

@@ -32,10 +32,18 @@ class MetadataFetcher:
     """
 
     def __init__(
-        self, session_factory: Callable[[], Session], cache: Cache, fetcher: Fetcher
+        self,
+        session_factory: Callable[[], Session],
+        cache: Cache,
+        fetcher: Fetcher,
+        *,
+        sdist_metadata: Callable[[IndexFile], bytes] | None = None,
     ) -> None:
         self.cache = cache
         self.fetcher = fetcher
+        #: METADATA of an sdist (PEP 643's PKG-INFO, else its backend's), given by the build
+        #: stage; without it an sdist's metadata cannot be had (nothing is built).
+        self.sdist_metadata = sdist_metadata
         self._session_factory = session_factory
         self._session: Session | None = None
         self._lock = threading.Lock()
@@ -65,11 +73,14 @@ class MetadataFetcher:
     def _load(self, file: IndexFile) -> CoreMetadata:
         origin = f"{file.filename} ({file.link})"
         if file.kind != "wheel":
-            raise PipsealError(
-                f"cannot read the metadata of {file.filename}: it is a source distribution, "
-                "and building from source is not supported yet",
-                hint="use a version that publishes a wheel for this platform",
-            )
+            if self.sdist_metadata is None:
+                raise PipsealError(
+                    f"cannot read the metadata of {file.filename}: it is a source "
+                    "distribution, and this command builds nothing",
+                    hint="use a version that publishes a wheel for this platform",
+                )
+            raw = self.sdist_metadata(file)
+            return describing(CoreMetadata.parse(raw, origin).from_source("sdist"), file, origin)
         sha256 = published_sha256(file)
         cached = self._cached(file, sha256, origin)
         if cached is not None:

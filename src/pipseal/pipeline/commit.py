@@ -37,10 +37,12 @@ def commit(
     indexes: list[str],
     refetch: Callable[[], Sequence[Prepared]],
     reporter: Reporter,
+    built_from: Mapping[str, bytes] | None = None,
 ) -> list[StagedDistribution]:
     """Install ``archives`` (through their trees with ``trees``) in one transaction, replacing
     ``replaced`` (by canonical name); ``requested``: canonical names asked for by name.
-    ``refetch()`` fetches and checks the archives again after a tree was set aside."""
+    ``refetch()`` fetches and checks the archives again after a tree was set aside.
+    ``built_from``: the ``direct_url.json`` of each wheel built from source, by name."""
     from pipseal.install import install_wheels
 
     for attempt in range(len(archives) + 1):
@@ -59,7 +61,7 @@ def commit(
                     for p in archives
                     if canonicalize_name(p.planned.name) in requested or p.planned.requirement.url
                 ],
-                extra_metadata=direct_urls(archives),
+                extra_metadata=direct_urls(archives, built_from or {}),
                 provenance=provenance_of(archives, indexes),
             )
         except TreeDrifted as exc:
@@ -83,17 +85,22 @@ def commit(
     raise AssertionError("unreachable: the last attempt raises")
 
 
-def direct_urls(archives: Sequence[Prepared]) -> dict[str, dict[str, bytes]]:
-    """PEP 610's direct_url.json for what came from a URL or a local archive, by name."""
+def direct_urls(
+    archives: Sequence[Prepared], built_from: Mapping[str, bytes]
+) -> dict[str, dict[str, bytes]]:
+    """PEP 610's direct_url.json for what came from a URL or a local archive, by name; for a
+    wheel built from source, what it was built from (``built_from``)."""
     from pipseal.install.direct_url import direct_url_json
 
-    return {
-        canonicalize_name(p.planned.name): {
-            "direct_url.json": direct_url_json(p.planned.requirement.url, p.archive.sha256)
-        }
-        for p in archives
-        if p.planned.requirement.url
-    }
+    found: dict[str, dict[str, bytes]] = {}
+    for p in archives:
+        name = canonicalize_name(p.planned.name)
+        if name in built_from:
+            found[name] = {"direct_url.json": built_from[name]}
+        elif p.planned.requirement.url:
+            url = p.planned.requirement.url
+            found[name] = {"direct_url.json": direct_url_json(url, p.archive.sha256)}
+    return found
 
 
 def provenance_of(archives: Sequence[Prepared], indexes: list[str]) -> dict[str, Provenance]:

@@ -78,6 +78,8 @@ def plan_listed(
             formats=formats,
             project=r.name,
             pinned=r.is_pinned,
+            # An sdist is planned when no wheel fits: install builds it, download keeps it.
+            buildable=True,
         )
         best = selection.best
         if best is None:
@@ -131,7 +133,7 @@ def plan_listed(
                 conflicts.append(conflict)
             expected = expected & Hashes.of(c.hashes)
         if r.url:
-            planned.append(_plan_url(r, expected))
+            planned.append(plan_url(r, expected))
             continue
         assert r.name is not None
         if req.hash_mode and not r.is_pinned:
@@ -155,7 +157,9 @@ def plan_listed(
     return planned, problems
 
 
-def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
+def plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
+    """The plan of a requirement on a wheel's or an sdist's URL (``pipeline.build`` builds
+    an sdist before an install plans it; download keeps it)."""
     assert r.url is not None
     url = r.url
     filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
@@ -169,11 +173,6 @@ def _plan_url(r: ParsedRequirement, expected: Hashes) -> Planned:
             f"{r.location}: cannot install {r.text}: {exc}",
             hint="pipseal installs wheels (and names sdists) by their standard file names",
         ) from None
-    if not filename.endswith(".whl"):
-        raise PipsealError(
-            f"{r.location}: {filename} is a source distribution; building from source is not "
-            f"supported yet"
-        )
     if r.name and canonicalize_name(r.name) != name:
         raise PipsealError(
             f"{r.location}: requirement names {r.name} but {filename} is a file of {name}"

@@ -61,6 +61,22 @@ class RequestOptions:
     require_hashes: bool = False
     no_require_hashes: bool = False
     no_deps: bool = False
+    #: ``-e PATH``: local projects installed in place (PEP 660).
+    editables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How source distributions, directories and checkouts are built (pip's names)."""
+
+    #: ``-C``/``--config-settings``: ``KEY=VALUE`` in the order given; a key given twice
+    #: becomes a list, as pip passes it (``build.settings.merge_config_settings``).
+    config_settings: tuple[str, ...] = ()
+    #: False with ``--no-build-isolation``: the backend runs in the target environment.
+    isolated: bool = True
+    #: ``--build-constraint`` files (and ``PIP_BUILD_CONSTRAINT``): constraints on the
+    #: build environments only.
+    constraint_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ class CommonOptions:
     network: NetworkOptions = field(default_factory=NetworkOptions)
     jobs: int = 8
     offline: bool = False
+    build: BuildOptions = field(default_factory=BuildOptions)
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,8 @@ class DownloadOptions:
     python_version: str | None = None
     implementation: str | None = None
     abis: tuple[str, ...] = ()
+    #: ``pipseal wheel``: what is not a wheel is built, and the wheels saved.
+    build_wheels: bool = False
 
 
 ReporterFactory = Callable[[], Reporter]

@@ -31,6 +31,7 @@ from pipseal.requirements import (
     RequirementsFile,
     RequirementsOptions,
     merge,
+    parse_editable,
     parse_requirement,
     parse_requirements_file,
 )
@@ -95,6 +96,9 @@ def read_request(request: RequestOptions, environ: dict[str, str] | None = None)
     cli_reqs = tuple(
         parse_requirement(text, Location("<command line>", 0), cwd=os.getcwd())
         for text in request.requirements
+    ) + tuple(
+        parse_editable(text, Location("<command line>", 0), cwd=os.getcwd())
+        for text in request.editables
     )
     requirements = cli_reqs + merged.requirements
     if not requirements:

@@ -109,6 +109,9 @@ class Machinery:
         self.fetch_ahead: Callable[[Planned], None] | None = None
         self._finder_lock = threading.Lock()
         self._metadata: MetadataFetcher | None = None
+        #: Set by a command that builds (``pipeline.build``): the metadata of an sdist for
+        #: the resolver; without it, sdists are not candidates.
+        self.sdist_metadata: Callable[[IndexFile], bytes] | None = None
         self._reporter = reporter
         self._warned = 0
 
@@ -153,7 +156,12 @@ class Machinery:
         if self._metadata is None:
             from pipseal.metadata.fetcher import MetadataFetcher
 
-            self._metadata = MetadataFetcher(lambda: self.fetcher.session, self.cache, self.fetcher)
+            self._metadata = MetadataFetcher(
+                lambda: self.fetcher.session,
+                self.cache,
+                self.fetcher,
+                sdist_metadata=self.sdist_metadata,
+            )
         return self._metadata
 
     def report_warnings(self) -> None:

@@ -119,6 +119,8 @@ class Trees:
         pool = self._pool = WorkerPool(self._unpack, worker_count(), warm=_unpacking_modules)
 
         def hook(archive: FetchedArchive) -> None:
+            if not archive.source.filename.endswith(".whl"):
+                return  # an sdist: the build stage makes the wheel that gets unpacked
             sha256 = archive.sha256
             if self.intact(sha256):
                 return

@@ -1,0 +1,264 @@
+"""Source trees: an sdist unpacked safely, and the static metadata an sdist may carry.
+
+Unpacking refuses what could write outside the destination or exhaust the disk: absolute
+paths, ``..`` components, links (symbolic or hard) pointing out of the tree, device files and
+FIFOs, more than ``MAX_TOTAL_SIZE`` bytes or a member over ``MAX_MEMBER_SIZE`` (the wheel
+caps of install/wheel.py), and an archive expanding past ``MAX_ARCHIVE_RATIO`` times its size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.parser import BytesParser
+from pathlib import Path
+
+from pipseal.errors import PipsealError
+
+#: The same caps install/wheel.py puts on wheels (not imported: build sits below install).
+MAX_MEMBER_SIZE = 4 * 1024**3
+MAX_TOTAL_SIZE = 8 * 1024**3
+MAX_ARCHIVE_RATIO = 100
+ARCHIVE_RATIO_FLOOR = 32 * 1024**2
+#: Members an sdist may have.
+MAX_MEMBERS = 200_000
+#: A PKG-INFO larger than this is not read for static metadata.
+MAX_PKG_INFO = 16 * 1024**2
+#: Fields that must be static (not ``Dynamic:``) for an sdist's PKG-INFO to be used (PEP 643).
+STATIC_FIELDS = frozenset({"name", "version", "requires-dist", "requires-python", "provides-extra"})
+_SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
+_CHUNK = 1024 * 1024
+#: tarfile's extraction filters (PEP 706) exist from Python 3.11.4.
+_HAS_FILTERS = hasattr(tarfile, "data_filter")
+
+
+class UnsafeArchive(PipsealError):
+    """An sdist that would write outside its directory, or past the size bounds."""
+
+
+@dataclass(frozen=True)
+class SourceTree:
+    """An unpacked project ready for the hooks.
+
+    ``path`` is the directory holding pyproject.toml or setup.py (after ``#subdirectory=``);
+    ``name_hint`` the project name from ``#egg=``, the sdist's file name or the requirement.
+    """
+
+    path: Path
+    name_hint: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The name errors use: the hint, else the directory's name."""
+        return self.name_hint or self.path.name
+
+
+def unpack_sdist(archive: Path, dest: Path) -> SourceTree:
+    """Unpack a ``.tar.gz``/``.tgz``/``.tar.bz2``/``.tar.xz``/``.tar``/``.zip`` sdist into
+    ``dest`` (created; must be empty or absent) and return its project directory: the single
+    top-level directory, or ``dest`` itself. Refusals are ``PipsealError`` naming the member;
+    on any refusal ``dest`` is left empty."""
+    name = archive.name
+    if not name.lower().endswith(_SDIST_SUFFIXES):
+        raise PipsealError(f"{name} is not a source distribution (.tar.gz or .zip)")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        size = archive.stat().st_size
+        bounds = _Bounds(name, size)
+        if name.lower().endswith(".zip"):
+            _unzip(archive, dest, bounds)
+        else:
+            _untar(archive, dest, bounds)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        _empty(dest)
+        raise PipsealError(f"cannot unpack {name}: {exc}") from None
+    except PipsealError:
+        _empty(dest)
+        raise
+    entries = list(dest.iterdir())
+    top = entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
+    return SourceTree(top, sdist_name(name))
+
+
+def sdist_name(filename: str) -> str | None:
+    """The project name in an sdist's file name (``foo_bar-1.0.tar.gz`` -> ``foo_bar``)."""
+    for suffix in _SDIST_SUFFIXES:
+        if filename.lower().endswith(suffix):
+            stem = filename[: -len(suffix)]
+            return stem.rpartition("-")[0] or stem or None
+    return None
+
+
+class _Bounds:
+    """Running totals against the caps; every member is counted before it is written."""
+
+    def __init__(self, archive: str, size: int) -> None:
+        self.archive = archive
+        self.size = size
+        self.members = 0
+        self.total = 0
+
+    def add(self, member: str, size: int) -> None:
+        self.members += 1
+        if self.members > MAX_MEMBERS:
+            self.refuse(member, f"more than {MAX_MEMBERS} members")
+        if size > MAX_MEMBER_SIZE:
+            self.refuse(member, f"a member larger than {MAX_MEMBER_SIZE} bytes")
+        self.total += size
+        if self.total > MAX_TOTAL_SIZE:
+            self.refuse(member, f"more than {MAX_TOTAL_SIZE} bytes unpacked")
+        if self.total > ARCHIVE_RATIO_FLOOR and self.total > MAX_ARCHIVE_RATIO * max(self.size, 1):
+            self.refuse(member, f"expands more than {MAX_ARCHIVE_RATIO} times its size")
+
+    def refuse(self, member: str, why: str) -> None:
+        raise UnsafeArchive(f"refusing to unpack {self.archive}: {member!r}: {why}")
+
+
+def _safe_name(bounds: _Bounds, member: str) -> str:
+    """The member's path, normalized; refused when absolute or climbing out."""
+    clean = member.replace("\\", "/")
+    if clean.startswith("/") or (len(clean) > 1 and clean[1] == ":"):
+        bounds.refuse(member, "an absolute path")
+    parts = [p for p in clean.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        bounds.refuse(member, "a path with '..'")
+    if not parts:
+        return ""
+    return "/".join(parts)
+
+
+def _untar(archive: Path, dest: Path, bounds: _Bounds) -> None:
+    seen: set[str] = set()
+    with tarfile.open(archive, "r:*") as tf:
+        for member in _members(tf):
+            name = _safe_name(bounds, member.name)
+            if not name:
+                continue
+            if (
+                member.isdev()
+                or member.isfifo()
+                or not (member.isfile() or member.isdir() or member.issym() or member.islnk())
+            ):
+                bounds.refuse(member.name, "a device, FIFO or special file")
+            if member.issym():
+                target = posixpath.normpath(
+                    posixpath.join(posixpath.dirname(name), member.linkname)
+                )
+                if member.linkname.startswith("/") or target == ".." or target.startswith("../"):
+                    bounds.refuse(member.name, f"a link pointing out ({member.linkname})")
+            if member.islnk():
+                target = _safe_name(bounds, member.linkname)
+                if target not in seen:
+                    bounds.refuse(member.name, f"a hard link to {member.linkname!r} outside it")
+            bounds.add(member.name, member.size if member.isfile() else 0)
+            member.name = name
+            if _HAS_FILTERS:
+                # The stdlib's "data" filter checks once more (and drops set-id bits, owners).
+                tf.extract(member, dest, set_attrs=False, filter="data")
+            else:  # pragma: no cover - Python 3.11.0-3.11.3: the checks above stand alone
+                tf.extract(member, dest, set_attrs=False)
+            if member.isfile():
+                path = dest / name
+                path.chmod(0o755 if member.mode & 0o111 else 0o644)
+            seen.add(name)
+
+
+def _members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """The members as they are read (the archive is streamed once, not listed first)."""
+    while True:
+        member = tf.next()
+        if member is None:
+            return
+        yield member
+
+
+def _unzip(archive: Path, dest: Path, bounds: _Bounds) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            name = _safe_name(bounds, info.filename)
+            if not name:
+                continue
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                bounds.refuse(info.filename, "a symbolic link")
+            if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                bounds.refuse(info.filename, "a device, FIFO or special file")
+            bounds.add(info.filename, info.file_size)
+            path = dest / name
+            if info.is_dir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            with zf.open(info) as src, open(path, "wb") as out:
+                while chunk := src.read(_CHUNK):
+                    written += len(chunk)
+                    if written > info.file_size:
+                        bounds.refuse(info.filename, "more bytes than its entry declares")
+                    out.write(chunk)
+            path.chmod(0o755 if mode & 0o111 else 0o644)
+
+
+def _empty(dest: Path) -> None:
+    for entry in list(dest.iterdir()) if dest.is_dir() else []:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry)
+
+
+def static_metadata(archive: Path) -> bytes | None:
+    """PEP 643: the sdist's PKG-INFO when its Metadata-Version is 2.2 or later and none of
+    Name, Version, Requires-Dist, Requires-Python, Provides-Extra is ``Dynamic``; else None
+    (also for an unreadable archive: then the build says what is wrong)."""
+    try:
+        raw = _read_pkg_info(archive)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return None
+    if raw is None:
+        return None
+    return raw if pkg_info_is_static(raw) else None
+
+
+def pkg_info_is_static(raw: bytes) -> bool:
+    """Whether a PKG-INFO may stand for the built wheel's metadata (PEP 643's rules)."""
+    from packaging.version import InvalidVersion, Version
+
+    headers = BytesParser().parsebytes(raw, headersonly=True)
+    try:
+        if Version(headers.get("Metadata-Version", "0")) < Version("2.2"):
+            return False
+    except InvalidVersion:
+        return False
+    if not headers.get("Name") or not headers.get("Version"):
+        return False
+    dynamic = {str(d).strip().lower() for d in headers.get_all("Dynamic") or ()}
+    return not dynamic & STATIC_FIELDS
+
+
+def _read_pkg_info(archive: Path) -> bytes | None:
+    """``<top>/PKG-INFO`` of an sdist, read without unpacking the rest."""
+    if archive.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                parts = info.filename.split("/")
+                if len(parts) == 2 and parts[1] == "PKG-INFO" and info.file_size <= MAX_PKG_INFO:
+                    return zf.read(info)
+        return None
+    with tarfile.open(archive, "r:*") as tf:
+        for member in _members(tf):
+            parts = member.name.lstrip("./").split("/")
+            if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
+                if member.size > MAX_PKG_INFO:
+                    return None
+                f = tf.extractfile(member)
+                return f.read() if f is not None else None
+    return None

@@ -1,0 +1,433 @@
+"""The build stage: what is not a wheel (a local project, a git checkout, an sdist) becomes one.
+
+Each requirement on a directory, a VCS link or an sdist (a URL or a local archive) is built,
+or found built in the cache's ``built/`` bucket, before the plan; then it goes the wheel path
+as a requirement on that wheel, pinned to the digest the build gave it: fetched (copied) and
+checked, staged and committed in the run's one transaction. ``direct_url.json`` names what it
+was built from (PEP 610), not the wheel.
+
+An sdist is fetched and checked against its pins (pip's report, ``prepare.fetch_and_check``)
+before any of its code runs. In hash-checking mode a directory or a checkout cannot be
+checked, and is refused with pip's texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from pipseal.errors import HashCheckFailed, PipsealError
+from pipseal.hashes import Hash, Hashes
+from pipseal.pipeline.options import Reporter
+from pipseal.requirements import ParsedRequirement
+
+if TYPE_CHECKING:
+    from pipseal.build import BuildSettings, BuiltWheels, FillBuildEnv, SourceTree
+    from pipseal.environment import TargetEnvironment
+    from pipseal.index.files import IndexFile
+    from pipseal.pipeline.fetching import Prepared
+    from pipseal.pipeline.request import TargetRequest
+    from pipseal.pipeline.session import Machinery
+
+__all__ = ["BuildStage", "Builder", "BuiltRequest", "IndexBuilds", "build_requirements"]
+
+#: What needs building, by ``ParsedRequirement.link_kind``.
+SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
+
+
+@dataclass(frozen=True)
+class BuiltRequest:
+    """The request with every source requirement replaced by one on its built wheel."""
+
+    request: TargetRequest
+    #: ``direct_url.json`` of each built distribution, by canonical name.
+    direct_urls: Mapping[str, bytes]
+    #: The names built in this run (not found built in the cache).
+    built: tuple[str, ...] = ()
+
+
+def settings_of(machinery: Machinery, reporter: Reporter) -> BuildSettings:
+    from pipseal.build import BuildSettings
+    from pipseal.build.settings import merge_config_settings
+
+    build = machinery.common.build
+    return BuildSettings(
+        merge_config_settings(build.config_settings),
+        isolated=build.isolated,
+        verbose=getattr(reporter, "verbosity", 0) >= 1,
+    )
+
+
+def wheel_filename(path: Path) -> str:
+    """A wheel's file name: its own, or (for a cache entry named by its digest) from its
+    ``.dist-info`` directory and WHEEL's tags."""
+    if path.name.endswith(".whl"):
+        return path.name
+    with zipfile.ZipFile(path) as zf:
+        infos = {n.split("/", 1)[0] for n in zf.namelist() if n.count("/") == 1}
+        dist_info = next(d for d in sorted(infos) if d.endswith(".dist-info"))
+        wheel = zf.read(f"{dist_info}/WHEEL").decode("utf-8")
+    tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+    pythons = ".".join(dict.fromkeys(t.split("-")[0] for t in tags))
+    abis = ".".join(dict.fromkeys(t.split("-")[1] for t in tags))
+    platforms = ".".join(dict.fromkeys(t.split("-")[2] for t in tags))
+    return f"{dist_info.removesuffix('.dist-info')}-{pythons}-{abis}-{platforms}.whl"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class Builder:
+    """Builds (or finds built) wheels for one run: one target, one set of settings, one
+    ``fill`` for the build environments."""
+
+    def __init__(
+        self,
+        machinery: Machinery,
+        target: TargetEnvironment,
+        reporter: Reporter,
+        workdir: Path,
+        fill: FillBuildEnv,
+    ) -> None:
+        from pipseal.build import BuiltWheels
+
+        self.machinery = machinery
+        self.target = target
+        self.reporter = reporter
+        self.workdir = workdir
+        self.settings = settings_of(machinery, reporter)
+        self.built: BuiltWheels = BuiltWheels(machinery.cache)
+        self.fill = fill
+        self.tag = str(target.tags[0]) if target.tags else "none"
+        self.fresh: list[str] = []
+
+    def _dir(self, what: str) -> Path:
+        # The resolver's look-ahead threads may ask for an sdist's metadata at the same time.
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=self.workdir))
+
+    def _build(self, key: str, tree: SourceTree, label: str, *, editable: bool) -> Path:
+        """The wheel under ``key``, else built from ``tree`` and stored under it; a named copy
+        in the work directory."""
+        from pipseal.build import build_wheel
+
+        stored = self.built.get(key)
+        if stored is None:
+            kind = "editable" if editable else "wheel"
+            self.reporter.info(f"Building {kind} for {label} (pyproject.toml)")
+            out = self._dir("wheel")
+            wheel = build_wheel(
+                tree,
+                Path(self.target.python),
+                self.fill,
+                self.settings,
+                out,
+                editable=editable,
+                output=self.reporter.verbose,
+            )
+            size = wheel.stat().st_size
+            self.reporter.info(
+                f"Created {kind} for {label}: filename={wheel.name} size={size} "
+                f"sha256={_sha256(wheel)}"
+            )
+            stored = self.built.put(key, wheel)
+            self.fresh.append(label)
+        else:
+            self.reporter.verbose(f"Using the wheel of {label} built before ({stored})")
+        named = self._dir("built") / wheel_filename(stored)
+        _link_or_copy(stored, named)
+        return named
+
+    def directory(self, path: Path, name: str | None, *, editable: bool) -> Path:
+        from pipseal.build import SourceTree
+
+        tree = SourceTree(path, name)
+        key = self.built.key_for_directory(tree, self.tag, self.settings, editable=editable)
+        return self._build(key, tree, tree.label, editable=editable)
+
+    def vcs(self, url: str, name: str | None) -> tuple[Path, str]:
+        from pipseal.build import checkout_vcs
+
+        self.reporter.info(f"Cloning {_redacted(url)}")
+        tree, commit = checkout_vcs(url, self._dir("checkout") / "src")
+        if name and tree.name_hint is None:
+            tree = replace(tree, name_hint=name)
+        base, _, fragment = url.partition("#")
+        subdirectory = dict(p.partition("=")[::2] for p in fragment.split("&") if p).get(
+            "subdirectory"
+        )
+        key = self.built.key_for_vcs(base, commit, subdirectory, self.tag, self.settings)
+        return self._build(key, tree, tree.label, editable=False), commit
+
+    def sdist(
+        self,
+        archive: Path,
+        filename: str,
+        sha256: str,
+        name: str | None,
+        *,
+        tree: SourceTree | None = None,
+    ) -> Path:
+        """The wheel of the checked sdist ``archive`` (in the cache, named by its digest:
+        ``filename`` is its own name; ``tree``: it unpacked already)."""
+        key = self.built.key_for_sdist(sha256, self.tag, self.settings)
+        if tree is not None:
+            return self._build(key, tree, tree.label, editable=False)
+        if self.built.get(key) is not None:
+            from pipseal.build import SourceTree
+
+            return self._build(key, SourceTree(archive, name), name or archive.name,
+                               editable=False)  # fmt: skip
+        from pipseal.build import unpack_sdist
+
+        named = self._dir("sdist") / filename
+        _link_or_copy(archive, named)
+        tree = unpack_sdist(named, named.parent / "src")
+        if name and tree.name_hint is None:
+            tree = replace(tree, name_hint=name)
+        return self._build(key, tree, tree.label, editable=False)
+
+
+class IndexBuilds:
+    """sdists chosen from an index or find-links when no wheel fits: their metadata for the
+    resolver (PEP 643's static PKG-INFO, else the METADATA of a wheel built from it before,
+    else the backend's ``prepare_metadata_for_build_wheel``), and their wheels once fetched
+    and checked.
+
+    In hash-checking mode an sdist's bytes must satisfy its pin before any of its code runs
+    for its metadata (the resolver asks before the fetch stage checks the pins)."""
+
+    def __init__(self, builder: Builder, pins: Mapping[str, Hashes]) -> None:
+        self.builder = builder
+        self.pins = pins
+        self._trees: dict[str, SourceTree] = {}
+
+    def metadata(self, file: IndexFile) -> bytes:
+        """METADATA for the resolver, running the backend only when nothing else says it."""
+        from pipseal.build import prepare_metadata, static_metadata, unpack_sdist
+        from pipseal.fetch.source import ArchiveSource
+
+        b = self.builder
+        pin = self.pins.get(canonicalize_name(file.project))
+        archive = b.machinery.fetcher.fetch(ArchiveSource.of(file), pin or Hashes())
+        if pin is not None and not pin.is_satisfied_by(archive.digests):
+            raise HashCheckFailed(
+                f"{file.filename} does not match the hashes its requirement pins "
+                f"(Got sha256 {archive.sha256}); nothing of it was run",
+                hint="check where the pin came from; pipseal never builds an unchecked sdist",
+            )
+        named = b._dir("sdist") / file.filename
+        _link_or_copy(archive.path, named)
+        static = static_metadata(named)
+        if static is not None:
+            return static
+        key = b.built.key_for_sdist(archive.sha256, b.tag, b.settings)
+        stored = b.built.get(key)
+        if stored is not None:
+            return _wheel_metadata(stored, file.project)
+        tree = unpack_sdist(named, named.parent / "src")
+        self._trees[archive.sha256] = tree
+        b.reporter.info(f"Preparing metadata for {file.project} (pyproject.toml)")
+        return prepare_metadata(
+            tree, Path(b.target.python), b.fill, b.settings, output=b.reporter.verbose
+        )
+
+    def wheel_of(self, prepared: Prepared) -> Prepared:
+        """``prepared`` (a fetched, checked sdist) as the wheel built from it."""
+        from pipseal.fetch.source import ArchiveSource
+
+        b = self.builder
+        archive = prepared.archive
+        wheel = b.sdist(
+            archive.path,
+            archive.source.filename,
+            archive.sha256,
+            prepared.planned.name,
+            tree=self._trees.get(archive.sha256),
+        )
+        digest = Hashes.of((Hash("sha256", _sha256(wheel)),))
+        built = b.machinery.fetcher.fetch(ArchiveSource(wheel.as_uri(), wheel.name), digest)
+        planned = replace(
+            prepared.planned,
+            source=built.source,
+            expected=digest,
+            index_file=None,
+            metadata=None,
+        )
+        return replace(prepared, planned=planned, archive=built)
+
+
+def _wheel_metadata(wheel: Path, project: str) -> bytes:
+    from pipseal.metadata.core import read_wheel_metadata
+
+    with wheel.open("rb") as handle:
+        return read_wheel_metadata(handle, project, wheel.name)
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copyfile(source, dest)
+
+
+def _redacted(url: str) -> str:
+    from pipseal.redaction import redact
+
+    return redact(url)
+
+
+def _unhashable(sources: Sequence[ParsedRequirement]) -> None:
+    """pip's refusals, in hash-checking mode, of what has no digest to check."""
+    dirs = [r for r in sources if r.link_kind == "directory"]
+    vcs = [r for r in sources if r.link_kind == "vcs"]
+    parts = []
+    if dirs:
+        parts.append(
+            "Can't verify hashes for these file:// requirements because they point to "
+            "directories:\n" + "\n".join(f"    {r.url}" for r in dirs)
+        )
+    if vcs:
+        parts.append(
+            "Can't verify hashes for these requirements because we don't have a way to hash "
+            "version control repositories:\n" + "\n".join(f"    {_redacted(str(r))}" for r in vcs)
+        )
+    if parts:
+        raise HashCheckFailed("\n".join(parts))
+
+
+def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest:
+    """Build every requirement on a directory, a VCS link or an sdist; the others pass
+    unchanged. Raises the hash report (nothing built) or ``BuildFailed``."""
+    from pipseal.install.direct_url import direct_url_json, directory_url_json, vcs_url_json
+    from pipseal.pipeline.fetching import fetch_and_check
+    from pipseal.pipeline.listed import plan_url
+    from pipseal.pipeline.plan import Planned
+
+    sources = [r for r in request.requirements if r.link_kind in SOURCE_KINDS]
+    if not sources:
+        return BuiltRequest(request, {})
+    if request.hash_mode:
+        _unhashable(sources)
+    # Every sdist fetched and checked (one report for all) before any code of one runs.
+    sdists = [r for r in sources if r.link_kind == "sdist"]
+    planned: list[Planned] = [plan_url(r, Hashes.of(r.hashes)) for r in sdists]
+    machinery = builder.machinery
+    prepared = fetch_and_check(
+        planned, [], request, machinery.fetcher, None, jobs=machinery.common.jobs
+    )
+    archives = {id(p.planned.requirement): p.archive for p in prepared.archives}
+    replaced: dict[int, ParsedRequirement] = {}
+    direct_urls: dict[str, bytes] = {}
+    for r in sources:
+        assert r.url is not None
+        kind = r.link_kind
+        if kind == "directory":
+            import urllib.parse
+
+            from pipseal.fileurl import url2pathname
+
+            path = Path(url2pathname(urllib.parse.urlsplit(r.url).path))
+            wheel = builder.directory(path, r.name, editable=r.editable)
+            record = directory_url_json(r.url, editable=r.editable)
+        elif kind == "vcs":
+            wheel, commit = builder.vcs(r.url, r.name)
+            record = vcs_url_json(r.url, commit)
+        else:
+            archive = archives[id(r)]
+            wheel = builder.sdist(archive.path, archive.source.filename, archive.sha256, r.name)
+            record = direct_url_json(r.url, archive.sha256)
+        project = str(parse_wheel_filename(wheel.name)[0])
+        if r.name and canonicalize_name(r.name) != project:
+            raise PipsealError(
+                f"{r.location}: requirement names {r.name} but {_redacted(r.url)} builds {project}"
+            )
+        direct_urls[project] = record
+        replaced[id(r)] = replace(
+            r,
+            name=r.name or project,
+            url=wheel.as_uri(),
+            hashes=(Hash("sha256", _sha256(wheel)),),
+        )
+    new = replace(request, requirements=tuple(replaced.get(id(r), r) for r in request.requirements))
+    return BuiltRequest(new, direct_urls, tuple(builder.fresh))
+
+
+class BuildStage:
+    """The build stage of one install: made when first needed (a run that builds nothing
+    imports nothing of ``pipseal.build``), its work directory removed by ``close``."""
+
+    def __init__(
+        self,
+        machinery: Machinery,
+        target: TargetEnvironment,
+        reporter: Reporter,
+        request: TargetRequest,
+        fill: Callable[[], FillBuildEnv],
+    ) -> None:
+        self.machinery = machinery
+        self.target = target
+        self.reporter = reporter
+        self.request = request
+        self._fill = fill
+        self._builder: Builder | None = None
+        self._index: IndexBuilds | None = None
+        self._workdir: Path | None = None
+
+    @property
+    def builder(self) -> Builder:
+        if self._builder is None:
+            import tempfile
+
+            self._workdir = Path(tempfile.mkdtemp(prefix="pipseal-build-"))
+            self._builder = Builder(
+                self.machinery, self.target, self.reporter, self._workdir, self._fill()
+            )
+        return self._builder
+
+    @property
+    def index(self) -> IndexBuilds:
+        if self._index is None:
+            pins: dict[str, Hashes] = {}
+            if self.request.hash_mode:
+                for r in self.request.requirements:
+                    if r.name and r.hashes:
+                        pins[canonicalize_name(r.name)] = Hashes.of(r.hashes)
+            self._index = IndexBuilds(self.builder, pins)
+        return self._index
+
+    def needed(self, request: TargetRequest) -> bool:
+        """Whether ``request`` names anything to build (a directory, a checkout, an sdist)."""
+        return any(r.link_kind in SOURCE_KINDS for r in request.requirements)
+
+    def requirements(self, request: TargetRequest) -> BuiltRequest:
+        """``build_requirements`` with this stage's builder."""
+        return build_requirements(request, self.builder)
+
+    def metadata(self, file: IndexFile) -> bytes:
+        """An index sdist's METADATA for the resolver (``IndexBuilds.metadata``)."""
+        return self.index.metadata(file)
+
+    def wheels(self, archives: Sequence[Prepared]) -> tuple[Prepared, ...]:
+        """Every fetched, checked sdist among ``archives`` as the wheel built from it."""
+        return tuple(
+            self.index.wheel_of(p) if not p.archive.source.filename.endswith(".whl") else p
+            for p in archives
+        )
+
+    def close(self) -> None:
+        if self._workdir is not None:
+            import shutil
+
+            shutil.rmtree(self._workdir, ignore_errors=True)

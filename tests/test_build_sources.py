@@ -1,0 +1,154 @@
+"""pipseal.build.sources: sdists unpacked within bounds, and PEP 643 static metadata."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipseal.build import SourceTree, static_metadata, unpack_sdist
+from pipseal.errors import PipsealError
+from tests.support.projects import make_sdist, write_project
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes] | None = None) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for info in members:
+            body = (data or {}).get(info.name)
+            if body is not None:
+                info.size = len(body)
+            tf.addfile(info, io.BytesIO(body) if body is not None else None)
+    return path
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    return tarfile.TarInfo(name)
+
+
+def test_unpacks_a_tar_gz_sdist_to_its_top_directory(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "src", "demo", "2.0")
+    sdist = make_sdist(project, tmp_path / "dist", version="2.0")
+    tree = unpack_sdist(sdist, tmp_path / "out")
+    assert tree == SourceTree(tmp_path / "out" / "demo-2.0", "demo")
+    assert (tree.path / "pyproject.toml").is_file()
+    assert (tree.path / "src" / "demo" / "__init__.py").read_text().startswith('"""The demo')
+
+
+def test_unpacks_a_zip_sdist(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "src", "zipped")
+    sdist = make_sdist(project, tmp_path / "dist", fmt="zip")
+    tree = unpack_sdist(sdist, tmp_path / "out")
+    assert tree.path.name == "zipped-1.0"
+    assert (tree.path / "PKG-INFO").read_bytes().startswith(b"Metadata-Version: 2.2")
+
+
+@pytest.mark.parametrize(
+    ("member", "why"),
+    [
+        ("/etc/evil", "an absolute path"),
+        ("pkg-1.0/../../evil", "a path with '..'"),
+    ],
+)
+def test_refuses_paths_leaving_the_directory(tmp_path: Path, member: str, why: str) -> None:
+    sdist = _tar(tmp_path / "pkg-1.0.tar.gz", [_file(member)], {member: b"x"})
+    with pytest.raises(PipsealError, match=why):
+        unpack_sdist(sdist, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "evil").exists()
+
+
+def test_refuses_a_symlink_pointing_out(tmp_path: Path) -> None:
+    link = _file("pkg-1.0/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "../../outside"
+    sdist = _tar(tmp_path / "pkg-1.0.tar.gz", [link])
+    with pytest.raises(PipsealError, match="a link pointing out"):
+        unpack_sdist(sdist, tmp_path / "out")
+
+
+def test_keeps_a_symlink_inside(tmp_path: Path) -> None:
+    link = _file("pkg-1.0/link")
+    link.type, link.linkname = tarfile.SYMTYPE, "setup.py"
+    sdist = _tar(
+        tmp_path / "pkg-1.0.tar.gz", [_file("pkg-1.0/setup.py"), link], {"pkg-1.0/setup.py": b"#"}
+    )
+    tree = unpack_sdist(sdist, tmp_path / "out")
+    assert (tree.path / "link").read_bytes() == b"#"
+
+
+def test_refuses_a_hard_link_to_a_file_outside(tmp_path: Path) -> None:
+    link = _file("pkg-1.0/hard")
+    link.type, link.linkname = tarfile.LNKTYPE, "etc/passwd"
+    sdist = _tar(tmp_path / "pkg-1.0.tar.gz", [link])
+    with pytest.raises(PipsealError, match="a hard link"):
+        unpack_sdist(sdist, tmp_path / "out")
+
+
+def test_refuses_device_files(tmp_path: Path) -> None:
+    dev = _file("pkg-1.0/dev")
+    dev.type = tarfile.CHRTYPE
+    sdist = _tar(tmp_path / "pkg-1.0.tar.gz", [dev])
+    with pytest.raises(PipsealError, match="a device"):
+        unpack_sdist(sdist, tmp_path / "out")
+
+
+def test_refuses_a_bomb_expanding_past_the_ratio(tmp_path: Path) -> None:
+    # 40 MiB of zeros gzip to about 40 KiB: a thousand times over the archive's size.
+    sdist = tmp_path / "bomb-1.0.tar.gz"
+    zeros = bytes(40 * 1024 * 1024)
+    _tar(sdist, [_file("bomb-1.0/zeros")], {"bomb-1.0/zeros": zeros})
+    with pytest.raises(PipsealError, match="expands more than 100 times"):
+        unpack_sdist(sdist, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_refuses_a_zip_symlink_and_damaged_archives(tmp_path: Path) -> None:
+    sdist = tmp_path / "z-1.0.zip"
+    with zipfile.ZipFile(sdist, "w") as zf:
+        info = zipfile.ZipInfo("z-1.0/link")
+        info.external_attr = 0o120777 << 16
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(PipsealError, match="a symbolic link"):
+        unpack_sdist(sdist, tmp_path / "out")
+    broken = tmp_path / "b-1.0.tar.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(PipsealError, match=r"^cannot unpack b-1.0.tar.gz"):
+        unpack_sdist(broken, tmp_path / "out2")
+    with pytest.raises(PipsealError, match="not a source distribution"):
+        unpack_sdist(tmp_path / "x-1.0.whl", tmp_path / "out3")
+
+
+def test_static_metadata_of_a_2_2_pkg_info(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "src", "static")
+    sdist = make_sdist(project, tmp_path / "dist", dependencies=["six>=1"], dynamic=["License"])
+    raw = static_metadata(sdist)
+    assert raw is not None
+    assert b"Name: static\n" in raw
+    assert b"Requires-Dist: six>=1\n" in raw
+    zipped = make_sdist(project, tmp_path / "zdist", fmt="zip")
+    assert static_metadata(zipped) is not None
+
+
+@pytest.mark.parametrize(
+    ("dynamic", "version"),
+    [
+        (["Requires-Dist"], "2.2"),
+        (["version"], "2.4"),
+        (["Provides-Extra"], "2.2"),
+        ([], "2.1"),
+    ],
+)
+def test_no_static_metadata_when_a_field_is_dynamic_or_too_old(
+    tmp_path: Path, dynamic: list[str], version: str
+) -> None:
+    project = write_project(tmp_path / "src", "dyn")
+    sdist = make_sdist(project, tmp_path / "dist", dynamic=dynamic, metadata_version=version)
+    assert static_metadata(sdist) is None
+
+
+def test_no_static_metadata_from_an_unreadable_archive(tmp_path: Path) -> None:
+    broken = tmp_path / "x-1.0.tar.gz"
+    broken.write_bytes(b"nope")
+    assert static_metadata(broken) is None
