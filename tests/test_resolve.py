@@ -1,4 +1,4 @@
-"""pipseal.resolve: pip's choices, against the real fixture index on 127.0.0.1."""
+"""pipseal.resolve (the package): pip's choices, against the real fixture index on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from pipseal.index.finder import Finder
 from pipseal.metadata.fetcher import MetadataFetcher
 from pipseal.pipeline.request import Request
 from pipseal.requirements import RequirementsOptions, parse_requirement
-from pipseal.resolve import Resolution, ResolvedDist, resolve
+from pipseal.resolve import resolve
+from pipseal.resolve.resolution import Resolution, ResolvedDist
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist, build_sdist, build_wheel
@@ -415,7 +416,8 @@ def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
     """pip 26.3's provider: a name seen unpinned in five conflicts is considered first."""
     from resolvelib.structs import RequirementInformation
 
-    from pipseal.resolve import CONFLICT_PROMOTION, Candidate, Provider, Requirement
+    from pipseal.resolve.model import Candidate, Requirement
+    from pipseal.resolve.provider import CONFLICT_PROMOTION, Provider
 
     provider = Provider(
         finder=Finder(world.session, [world.index.url]),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipseal.resolve import CONFLICT_HINT
+from pipseal.resolve.report import CONFLICT_HINT
 from tests.conftest import RunPipseal
 from tests.integration.helpers import pinned_lines, write
 from tests.support.indexserver import IndexServer

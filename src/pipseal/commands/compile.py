@@ -42,7 +42,7 @@ from pipseal.requirements import Location, ParsedRequirement, parse_requirement
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
-    from pipseal.resolve import Resolution, ResolvedDist
+    from pipseal.resolve.resolution import Resolution, ResolvedDist
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pipseal.pipeline.session import Machinery, index_urls
 if TYPE_CHECKING:
     from pipseal.index.files import IndexFile
     from pipseal.pylock import LockedFile, LockedPackage, Pylock
-    from pipseal.resolve import ResolvedDist
+    from pipseal.resolve.resolution import ResolvedDist
 
 #: Where ``-o -`` sends the lock: the result's ``text``, printed by the CLI.
 STDOUT = "-"

@@ -1,0 +1,195 @@
+"""Which candidates an identifier offers, best first, chosen lazily as pip would.
+
+:class:`Choices` holds what decides a name's candidates (the finder, the target, constraints,
+what is installed and whether to upgrade it, pre-releases, format control, pinned digests). A
+version's best file is chosen when the resolver first reaches that version, and kept; a pinned
+version or pinned digests make pip's selection over all the admitted versions' files decide.
+An installed distribution that fits stands first, or in its version's place when upgrading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pipseal.candidates import FormatControl, evaluate, python_version_str, select, sort_key
+from pipseal.index.files import IndexFile
+from pipseal.resolve.model import (
+    REQUIRES_PYTHON_IDENTIFIER,
+    Candidate,
+    Reiterable,
+    Requirement,
+    is_pinned,
+)
+
+if TYPE_CHECKING:
+    from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.hashes import Hashes
+    from pipseal.index.files import FindsFiles, ProjectFiles
+
+__all__ = ["Choices"]
+
+
+class Choices:
+    """The candidates of each name under one resolution's options (memoised per name)."""
+
+    def __init__(
+        self,
+        *,
+        finder: FindsFiles,
+        target: TargetEnvironment,
+        constraints: Mapping[str, tuple[SpecifierSet, tuple[str, ...]]],
+        installed: Mapping[str, InstalledDistribution],
+        user_requested: Mapping[str, int],
+        upgrade: bool,
+        upgrade_strategy: Literal["only-if-needed", "eager"],
+        force_reinstall: bool,
+        allow_prereleases: bool,
+        formats: FormatControl,
+        hashes: Mapping[str, Hashes],
+        buildable: bool,
+    ) -> None:
+        self.finder = finder
+        self.target = target
+        self.constraints = constraints
+        self.installed = installed
+        self.user_requested = user_requested
+        self.upgrade = upgrade
+        self.upgrade_strategy = upgrade_strategy
+        self.force_reinstall = force_reinstall
+        self.allow_prereleases = allow_prereleases
+        self.formats = formats
+        self.hashes = hashes
+        #: sdists are candidates only where their metadata can be had (a command that builds).
+        self.buildable = buildable
+        self.python = python_version_str(target.version)
+        self._admitted: dict[tuple[str, str], list[Version]] = {}
+        self._selected: dict[tuple[str, str], list[Candidate]] = {}
+        self._best: dict[tuple[str, Version], Candidate | None] = {}
+
+    @property
+    def python_candidate(self) -> Candidate:
+        return Candidate(REQUIRES_PYTHON_IDENTIFIER, Version(self.python), "python")
+
+    def base_candidates(self, name: str, reqs: Sequence[Requirement]) -> Iterable[Candidate]:
+        explicit = [
+            r.candidate
+            for r in reqs
+            if r.candidate is not None
+            and (r.kind == "explicit" or (r.kind == "base" and r.candidate.url))
+        ]
+        if explicit:
+            return list(dict.fromkeys(c.base for c in explicit))
+        specifier = SpecifierSet()
+        for r in reqs:
+            if r.kind == "specifier":
+                specifier &= r.specifier
+        constraint = self.constraints.get(name)
+        if constraint is not None:
+            specifier &= constraint[0]
+        from_index = self._from_index(name, specifier)
+        kept = self._installed_candidate(name, specifier)
+        if kept is None:
+            return from_index
+        if self._prefers_installed(name):
+            return [kept, *(c for c in from_index if c.version != kept.version)]
+        # Upgrading: the index's order, the installed one standing in for its own version.
+        result: list[Candidate] = []
+        for c in from_index:
+            if kept not in result and c.version <= kept.version:
+                result.append(kept)
+            if c.version != kept.version:
+                result.append(c)
+        if kept not in result:
+            result.append(kept)
+        return result
+
+    def _from_index(self, name: str, specifier: SpecifierSet) -> Iterable[Candidate]:
+        """The best file of each version ``specifier`` admits, newest first.
+
+        Unless the name's digests are pinned or ``specifier`` pins a version (then pip's
+        selection over all the files of the admitted versions decides: yanked files count only
+        when all are yanked, pinned digests come first), each version's best file is found
+        when first needed and kept for the rest of the resolution."""
+        project = self.finder.find_project(name)
+        hashes = self.hashes.get(name)
+        if hashes or is_pinned(specifier):
+            known = self._selected.get((name, str(specifier)))
+            if known is not None:
+                return known
+            selection = select(
+                project,
+                self.target,
+                specifier=specifier,
+                allow_prereleases=self.allow_prereleases,
+                hashes=hashes,
+                formats=self.formats,
+                project=name,
+                pinned=is_pinned(specifier),
+                buildable=self.buildable,
+            )
+            best: dict[Version, Candidate] = {}
+            for f in selection.applicable:
+                if f.version not in best and isinstance(f, IndexFile):
+                    best[f.version] = Candidate(name, f.version, "index", file=f)
+            # Backtracking asks the same question hundreds of times (boto3 over botocore==X).
+            self._selected[(name, str(specifier))] = list(best.values())
+            return self._selected[(name, str(specifier))]
+        key = (name, str(specifier))
+        versions = self._admitted.get(key)
+        if versions is None:
+            prereleases: bool | None = True if self.allow_prereleases else None
+            versions = list(specifier.filter(project.versions, prereleases=prereleases))
+            self._admitted[key] = versions
+        admitted = versions
+        return Reiterable(lambda: self._best_of_versions(name, project, admitted))
+
+    def _best_of_versions(
+        self, name: str, project: ProjectFiles, versions: Sequence[Version]
+    ) -> Iterator[Candidate]:
+        allowed = self.formats.allowed(name)
+        for version in versions:
+            memo = (name, version)
+            if memo not in self._best:
+                survivors = [
+                    fp
+                    for fp in evaluate(
+                        project.files_of(version),
+                        self.target,
+                        self.python,
+                        allowed,
+                        buildable=self.buildable,
+                    )
+                    if fp[0].yanked is None
+                ]
+                chosen = max(survivors, key=lambda fp: sort_key(fp, None))[0] if survivors else None
+                self._best[memo] = (
+                    Candidate(name, version, "index", file=chosen)
+                    if isinstance(chosen, IndexFile)
+                    else None
+                )
+            candidate = self._best[memo]
+            if candidate is not None:
+                yield candidate
+
+    def _installed_candidate(self, name: str, specifier: SpecifierSet) -> Candidate | None:
+        dist = self.installed.get(name)
+        if dist is None or self.force_reinstall:
+            return None
+        try:
+            version = Version(dist.version)
+        except InvalidVersion:
+            return None
+        if not specifier.contains(version, prereleases=True):
+            return None
+        return Candidate(name, version, "installed", installed=dist)
+
+    def _prefers_installed(self, name: str) -> bool:
+        if not self.upgrade:
+            return True
+        if self.upgrade_strategy == "eager":
+            return False
+        return name not in self.user_requested

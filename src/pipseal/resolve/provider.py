@@ -1,0 +1,278 @@
+"""resolvelib's provider with pip's choices (``pip/_internal/resolution/resolvelib/provider.py``).
+
+Which identifier to decide next (pip 26.3's narrowing and preference, names promoted by
+conflicts included), which candidates match (from :class:`~pipseal.resolve.choices.Choices`),
+and each candidate's dependencies from its metadata: an extras candidate depends on its base at
+the same version plus the dependencies its extras bring; Requires-Python becomes a dependency
+on :data:`~pipseal.resolve.model.REQUIRES_PYTHON_IDENTIFIER`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from packaging.utils import canonicalize_name
+from resolvelib import AbstractProvider
+
+from pipseal.errors import PipsealError
+from pipseal.metadata.core import CoreMetadata
+from pipseal.resolve.choices import Choices
+from pipseal.resolve.model import (
+    REQUIRES_PYTHON_IDENTIFIER,
+    Candidate,
+    Requirement,
+    url_candidate,
+    with_extras,
+)
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement as Pep508
+    from packaging.specifiers import SpecifierSet
+    from resolvelib.structs import RequirementInformation
+
+    from pipseal.ahead import Ahead
+    from pipseal.candidates import FormatControl
+    from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.hashes import Hashes
+    from pipseal.index.files import FindsFiles
+    from pipseal.metadata.fetcher import MetadataFetcher
+
+__all__ = ["CONFLICT_PROMOTION", "Provider"]
+
+#: pip's ``_CONFLICT_PRIORITY_THRESHOLD``: conflicts a name must be in before it is promoted.
+CONFLICT_PROMOTION = 5
+
+
+class Provider(AbstractProvider[Requirement, Candidate, str]):
+    """resolvelib's view of the finder, the metadata fetcher and the target environment."""
+
+    def __init__(
+        self,
+        *,
+        finder: FindsFiles,
+        metadata: MetadataFetcher,
+        target: TargetEnvironment,
+        constraints: Mapping[str, tuple[SpecifierSet, tuple[str, ...]]],
+        installed: Mapping[str, InstalledDistribution],
+        user_requested: Mapping[str, int],
+        upgrade: bool,
+        upgrade_strategy: Literal["only-if-needed", "eager"],
+        force_reinstall: bool,
+        allow_prereleases: bool,
+        formats: FormatControl,
+        hashes: Mapping[str, Hashes],
+        ahead: Ahead | None = None,
+    ) -> None:
+        self.choices = Choices(
+            finder=finder,
+            target=target,
+            constraints=constraints,
+            installed=installed,
+            user_requested=user_requested,
+            upgrade=upgrade,
+            upgrade_strategy=upgrade_strategy,
+            force_reinstall=force_reinstall,
+            allow_prereleases=allow_prereleases,
+            formats=formats,
+            hashes=hashes,
+            buildable=getattr(metadata, "sdist_metadata", None) is not None,
+        )
+        self.ahead = ahead
+        self.metadata = metadata
+        self.warnings: list[str] = []
+        self._metadata: dict[Candidate, CoreMetadata] = {}
+        self._conflicts: dict[str, int] = {}
+        #: Identifiers seen unpinned in CONFLICT_PROMOTION conflicts or more.
+        self.promoted: set[str] = set()
+
+    # -- resolvelib's interface -----------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[RequirementInformation[Requirement, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
+    ) -> Iterable[str]:
+        """pip 26.3's narrowing: Requires-Python alone first, then the causes of the last
+        backtrack, then the names promoted for having been unpinned causes of
+        :data:`CONFLICT_PROMOTION` conflicts or more (their constraints then act before other
+        names pick a version)."""
+        causes: set[str] = set()
+        for info in backtrack_causes:
+            named = [info.requirement.identifier]
+            if info.parent is not None:
+                named.append(info.parent.identifier)
+            for identifier in named:
+                causes.add(identifier)
+                if identifier not in resolutions:
+                    self._conflicts[identifier] = self._conflicts.get(identifier, 0) + 1
+                    if self._conflicts[identifier] >= CONFLICT_PROMOTION:
+                        self.promoted.add(identifier)
+        identifiers = list(identifiers)
+        if REQUIRES_PYTHON_IDENTIFIER in identifiers:
+            return [REQUIRES_PYTHON_IDENTIFIER]
+        current = [i for i in identifiers if i in causes]
+        if current:
+            return current
+        return [i for i in identifiers if i in self.promoted] or identifiers
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterable[RequirementInformation[Requirement, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
+    ) -> tuple[bool, bool, bool, bool, float, bool, str]:
+        """pip's order: names promoted by conflicts, then direct URLs, then ``==`` pins, then
+        upper bounds, then the user's requirements in their order, then any specifier at all,
+        then the name."""
+        requirements = [info.requirement for info in information[identifier]]
+        direct = any(r.kind == "explicit" for r in requirements)
+        operators = [(s.operator, s.version) for r in requirements for s in r.specifier]
+        pinned = any(op in ("==", "===") and "*" not in v for op, v in operators)
+        upper = any(op in ("<", "<=", "~=") or (op == "==" and "*" in v) for op, v in operators)
+        order = self.choices.user_requested.get(identifier.partition("[")[0], math.inf)
+        promoted = identifier in self.promoted
+        return (not promoted, not direct, not pinned, not upper, order, not operators, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Requirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> Callable[[], Iterator[Candidate]]:
+        """Every candidate of ``identifier`` that all its requirements accept, best first.
+
+        Lazy: a version's files are looked at when the resolver gets to it (it mostly takes
+        the first), once per provider."""
+        reqs = list(requirements[identifier])
+        bad = set(incompatibilities.get(identifier, ()))
+        if identifier == REQUIRES_PYTHON_IDENTIFIER:
+            found: Iterable[Candidate] = [self.choices.python_candidate]
+        else:
+            name = identifier.partition("[")[0]
+            extras = reqs[0].extras if reqs else frozenset()
+            # The base's own requirements narrow an extras identifier's versions early.
+            narrowing = reqs + (list(requirements.get(name, ())) if name != identifier else [])
+            base = self.choices.base_candidates(name, narrowing)
+            found = base if not extras else with_extras(base, extras)
+
+        def matches() -> Iterator[Candidate]:
+            for c in found:
+                if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs):
+                    yield c
+
+        return matches
+
+    def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
+        if requirement.kind == "explicit":
+            return requirement.candidate == candidate
+        if requirement.kind == "base":
+            base = requirement.candidate
+            assert base is not None
+            return (candidate.version, candidate.url) == (base.version, base.url)
+        # The finder already applied the pre-release policy; a pin chosen from it stands.
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Requirement]:
+        if candidate.source == "python":
+            return []
+        meta = self.metadata_of(candidate)
+        env = dict(self.choices.target.markers)
+        deps: list[Requirement] = []
+        if candidate.extras:
+            base = candidate.base
+            deps.append(
+                Requirement("base", base.name, f"{base.name}=={base.version}", candidate=base)
+            )
+            for extra in sorted(candidate.extras - meta.provides_extra):
+                warning = f"{meta.name} {meta.version} does not provide the extra '{extra}'"
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+            for dep in meta.requires_dist:
+                if dep.marker is None or dep.marker.evaluate({**env, "extra": ""}):
+                    continue  # the base candidate brings it
+                if any(dep.marker.evaluate({**env, "extra": e}) for e in candidate.extras):
+                    deps.extend(self.requirements_from_pep508(dep))
+            return deps
+        if meta.requires_python is not None and candidate.source != "installed":
+            spec = meta.requires_python
+            deps.append(
+                Requirement("python", REQUIRES_PYTHON_IDENTIFIER, str(spec), specifier=spec)
+            )
+        for dep in meta.requires_dist:
+            if dep.marker is None or dep.marker.evaluate({**env, "extra": ""}):
+                deps.extend(self.requirements_from_pep508(dep))
+        self.fetch_ahead(deps)
+        return deps
+
+    def fetch_ahead(self, requirements: Iterable[Requirement]) -> None:
+        """Start fetching the page and the newest fitting candidate's metadata of each name
+        these requirements bring up first, while the resolver works on something else."""
+        if self.ahead is None:
+            return
+        for req in requirements:
+            if req.kind != "specifier" or req.name in self.choices.installed:
+                continue
+            # Once per name: the first requirement met is the one most likely to stand, and
+            # backtracking (one requirement per version of a parent) would fetch for each.
+            self.ahead.submit(req.name, partial(self._likely, req))
+
+    def _likely(self, req: Requirement) -> None:
+        newest = next(iter(self.choices.base_candidates(req.name, [req])), None)
+        if newest is not None and newest.file is not None and newest.file.kind == "wheel":
+            self.metadata_of(newest)
+
+    def metadata_of(self, candidate: Candidate) -> CoreMetadata:
+        """The candidate's core metadata (fetched once per candidate)."""
+        base = candidate.base
+        found = self._metadata.get(base)
+        if found is not None:
+            return found
+        if base.installed is not None:
+            path = Path(base.installed.dist_info) / "METADATA"
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise PipsealError(
+                    f"cannot read the metadata of installed {base.installed.name} "
+                    f"{base.installed.version} ({path}): {exc.strerror or exc}"
+                ) from exc
+            found = CoreMetadata.parse(raw, str(path))
+        else:
+            assert base.file is not None
+            found = self.metadata.get(base.file)
+        self._metadata[base] = found
+        return found
+
+    # -- requirements ---------------------------------------------------------------------------
+
+    def requirements_from_pep508(self, dep: Pep508) -> list[Requirement]:
+        """A dependency from metadata as requirements (the extras one and its base)."""
+        name = canonicalize_name(dep.name)
+        extras = frozenset(canonicalize_name(e) for e in dep.extras)
+        if dep.url:
+            candidate = url_candidate(name, dep.url, self.choices.target)
+            display = f"{dep.name} @ {dep.url}"
+            found = [Requirement("explicit", name, display, candidate=candidate)]
+            if extras:
+                extra = replace(candidate, extras=extras)
+                found.insert(0, Requirement("explicit", name, display, extras, candidate=extra))
+            return found
+        text = f"{dep.name}{dep.specifier}"
+        found = [Requirement("specifier", name, text, specifier=dep.specifier)]
+        if extras:
+            shown = f"{dep.name}[{','.join(sorted(dep.extras))}]{dep.specifier}"
+            found.insert(0, Requirement("specifier", name, shown, extras, dep.specifier))
+        return found
