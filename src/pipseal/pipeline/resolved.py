@@ -1,4 +1,4 @@
-"""The resolved route: dependency resolution with pip's choices (``resolve.py``), then one
+"""The resolved route: dependency resolution with pip's choices (``pipseal.resolve``), then one
 planned file per distribution to fetch and what stays installed."""
 
 from __future__ import annotations
