@@ -235,12 +235,6 @@ def build_tree(
     METADATA spells it, which that check returns); here only RECORD agreement is enforced
     (InstallError on any difference).
     """
-    import zipfile
-
-    from installer.records import parse_record_file
-
-    from pipseal.install.members import MemberReader, installed_path
-
     root = tree_root(cache_base, sha256)
     root.parent.mkdir(parents=True, exist_ok=True)
     # Built in the cache's tmp/ (the same file system), named after this process: a worker
@@ -250,56 +244,7 @@ def build_tree(
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-{sha256[:12]}-", dir=scratch))
     try:
-        with (
-            contextlib.nullcontext(opened) if opened is not None else zipfile.ZipFile(archive) as zf
-        ):
-            record_name = next(
-                (n for n in zf.namelist() if n.endswith(".dist-info/RECORD") and n.count("/") == 1),
-                None,
-            )
-            if record_name is None:
-                raise InstallError(f"{filename} has no .dist-info/RECORD")
-            record = {
-                path: (digest, size)
-                for path, digest, size in parse_record_file(
-                    zf.read(record_name).decode("utf-8").splitlines()
-                )
-            }
-            files: dict[str, list[Any]] = {}
-            made: set[str] = set()
-            base = str(work)
-            dist_info = record_name.split("/", 1)[0]
-            # RECORD lists itself and the signature files without a digest; nothing else.
-            unhashed = {record_name, f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"}
-            members = MemberReader(zf)
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
-                files[installed_path(info.filename)] = _extract(
-                    members, info, base, made, record, unhashed=unhashed, filename=filename
-                )
-            from email.parser import HeaderParser
-
-            from packaging.utils import parse_wheel_filename
-
-            wheel = HeaderParser().parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
-            if name is None:
-                metadata = HeaderParser().parsestr(
-                    zf.read(f"{dist_info}/METADATA").decode("utf-8"), headersonly=True
-                )
-                name = str(metadata.get("Name") or filename.split("-", 1)[0]).strip()
-        manifest = {
-            "format": FORMAT,
-            "sha256": sha256,
-            "filename": filename,
-            "dist_info": dist_info,
-            "name": name,
-            "version": str(parse_wheel_filename(filename)[1]),
-            # installer's test, exactly (``install/wheel.py`` stages by it too)
-            "root_is_purelib": wheel.get("Root-Is-Purelib") == "true",
-            "wheel_version": str(wheel.get("Wheel-Version") or "").strip(),
-            "files": files,
-        }
+        manifest = unpack_into(work, archive, sha256, filename, opened, name=name)
         (work / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         try:
             os.rename(work, root)
@@ -314,6 +259,92 @@ def build_tree(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return _from_manifest(root, sha256, manifest, fresh=True)
+
+
+def unpack_into(
+    work: Path,
+    archive: Path,
+    sha256: str,
+    filename: str,
+    opened: zipfile.ZipFile | None = None,
+    *,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Unpack a checked wheel into the empty directory ``work``, each member checked against
+    RECORD as it is written (InstallError on any difference); its manifest (not written).
+
+    The one way a wheel's members reach the disk: into the cache (``build_tree``), or, with
+    the cache off, into a scratch tree of the install (``transaction.Transaction.stage``).
+    """
+    import zipfile
+
+    from installer.records import parse_record_file
+
+    from pipseal.install.members import MemberReader, installed_path
+
+    with contextlib.nullcontext(opened) if opened is not None else zipfile.ZipFile(archive) as zf:
+        record_name = next(
+            (n for n in zf.namelist() if n.endswith(".dist-info/RECORD") and n.count("/") == 1),
+            None,
+        )
+        if record_name is None:
+            raise InstallError(f"{filename} has no .dist-info/RECORD")
+        record = {
+            path: (digest, size)
+            for path, digest, size in parse_record_file(
+                zf.read(record_name).decode("utf-8").splitlines()
+            )
+        }
+        files: dict[str, list[Any]] = {}
+        made: set[str] = set()
+        base = str(work)
+        dist_info = record_name.split("/", 1)[0]
+        # RECORD lists itself and the signature files without a digest; nothing else.
+        unhashed = {record_name, f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"}
+        members = MemberReader(zf)
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            files[installed_path(info.filename)] = _extract(
+                members, info, base, made, record, unhashed=unhashed, filename=filename
+            )
+        from email.parser import HeaderParser
+
+        from packaging.utils import parse_wheel_filename
+
+        wheel = HeaderParser().parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
+        if name is None:
+            metadata = HeaderParser().parsestr(
+                zf.read(f"{dist_info}/METADATA").decode("utf-8"), headersonly=True
+            )
+            name = str(metadata.get("Name") or filename.split("-", 1)[0]).strip()
+    manifest = {
+        "format": FORMAT,
+        "sha256": sha256,
+        "filename": filename,
+        "dist_info": dist_info,
+        "name": name,
+        "version": str(parse_wheel_filename(filename)[1]),
+        # installer's test, exactly
+        "root_is_purelib": wheel.get("Root-Is-Purelib") == "true",
+        "wheel_version": str(wheel.get("Wheel-Version") or "").strip(),
+        "files": files,
+    }
+    return manifest
+
+
+def scratch_tree(
+    work: Path,
+    archive: Path,
+    filename: str,
+    opened: zipfile.ZipFile | None = None,
+    *,
+    name: str | None = None,
+) -> UnpackedTree:
+    """A wheel unpacked into ``work`` (an empty directory) for one install only, with the cache
+    off: no manifest written, no archive digest known (``sha256`` is empty)."""
+    manifest = unpack_into(work, archive, "", filename, opened, name=name)
+    return _from_manifest(work, "", manifest, fresh=True)
 
 
 #: A member's file: new (a name twice in one tree is refused), not inherited by children.
