@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 from pipseal.diagnose import Diagnosis, Evidence, PublishedFile, diagnose
 from pipseal.hashes import Hash, Hashes
@@ -263,7 +264,7 @@ def _identifier_texts(path: str) -> list[tuple[int, str]]:
     one source file: (line, what)."""
     import ast
 
-    tree = ast.parse(open(path, encoding="utf-8").read())
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     docstrings = {
         id(node.body[0].value)
         for node in ast.walk(tree)
@@ -287,8 +288,6 @@ def _identifier_texts(path: str) -> list[tuple[int, str]]:
 
 
 def test_only_the_diagnose_package_writes_identifier_lines() -> None:
-    from pathlib import Path
-
     import pipseal
 
     root = Path(pipseal.__file__).parent
