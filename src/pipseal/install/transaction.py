@@ -32,6 +32,9 @@ whose ``lock`` is still held (a transaction of a running process), and acts only
 lock file proves their origin and only on moves inside the environment.
 
 A transaction with nothing staged and only ``replace`` calls is an uninstall.
+
+One idea, over 400 lines: the commit and the journal that makes it all-or-nothing (staging
+itself is ``linking.py``'s, recovery ``recovery.py``'s).
 """
 
 from __future__ import annotations
