@@ -13,14 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipseal.cache import (
-    CACHEDIR_TAG,
-    FORMAT,
-    STALE_TMP_SECONDS,
-    Cache,
-    CacheEntry,
-    LinkRecord,
-)
+from pipseal.cache.buckets import STORE_VERSION as FORMAT
+from pipseal.cache.manage import CacheEntry, entries, matching, purge, quarantine_notes, remove
+from pipseal.cache.store import CACHEDIR_TAG, STALE_TMP_SECONDS, Cache, LinkRecord
 from pipseal.errors import CacheError
 from tests.support.venvs import SRC, scrubbed_env
 
@@ -134,7 +129,7 @@ def test_damaged_archive_is_quarantined(cache: Cache, warnings_seen: list[str]) 
     assert note["sha256"] == digest
     assert sha(bytes(damaged)) in note["reason"]
     assert [(q.path, q.sha256) for q in cache.quarantined] == [(kept[0], digest)]
-    assert [(q.path, q.sha256) for q in cache.quarantine_notes()] == [(kept[0], digest)]
+    assert [(q.path, q.sha256) for q in quarantine_notes(cache)] == [(kept[0], digest)]
     assert len(warnings_seen) == 1
     assert "[cache-damaged]" in warnings_seen[0]
     assert "\n" not in warnings_seen[0]
@@ -202,8 +197,8 @@ def _populate(cache: Cache) -> dict[str, str]:
 def test_entries(cache: Cache) -> None:
     digests = _populate(cache)
     nameless = add(cache, b"no link record")
-    entries = cache.entries()
-    by_sha = {e.sha256: e for e in entries}
+    listed = entries(cache)
+    by_sha = {e.sha256: e for e in listed}
     assert set(by_sha) == {*digests.values(), nameless}
     for name, digest in digests.items():
         entry = by_sha[digest]
@@ -211,7 +206,7 @@ def test_entries(cache: Cache) -> None:
         assert entry.path == cache.archive_path(digest)
         assert entry.size == entry.path.stat().st_size
     assert by_sha[nameless].filenames == ()
-    assert Cache(None).entries() == []
+    assert entries(Cache(None)) == []
 
 
 def _names(entries: list[CacheEntry]) -> set[str]:
@@ -222,34 +217,34 @@ def test_matching_by_name(cache: Cache) -> None:
     _populate(cache)
     flask = {"flask-2.0.0-py3-none-any.whl", "Flask-1.0.tar.gz"}
     # (That "flask" does not also match flask_login's wheel: see the test below.)
-    assert _names(cache.matching("flask")) >= flask
-    assert _names(cache.matching("Flask")) >= flask
-    assert _names(cache.matching("flask_login")) == {"flask_login-0.6.0-py3-none-any.whl"}
-    assert _names(cache.matching("flask-2.0")) == {"flask-2.0.0-py3-none-any.whl"}
-    assert _names(cache.matching("requests")) == {"requests-2.31.0-py3-none-any.whl"}
-    assert cache.matching("req") == []
-    assert cache.matching("django") == []
+    assert _names(matching(cache, "flask")) >= flask
+    assert _names(matching(cache, "Flask")) >= flask
+    assert _names(matching(cache, "flask_login")) == {"flask_login-0.6.0-py3-none-any.whl"}
+    assert _names(matching(cache, "flask-2.0")) == {"flask-2.0.0-py3-none-any.whl"}
+    assert _names(matching(cache, "requests")) == {"requests-2.31.0-py3-none-any.whl"}
+    assert matching(cache, "req") == []
+    assert matching(cache, "django") == []
 
 
 def test_matching_name_does_not_match_longer_project(cache: Cache) -> None:
     _populate(cache)
-    assert "flask_login-0.6.0-py3-none-any.whl" not in _names(cache.matching("flask"))
+    assert "flask_login-0.6.0-py3-none-any.whl" not in _names(matching(cache, "flask"))
 
 
 def test_matching_by_digest_prefix(cache: Cache) -> None:
     digests = _populate(cache)
     target = digests["requests-2.31.0-py3-none-any.whl"]
-    assert [e.sha256 for e in cache.matching(target[:12])] == [target]
+    assert [e.sha256 for e in matching(cache, target[:12])] == [target]
 
 
 def test_remove_deletes_files_and_links_and_keeps_others(cache: Cache) -> None:
     digests = _populate(cache)
-    doomed = [e for e in cache.entries() if e.sha256 == digests["requests-2.31.0-py3-none-any.whl"]]
-    count, size = cache.remove(doomed)
+    doomed = [e for e in entries(cache) if e.sha256 == digests["requests-2.31.0-py3-none-any.whl"]]
+    count, size = remove(cache, doomed)
     assert (count, size) == (1, len(b"requests wheel"))
     assert not doomed[0].path.exists()
     assert cache.read_link("https://files.example/requests-2.31.0-py3-none-any.whl") is None
-    remaining = {e.sha256 for e in cache.entries()}
+    remaining = {e.sha256 for e in entries(cache)}
     assert remaining == set(digests.values()) - {doomed[0].sha256}
     assert cache.read_link("https://files.example/Flask-1.0.tar.gz") is not None
     assert cache.name_of(doomed[0].sha256) is None
@@ -263,13 +258,13 @@ def test_purge_counts_and_empties(cache: Cache) -> None:
     files = [p for p in cache.base.rglob("*") if p.is_file() and p.name != "lock"]
     assert len(files) > 2 * len(digests)  # archives, link records and more
     expected_bytes = sum(p.stat().st_size for p in files)
-    count, size = cache.purge()
+    count, size = purge(cache)
     assert (count, size) == (len(files), expected_bytes)
-    assert cache.entries() == []
-    assert cache.quarantine_notes() == []
+    assert entries(cache) == []
+    assert quarantine_notes(cache) == []
     assert [p for p in tree(cache.base) if p != "lock"] == []  # the tree is recreated empty
     assert (cache.base / "archives" / "sha256").is_dir()
-    assert cache.purge() == (0, 0)
+    assert purge(cache) == (0, 0)
 
 
 # -- preparing the directory ----------------------------------------------------------------------
@@ -323,8 +318,8 @@ def test_disabled_cache_reads_and_writes_nothing(tmp_path: Path) -> None:
     assert cache.get_archive(digest) is None
     cache.store_link(LinkRecord("https://files.example/a-1.0.tar.gz", "a-1.0.tar.gz", digest, 1))
     assert cache.read_link("https://files.example/a-1.0.tar.gz") is None
-    assert cache.entries() == []
-    assert cache.purge() == (0, 0)
+    assert entries(cache) == []
+    assert purge(cache) == (0, 0)
     with cache.lock(exclusive=True):
         pass
     cache.close()
@@ -337,7 +332,7 @@ def test_disabled_cache_reads_and_writes_nothing(tmp_path: Path) -> None:
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 root, mode, hold, stamp = sys.argv[1:]
 with Cache(Path(root)).lock(exclusive=mode == "exclusive"):
     print("locked", flush=True)
@@ -392,7 +387,7 @@ def test_remove_waits_for_an_install_holding_the_shared_lock(tmp_path: Path) -> 
     stamp = tmp_path / "released"
     holder = _hold_lock(root, "shared", 0.25, stamp)
     try:
-        count, _ = cache.remove(cache.matching("demo"))
+        count, _ = remove(cache, matching(cache, "demo"))
         finished = time.time()
     finally:
         holder.wait(timeout=10)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from pipseal.errors import NetworkError, PipsealError
 from pipseal.fetch import (
     ArchiveSource,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipseal.errors import NetworkError
+from pipseal.errors import NetworkError, PipsealError
 from pipseal.http import (
     RETRY_AFTER_CAP,
     HttpOptions,
@@ -20,7 +20,7 @@ from pipseal.http import (
     redirect_allowed,
     retry_after_seconds,
 )
-from pipseal.redaction import redact, strip_userinfo
+from pipseal.redaction import Url, redact, strip_userinfo
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_wheel
 
@@ -56,6 +56,18 @@ def with_userinfo(url: str, userinfo: str) -> str:
 )
 def test_redact(url: str, expected: str) -> None:
     assert redact(url) == expected
+
+
+def test_a_url_value_prints_redacted_however_it_is_printed() -> None:
+    url = Url("https://user:secret@host/simple/x.whl")
+    shown = "https://user:****@host/simple/x.whl"
+    assert str(url) == f"{url}" == shown
+    assert f"{url:>40}" == f"{shown:>40}"
+    assert "secret" not in repr(url)
+    assert "secret" not in repr([url])
+    assert "secret" not in str(PipsealError(f"Could not fetch {url}"))
+    assert url.full == "https://user:secret@host/simple/x.whl"  # what a request uses
+    assert url.stored == "https://host/simple/x.whl"  # what is written to disk
 
 
 def test_strip_userinfo() -> None:

@@ -536,7 +536,7 @@ def test_file_index(tmp_path: Path, wheel_dir: Path, session: Session) -> None:
 def test_default_index_is_pypi_simples_constant() -> None:
     import pypi_simple
 
-    from pipseal.commands.session import pypi_endpoint
+    from pipseal.pipeline.session import pypi_endpoint
 
     assert pypi_endpoint() == pypi_simple.PYPI_SIMPLE_ENDPOINT
 

@@ -584,7 +584,7 @@ def test_a_build_cut_short_by_a_killed_worker_is_swept_by_the_next_run(
     wheel_dir: Path, cache_base: Path
 ) -> None:
     # An install that fails or is interrupted kills its unpacking workers mid-build.
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.processes import WorkerPool
 
     wheel = many_files_wheel(wheel_dir, "huge", 20000)

@@ -16,7 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from pipseal.errors import PipsealError
 from pipseal.fetch import Fetcher
 from pipseal.hashes import Hash, Hashes

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pipseal.cache import Cache, stored_page
+from pipseal.cache.store import Cache, stored_page
 from pipseal.commands import verify
 from pipseal.environment import TargetEnvironment, _read_dist_info, inspect_interpreter
 from pipseal.errors import PipsealError

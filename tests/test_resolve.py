@@ -13,7 +13,7 @@ from packaging.markers import default_environment
 from packaging.tags import Tag
 from packaging.version import Version
 
-from pipseal.cache import Cache
+from pipseal.cache.store import Cache
 from pipseal.candidates import FormatControl
 from pipseal.environment import (
     InstalledDistribution,
@@ -27,7 +27,8 @@ from pipseal.hashes import Hash, Hashes
 from pipseal.http import HttpOptions, Session
 from pipseal.index import Finder
 from pipseal.metadata import MetadataFetcher
-from pipseal.requirements import parse_requirement
+from pipseal.pipeline.request import Request
+from pipseal.requirements import RequirementsOptions, parse_requirement
 from pipseal.resolve import Resolution, ResolvedDist, resolve
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
@@ -88,14 +89,22 @@ class World:
         self, finder: Finder, *texts: str, constraints: Sequence[str] = (), **options: Any
     ) -> Resolution:
         session = self.session
+        target = options.pop("target", make_target())
+        # Filtered for the target as every caller of resolve() does (pipeline.request).
+        request = Request(
+            tuple(parse_requirement(t) for t in texts),
+            tuple(parse_requirement(t) for t in constraints),
+            RequirementsOptions(),
+            hash_mode=False,
+        ).for_target(target.markers)
         return resolve(
-            [parse_requirement(t) for t in texts],
+            request.requirements,
             finder=finder,
             metadata=MetadataFetcher(
                 lambda: session, self.cache, Fetcher(self.cache, lambda: session)
             ),
-            target=options.pop("target", make_target()),
-            constraints=[parse_requirement(t) for t in constraints],
+            target=target,
+            constraints=request.constraints,
             **options,
         )
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import packaging
 
+from pipseal.atomic import write_atomic
 from pipseal.errors import UsageError
 from pipseal.probe import INSPECT_SCRIPT, ProbeFailed, read_bounded
 
@@ -225,11 +226,8 @@ class Inspection:
             memo_dir, key, venv_key = self._memo
             keys = [k for k in (key, venv_key if environment.is_virtualenv else None) if k]
             with contextlib.suppress(OSError):
-                memo_dir.mkdir(parents=True, exist_ok=True)
                 for name in keys:
-                    temporary = memo_dir / f".{name}.{os.getpid()}.tmp"
-                    temporary.write_text(stdout, encoding="utf-8")
-                    os.replace(temporary, memo_dir / f"{name}.json")
+                    write_atomic(memo_dir / f"{name}.json", stdout, durable=False)
         self._known = environment
         return environment
 

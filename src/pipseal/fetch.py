@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pipseal.cache import Cache, IncomingArchive, LinkRecord
+from pipseal.cache.incoming import IncomingArchive
+from pipseal.cache.store import Cache, LinkRecord
 from pipseal.errors import NetworkError, PipsealError
 from pipseal.fileurl import url2pathname
 from pipseal.hashes import CHUNK_SIZE, Hashes, HashMismatch, MultiHasher, format_hash_report
+from pipseal.redaction import Url
 
 if TYPE_CHECKING:
     from pipseal.http import Response, Session
@@ -45,6 +47,11 @@ class ArchiveSource:
     def of(cls, file: IndexFile) -> ArchiveSource:
         """The source of an index file, with everything its index publishes about it."""
         return cls(file.url, file.filename, file.hashes, file.size, file.malformed_hashes)
+
+    @property
+    def link(self) -> Url:
+        """``url`` as a value that prints redacted: what messages show."""
+        return Url(self.url)
 
     @property
     def local_path(self) -> Path | None:
@@ -87,14 +94,12 @@ class DigestDisagrees(NetworkError):
         diagnosis: str,
         hint: str | None = None,
     ) -> None:
-        from pipseal.redaction import redact
-
         self.source = source
         self.expected = expected
         self.got = got
         self.diagnosis = diagnosis
         # pip's text first, so that a search for the message lands (DESIGN.md, "Explained").
-        report = format_hash_report([self.mismatch(f"{source.filename} from {redact(source.url)}")])
+        report = format_hash_report([self.mismatch(f"{source.filename} from {source.link}")])
         super().__init__(report.rstrip("\n"), hint=hint)
 
     def mismatch(self, requirement: str) -> HashMismatch:
@@ -369,7 +374,6 @@ class Fetcher:
         first: Response | None = None,
     ) -> FetchedArchive:
         from pipseal.diagnose import index_digest_wrong, transfer_damaged
-        from pipseal.redaction import redact
 
         attempts = 0
         last_problem = ""
@@ -434,9 +438,9 @@ class Fetcher:
                 return FetchedArchive(
                     source, final, digests, received, "download", attempts, previous
                 )
-        proxy = f" through proxy {redact(self.proxy)}" if self.proxy else ""
+        proxy = f" through proxy {Url(self.proxy)}" if self.proxy else ""
         if wrong:
-            where = f"{redact(source.url)}{proxy}"
+            where = f"{source.link}{proxy}"
             raise TransferDamagedDigest(
                 source,
                 source.published.allowed,
@@ -445,7 +449,7 @@ class Fetcher:
             )
         raise TransferDamaged(
             f"cause [transfer-damaged]: could not download an intact copy of {source.filename} "
-            f"from {redact(source.url)}{proxy} after {attempts} attempts: {last_problem}",
+            f"from {source.link}{proxy} after {attempts} attempts: {last_problem}",
             hint="the network or a proxy damages the transfer; try again, or another index/mirror",
         )
 
@@ -459,8 +463,6 @@ class Fetcher:
         """One GET (plus Range resumes for a body cut short); the file and hasher hold the bytes.
 
         ``first``: the answer to that GET, when the caller already has it."""
-        from pipseal.redaction import redact
-
         hasher = MultiHasher(algorithms)
         received = 0
         resumes = 0
@@ -472,7 +474,7 @@ class Fetcher:
             if response.status != (206 if received else 200):
                 response.close()
                 raise UnexpectedStatus(
-                    f"Could not fetch {redact(source.url)}: HTTP {response.status}"
+                    f"Could not fetch {source.link}: HTTP {response.status}"
                     + (" (the file is not on the index any more)" if response.status == 404 else "")
                 )
             total = response.content_length
@@ -493,7 +495,7 @@ class Fetcher:
                     received += len(chunk)
                     if received > limit:
                         raise TooLarge(
-                            f"{source.filename} from {redact(source.url)} is larger than "
+                            f"{source.filename} from {source.link} is larger than "
                             f"{said}; stopped there",
                             hint="the server sends an endless or wrong file; try again later, "
                             "or use another index",

@@ -47,7 +47,7 @@ from pipseal.pages import (
     load,
     read_page,
 )
-from pipseal.redaction import redact, strip_userinfo
+from pipseal.redaction import Url, redact, strip_userinfo
 
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 #: What the finder asks an index for: PEP 691 JSON first, HTML as a fallback (pip's order).
@@ -59,7 +59,7 @@ class IndexFile:
     """One distribution file a source offers for a project.
 
     ``url`` is absolute, without the hash fragment; it keeps any userinfo the index URL had
-    (the session needs it), so print it only through :func:`pipseal.redaction.redact`. ``hashes``
+    (the session needs it), so print ``link`` (a ``redaction.Url``), never it. ``hashes``
     are the digests the source publishes (may be empty). ``yanked`` is None when not yanked,
     else the reason ("" when none given). ``metadata`` is None when no PEP 658 ``.metadata``
     file is announced, else its published digests (maybe empty). ``source`` is the redacted
@@ -82,6 +82,11 @@ class IndexFile:
     source: str
     #: Published digests of a known algorithm that are not digests (``sha256=abc``).
     malformed_hashes: tuple[str, ...] = ()
+
+    @property
+    def link(self) -> Url:
+        """``url`` as a value that prints redacted."""
+        return Url(self.url)
 
     @property
     def metadata_url(self) -> str | None:

@@ -40,7 +40,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import threading
 import zipfile
 from collections.abc import Callable
@@ -56,13 +55,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from pipseal.atomic import write_atomic
 from pipseal.distinfo import METADATA_FIELDS
 from pipseal.errors import PipsealError
 from pipseal.fetch import ArchiveSource, Fetcher
 from pipseal.hashes import Hashes
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
+    from pipseal.cache.store import Cache
     from pipseal.http import Response, Session
     from pipseal.index import IndexFile
 
@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 TAIL_BYTES = 64 * 1024
 #: Later Range requests fetch whole blocks of this size.
 BLOCK_SIZE = 16 * 1024
-
 
 
 def _decode(raw: bytes) -> str:
@@ -441,9 +440,7 @@ class MetadataFetcher:
     # -- routes ---------------------------------------------------------------------------------
 
     def _load(self, file: IndexFile) -> CoreMetadata:
-        from pipseal.redaction import redact
-
-        origin = f"{file.filename} ({redact(file.url)})"
+        origin = f"{file.filename} ({file.link})"
         if file.kind != "wheel":
             raise PipsealError(
                 f"cannot read the metadata of {file.filename}: it is a source distribution, "
@@ -462,8 +459,6 @@ class MetadataFetcher:
 
     def _fetch_raw(self, file: IndexFile, sha256: str | None, origin: str) -> tuple[bytes, str]:
         """METADATA's bytes and where they were read (a key of ``SOURCES``)."""
-        from pipseal.redaction import redact
-
         local = ArchiveSource(file.url, file.filename).local_path
         if local is not None:
             # A local file may change before it is copied into the cache: checked then too.
@@ -484,7 +479,7 @@ class MetadataFetcher:
                     expected = ", ".join(str(h) for h in file.metadata)
                     got = hashlib.sha256(raw).hexdigest()
                     raise PipsealError(
-                        f"the core metadata file {redact(file.metadata_url)} does not match the "
+                        f"the core metadata file {file.link}.metadata does not match the "
                         f"digest the index publishes for it (expected {expected}, got "
                         f"sha256:{got})",
                         hint="the index or a proxy serves damaged or changed metadata; "
@@ -520,7 +515,7 @@ class MetadataFetcher:
         wheel (nothing left to check), else ``"cache"`` (as the index served it)."""
         if sha256 is None or not self.cache.enabled:
             return None
-        path = _record_path(self.cache, sha256)
+        path = self.cache.metadata_path(sha256)
         try:
             record = path.read_bytes()
         except OSError:
@@ -563,7 +558,7 @@ def forget_record(cache: Cache, sha256: str) -> None:
     """Remove the metadata cache's record for this archive, if there is one."""
     if cache.enabled:
         with contextlib.suppress(OSError):
-            os.unlink(_record_path(cache, sha256))
+            os.unlink(cache.metadata_path(sha256))
 
 
 def record_checked(cache: Cache, sha256: str, raw: bytes) -> None:
@@ -578,7 +573,7 @@ def _write_record(cache: Cache, sha256: str, raw: bytes, *, checked: bool) -> No
     header = {"archive": sha256, "sha256": hashlib.sha256(raw).hexdigest(), "checked": checked}
     # Not fsynced (one per wheel of a cold install): its own digest heads it, so a record
     # torn by a power cut is quarantined and fetched again, never half believed.
-    _write(_record_path(cache, sha256), json.dumps(header).encode() + b"\n" + raw, durable=False)
+    _write(cache.metadata_path(sha256), json.dumps(header).encode() + b"\n" + raw, durable=False)
 
 
 def _verified_record(
@@ -613,28 +608,12 @@ def _verified_record(
     return "", metadata.from_source("wheel" if checked else "cache")
 
 
-def _record_path(cache: Cache, sha256: str) -> Path:
-    return cache.base / "metadata" / f"{sha256}.meta"
-
-
 def _write(path: Path, data: bytes, *, durable: bool) -> bool:
-    """Write ``data`` at ``path`` through a temporary file; whether it was written (an
-    unwritable cache costs a fetch next time, not this install)."""
+    """Write ``data`` at ``path`` whole or not at all; whether it was written (an unwritable
+    cache costs a fetch next time, not this install)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        write_atomic(path, data, durable=durable)
     except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         return False
     return True
 

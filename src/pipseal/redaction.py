@@ -7,10 +7,33 @@ the HTTP session. pip's rule: a password, or a userinfo that is a token alone, s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 # scheme://userinfo@ inside any text: a URL written in a message or a requirements line.
 _USERINFO_RE = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/@]+)@")
+
+
+@dataclass(frozen=True, repr=False)
+class Url:
+    """A URL that prints redacted: ``str``, ``repr`` and f-strings give :func:`redact`'s form,
+    so a password cannot reach output or an error by a forgotten call. ``full`` is the URL
+    itself (for requests); ``stored`` is it without userinfo (for what is written to disk)."""
+
+    full: str
+
+    def __str__(self) -> str:
+        return redact(self.full)
+
+    def __repr__(self) -> str:
+        return f"Url({redact(self.full)!r})"
+
+    def __format__(self, spec: str) -> str:
+        return format(redact(self.full), spec)
+
+    @property
+    def stored(self) -> str:
+        return strip_userinfo(self.full)
 
 
 def redact(url: str) -> str:

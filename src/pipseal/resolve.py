@@ -755,8 +755,6 @@ def _root_requirements(
     roots: list[Requirement] = []
     requested: dict[str, int] = {}
     for parsed in requirements:
-        if not parsed.matches_marker(target.markers):
-            continue
         if parsed.name is None:
             raise NoMatchingDistribution(
                 f"cannot tell the project name of {parsed.text}; building from source to find "
@@ -789,11 +787,11 @@ def _root_requirements(
 
 
 def _constraints(
-    constraints: Sequence[ParsedRequirement], target: TargetEnvironment
+    constraints: Sequence[ParsedRequirement],
 ) -> dict[str, tuple[SpecifierSet, tuple[str, ...]]]:
     found: dict[str, tuple[SpecifierSet, tuple[str, ...]]] = {}
     for c in constraints:
-        if c.name is None or not c.matches_marker(target.markers):
+        if c.name is None:
             continue
         name = canonicalize_name(c.name)
         spec, texts = found.get(name, (SpecifierSet(), ()))
@@ -834,6 +832,9 @@ def resolve(
 ) -> Resolution:
     """Choose a distribution for every requirement and dependency, as pip would.
 
+    ``requirements`` and ``constraints`` are those of this ``target``: their markers hold there
+    (``pipeline.request.TargetRequest`` filters them once; they are not evaluated again here).
+
     ``installed`` maps canonical names to what the target has; ``hashes`` maps canonical names
     to the digests the requirements pin (files publishing a pinned digest are preferred).
     Raises NoMatchingDistribution (nothing fits, conflicts, Requires-Python) or PipsealError
@@ -846,7 +847,7 @@ def resolve(
         finder=finder,
         metadata=metadata,
         target=target,
-        constraints=_constraints(constraints, target),
+        constraints=_constraints(constraints),
         installed=installed,
         user_requested=requested,
         upgrade=upgrade,

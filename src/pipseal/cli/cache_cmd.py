@@ -44,7 +44,8 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from pipseal.cache import Cache
+    from pipseal.cache.buckets import Bucket
+    from pipseal.cache.store import Cache
     from pipseal.commands import cache as cache_command
 
     if args.action not in ACTIONS:
@@ -62,12 +63,12 @@ def handle(args: argparse.Namespace) -> int:
         info = cache_command.info(cache)
         lines = [
             f"Cache location: {info.location}",
-            f"Archives location: {info.location / 'v1' / 'archives'}",
+            f"Archives location: {cache.bucket(Bucket.ARCHIVES)}",
             f"Archives size: {format_size(info.archives[1])}",
             f"Number of archives: {info.archives[0]}",
             f"Number of file links: {info.links}",
             f"Index page cache size: {format_size(info.pages[1])}",
-            f"Quarantine location: {info.location / 'v1' / 'quarantine'}",
+            f"Quarantine location: {cache.bucket(Bucket.QUARANTINE)}",
             f"Quarantined entries: {len(info.quarantine)} ({format_size(info.quarantine_size[1])})",
         ]
         lines += [f"  - sha256:{n.sha256}: {n.reason}" for n in info.quarantine]

@@ -6,14 +6,14 @@ import argparse
 
 from pipseal.cli.options import byte_size, cache_dir, format_control
 from pipseal.cli.output import Printer
-from pipseal.commands.options import (
+from pipseal.config import Config, load_config
+from pipseal.errors import RequirementsFileError, UsageError
+from pipseal.pipeline.options import (
     CommonOptions,
     IndexOptions,
     NetworkOptions,
     RequestOptions,
 )
-from pipseal.config import Config, load_config
-from pipseal.errors import RequirementsFileError, UsageError
 
 
 def config_for(command: str, args: argparse.Namespace) -> Config:

@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import download
-    from pipseal.commands.options import DownloadOptions
+    from pipseal.pipeline.options import DownloadOptions
 
     config = config_for("download", args)
     out = printer(args)

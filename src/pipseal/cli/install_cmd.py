@@ -134,8 +134,8 @@ def _link_mode(value: str | None) -> Literal["hardlink", "clone", "copy", "symli
 
 
 def handle(args: argparse.Namespace) -> int:
-    from pipseal.commands.options import InstallOptions
-    from pipseal.commands.target import start_target
+    from pipseal.pipeline.options import InstallOptions
+    from pipseal.pipeline.target import start_target
 
     config = config_for("install", args)
     check_pip_install_options(args, config)

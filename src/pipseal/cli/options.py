@@ -211,7 +211,7 @@ def cache_dir(args: argparse.Namespace, config: Config) -> Path | None:
     chosen = args.cache_dir or config.get("cache-dir")
     if chosen:
         return Path(os.path.expanduser(chosen)).absolute()
-    from pipseal.cache import default_cache_dir
+    from pipseal.cache.store import default_cache_dir
 
     return default_cache_dir()
 

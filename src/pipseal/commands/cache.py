@@ -11,14 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipseal.cache import (
-    FORMAT,
-    Cache,
-    CacheEntry,
-    LinkRecord,
-    QuarantineNote,
-    directory_size,
-)
+from pipseal.cache import manage
+from pipseal.cache.buckets import Bucket
+from pipseal.cache.manage import CacheEntry, directory_size
+from pipseal.cache.store import Cache, LinkRecord, QuarantineNote, link_key, page_key, stored_page
 from pipseal.errors import PipsealError
 from pipseal.hashes import CHUNK_SIZE, hash_stream, record_digest
 
@@ -43,31 +39,30 @@ def _require(cache: Cache) -> Path:
 
 def info(cache: Cache) -> CacheInfo:
     root = _require(cache)
-    base = root / FORMAT
-    archives = directory_size(base / "archives")
-    links = directory_size(base / "links")[0]
-    pages = directory_size(base / "pages")
-    notes = tuple(cache.quarantine_notes())
-    q_files, q_bytes = directory_size(base / "quarantine")
+    archives = directory_size(cache.bucket(Bucket.ARCHIVES))
+    links = directory_size(cache.bucket(Bucket.LINKS))[0]
+    pages = directory_size(cache.bucket(Bucket.PAGES))
+    notes = tuple(manage.quarantine_notes(cache))
+    q_files, q_bytes = directory_size(cache.bucket(Bucket.QUARANTINE))
     return CacheInfo(root, archives, links, pages, notes, (q_files - len(notes), q_bytes))
 
 
 def list_entries(cache: Cache, pattern: str | None) -> list[CacheEntry]:
     _require(cache)
-    return cache.matching(pattern) if pattern else cache.entries()
+    return manage.matching(cache, pattern) if pattern else manage.entries(cache)
 
 
 def remove(cache: Cache, pattern: str) -> tuple[int, int]:
     _require(cache)
-    entries = cache.matching(pattern)
+    entries = manage.matching(cache, pattern)
     if not entries:
         raise PipsealError("No matching packages", exit_code=1)
-    return cache.remove(entries)
+    return manage.remove(cache, entries)
 
 
 def purge(cache: Cache) -> tuple[int, int]:
     _require(cache)
-    return cache.purge()
+    return manage.purge(cache)
 
 
 # -- cache verify -------------------------------------------------------------------------------
@@ -122,60 +117,58 @@ def verify(cache: Cache, *, fix: bool = False) -> VerifyReport:
     With ``fix``, damaged archives go to quarantine (``cache info`` lists them) and damaged
     records and trees are deleted: the next install fetches or rebuilds what it needs.
     """
-    root = _require(cache)
-    base = root / FORMAT
+    _require(cache)
     damaged: list[Damage] = []
     archives = archive_bytes = records = 0
+    trees: int | None = None
     with cache.lock(exclusive=False):
-        for path in sorted((base / "archives" / "sha256").glob("*/*")):
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            archives += 1
-            size, reason = _check_archive(path)
-            archive_bytes += size
-            if reason is None:
-                continue
-            known = cache.name_of(path.name)
-            fixed = False
-            if fix:
-                cache.quarantine(path, path.name, reason)
-                fixed = not path.exists()
-            damaged.append(Damage("archive", path, size, reason, known[0] if known else "", fixed))
-        for kind, pattern, check in (
-            ("link", "links/*.json", _check_link),
-            ("name", "names/*/*.json", _check_name),
-            ("page", "pages/*/*.page2", _check_page),
-        ):
-            for path in sorted(base.glob(pattern)):
-                records += 1
-                reason = check(path)
-                if reason is None:
-                    continue
-                size = _size(path)
-                fixed = False
-                if fix:
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
-                    fixed = not path.exists()
-                damaged.append(Damage(kind, path, size, reason, fixed=fixed))
-        trees: int | None = None
-        if (base / "unpacked").is_dir():
-            from pipseal.install.unpacked import discard_tree
+        for bucket in Bucket:
+            if bucket is Bucket.ARCHIVES:
+                for path in sorted(bucket.entries(cache.base)):
+                    if path.name.startswith(".") or not path.is_file():
+                        continue
+                    archives += 1
+                    size, reason = _check_archive(path)
+                    archive_bytes += size
+                    if reason is None:
+                        continue
+                    known = cache.name_of(path.name)
+                    fixed = False
+                    if fix:
+                        cache.quarantine(path, path.name, reason)
+                        fixed = not path.exists()
+                    label = known[0] if known else ""
+                    damaged.append(Damage(bucket.kind, path, size, reason, label, fixed))
+            elif bucket in _RECORD_CHECKS:
+                for path in sorted(bucket.entries(cache.base)):
+                    records += 1
+                    reason = _RECORD_CHECKS[bucket](path)
+                    if reason is None:
+                        continue
+                    size = _size(path)
+                    fixed = False
+                    if fix:
+                        with contextlib.suppress(FileNotFoundError):
+                            path.unlink()
+                        fixed = not path.exists()
+                    damaged.append(Damage(bucket.kind, path, size, reason, fixed=fixed))
+            elif bucket is Bucket.UNPACKED and cache.bucket(bucket).is_dir():
+                from pipseal.install.unpacked import discard_tree
 
-            trees = 0
-            for tree in sorted((base / "unpacked").iterdir()):
-                if tree.name.startswith(".") or not tree.is_dir():
-                    continue
-                trees += 1
-                label, reason = _check_tree(tree)
-                if reason is None:
-                    continue
-                size = directory_size(tree)[1]
-                fixed = False
-                if fix:
-                    discard_tree(tree)
-                    fixed = not tree.exists()
-                damaged.append(Damage("unpacked", tree, size, reason, label, fixed))
+                trees = 0
+                for tree in sorted(bucket.entries(cache.base)):
+                    if tree.name.startswith(".") or not tree.is_dir():
+                        continue
+                    trees += 1
+                    label, reason = _check_tree(tree)
+                    if reason is None:
+                        continue
+                    size = directory_size(tree)[1]
+                    fixed = False
+                    if fix:
+                        discard_tree(tree)
+                        fixed = not tree.exists()
+                    damaged.append(Damage(bucket.kind, tree, size, reason, label, fixed))
     return VerifyReport(archives, archive_bytes, records, trees, tuple(damaged))
 
 
@@ -226,8 +219,7 @@ def _check_link(path: Path) -> str | None:
         return "its sha256 is not a sha256 digest"
     if not isinstance(record.size, int):
         return "its size is not a number"
-    key = hashlib.sha256(record.url.split("#", 1)[0].encode()).hexdigest()
-    if path.stem != key:
+    if path.stem != link_key(record.url):
         return f"stored under another URL's key (it names {record.url})"
     return None
 
@@ -248,7 +240,6 @@ def _check_name(path: Path) -> str | None:
 
 
 def _check_page(path: Path) -> str | None:
-    from pipseal.cache import stored_page
     from pipseal.pages import load
 
     try:
@@ -262,7 +253,7 @@ def _check_page(path: Path) -> str | None:
     url = header.get("url") if isinstance(header, dict) else None
     if not isinstance(url, str):
         return "its header lacks the page URL"
-    if path.stem != hashlib.sha256(url.encode()).hexdigest():
+    if path.stem != page_key(url):
         return f"stored under another page's key (it names {url})"
     problem, _ = stored_page(raw, url)
     if problem:
@@ -270,6 +261,9 @@ def _check_page(path: Path) -> str | None:
     if load(raw, url, url, "") is None:
         return "not a readable stored page"
     return None
+
+
+_RECORD_CHECKS = {Bucket.LINKS: _check_link, Bucket.NAMES: _check_name, Bucket.PAGES: _check_page}
 
 
 def _check_tree(tree: Path) -> tuple[str, str | None]:

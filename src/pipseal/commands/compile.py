@@ -12,7 +12,6 @@ when the input cannot be resolved with them, it is resolved afresh.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -24,9 +23,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipseal.candidates import FormatControl
-from pipseal.commands.options import CommonOptions, Reporter, RequestOptions
-from pipseal.commands.prepare import Request, effective_index, read_request
-from pipseal.commands.session import Machinery
 from pipseal.errors import NoMatchingDistribution, PipsealError, UsageError
 from pipseal.hashes import Hash
 from pipseal.lockfile import (
@@ -39,6 +35,9 @@ from pipseal.lockfile import (
     read_pins,
     render,
 )
+from pipseal.pipeline.options import CommonOptions, Reporter, RequestOptions
+from pipseal.pipeline.request import Request, effective_index, read_request
+from pipseal.pipeline.session import Machinery
 from pipseal.requirements import Location, ParsedRequirement, parse_requirement
 
 if TYPE_CHECKING:
@@ -208,15 +207,16 @@ def _resolve(
     formats = FormatControl(common.index.only_binary, common.index.no_binary)
 
     def attempt(extra: Sequence[Pin]) -> Resolution:
-        constraints = request.constraints + tuple(
-            parse_requirement(p.requirement, Location("<existing pins>")) for p in extra
+        pinned = tuple(parse_requirement(p.requirement, Location("<existing pins>")) for p in extra)
+        here = replace(request, constraints=request.constraints + pinned).for_target(
+            environment.markers
         )
         return resolve(
-            request.requirements,
+            here.requirements,
             finder=machinery.finder,
             metadata=machinery.metadata,
             target=environment,
-            constraints=constraints,
+            constraints=here.constraints,
             allow_prereleases=common.index.pre,
             formats=formats,
         )
@@ -327,14 +327,9 @@ def atomic_write(path: Path, text: str) -> None:
     """Temp file in the same directory, fsync, os.replace: never a half-written file.
 
     Shared by the commands that write a user's file (compile, lock, hash --from-index)."""
-    directory = path.parent if str(path.parent) else Path(".")
-    tmp = directory / f".{path.name}.pipseal-tmp"
+    from pipseal.atomic import created_file_mode, write_atomic
+
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, text, mode=created_file_mode())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise PipsealError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -26,16 +26,16 @@ from packaging.utils import canonicalize_name
 
 from pipseal.candidates import FormatControl, describe_rejections, select
 from pipseal.commands.doctor_pipcache import PipCacheReport, check_pip_cache
-from pipseal.commands.options import CommonOptions, Reporter
 from pipseal.diagnose.release import Finding
 from pipseal.errors import PipsealError, UsageError
 from pipseal.hashes import Hashes
+from pipseal.pipeline.options import CommonOptions, Reporter
 
 if TYPE_CHECKING:
-    from pipseal.cache import Cache
-    from pipseal.commands.session import Machinery
+    from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
     from pipseal.index import IndexFile
+    from pipseal.pipeline.session import Machinery
     from pipseal.requirements import ParsedRequirement, RequirementsFile
 
 #: The version of the ``--format json`` document (docs/DIAGNOSIS.md).
@@ -202,8 +202,8 @@ def _read(path: str) -> RequirementsFile:
 
 def run(options: DoctorOptions, reporter: Reporter) -> DoctorResult:
     """Check every requirement of the files for every target; raise only for unusable input."""
-    from pipseal.commands.prepare import effective_index
-    from pipseal.commands.session import Machinery, index_urls
+    from pipseal.pipeline.request import effective_index
+    from pipseal.pipeline.session import Machinery, index_urls
     from pipseal.requirements import merge
 
     if not options.requirement_files:

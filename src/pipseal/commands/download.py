@@ -6,23 +6,18 @@ another machine (pip's options), e.g. a Raspberry Pi's ``linux_armv7l`` wheels f
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipseal.commands.choose import Policy, choose
-from pipseal.commands.lock import read_locked_request
-from pipseal.commands.options import DownloadOptions, Reporter
-from pipseal.commands.prepare import (
-    check_indexes_agree,
-    effective_index,
-    fetch_and_check,
-    replanner,
-)
-from pipseal.commands.session import Machinery
+from pipseal.atomic import atomic_file
 from pipseal.errors import PipsealError
+from pipseal.pipeline.fetching import check_indexes_agree, fetch_and_check, replanner
+from pipseal.pipeline.options import DownloadOptions, Reporter
+from pipseal.pipeline.request import effective_index, read_locked_request
+from pipseal.pipeline.route import Policy, choose
+from pipseal.pipeline.session import Machinery
 
 
 @dataclass(frozen=True)
@@ -47,24 +42,19 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
             implementation=options.implementation,
             abis=options.abis,
         )
-    request, options = read_locked_request(options, target)
-    common = effective_index(options.common, request.options)
+    parsed, options = read_locked_request(options, target)
+    request = parsed.for_target(target.markers)
+    common = effective_index(options.common, parsed.options)
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
-            choice = choose(
-                request,
-                machinery,
-                target,
-                {},
-                Policy(no_deps=options.request.no_deps),
-                reporter=reporter,
-            )
+            policy = Policy(no_deps=options.request.no_deps)
+            plan = choose(request, machinery, target, {}, policy, reporter=reporter)
             machinery.report_warnings()
-            check_indexes_agree(choice.planned, machinery.finder, reporter)
+            check_indexes_agree(plan.fetch, machinery.finder, reporter)
             prepared = fetch_and_check(
-                choice.planned,
-                choice.problems,
+                plan.fetch,
+                plan.problems,
                 request,
                 machinery.fetcher,
                 machinery.finder,
@@ -82,11 +72,12 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
                 if dest.exists() and _same_bytes(dest, p.archive.sha256):
                     there.append(dest)
                     continue
-                tmp = dest.with_name(f".{dest.name}.pipseal-tmp")
                 try:
-                    shutil.copyfile(p.archive.path, tmp)
-                    os.chmod(tmp, 0o644)
-                    os.replace(tmp, dest)
+                    with (
+                        atomic_file(dest, durable=False, mode=0o644) as out,
+                        p.archive.path.open("rb") as archive,
+                    ):
+                        shutil.copyfileobj(archive, out, 1 << 20)
                 except OSError as exc:
                     raise PipsealError(f"cannot write {dest}: {exc.strerror}") from exc
                 saved.append(dest)

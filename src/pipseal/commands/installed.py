@@ -59,8 +59,8 @@ def read_installed(
 def target_environment(python: str | None, cache_dir: Path | None) -> TargetEnvironment:
     """The interpreter ``python`` (else the active virtual environment), asked once and
     remembered under ``cache_dir``."""
-    from pipseal import CACHE_FORMAT
+    from pipseal.cache.buckets import Bucket, store_base
     from pipseal.environment import find_target_python, start_inspection
 
-    memo = cache_dir / CACHE_FORMAT / "interpreters" if cache_dir is not None else None
+    memo = Bucket.INTERPRETERS.path(store_base(cache_dir)) if cache_dir is not None else None
     return start_inspection(find_target_python(python), memo_dir=memo).result()

@@ -15,7 +15,7 @@ from pipseal.commands.installed import Installed
 from pipseal.distinfo import DistInfo
 
 if TYPE_CHECKING:
-    from pipseal.commands.options import CommonOptions, Reporter
+    from pipseal.pipeline.options import CommonOptions, Reporter
 
 __all__ = ["ListOptions", "Listed", "run"]
 
@@ -83,7 +83,7 @@ def _with_latest(
 
     from pipseal.candidates import FormatControl, select
     from pipseal.commands.installed import target_environment
-    from pipseal.commands.session import Machinery
+    from pipseal.pipeline.session import Machinery
     from pipseal.threads import map_in_threads
 
     target = installed.target or target_environment(None, common.cache_dir)

@@ -7,35 +7,27 @@ downloaded (through the cache) and hashed. The resolution is for one target, so 
 which Python it holds for (``requires-python``) and carries no markers. The output is
 deterministic: packages and files sorted by name, no timestamps.
 
-:func:`read_locked_request` is the install side: ``-r pylock.toml`` becomes URL requirements
-pinned by digest (``pylock.requirements_from_pylock``), installed without resolution.
+The install side (``-r pylock.toml`` as URL requirements pinned by digest, installed without
+resolution) is ``pipeline.request.read_locked_request``.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from pipseal.commands.options import (
-    CommonOptions,
-    DownloadOptions,
-    InstallOptions,
-    Reporter,
-    RequestOptions,
-)
-from pipseal.commands.prepare import Request, effective_index, read_request
-from pipseal.commands.session import Machinery, index_urls
 from pipseal.errors import PipsealError, UsageError
 from pipseal.hashes import Hash, Hashes
+from pipseal.pipeline.options import CommonOptions, Reporter, RequestOptions
+from pipseal.pipeline.request import effective_index, read_request
+from pipseal.pipeline.session import Machinery, index_urls
 
 if TYPE_CHECKING:
-    from pipseal.environment import TargetEnvironment
     from pipseal.index import IndexFile
     from pipseal.pylock import LockedFile, LockedPackage, Pylock
     from pipseal.resolve import ResolvedDist
@@ -74,20 +66,20 @@ def run(options: LockOptions, reporter: Reporter) -> LockResult:
 
     if options.request.no_deps:
         raise UsageError("lock --no-deps is not supported: a lock holds the whole set")
-    request = read_request(options.request)
-    common = effective_index(options.common, request.options)
+    parsed = read_request(options.request)
+    common = effective_index(options.common, parsed.options)
     python = find_target_python(options.python) if options.python else sys.executable
     target = inspect_interpreter(python)
+    request = parsed.for_target(target.markers)
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
-            active = [r for r in request.requirements if r.matches_marker(target.markers)]
             hashes: dict[str, Hashes] = {}
-            for r in active:
+            for r in request.requirements:
                 if r.canonical_name and r.hashes:
                     hashes[r.canonical_name] = Hashes.of(r.hashes)
             resolution = resolve(
-                active,
+                request.requirements,
                 finder=machinery.finder,
                 metadata=machinery.metadata,
                 target=target,
@@ -222,54 +214,3 @@ def _written(path: Path, text: str) -> Path:
 
     atomic_write(path, text)
     return path
-
-
-# -- installing from a lock ---------------------------------------------------------------------
-
-_Options = TypeVar("_Options", InstallOptions, DownloadOptions)
-
-
-def read_locked_request(options: _Options, target: TargetEnvironment) -> tuple[Request, _Options]:
-    """``read_request`` where each ``-r`` file named as a lock (``pylock.toml``,
-    ``pylock.NAME.toml``) gives the lock's choice for ``target`` instead: URL requirements pinned
-    by digest. With a lock, hash-checking mode is on and the options come back with ``no_deps``
-    set (a lock is already the whole set: nothing is resolved). Without one, this is
-    ``read_request(options.request)`` and ``options`` unchanged.
-    """
-    if not any(str(p).endswith(".toml") for p in options.request.requirement_files):
-        return read_request(options.request), options  # no lock: pylock.py is not even loaded
-    from pipseal.pylock import is_pylock_path, requirements_from_pylock
-
-    locks = [p for p in options.request.requirement_files if is_pylock_path(p)]
-    if not locks:
-        return read_request(options.request), options
-    others = tuple(p for p in options.request.requirement_files if not is_pylock_path(p))
-    locked = tuple(r for path in locks for r in requirements_from_pylock(path, target))
-    rest = replace(options.request, requirement_files=others)
-    if rest.requirements or rest.requirement_files or rest.constraint_files:
-        base = read_request(rest)
-        request = replace(base, requirements=locked + base.requirements, hash_mode=True)
-    else:
-        from pipseal.requirements import RequirementsOptions
-
-        request = Request(locked, (), RequirementsOptions(), True)
-    if not request.requirements:
-        raise PipsealError(
-            f"{', '.join(locks)}: no package of the lock applies to this environment"
-        )
-    _refuse_duplicates(request)
-    return request, replace(options, request=replace(options.request, no_deps=True))
-
-
-def _refuse_duplicates(request: Request) -> None:
-    seen: dict[str, str] = {}
-    for r in request.requirements:
-        if not r.name:
-            continue
-        key = canonicalize_name(r.name)
-        if key in seen and seen[key] != str(r.location):
-            raise PipsealError(
-                f"{key} is given twice: in {seen[key]} and in {r.location}",
-                hint="install from the lock alone, or lock the other requirements too",
-            )
-        seen.setdefault(key, str(r.location))

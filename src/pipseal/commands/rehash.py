@@ -22,12 +22,12 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pipseal.commands.options import CommonOptions, Reporter
-from pipseal.commands.session import Machinery
 from pipseal.diagnose import Diagnosis, Evidence, PublishedFile, diagnose
 from pipseal.errors import PipsealError
 from pipseal.hashes import Hash, Hashes, HashSyntaxError
 from pipseal.lockfile import join_group, logical_groups, parse_pin, split_requirement
+from pipseal.pipeline.options import CommonOptions, Reporter
+from pipseal.pipeline.session import Machinery
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class RehashResult:
 
 def run(options: RehashOptions, reporter: Reporter) -> RehashResult:
     from pipseal.commands.compile import atomic_write
-    from pipseal.commands.prepare import effective_index
+    from pipseal.pipeline.request import effective_index
     from pipseal.requirements import parse_requirements_file
 
     try:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from pipseal.commands.options import Reporter
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError, UsageError
 from pipseal.install.envlock import EnvironmentLock
 from pipseal.install.recovery import RecoveryResult
+from pipseal.pipeline.options import Reporter
 
 __all__ = ["Removal", "UninstallOptions", "UninstallPlan", "plan", "remove"]
 

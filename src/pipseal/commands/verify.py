@@ -28,7 +28,7 @@ from pipseal.hashes import record_digest
 from pipseal.threads import map_in_threads
 
 if TYPE_CHECKING:
-    from pipseal.commands.options import CommonOptions, Reporter
+    from pipseal.pipeline.options import CommonOptions, Reporter
 
 __all__ = ["IndexChanged", "Problem", "VerifyResult", "run", "verify_environment"]
 
@@ -124,11 +124,11 @@ def index_changes(
     different published digest is a finding."""
     from dataclasses import replace
 
-    from pipseal.commands.options import IndexOptions
-    from pipseal.commands.session import Machinery
     from pipseal.diagnose import installed_archive_changed
     from pipseal.distinfo import DistInfo
     from pipseal.errors import PipsealError
+    from pipseal.pipeline.options import IndexOptions
+    from pipseal.pipeline.session import Machinery
 
     by_index: dict[str, list[DistInfo]] = {}
     for dist in sorted(dists, key=lambda d: d.canonical_name):

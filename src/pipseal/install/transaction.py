@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 
+from pipseal.atomic import write_atomic
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.install.deferred import DeferredSignals
@@ -363,13 +364,7 @@ class Transaction:
             "root": str(self.root),
             "moves": [move.as_json() for move in plan],
         }
-        path = self._dir / JOURNAL_NAME
-        temporary = path.with_suffix(".tmp")
-        with temporary.open("w", encoding="utf-8") as f:
-            json.dump(document, f, separators=(",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        temporary.replace(path)
+        write_atomic(self._dir / JOURNAL_NAME, json.dumps(document, separators=(",", ":")))
 
     def _undo(self, done: list[Move]) -> None:
         """Reverse executed moves, newest first. Best effort: keep undoing past a failure."""

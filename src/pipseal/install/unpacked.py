@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipseal.cache.buckets import Bucket
 from pipseal.errors import InstallError
 from pipseal.install.extract import unpack_into
 
@@ -42,7 +43,7 @@ LINK_MODES: tuple[LinkMode, ...] = ("hardlink", "clone", "copy", "symlink")
 MANIFEST = ".pipseal-manifest.json"
 #: 3: the manifest names the archive it was built from ("sha256"). Trees of another format are
 #: rebuilt.
-FORMAT = 3
+FORMAT = Bucket.UNPACKED.version
 #: Indexes into a manifest entry (a list, as JSON gives it: no object per file is made).
 SIZE, MTIME_NS, HASH, EXECUTABLE = 0, 1, 2, 3
 #: About what one file's entry takes in a manifest (a path, a digest, three numbers).
@@ -110,7 +111,7 @@ class TreeRef:
 
 
 def tree_root(cache_base: Path, sha256: str) -> Path:
-    return cache_base / "unpacked" / sha256
+    return Bucket.UNPACKED.entry(cache_base, sha256)
 
 
 def open_tree(cache_base: Path, sha256: str, *, check: bool = True) -> UnpackedTree | None:
@@ -237,7 +238,7 @@ def build_tree(
     # Built in the cache's tmp/ (the same file system), named after this process: a worker
     # killed half-way (an install that fails or is interrupted kills its unpacking workers)
     # leaves a directory that the next run's sweep of dead processes' files removes.
-    scratch = cache_base / "tmp"
+    scratch = Bucket.TMP.path(cache_base)
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-{sha256[:12]}-", dir=scratch))
     try:

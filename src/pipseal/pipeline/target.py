@@ -7,13 +7,13 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipseal.commands.options import InstallOptions
     from pipseal.environment import Inspection
+    from pipseal.pipeline.options import InstallOptions
 
 
 def start_target(options: InstallOptions) -> Inspection:
     """Find the target interpreter and start asking it about itself (``result()`` waits)."""
-    from pipseal import CACHE_FORMAT
+    from pipseal.cache.buckets import Bucket, store_base
     from pipseal.environment import find_target_python, start_inspection
 
     if options.target is not None or options.prefix is not None:
@@ -25,5 +25,5 @@ def start_target(options: InstallOptions) -> Inspection:
         python,
         target=options.target,
         prefix=options.prefix,
-        memo_dir=cache_dir / CACHE_FORMAT / "interpreters" if cache_dir is not None else None,
+        memo_dir=Bucket.INTERPRETERS.path(store_base(cache_dir)) if cache_dir is not None else None,
     )

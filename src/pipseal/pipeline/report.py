@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from pipseal import __version__
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Planned, Prepared
     from pipseal.environment import TargetEnvironment
-    from pipseal.metadata import CoreMetadata
+    from pipseal.metadata import CoreMetadata, MetadataFetcher
+    from pipseal.pipeline.fetching import Prepared
+    from pipseal.pipeline.plan import Planned
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Reported:
 
 def from_archives(prepared: Sequence[Prepared]) -> list[Reported]:
     """Report items for checked archives (their METADATA read locally: no network)."""
-    from pipseal.commands.locked import wheel_metadata
+    from pipseal.pipeline.locked import wheel_metadata
 
     return [
         Reported(
@@ -75,3 +76,20 @@ def installation_report(
         "install": found,
         "environment": dict(target.markers),
     }
+
+
+def from_index(
+    unfetched: Sequence[Planned], metadata: MetadataFetcher, jobs: int
+) -> list[Reported]:
+    """Report items for planned wheels not fetched (a dry run): the index's digests and the
+    metadata the plan read (memoized by the fetcher; PEP 658 or Range requests for a
+    ``--no-deps`` plan)."""
+    from pipseal.threads import map_in_threads
+
+    def one(p: Planned) -> Reported:
+        f = p.index_file
+        assert f is not None
+        sha256 = sorted(f.hashes.allowed["sha256"])[0]
+        return Reported(p, f.url, sha256, metadata.get(f))
+
+    return map_in_threads(one, unfetched, jobs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -19,6 +20,13 @@ from packaging.version import Version
 
 from pipseal.errors import PipsealError
 from pipseal.metadata import CoreMetadata, read_wheel_metadata
+from pipseal.pipeline.options import Reporter
+from pipseal.pipeline.plan import Planned
+from pipseal.pipeline.request import TargetRequest
+from pipseal.pipeline.session import Machinery
+
+if TYPE_CHECKING:
+    from pipseal.environment import TargetEnvironment
 
 
 def wheel_metadata(path: Path, project: str, origin: str) -> CoreMetadata:
@@ -77,3 +85,50 @@ def _applies(dep: Requirement, markers: Mapping[str, str], extra: str) -> bool:
         return not extra
     env = {**markers, "extra": extra}
     return dep.marker.evaluate(env)
+
+
+def plan_locked(
+    request: TargetRequest, machinery: Machinery, target: TargetEnvironment, reporter: Reporter
+) -> list[Planned] | None:
+    """Every requirement pinned to a cached digest and their dependencies closed: no resolver.
+
+    Returns None when the fast path does not apply (then the caller resolves normally).
+    """
+    from packaging.version import Version
+
+    from pipseal.candidates import python_version_str
+    from pipseal.pipeline.cached import plan_from_cache_only
+
+    if not request.hash_mode or not machinery.cache.enabled:
+        return None
+    active = request.requirements
+    if not active or any(
+        r.url or not r.is_pinned or "sha256" not in {h.algorithm for h in r.hashes} for r in active
+    ):
+        return None
+    if any(c.hashes or c.url for c in request.constraints):
+        return None
+    if len({r.canonical_name for r in active}) != len(active):
+        return None
+    planned = plan_from_cache_only(active, target, machinery.cache)
+    if planned is None:
+        return None
+    chosen: dict[str, tuple[Version, CoreMetadata]] = {}
+    for p in planned:
+        assert p.cached_sha256 is not None
+        path = machinery.cache.archive_path(p.cached_sha256)
+        try:
+            meta = wheel_metadata(path, p.name, p.source.filename)
+        except PipsealError:
+            return None  # a damaged entry: the normal path heals it
+        chosen[canonicalize_name(p.name)] = (Version(p.version), meta)
+    for c in request.constraints:
+        pinned = chosen.get(c.canonical_name or "")
+        if pinned is not None and not c.specifier.contains(pinned[0], prereleases=True):
+            return None  # the resolver explains the conflict
+    roots = [(canonicalize_name(r.name or ""), frozenset(r.extras)) for r in active]
+    why = closure_problem(roots, chosen, target.markers, python_version_str(target.version))
+    if why is not None:
+        reporter.verbose(f"resolving: the pinned set is not closed ({why})")
+        return None
+    return planned

@@ -6,15 +6,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pipseal.cache import Cache
-from pipseal.commands.options import CommonOptions, Reporter
+from pipseal.cache.store import Cache
+from pipseal.pipeline.options import CommonOptions, Reporter
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Planned
     from pipseal.fetch import Fetcher
     from pipseal.http import Session
     from pipseal.index import Finder, IndexFile, ProjectFiles
     from pipseal.metadata import MetadataFetcher
+    from pipseal.pipeline.plan import Planned
 
 
 def pypi_endpoint() -> str:
@@ -104,7 +104,7 @@ class Machinery:
         )
         self._finder: Finder | None = None
         #: Set by a command that wants each planned file downloaded as soon as its page is
-        #: read (``prepare.plan``), ahead of the plan; called from page threads.
+        #: read (``listed.plan_listed``), ahead of the plan; called from page threads.
         self.fetch_ahead: Callable[[Planned], None] | None = None
         self._finder_lock = threading.Lock()
         self._metadata: MetadataFetcher | None = None

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipseal.commands.prepare import Planned, Prepared, Request
-    from pipseal.commands.session import Machinery
     from pipseal.environment import TargetEnvironment
     from pipseal.fetch import FetchedArchive
     from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+    from pipseal.pipeline.fetching import Prepared
+    from pipseal.pipeline.plan import Planned
+    from pipseal.pipeline.request import TargetRequest
+    from pipseal.pipeline.session import Machinery
     from pipseal.processes import WorkerPool
 
 
@@ -72,7 +74,7 @@ class Trees:
             return self._open[sha256] is not None
 
     def fetch_ahead(
-        self, request: Request, machinery: Machinery
+        self, request: TargetRequest, machinery: Machinery
     ) -> Callable[[Planned], None] | None:
         """For a hash-pinned request with two or more pins that have no tree in the cache: fork
         the unpacking workers now (no other thread runs yet) and return what downloads a planned

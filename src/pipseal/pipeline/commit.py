@@ -1,0 +1,126 @@
+"""Staging and commit: the checked archives (or their unpacked trees in the cache) installed
+into the environment in one transaction (``install.install_wheels``), with what each
+``.dist-info`` records of its origin (PEP 610's ``direct_url.json``, provenance).
+
+A tree of the cache found changed while it was linked (``TreeDrifted``) is rebuilt from its
+verified archive and the install tried again: nothing was installed by the failed attempt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from pipseal.errors import TreeDrifted
+from pipseal.pipeline.fetching import Prepared
+from pipseal.pipeline.options import Reporter
+from pipseal.pipeline.trees import Trees
+
+if TYPE_CHECKING:
+    from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.install.staged import StagedDistribution
+    from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+    from pipseal.provenance import Provenance
+
+
+def commit(
+    archives: Sequence[Prepared],
+    target: TargetEnvironment,
+    *,
+    trees: Trees | None,
+    replaced: Mapping[str, InstalledDistribution],
+    requested: Collection[str],
+    indexes: list[str],
+    refetch: Callable[[], Sequence[Prepared]],
+    reporter: Reporter,
+) -> list[StagedDistribution]:
+    """Install ``archives`` (through their trees with ``trees``) in one transaction, replacing
+    ``replaced`` (by canonical name); ``requested``: canonical names asked for by name.
+    ``refetch()`` fetches and checks the archives again after a tree was set aside."""
+    from pipseal.install import install_wheels
+
+    for attempt in range(len(archives) + 1):
+        wheels: list[tuple[Path, str] | tuple[UnpackedTree | TreeRef, LinkMode]] = (
+            trees.prepare(archives)
+            if trees is not None
+            else [(p.archive.path, p.archive.source.filename) for p in archives]
+        )
+        try:
+            return install_wheels(
+                wheels,
+                target,
+                replace=replaced,
+                requested=[
+                    p.planned.name
+                    for p in archives
+                    if canonicalize_name(p.planned.name) in requested or p.planned.requirement.url
+                ],
+                extra_metadata=direct_urls(archives),
+                provenance=provenance_of(archives, indexes),
+            )
+        except TreeDrifted as exc:
+            # A file of a cached tree was edited through a hard link since the tree was
+            # built: nothing was installed; rebuild that tree from its (verified)
+            # archive and install again.
+            if trees is None or attempt == len(archives):
+                raise
+            name = trees.drifted(exc.sha256)
+            if exc.hint:  # its manifest is damaged, not a file edited
+                reporter.warn(
+                    f"cache [cache-damaged]: the cache's unpacked copy of {name} "
+                    f"{exc.hint}; set aside and unpacking it again"
+                )
+            else:
+                reporter.verbose(
+                    f"the cache's unpacked copy of {name} was changed (a file edited "
+                    "through a hard link?); unpacking it again"
+                )
+            archives = refetch()
+    raise AssertionError("unreachable: the last attempt raises")
+
+
+def direct_urls(archives: Sequence[Prepared]) -> dict[str, dict[str, bytes]]:
+    """PEP 610's direct_url.json for what came from a URL or a local archive, by name."""
+    from pipseal.install.direct_url import direct_url_json
+
+    return {
+        canonicalize_name(p.planned.name): {
+            "direct_url.json": direct_url_json(p.planned.requirement.url, p.archive.sha256)
+        }
+        for p in archives
+        if p.planned.requirement.url
+    }
+
+
+def provenance_of(archives: Sequence[Prepared], indexes: list[str]) -> dict[str, Provenance]:
+    """Where each archive came from, by file name: recorded in its ``.dist-info``. The index
+    is named only for a file an index listed (not find-links, not a file chosen by its pin
+    from the cache), so that ``verify`` asks it about that very file."""
+    from pipseal.provenance import Provenance
+    from pipseal.redaction import redact
+
+    by_source = {redact(url): url for url in indexes}
+    return {
+        p.archive.source.filename: Provenance(
+            p.archive.source.url,
+            p.archive.sha256,
+            by_source.get(p.planned.index_file.source) if p.planned.index_file else None,
+        )
+        for p in archives
+    }
+
+
+def interrupted_commits(target: TargetEnvironment) -> bool:
+    """Whether any staging directory is in the target (then ``recovery`` looks at it)."""
+    from pipseal.install.staged import scheme_root
+    from pipseal.install.transaction import STAGING_PREFIX
+
+    try:
+        with os.scandir(scheme_root(target)) as entries:
+            return any(e.name.startswith(STAGING_PREFIX) for e in entries)
+    except OSError:
+        return False
