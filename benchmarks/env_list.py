@@ -16,7 +16,8 @@ with the bench venv's tools (``benchmarks/run.py`` makes it; else this repositor
 and prints a Markdown table: median wall time, min-max, median CPU time (user+sys of the
 process and its children, from ``wait4``: less moved by other load on a shared machine than
 wall time) and each tool's ratio to uv. With ``perf`` on PATH it adds the median count of
-instructions retired (``perf stat -e instructions:u``), the least load-dependent figure.
+instructions retired (``perf stat -e instructions:u``), the least load-dependent figure; where
+perf cannot count (a VM), ``--valgrind`` counts them once per tool under valgrind's lackey.
 Every tool's output is checked to list ``count`` distributions before anything is timed.
 """
 
@@ -48,6 +49,9 @@ def tool_dir() -> Path:
 def clean_env(cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIPSEAL_", "UV_"))}
     env.pop("VIRTUAL_ENV", None)
+    # Each tool runs from its byte-code, as an installed one does: with PYTHONDONTWRITEBYTECODE
+    # inherited, an editable checkout's modules were compiled from source on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["UV_NO_CONFIG"] = "1"
     env["PIPSEAL_CACHE_DIR"] = str(cache)
@@ -152,10 +156,35 @@ def instructions(cmd: list[str], env: dict[str, str]) -> int | None:
     return None
 
 
+def lackey_instructions(cmd: list[str], env: dict[str, str]) -> int | None:
+    """Guest instructions of one run under valgrind's lackey (every thread, not children): exact
+    and load-independent where perf cannot count (this VM), about 50 times slower to run."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    result = subprocess.run(
+        [valgrind, "--tool=lackey", "--basic-counts=yes", *cmd],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    for line in result.stderr.splitlines():
+        if "guest instrs" in line:
+            return int(line.rsplit(":", 1)[1].strip().replace(",", ""))
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--count", type=int, default=100)
+    parser.add_argument(
+        "--valgrind",
+        action="store_true",
+        help="where perf cannot count, count instructions once per tool under valgrind's lackey",
+    )
     args = parser.parse_args()
     tools = tool_dir()
     env = clean_env(WORK.parent / "env-list-cache")
@@ -179,18 +208,29 @@ def main() -> None:
             count = instructions(cmd, env)
             if count is not None:
                 counts[name].append(count)
+    if args.valgrind:
+        for name, cmd in cmds.items():
+            if not counts[name]:
+                count = lackey_instructions(cmd, env)
+                if count is not None:
+                    counts[name].append(count)
     uv_wall = statistics.median(walls["uv pip list"])
     uv_cpu = statistics.median(cpus["uv pip list"])
     print(f"`list` on {args.count} installed distributions, {args.runs} runs each, alternating")
     print()
-    print("| command | median wall | min-max | x uv (wall) | median CPU | x uv (CPU) | instructions |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    uv_min = min(walls["uv pip list"])
+    print(
+        "| command | median wall | min-max | x uv (wall) | x uv (min wall) | median CPU "
+        "| x uv (CPU) | instructions |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in cmds:
         wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
         inst = f"{statistics.median(counts[name]) / 1e6:.0f} M" if counts[name] else "n/a"
         print(
             f"| {name} | {wall * 1000:.1f} ms | {min(walls[name]) * 1000:.1f}-"
-            f"{max(walls[name]) * 1000:.1f} ms | {wall / uv_wall:.2f} | {cpu * 1000:.1f} ms | "
+            f"{max(walls[name]) * 1000:.1f} ms | {wall / uv_wall:.2f} | "
+            f"{min(walls[name]) / uv_min:.2f} | {cpu * 1000:.1f} ms | "
             f"{cpu / uv_cpu:.2f} | {inst} |"
         )
 

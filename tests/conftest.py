@@ -5,6 +5,8 @@
 - ``pypiserver_index``: ``start(directory) -> PypiServer`` (a ``str``, the simple URL);
   every server started is killed after the test.
 - ``venv``: a fresh, empty venv (a copy of a session-wide template).
+- ``venv_target``: ``venv``'s ``TargetEnvironment`` (the template's, inspected once per session,
+  re-rooted at the copy: no interpreter subprocess per test).
 - ``cache_dir``: the ``PIPSEAL_CACHE_DIR`` that ``run_pipseal`` uses.
 - ``run_pipseal(*args, env=None, cwd=None, input=None, timeout=120)``: runs
   ``python -m pipseal`` hermetically (see ``tests.support.venvs.pipseal_env``).
@@ -19,13 +21,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 from tests.support.indexserver import IndexServer
 from tests.support.pypiserver import PypiServer, start_pypiserver
-from tests.support.venvs import SRC, Venv, clone_venv, make_venv, pipseal_env
+from tests.support.venvs import (
+    SRC,
+    Venv,
+    clone_venv,
+    make_venv,
+    pipseal_env,
+    relocated_target,
+)
+
+if TYPE_CHECKING:
+    from pipseal.environment import TargetEnvironment
 
 if str(SRC) not in sys.path:  # so tests import pipseal without PYTHONPATH=src too
     sys.path.insert(0, str(SRC))
@@ -95,6 +107,22 @@ def venv(venv_template: Venv, tmp_path_factory: pytest.TempPathFactory) -> Venv:
     Copying the template takes about 1 ms, creating a venv about 30 ms, so it is copied.
     """
     return clone_venv(venv_template, tmp_path_factory.mktemp("venv") / "venv")
+
+
+@pytest.fixture(scope="session")
+def template_target(venv_template: Venv) -> TargetEnvironment:
+    """The template venv's target, inspected once per session (per xdist worker)."""
+    from pipseal.environment import inspect_interpreter
+
+    return inspect_interpreter(str(venv_template.python))
+
+
+@pytest.fixture
+def venv_target(
+    venv: Venv, venv_template: Venv, template_target: TargetEnvironment
+) -> TargetEnvironment:
+    """``venv``'s target: the template's, re-rooted at the copy (no subprocess per test)."""
+    return relocated_target(template_target, venv_template, venv)
 
 
 @pytest.fixture

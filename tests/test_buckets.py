@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pipseal
-from pipseal.cache.buckets import STORE_VERSION, Bucket, store_base
+from pipseal.cache import STORE_VERSION
+from pipseal.cache.buckets import Bucket, store_base
 from pipseal.cache.store import Cache
 from pipseal.install import unpacked
-from pipseal.pages import FORMAT as PAGE_FORMAT
+from pipseal.pages.stored import FORMAT as PAGE_FORMAT
 
 SRC = Path(pipseal.__file__).parent
 #: A bucket's directory name joined by hand: ``base / "pages"``, ``root / f"tmp"``.

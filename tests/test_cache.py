@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipseal.cache.buckets import STORE_VERSION as FORMAT
+from pipseal.cache import STORE_VERSION as FORMAT
 from pipseal.cache.manage import CacheEntry, entries, matching, purge, quarantine_notes, remove
 from pipseal.cache.store import CACHEDIR_TAG, STALE_TMP_SECONDS, Cache, LinkRecord
 from pipseal.errors import CacheError

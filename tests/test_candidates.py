@@ -18,7 +18,7 @@ from pipseal.candidates import (
 )
 from pipseal.environment import TargetEnvironment, inspect_interpreter
 from pipseal.hashes import Hash, Hashes
-from pipseal.index import IndexFile, classify_filename
+from pipseal.index.files import IndexFile, classify_filename
 
 PROJECT = "demo"
 UNSUPPORTED_TAG = "cp27-cp27mu-win32"

@@ -11,15 +11,11 @@ import pytest
 
 from pipseal.cache.store import Cache
 from pipseal.errors import NetworkError, PipsealError
-from pipseal.fetch import (
-    ArchiveSource,
-    FetchedArchive,
-    Fetcher,
-    IndexDigestWrong,
-    TransferDamaged,
-)
+from pipseal.fetch.failures import IndexDigestWrong, TransferDamaged
+from pipseal.fetch.fetcher import Fetcher
+from pipseal.fetch.source import ArchiveSource, FetchedArchive
 from pipseal.hashes import Hash, Hashes
-from pipseal.http import HttpOptions, Session
+from pipseal.http.session import HttpOptions, Session
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import BuiltDist, build_wheel
 

@@ -11,15 +11,9 @@ from pathlib import Path
 import pytest
 
 from pipseal.errors import NetworkError, PipsealError
-from pipseal.http import (
-    RETRY_AFTER_CAP,
-    HttpOptions,
-    Session,
-    host_matches,
-    is_secure_origin,
-    redirect_allowed,
-    retry_after_seconds,
-)
+from pipseal.http.origins import host_matches, is_secure_origin, redirect_allowed
+from pipseal.http.retry import RETRY_AFTER_CAP, retry_after_seconds
+from pipseal.http.session import HttpOptions, Session
 from pipseal.redaction import Url, redact, strip_userinfo
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_wheel

@@ -17,15 +17,9 @@ from packaging.version import Version
 
 from pipseal.errors import NetworkError
 from pipseal.hashes import Hash, Hashes
-from pipseal.http import HttpOptions, Session
-from pipseal.index import (
-    ACCEPT,
-    Finder,
-    IndexFile,
-    classify_filename,
-    list_find_links,
-    parse_project_page,
-)
+from pipseal.http.session import HttpOptions, Session
+from pipseal.index.files import IndexFile, classify_filename, parse_project_page
+from pipseal.index.finder import ACCEPT, Finder, list_find_links
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_sdist, build_wheel
 
@@ -545,7 +539,7 @@ def test_html_pages_are_read_without_beautifulsoup() -> None:
     """BeautifulSoup (through pypi_simple) cost more than the resolution on large pages."""
     code = (
         "import sys\n"
-        "from pipseal.index import parse_project_page\n"
+        "from pipseal.index.files import parse_project_page\n"
         f"files = parse_project_page({HTML!r}, 'text/html', {PAGE!r}, 'foo', 's')\n"
         "assert len(files) == 4, files\n"
         "assert 'bs4' not in sys.modules and 'pypi_simple' not in sys.modules\n"

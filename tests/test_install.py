@@ -19,7 +19,7 @@ from pipseal.environment import TargetEnvironment, inspect_interpreter, installe
 from pipseal.errors import InstallError
 from pipseal.install import Transaction, install_wheels
 from pipseal.install.transaction import STAGING_PREFIX
-from tests.support.venvs import Venv, scrubbed_env
+from tests.support.venvs import Venv, clone_venv, relocated_target, scrubbed_env
 from tests.support.wheels import BuiltDist, build_wheel
 
 Snapshot = dict[str, tuple[str, ...]]
@@ -61,8 +61,8 @@ def record_hash(path: Path) -> str:
 
 
 @pytest.fixture
-def env(venv: Venv) -> TargetEnvironment:
-    return inspect_interpreter(str(venv.python))
+def env(venv_target: TargetEnvironment) -> TargetEnvironment:
+    return venv_target
 
 
 def demo_wheel(wheel_dir: Path, version: str = "1.0", **kwargs: object) -> BuiltDist:
@@ -76,6 +76,11 @@ def demo_wheel(wheel_dir: Path, version: str = "1.0", **kwargs: object) -> Built
     }
     options.update(kwargs)
     return build_wheel(wheel_dir, "Demo-Pkg", version, **options)  # type: ignore[arg-type]
+
+
+def test_the_shared_target_is_what_the_copy_answers(venv: Venv, env: TargetEnvironment) -> None:
+    # ``venv_target`` re-roots the template's inspection instead of asking each copy.
+    assert env == inspect_interpreter(str(venv.python))
 
 
 # -- a full install ----------------------------------------------------------------------------
@@ -307,7 +312,24 @@ ZIP_EDITS = {
 }
 
 
-def _refused_untouched(venv: Venv, env: TargetEnvironment, wheel: Path, message: str) -> None:
+@pytest.fixture
+def fenced(
+    venv_template: Venv,
+    template_target: TargetEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Venv, TargetEnvironment]:
+    """A fresh venv two levels below a directory of its own, and its target.
+
+    ``_refused_untouched`` watches that directory: two levels around the venv, as before, but
+    no longer the session's whole temporary tree (``venv``'s grandparent), which every earlier
+    test of the worker had filled and which each check hashed twice (a fifth of the suite).
+    """
+    venv = clone_venv(venv_template, tmp_path_factory.mktemp("fence") / "room" / "venv")
+    return venv, relocated_target(template_target, venv_template, venv)
+
+
+def _refused_untouched(fenced: tuple[Venv, TargetEnvironment], wheel: Path, message: str) -> None:
+    venv, env = fenced
     outside = venv.path.parent.parent
     before = snapshot(outside)
     with pytest.raises(InstallError, match=message):
@@ -317,27 +339,27 @@ def _refused_untouched(venv: Venv, env: TargetEnvironment, wheel: Path, message:
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_hostile_wheel_is_refused(
-    case: str, venv: Venv, env: TargetEnvironment, wheel_dir: Path
+    case: str, fenced: tuple[Venv, TargetEnvironment], wheel_dir: Path
 ) -> None:
     options, message = HOSTILE[case]
     wheel = demo_wheel(wheel_dir, "1.0", **options)
-    _refused_untouched(venv, env, wheel.path, message)
+    _refused_untouched(fenced, wheel.path, message)
 
 
 @pytest.mark.parametrize("case", sorted(ZIP_EDITS))
 def test_hostile_zip_is_refused(
-    case: str, venv: Venv, env: TargetEnvironment, wheel_dir: Path
+    case: str, fenced: tuple[Venv, TargetEnvironment], wheel_dir: Path
 ) -> None:
     edit, message = ZIP_EDITS[case]
     wheel = demo_wheel(wheel_dir)
     edit(wheel.path)
-    _refused_untouched(venv, env, wheel.path, message)
+    _refused_untouched(fenced, wheel.path, message)
 
 
-def test_not_a_zip_is_refused(venv: Venv, env: TargetEnvironment, wheel_dir: Path) -> None:
+def test_not_a_zip_is_refused(fenced: tuple[Venv, TargetEnvironment], wheel_dir: Path) -> None:
     fake = wheel_dir / "demo_pkg-1.0-py3-none-any.whl"
     fake.write_bytes(b"this is not a zip file")
-    _refused_untouched(venv, env, fake, "is not a valid wheel")
+    _refused_untouched(fenced, fake, "is not a valid wheel")
 
 
 def test_bad_wheel_after_good_ones_installs_nothing(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pipseal.environment import TargetEnvironment, inspect_interpreter
+from pipseal.environment import TargetEnvironment
 from pipseal.errors import InstallError, TreeDrifted
 from pipseal.install import Transaction, install_wheels
 from pipseal.install.staged import StagedDistribution, mirrored_scheme, scheme_root
@@ -101,8 +101,8 @@ def many_files_wheel(wheel_dir: Path, name: str, count: int) -> BuiltDist:
 
 
 @pytest.fixture
-def env(venv: Venv) -> TargetEnvironment:
-    return inspect_interpreter(str(venv.python))
+def env(venv_target: TargetEnvironment) -> TargetEnvironment:
+    return venv_target
 
 
 @pytest.fixture

@@ -18,18 +18,15 @@ from packaging.version import Version
 
 from pipseal.cache.store import Cache
 from pipseal.errors import PipsealError
-from pipseal.fetch import Fetcher
+from pipseal.fetch.fetcher import Fetcher
 from pipseal.hashes import Hash, Hashes
-from pipseal.http import HttpOptions, Session
-from pipseal.index import Finder, IndexFile
-from pipseal.metadata import (
-    TAIL_BYTES,
-    CoreMetadata,
-    MetadataFetcher,
-    RangeFile,
-    RangeUnsupported,
-    record_checked,
-)
+from pipseal.http.session import HttpOptions, Session
+from pipseal.index.files import IndexFile
+from pipseal.index.finder import Finder
+from pipseal.metadata.core import CoreMetadata
+from pipseal.metadata.fetcher import MetadataFetcher
+from pipseal.metadata.ranges import TAIL_BYTES, RangeFile, RangeUnsupported
+from pipseal.metadata.record import record_checked
 from tests.support.indexserver import IndexServer, RequestRecord
 from tests.support.wheels import BuiltDist, build_sdist, build_wheel
 

@@ -28,14 +28,16 @@ from hypothesis import strategies as st
 
 from pipseal.cache.store import Cache, stored_page
 from pipseal.commands import verify
-from pipseal.environment import TargetEnvironment, _read_dist_info, inspect_interpreter
+from pipseal.environment import TargetEnvironment, inspect_interpreter
 from pipseal.errors import PipsealError
-from pipseal.index import IndexFile, parse_project_page
+from pipseal.index.files import IndexFile, parse_project_page
 from pipseal.install import transaction
 from pipseal.install.unpacked import MANIFEST, build_tree, read_tree, tree_root
 from pipseal.install.wheel import check_archive
-from pipseal.metadata import CoreMetadata, _verified_record
-from pipseal.pages import load as load_page
+from pipseal.installed_dists import read_dist_info
+from pipseal.metadata.core import CoreMetadata
+from pipseal.metadata.record import verified_record
+from pipseal.pages.stored import load as load_page
 from pipseal.requirements import parse_requirements_text
 from tests.support.wheels import build_wheel
 
@@ -111,7 +113,7 @@ def test_installed_metadata_and_record(scratch: Path, metadata: bytes, record: b
     (dist_info / "METADATA").write_bytes(metadata)
     (dist_info / "RECORD").write_bytes(record)
     with bounded():
-        dist = _read_dist_info(dist_info)
+        dist = read_dist_info(dist_info)
         paths = transaction._record_paths(dist_info / "RECORD")
         if dist is not None:
             assert dist.name and dist.version
@@ -273,7 +275,7 @@ def test_cache_records(scratch: Path, raw: bytes, with_header: bool) -> None:
     cache = Cache(scratch / "cache", warn=lambda message: None)
     cache.prepare()
     with bounded():
-        problem, metadata = _verified_record(raw, _ARCHIVE, _index_file(), "fuzzed")
+        problem, metadata = verified_record(raw, _ARCHIVE, _index_file(), "fuzzed")
         assert (problem == "") == (metadata is not None)
         problem, page = stored_page(raw, "http://i/fuzzed/")
         assert (problem == "") == (page is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tomllib
 from dataclasses import replace
@@ -27,6 +28,7 @@ from pipseal.pylock import (
     requirements_from_pylock,
     select,
 )
+from tests.support.venvs import SRC, scrubbed_env
 
 A = "a" * 64
 B = "b" * 64
@@ -321,6 +323,25 @@ def test_a_newer_minor_lock_version_is_read_with_a_warning() -> None:
 
     assert lock.lock_version == "1.1"
     assert lock.warnings and "1.1 is newer than 1.0" in lock.warnings[0]
+
+
+def test_packagings_own_log_line_is_not_printed_beside_pipseals_warning() -> None:
+    # packaging.pylock logs the newer minor version; with no handler configured, logging's last
+    # resort would print it to stderr (pytest's capture would hide that: a real process here).
+    code = (
+        "from pipseal.pylock import parse_pylock\n"
+        'lock = parse_pylock(\'lock-version = "1.1"\\ncreated-by = "x"\\npackages = []\')\n'
+        "print(len(lock.warnings))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        env=scrubbed_env({"PYTHONPATH": str(SRC)}),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert (ran.stdout, ran.stderr) == ("1\n", "")
 
 
 def test_render_round_trips_and_is_stable() -> None:

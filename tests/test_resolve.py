@@ -22,11 +22,11 @@ from pipseal.environment import (
     installed_distributions,
 )
 from pipseal.errors import NoMatchingDistribution, PipsealError
-from pipseal.fetch import Fetcher
+from pipseal.fetch.fetcher import Fetcher
 from pipseal.hashes import Hash, Hashes
-from pipseal.http import HttpOptions, Session
-from pipseal.index import Finder
-from pipseal.metadata import MetadataFetcher
+from pipseal.http.session import HttpOptions, Session
+from pipseal.index.finder import Finder
+from pipseal.metadata.fetcher import MetadataFetcher
 from pipseal.pipeline.request import Request
 from pipseal.requirements import RequirementsOptions, parse_requirement
 from pipseal.resolve import Resolution, ResolvedDist, resolve

@@ -7,17 +7,24 @@ files are read global (``$XDG_CONFIG_DIRS/pip/pip.conf``, ``/etc/pip.conf``), th
 ``$PIP_CONFIG_FILE``; later files win; within a file the command's section beats ``[global]``.
 ``PIP_CONFIG_FILE=os.devnull`` loads no file at all. Keys are option long names (``index-url``);
 environment variables are ``PIP_INDEX_URL`` (and pipseal's own ``PIPSEAL_INDEX_URL`` beats it).
+
+Every command reads its configuration, ``list`` too, whose start-up is measured against
+uv's: configparser and pathlib are imported only when a configuration file exists, and
+``Config`` is a plain class (importing dataclasses costs more than reading a hundred
+installed distributions).
 """
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from pipseal.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    import configparser
+    from pathlib import Path
 
 #: pip's option aliases whose environment variable or file key differs from our canonical name.
 ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -31,7 +38,7 @@ _FALSE = {"0", "false", "no", "off", "n", "f"}
 
 
 def config_files(
-    environ: Mapping[str, str], *, isolated: bool = False, etc: Path = Path("/etc")
+    environ: Mapping[str, str], *, isolated: bool = False, etc: str | os.PathLike[str] = "/etc"
 ) -> list[Path]:
     """pip's configuration files, lowest precedence first (only the ones that exist).
 
@@ -42,28 +49,48 @@ def config_files(
     env_file = environ.get("PIP_CONFIG_FILE")
     if env_file is not None and env_file == os.devnull:
         return []
-    candidates: list[Path] = []
-    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or str(etc / "xdg")
-    candidates += [Path(d) / "pip" / "pip.conf" for d in xdg_dirs.split(os.pathsep) if d]
-    candidates.append(etc / "pip.conf")
-    home = Path(environ.get("HOME") or Path.home())
-    if not isolated and not (env_file and Path(env_file).exists()):
-        candidates.append(home / ".pip" / "pip.conf")
-        xdg_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
-        candidates.append(xdg_home / "pip" / "pip.conf")
+    join = os.path.join
+    candidates: list[str] = []
+    xdg_dirs = environ.get("XDG_CONFIG_DIRS") or join(etc, "xdg")
+    candidates += [join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d]
+    candidates.append(join(etc, "pip.conf"))
+    home = environ.get("HOME") or os.path.expanduser("~")
+    if not isolated and not (env_file and os.path.exists(env_file)):
+        candidates.append(join(home, ".pip", "pip.conf"))
+        xdg_home = environ.get("XDG_CONFIG_HOME") or join(home, ".config")
+        candidates.append(join(xdg_home, "pip", "pip.conf"))
     if environ.get("VIRTUAL_ENV"):
-        candidates.append(Path(environ["VIRTUAL_ENV"]) / "pip.conf")
+        candidates.append(join(environ["VIRTUAL_ENV"], "pip.conf"))
     if env_file:
-        candidates.append(Path(env_file))
-    return [p for p in dict.fromkeys(candidates) if p.is_file()]
+        candidates.append(env_file)
+    found = [c for c in candidates if os.path.isfile(c)]
+    if not found:
+        return []
+    from pathlib import Path
+
+    return list(dict.fromkeys(Path(c) for c in found))
 
 
-@dataclass(frozen=True)
 class Config:
     """Merged settings for one command; ``origin`` says where each came from (for messages)."""
 
-    values: Mapping[str, str] = field(default_factory=dict)
-    origin: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("origin", "values")
+
+    def __init__(
+        self, values: Mapping[str, str] | None = None, origin: Mapping[str, str] | None = None
+    ) -> None:
+        self.values: Mapping[str, str] = {} if values is None else values
+        self.origin: Mapping[str, str] = {} if origin is None else origin
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return (self.values, self.origin) == (other.values, other.origin)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable mappings inside, as the dataclass had
+
+    def __repr__(self) -> str:
+        return f"Config(values={self.values!r}, origin={self.origin!r})"
 
     def get(self, key: str) -> str | None:
         return self.values.get(key)
@@ -111,7 +138,7 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     *,
     isolated: bool = False,
-    etc: Path = Path("/etc"),
+    etc: str | os.PathLike[str] = "/etc",
 ) -> Config:
     """Settings from files and environment for ``command``.
 
@@ -124,6 +151,8 @@ def load_config(
     origin: dict[str, str] = {}
     parsed: list[tuple[Path, configparser.RawConfigParser]] = []
     for path in config_files(environ, isolated=isolated, etc=etc):
+        import configparser
+
         parser = configparser.RawConfigParser()
         try:
             parser.read(path, encoding="utf-8")

@@ -10,22 +10,26 @@ that need not end in a blank line), ``Requires-Dist``, ``direct_url.json`` (PEP 
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from pipseal.environment import InstalledDistribution
-from pipseal.provenance import PROVENANCE_FILE, Provenance
+from pipseal.headers import file_header_values
+from pipseal.installed_dists import InstalledDistribution
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     from email.message import Message
+    from pathlib import Path
+    from typing import Any
 
     from packaging.requirements import Requirement
     from packaging.tags import Tag
 
-__all__ = ["METADATA_FIELDS", "DistInfo", "url_to_path"]
+    from pipseal.provenance import Provenance
+
+__all__ = ["METADATA_FIELDS", "DistInfo", "is_plain_release", "url_to_path"]
 
 #: The core metadata fields and whether each may occur more than once (pip's
 #: ``METADATA_FIELDS``, pip/_internal/metadata/_json.py): the JSON form of METADATA that
@@ -61,28 +65,47 @@ METADATA_FIELDS: tuple[tuple[str, bool], ...] = (
 )
 
 
+#: A release of dot-separated numbers without leading zeros: valid, and already in the form
+#: packaging's Version prints (so ``freeze`` need not import packaging.version for it).
+_PLAIN_RELEASE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+
+
+def is_plain_release(version: str) -> bool:
+    """Whether ``str(Version(version)) == version`` can be told without packaging."""
+    return _PLAIN_RELEASE.fullmatch(version) is not None
+
+
 def url_to_path(url: str) -> str:
     """A ``file:`` URL's local path, as pip's ``url_to_path`` gives it."""
-    from urllib.parse import urlsplit
-    from urllib.request import url2pathname
+    from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
     netloc = parts.netloc if parts.netloc not in ("", "localhost") else ""
-    return url2pathname(("//" + netloc if netloc else "") + parts.path)
+    path = ("//" + netloc if netloc else "") + parts.path
+    if os.name == "posix" and sys.version_info < (3, 14):
+        # What url2pathname is there; importing urllib.request (email, http.client, tempfile)
+        # would cost ``list`` more than reading the environment.
+        return unquote(path)
+    from urllib.request import url2pathname
+
+    return url2pathname(path)
 
 
-@dataclass(frozen=True, eq=False)
 class DistInfo:
     """One installed distribution and, read when first asked, its ``.dist-info`` files.
 
     ``markers`` are the target interpreter's marker values (None: this interpreter's), against
-    which ``requires`` evaluates each requirement's marker."""
+    which ``requires`` evaluates each requirement's marker. (A plain class, not a dataclass:
+    ``list`` must not pay for importing dataclasses; see ``commands/installed.py``.)"""
 
-    dist: InstalledDistribution
-    markers: Mapping[str, str] | None = None
+    def __init__(self, dist: InstalledDistribution, markers: Mapping[str, str] | None = None):
+        self.dist = dist
+        self.markers = markers
 
     @property
     def path(self) -> Path:
+        from pathlib import Path
+
         return Path(self.dist.dist_info)
 
     @property
@@ -93,7 +116,10 @@ class DistInfo:
     def read_text(self, name: str) -> str | None:
         """A file of the ``.dist-info`` as text, or None when it is absent or unreadable."""
         try:
-            return (self.path / name).read_text(encoding="utf-8", errors="replace")
+            with open(
+                os.path.join(self.dist.dist_info, name), encoding="utf-8", errors="replace"
+            ) as f:
+                return f.read()
         except OSError:
             return None
 
@@ -112,6 +138,8 @@ class DistInfo:
     @cached_property
     def normalized_version(self) -> str:
         """The version as pip prints it in ``freeze`` and JSON (normalized when valid)."""
+        if is_plain_release(self.dist.version):
+            return self.dist.version
         from packaging.version import InvalidVersion, Version
 
         try:
@@ -119,8 +147,10 @@ class DistInfo:
         except InvalidVersion:
             return self.dist.version
 
-    @property
+    @cached_property
     def version_is_valid(self) -> bool:
+        if is_plain_release(self.dist.version):
+            return True
         from packaging.version import InvalidVersion, Version
 
         try:
@@ -179,6 +209,8 @@ class DistInfo:
     @cached_property
     def provenance(self) -> Provenance | None:
         """Where the archive came from, as pipseal recorded it at install time."""
+        from pipseal.provenance import PROVENANCE_FILE, Provenance
+
         text = self.read_text(PROVENANCE_FILE)
         return Provenance.from_json(text) if text is not None else None
 
@@ -190,6 +222,16 @@ class DistInfo:
         from email.parser import Parser
 
         return Parser().parsestr(text)
+
+    @cached_property
+    def build_tag(self) -> str | None:
+        """WHEEL's ``Build`` (as ``wheel.get("Build")`` gives it), read from the header block
+        alone: ``list`` asks it of every distribution."""
+        wheel = os.path.join(self.dist.dist_info, "WHEEL")
+        try:
+            return file_header_values(wheel, ("build",), 1 << 20).get("build")
+        except OSError:
+            return None
 
     def wheel_tags(self) -> frozenset[Tag] | None:
         """The tags WHEEL declares (None without a WHEEL file)."""
@@ -208,6 +250,7 @@ class DistInfo:
         if text is None:
             return None
         import csv
+        from pathlib import Path
 
         return [str(Path(row[0])) for row in csv.reader(text.splitlines()) if row]
 

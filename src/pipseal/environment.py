@@ -15,28 +15,31 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-import packaging
-
+from pipseal import interpreter_memo
 from pipseal.atomic import write_atomic
 from pipseal.errors import UsageError
+from pipseal.installed_dists import InstalledDistribution, distributions_in
+from pipseal.interpreter_memo import absolute as _absolute
+from pipseal.interpreter_memo import memo_key, relocated
 from pipseal.probe import INSPECT_SCRIPT, ProbeFailed, read_bounded
+from pipseal.target_python import NO_VIRTUALENV_MESSAGE, find_target_python
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
 
 __all__ = [
+    "NO_VIRTUALENV_MESSAGE",
     "InstalledDistribution",
     "TargetEnvironment",
     "distributions_in",
+    "environment_from_answer",
     "find_target_python",
     "inspect_interpreter",
     "installed_distributions",
@@ -47,11 +50,6 @@ __all__ = [
 SCHEME_KEYS: tuple[str, ...] = ("purelib", "platlib", "headers", "scripts", "data")
 #: How long the target interpreter may take to answer, in seconds.
 INSPECT_TIMEOUT = 60.0
-
-NO_VIRTUALENV_MESSAGE = (
-    "no virtual environment is active; pipseal does not install into the system Python. "
-    "Activate one, or pass --python PATH (or --target DIR / --prefix DIR)"
-)
 
 
 @dataclass(frozen=True)
@@ -92,68 +90,6 @@ class TargetEnvironment:
     def site_dirs(self) -> tuple[str, ...]:
         """The directories importable distributions live in: purelib, then platlib if distinct."""
         return tuple(dict.fromkeys((self.scheme["purelib"], self.scheme["platlib"])))
-
-
-def _absolute(path: str | Path) -> str:
-    """An absolute, normalized path that keeps symlinks: a venv's bin/python must stay itself,
-    not become the base interpreter it links to."""
-    return os.path.normpath(Path(path).absolute())
-
-
-def _venv_python(directory: Path) -> Path | None:
-    """The interpreter of a virtual environment directory, if it has one."""
-    for candidate in ("bin/python", "bin/python3", "Scripts/python.exe"):
-        path = directory / candidate
-        if path.is_file():
-            return path
-    return None
-
-
-def find_target_python(
-    explicit: str | None = None, environ: Mapping[str, str] | None = None
-) -> str:
-    """Choose the interpreter to install for and return its absolute path.
-
-    ``explicit`` (``--python``) may be an interpreter file, a virtual environment directory, or
-    a command name found on PATH. Without it, ``$VIRTUAL_ENV`` (read from ``environ``, by
-    default ``os.environ``) names the environment. Otherwise the install is refused: pipseal
-    never installs into the system Python unasked. A path that does not exist or is not
-    executable raises UsageError naming it; one that exists but does not run is reported by
-    ``inspect_interpreter``.
-    """
-    environ = os.environ if environ is None else environ
-    if explicit is not None:
-        return _explicit_python(explicit)
-    virtual_env = environ.get("VIRTUAL_ENV")
-    if virtual_env:
-        python = _venv_python(Path(virtual_env))
-        if python is None:
-            raise UsageError(
-                f"VIRTUAL_ENV={virtual_env} but it holds no Python interpreter (no bin/python)",
-                hint="Activate an existing virtual environment, or pass --python PATH",
-            )
-        return _absolute(python)
-    raise UsageError(NO_VIRTUALENV_MESSAGE)
-
-
-def _explicit_python(explicit: str) -> str:
-    path = Path(explicit).expanduser()
-    if not path.exists() and os.sep not in explicit and "/" not in explicit:
-        found = shutil.which(explicit)
-        if found is not None:
-            path = Path(found)
-    if path.is_dir():
-        python = _venv_python(path)
-        if python is None:
-            raise UsageError(
-                f"--python {explicit}: the directory holds no Python interpreter (no bin/python)"
-            )
-        path = python
-    elif not path.exists():
-        raise UsageError(f"--python {explicit}: no such file or directory")
-    if not os.access(path, os.X_OK):
-        raise UsageError(f"--python {explicit}: the file is not executable")
-    return _absolute(path)
 
 
 def inspect_interpreter(
@@ -217,7 +153,7 @@ class Inspection:
                 f"(exit status {process.returncode}): {last}"
             )
         try:
-            environment = _environment_from_answer(python, json.loads(stdout))
+            environment = environment_from_answer(python, json.loads(stdout))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise UsageError(
                 f"--python {python}: its answer about itself cannot be understood ({exc})"
@@ -242,12 +178,13 @@ def start_inspection(
     """``inspect_interpreter``, its subprocess started and not waited for (see Inspection)."""
     if target is not None and prefix is not None:
         raise UsageError("--target and --prefix cannot be used together")
-    key = _memo_key(python, target, prefix) if memo_dir is not None else None
-    venv_key = _venv_key(python) if memo_dir is not None and not (target or prefix) else None
+    key = memo_key(python, target, prefix) if memo_dir is not None else None
+    like_venvs = memo_dir is not None and not (target or prefix)
+    venv_key = interpreter_memo.venv_key(python) if like_venvs else None
     if key is not None and memo_dir is not None:
         try:
             remembered = (memo_dir / f"{key}.json").read_text(encoding="utf-8")
-            known = _environment_from_answer(python, json.loads(remembered))
+            known = environment_from_answer(python, json.loads(remembered))
             return Inspection(python, known=known)
         except (OSError, ValueError, KeyError, TypeError, IndexError, UsageError):
             pass
@@ -256,9 +193,9 @@ def start_inspection(
         # answer holds here with its prefix replaced by this one's.
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError, IndexError):
             other = json.loads((memo_dir / f"{venv_key}.json").read_text(encoding="utf-8"))
-            moved = _relocated(other, str(Path(_absolute(python)).parent.parent))
+            moved = relocated(other, str(Path(_absolute(python)).parent.parent))
             if moved is not None:
-                return Inspection(python, known=_environment_from_answer(python, moved))
+                return Inspection(python, known=environment_from_answer(python, moved))
     argv = [
         python,
         # -I: the user's PYTHON* variables and user site must not change the answers.
@@ -286,73 +223,7 @@ def start_inspection(
     return Inspection(python, process=process, memo=memo)
 
 
-def _venv_key(python: str) -> str | None:
-    """A key shared by the virtual environments of one base interpreter made the same way
-    (their pyvenv.cfg alike but for the command that made them), or None for anything else."""
-    import hashlib
-
-    path = Path(_absolute(python))
-    cfg = path.parent.parent / "pyvenv.cfg"
-    if path.parent.name not in ("bin", "Scripts"):
-        return None
-    try:
-        lines = [
-            line
-            for line in cfg.read_text(encoding="utf-8", errors="replace").splitlines()
-            if line.partition("=")[0].strip().lower() != "command"
-        ]
-        binary = os.stat(path)
-    except OSError:
-        return None
-    parts = [
-        "venv",
-        f"{path.parent.name}/{path.name}",
-        f"{binary.st_ino}:{binary.st_size}:{binary.st_mtime_ns}",
-        packaging.__version__,
-        INSPECT_SCRIPT,
-        str(os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""),
-        "\n".join(lines),
-    ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def _relocated(answer: Any, new_prefix: str) -> Any | None:
-    """``answer`` of a venv at another place, moved to ``new_prefix``; None if not movable."""
-    old = str(answer["prefix"])
-    if not answer.get("is_virtualenv"):
-        return None
-    scheme = {}
-    for name, value in answer["scheme"].items():
-        text = str(value)
-        if text != old and not text.startswith(old + os.sep):
-            return None
-        scheme[name] = new_prefix + text[len(old) :]
-    return {**answer, "prefix": new_prefix, "scheme": scheme}
-
-
-def _memo_key(python: str, target: str | None, prefix: str | None) -> str | None:
-    import hashlib
-
-    try:
-        binary = os.stat(python)
-        parts = [
-            _absolute(python),
-            str(target and _absolute(target)),
-            str(prefix and _absolute(prefix)),
-            f"{binary.st_ino}:{binary.st_size}:{binary.st_mtime_ns}",
-            packaging.__version__,
-            INSPECT_SCRIPT,
-            str(os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else ""),
-        ]
-        cfg = Path(python).parent.parent / "pyvenv.cfg"
-        with contextlib.suppress(OSError):
-            parts.append(cfg.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError):
-        return None
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def _environment_from_answer(python: str, answer: Any) -> TargetEnvironment:
+def environment_from_answer(python: str, answer: Any) -> TargetEnvironment:
     """The TargetEnvironment an interpreter's JSON answer describes (KeyError etc. if broken)."""
     # Imported here, not with this module: the probe starts before packaging's tags load.
     from pipseal.target_tags import TagFacts, target_tags
@@ -427,18 +298,6 @@ def synthetic_target(
     )
 
 
-@dataclass(frozen=True)
-class InstalledDistribution:
-    """A distribution found installed in a target (one ``.dist-info`` directory)."""
-
-    name: str
-    canonical_name: str
-    version: str
-    dist_info: str
-    installer: str | None
-    requested: bool
-
-
 def installed_distributions(env: TargetEnvironment) -> dict[str, InstalledDistribution]:
     """The distributions installed in ``env``'s site directories, keyed by canonical name.
 
@@ -447,72 +306,3 @@ def installed_distributions(env: TargetEnvironment) -> dict[str, InstalledDistri
     wins, as it does for ``importlib.metadata``.
     """
     return distributions_in(env.site_dirs())
-
-
-def distributions_in(site_dirs: Sequence[str]) -> dict[str, InstalledDistribution]:
-    """``installed_distributions`` of any directories (pip's ``--path``), in the same order."""
-    found: dict[str, InstalledDistribution] = {}
-    for dist in _scan(tuple(site_dirs)):
-        found.setdefault(dist.canonical_name, dist)
-    return found
-
-
-def _scan(site_dirs: tuple[str, ...]) -> Iterator[InstalledDistribution]:
-    for site in site_dirs:
-        try:
-            entries = sorted(os.scandir(site), key=lambda e: e.name)
-        except OSError:
-            # A scheme directory that does not exist yet holds nothing installed.
-            continue
-        for entry in entries:
-            if entry.name.endswith(".dist-info") and entry.is_dir():
-                dist = _read_dist_info(Path(entry.path))
-                if dist is not None:
-                    yield dist
-
-
-def _read_dist_info(path: Path) -> InstalledDistribution | None:
-    try:
-        with (path / "METADATA").open(encoding="utf-8", errors="replace") as f:
-            head = _header_block(f)
-    except OSError:
-        return None
-    from email.parser import HeaderParser  # only when some distribution is installed
-
-    from packaging.utils import canonicalize_name
-
-    headers = HeaderParser().parsestr(head)
-    name, version = headers.get("Name"), headers.get("Version")
-    if not name or not version:
-        return None
-    try:
-        installer: str | None = (path / "INSTALLER").read_text(encoding="utf-8").strip() or None
-    except OSError:
-        installer = None
-    return InstalledDistribution(
-        name=str(name).strip(),
-        canonical_name=canonicalize_name(str(name).strip()),
-        version=str(version).strip(),
-        dist_info=str(path.absolute()),
-        installer=installer,
-        requested=(path / "REQUESTED").exists(),
-    )
-
-
-#: A METADATA header block longer than this is not one any tool wrote; the rest is not read.
-MAX_HEADER_CHARS = 1024 * 1024
-
-
-def _header_block(f: TextIO) -> str:
-    """The header lines of a METADATA file: up to the first blank line, or the end of the file
-    (a distribution without a description has no blank line at all), at most
-    ``MAX_HEADER_CHARS``. A long description after the headers is never read."""
-    lines: list[str] = []
-    size = 0
-    while size < MAX_HEADER_CHARS:
-        line = f.readline(MAX_HEADER_CHARS - size)
-        if not line or line in ("\n", "\r\n"):
-            break
-        lines.append(line)
-        size += len(line)
-    return "".join(lines)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
-import threading
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, signal and threading are imported where a probe runs: the commands that read an
+# environment import this module for INSPECT_SCRIPT alone (part of the remembered answer's key).
 
 __all__ = ["INSPECT_OUTPUT_LIMIT", "INSPECT_SCRIPT", "ProbeFailed", "kill_group", "read_bounded"]
 
@@ -120,6 +124,8 @@ class ProbeFailed(Exception):
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill ``process`` and whatever it started (it leads its own session: ``start_new_session``):
     a shell script's child holding the pipes open must not outlive it."""
+    import signal
+
     if os.name == "posix":
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -136,6 +142,9 @@ def read_bounded(
     not exited after ``timeout`` seconds. ``process`` must lead its own session, so that what
     it started is killed with it.
     """
+    import subprocess
+    import threading
+
     assert process.stdout is not None and process.stderr is not None
     overflow = threading.Event()
     streams = (process.stdout, process.stderr)

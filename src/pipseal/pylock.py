@@ -3,13 +3,15 @@
 Pure: :func:`parse_pylock` takes text, :func:`select` a target, :func:`render` gives text back;
 only :func:`read_pylock` and :func:`requirements_from_pylock` read the file.
 
-What pipseal installs from a lock is what PEP 751's installation steps choose: the lock's
-``requires-python`` and ``environments`` must hold for the target, packages whose ``marker`` does
-not hold are skipped, each remaining package installs its best wheel by the target's tag order.
-pipseal builds nothing, so a package that only offers an sdist here, a ``vcs`` or a
-``directory`` entry is refused with a message naming the package; an ``archive`` is accepted
-when it is a wheel. Every problem in the file is reported with the file and the key
-(``pylock.toml: packages[2].wheels[0].hashes: ...``).
+``packaging.pylock`` does the standard's work: it validates the document and runs PEP 751's
+installation steps (the lock's ``requires-python`` and ``environments`` must hold for the
+target, packages whose ``marker`` does not hold are skipped, each remaining package installs its
+best wheel by the target's tag order). This module keeps what packaging lacks: pipseal's
+values (which ``commands/lock.py`` builds), the choice for a ``TargetEnvironment``, writing,
+pipseal's wording of every error, and its refusals. pipseal builds nothing yet, so a package
+that only offers an sdist here, a ``vcs`` or a ``directory`` entry is refused with a message
+naming the package; an ``archive`` is accepted when it is a wheel. Every problem in the file
+is reported with the file and the key (``pylock.toml: packages[2] (name).wheels[0].hashes: ...``).
 """
 
 from __future__ import annotations
@@ -19,19 +21,15 @@ import os
 import posixpath
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_wheel_filename,
-)
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import RequirementsFileError
@@ -39,6 +37,9 @@ from pipseal.hashes import OPTION_ALGORITHMS, Hash
 from pipseal.requirements import Location, ParsedRequirement
 
 if TYPE_CHECKING:
+    from packaging import pylock as standard_pylock
+    from packaging.markers import Environment
+
     from pipseal.environment import TargetEnvironment
 
 __all__ = [
@@ -57,7 +58,6 @@ __all__ = [
 
 #: The lock-version pipseal writes and the major version it reads.
 LOCK_VERSION = "1.0"
-_PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -134,233 +134,272 @@ class Selected:
 
 def is_pylock_path(path: str | os.PathLike[str]) -> bool:
     """Whether the file name is a lock file's by PEP 751 (``pylock.toml``, ``pylock.NAME.toml``)."""
-    return bool(_PYLOCK_NAME.match(os.path.basename(os.fspath(path))))
+    from packaging.pylock import is_valid_pylock_path
+
+    return is_valid_pylock_path(Path(path))
 
 
-# -- parsing ------------------------------------------------------------------------------------
-
-
-class _Reader:
-    """Typed access to the TOML document; every failure names the file and the key."""
-
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-
-    def fail(self, key: str, problem: str) -> PylockError:
-        where = f"{self.filename}: {key}: " if key else f"{self.filename}: "
-        return PylockError(where + problem)
-
-    def table(self, value: object, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a table, found {_type_name(value)}")
-        return value
-
-    def string(
-        self, data: Mapping[str, Any], key: str, where: str, *, required: bool = False
-    ) -> str | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                raise self.fail(_join(where, key), "is required but missing")
-            return None
-        if not isinstance(value, str):
-            raise self.fail(_join(where, key), f"expected a string, found {_type_name(value)}")
-        return value
-
-    def strings(self, data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(_join(where, key), "expected an array of strings")
-        return tuple(value)
-
-    def specifier(self, data: Mapping[str, Any], key: str, where: str) -> SpecifierSet | None:
-        text = self.string(data, key, where)
-        if text is None:
-            return None
-        try:
-            return SpecifierSet(text)
-        except InvalidSpecifier:
-            raise self.fail(_join(where, key), f"invalid version specifier {text!r}") from None
-
-    def marker(self, text: str, key: str) -> Marker:
-        try:
-            return Marker(text)
-        except InvalidMarker as exc:
-            raise self.fail(key, f"invalid marker {text!r}: {exc}") from None
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _type_name(value: object) -> str:
-    return {
-        dict: "a table",
-        list: "an array",
-        str: "a string",
-        int: "an integer",
-        float: "a float",
-        bool: "a boolean",
-    }.get(type(value), type(value).__name__)
+# -- parsing: packaging.pylock validates, pipseal adds its refusals and names file and key --------
 
 
 def parse_pylock(text: str, filename: str = "pylock.toml") -> Pylock:
-    """Parse a lock file's text; raise PylockError naming ``filename`` and the key at fault."""
-    r = _Reader(filename)
+    """Parse a lock file's text; raise PylockError naming ``filename`` and the key at fault.
+
+    ``packaging.pylock`` checks the document against PEP 751 (its errors are put in pipseal's
+    words, ``<file>: packages[2] (name).wheels[0].hashes: <problem>``); pipseal then refuses
+    what it cannot install yet (``vcs`` and ``directory`` entries: they must be built) and
+    digests that are not hexadecimal, sizes below zero.
+    """
+    from packaging import pylock as standard
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise r.fail("", f"not valid TOML: {exc}") from None
-    version_text = r.string(data, "lock-version", "", required=True)
-    assert version_text is not None
+        raise PylockError(f"{filename}: not valid TOML: {exc}") from None
+    _refuse_source_trees(data, filename)
+    _quiet_standard_logger()
     try:
-        version = Version(version_text)
-    except InvalidVersion:
-        raise r.fail("lock-version", f"invalid version {version_text!r}") from None
+        # PEP 751 names are normalized; pipseal has always read a lock that spells them freely.
+        parsed = standard.Pylock.from_dict(_names_normalized(data))
+    except standard.PylockValidationError as exc:
+        raise _validation_error(exc, data, filename) from None
+    version = str(data["lock-version"])
     warnings: list[str] = []
-    if version.major != 1:
-        raise r.fail(
-            "lock-version",
-            f"version {version_text} is not supported (pipseal reads lock-version 1.x)",
-        )
-    if version.minor > 0:
+    if parsed.lock_version > Version(LOCK_VERSION):
         warnings.append(
-            f"{filename}: lock-version {version_text} is newer than {LOCK_VERSION}; keys pipseal "
+            f"{filename}: lock-version {version} is newer than {LOCK_VERSION}; keys pipseal "
             "does not know are ignored"
         )
-    created_by = r.string(data, "created-by", "", required=True)
-    assert created_by is not None
-    raw_packages = data.get("packages")
-    if raw_packages is None:
-        raise r.fail("packages", "is required but missing")
-    if not isinstance(raw_packages, list):
-        raise r.fail("packages", f"expected an array of tables, found {_type_name(raw_packages)}")
-    packages = tuple(_package(r, raw, f"packages[{i}]") for i, raw in enumerate(raw_packages))
+    raw_packages: list[dict[str, Any]] = data["packages"]
+    packages = tuple(
+        _package(p, raw, f"{filename}: packages[{i}] ({raw['name']})")
+        for i, (p, raw) in enumerate(zip(parsed.packages, raw_packages, strict=True))
+    )
     return Pylock(
         filename=filename,
-        lock_version=version_text,
-        created_by=created_by,
+        lock_version=version,
+        created_by=parsed.created_by,
         packages=packages,
-        requires_python=r.specifier(data, "requires-python", ""),
-        environments=tuple(
-            r.marker(m, f"environments[{i}]")
-            for i, m in enumerate(r.strings(data, "environments", ""))
-        ),
-        extras=r.strings(data, "extras", ""),
-        dependency_groups=r.strings(data, "dependency-groups", ""),
-        default_groups=r.strings(data, "default-groups", ""),
+        requires_python=parsed.requires_python,
+        environments=tuple(parsed.environments or ()),
+        extras=tuple(data.get("extras", ())),
+        dependency_groups=tuple(parsed.dependency_groups or ()),
+        default_groups=tuple(parsed.default_groups or ()),
         warnings=tuple(warnings),
     )
 
 
-def _package(r: _Reader, raw: object, where: str) -> LockedPackage:
-    data = r.table(raw, where)
-    name = r.string(data, "name", where, required=True)
-    assert name is not None
-    shown = f"{where} ({name})"
-    for unsupported, why in (
-        ("vcs", "a version control checkout"),
-        ("directory", "a local source tree"),
-    ):
-        if unsupported in data:
-            raise r.fail(
-                f"{shown}.{unsupported}",
-                f"{why} must be built, and pipseal does not build from source; lock this "
-                "package from an index (wheels) instead",
-            )
-    version = r.string(data, "version", where)
-    if version is not None:
-        try:
-            Version(version)
-        except InvalidVersion:
-            raise r.fail(f"{shown}.version", f"invalid version {version!r}") from None
-    marker_text = r.string(data, "marker", where)
-    sdist = (
-        _file(r, data["sdist"], f"{shown}.sdist", name=name, kind="sdist")
-        if "sdist" in data
-        else None
-    )
-    wheels: tuple[LockedFile, ...] = ()
-    if "wheels" in data:
-        raw_wheels = data["wheels"]
-        if not isinstance(raw_wheels, list):
-            found = _type_name(raw_wheels)
-            raise r.fail(f"{shown}.wheels", f"expected an array of tables, found {found}")
-        wheels = tuple(
-            _file(r, w, f"{shown}.wheels[{i}]", name=name, kind="wheel")
-            for i, w in enumerate(raw_wheels)
-        )
-    archive = (
-        _file(r, data["archive"], f"{shown}.archive", name=name, kind="archive")
-        if "archive" in data
-        else None
-    )
-    if archive is not None and (sdist is not None or wheels):
-        raise r.fail(shown, "an archive cannot be given together with an sdist or wheels")
-    if archive is None and sdist is None and not wheels:
-        raise r.fail(shown, "names no source: give wheels, an sdist or an archive")
+def _refuse_source_trees(data: dict[str, Any], filename: str) -> None:
+    """pipseal does not build yet: a ``vcs`` or ``directory`` entry is refused first, whatever
+    else the entry says."""
+    packages = data.get("packages")
+    for i, raw in enumerate(packages if isinstance(packages, list) else ()):
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            continue
+        for unsupported, why in (
+            ("vcs", "a version control checkout"),
+            ("directory", "a local source tree"),
+        ):
+            if unsupported in raw:
+                raise PylockError(
+                    f"{filename}: packages[{i}] ({raw['name']}).{unsupported}: {why} must be "
+                    "built, and pipseal does not build from source; lock this package from an "
+                    "index (wheels) instead"
+                )
+
+
+def _quiet_standard_logger() -> None:
+    """packaging.pylock logs a newer minor lock-version; pipseal says it in ``Pylock.warnings``
+    (without a handler, logging's last resort would print packaging's line to stderr)."""
+    import logging
+
+    standard_logger = logging.getLogger("packaging.pylock")
+    if not standard_logger.handlers:
+        standard_logger.addHandler(logging.NullHandler())
+        standard_logger.propagate = False
+
+
+def _names_normalized(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    extras = data.get("extras")
+    if isinstance(extras, list):
+        data["extras"] = [canonicalize_name(e) if isinstance(e, str) else e for e in extras]
+    packages = data.get("packages")
+    if not isinstance(packages, list):
+        return data
+    return {
+        **data,
+        "packages": [
+            {**p, "name": canonicalize_name(p["name"])}
+            if isinstance(p, dict) and isinstance(p.get("name"), str)
+            else p
+            for p in packages
+        ],
+    }
+
+
+def _package(package: standard_pylock.Package, raw: dict[str, Any], where: str) -> LockedPackage:
     return LockedPackage(
-        name=canonicalize_name(name),
-        version=version,
-        marker=None if marker_text is None else r.marker(marker_text, f"{shown}.marker"),
-        requires_python=r.specifier(data, "requires-python", shown),
-        index=r.string(data, "index", shown),
-        sdist=sdist,
-        wheels=wheels,
-        archive=archive,
+        name=package.name,
+        version=raw.get("version"),
+        marker=package.marker,
+        requires_python=package.requires_python,
+        index=package.index,
+        sdist=None if package.sdist is None else _file(package.sdist, f"{where}.sdist"),
+        wheels=tuple(_file(w, f"{where}.wheels[{i}]") for i, w in enumerate(package.wheels or ())),
+        archive=None if package.archive is None else _file(package.archive, f"{where}.archive"),
     )
 
 
 def _file(
-    r: _Reader, raw: object, where: str, *, name: str, kind: Literal["wheel", "sdist", "archive"]
+    file: standard_pylock.PackageWheel
+    | standard_pylock.PackageSdist
+    | standard_pylock.PackageArchive,
+    where: str,
 ) -> LockedFile:
-    data = r.table(raw, where)
-    url = r.string(data, "url", where)
-    path = r.string(data, "path", where)
-    if url is None and path is None:
-        raise r.fail(where, "needs a url or a path")
-    filename = r.string(data, "name", where)
-    if filename is None:
-        location = url if url is not None else path
-        assert location is not None
-        filename = (
-            unquote(posixpath.basename(urlsplit(location).path))
-            if url
-            else (posixpath.basename(location.replace("\\", "/")))
-        )
-    if kind == "wheel":
-        try:
-            project, *_ = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion) as exc:
-            raise r.fail(_join(where, "name"), f"not a wheel file name: {exc}") from None
-        if project != canonicalize_name(name):
-            raise r.fail(_join(where, "name"), f"{filename} is a wheel of {project}, not {name}")
-    size = data.get("size")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise r.fail(_join(where, "size"), f"expected a non-negative integer, found {size!r}")
-    upload_time = data.get("upload-time")
-    if upload_time is not None and not isinstance(upload_time, datetime.datetime):
-        raise r.fail(_join(where, "upload-time"), "expected a TOML date-time")
-    raw_hashes = data.get("hashes")
-    if raw_hashes is None:
-        raise r.fail(_join(where, "hashes"), "is required but missing (a lock pins every file)")
-    hashes_table = r.table(raw_hashes, _join(where, "hashes"))
-    if not hashes_table:
-        raise r.fail(_join(where, "hashes"), "is empty (a lock pins every file)")
+    if file.size is not None and file.size < 0:
+        raise PylockError(f"{where}.size: expected a non-negative integer, found {file.size!r}")
     hashes: list[Hash] = []
-    for algorithm, value in hashes_table.items():
-        key = _join(where, f"hashes.{algorithm}")
-        if not isinstance(value, str) or not _HEX.match(value.lower()):
-            raise r.fail(key, f"expected a hexadecimal digest, found {value!r}")
+    for algorithm, value in file.hashes.items():
+        if not _HEX.match(value.lower()):
+            raise PylockError(
+                f"{where}.hashes.{algorithm}: expected a hexadecimal digest, found {value!r}"
+            )
         hashes.append(Hash(algorithm.lower(), value.lower()))
+    name = getattr(file, "name", None) or _location_name(file.url, file.path)
     return LockedFile(
-        name=filename,
-        url=url,
-        path=path,
-        size=size,
+        name=name,
+        url=file.url,
+        path=file.path,
+        size=file.size,
         hashes=tuple(sorted(hashes)),
-        upload_time=upload_time,
+        upload_time=file.upload_time,
     )
+
+
+def _location_name(url: str | None, path: str | None) -> str:
+    """The file name a ``url`` (decoded) or ``path`` ends with."""
+    if url:
+        return unquote(posixpath.basename(urlsplit(url).path))
+    assert path is not None
+    return posixpath.basename(path.replace("\\", "/"))
+
+
+#: packaging.pylock's ``Unexpected type X (expected Y)`` in pipseal's words.
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a float",
+    "bool": "a boolean",
+    "dict": "a table",
+    "Mapping": "a table",
+    "list": "an array",
+    "Sequence": "an array",
+    "datetime": "a TOML date-time",
+    "date": "a TOML date",
+    "time": "a TOML time",
+}
+
+
+def _validation_error(exc: Exception, data: dict[str, Any], filename: str) -> PylockError:
+    """packaging.pylock's PylockValidationError as pipseal has always said it: ``<file>:
+    <key, each package named>: <problem>``. Messages packaging words well enough (and any a
+    newer packaging adds) pass through, at the same place."""
+    from packaging import pylock as standard
+
+    assert isinstance(exc, standard.PylockValidationError)
+    key = exc.context or ""
+    message = exc.message
+    cause = exc.__cause__
+    while isinstance(cause, standard.PylockValidationError):  # re-raised with more context
+        cause = cause.__cause__
+    value = _lookup(data, key)
+    if isinstance(exc, standard.PylockUnsupportedVersionError):
+        key, problem = (
+            "lock-version",
+            (
+                f"version {data.get('lock-version')} is not supported "
+                "(pipseal reads lock-version 1.x)"
+            ),
+        )
+    elif message == "Missing required value":
+        problem = "is required but missing" + (
+            " (a lock pins every file)" if key.endswith("hashes") else ""
+        )
+    elif key.endswith(".size"):
+        problem = f"expected a non-negative integer, found {value!r}"
+    elif (found := re.fullmatch(r"Unexpected type (\w+) \(expected (\w+)\)", message)) and (
+        array := re.fullmatch(
+            r"(environments|extras|dependency-groups|default-groups)(\[\d+\])?", key
+        )
+    ):
+        key, problem = array[1], "expected an array of strings"
+    elif found:
+        words = _TYPE_WORDS.get(found[2], found[2])
+        if found[2] == "Sequence":
+            words = "an array of tables"
+        problem = f"expected {words}, found {_TYPE_WORDS.get(found[1], found[1])}"
+    elif isinstance(cause, InvalidSpecifier):
+        problem = f"invalid version specifier {value!r}"
+    elif isinstance(cause, InvalidMarker):
+        problem = f"invalid marker {value!r}: {cause}"
+    elif isinstance(cause, InvalidVersion):
+        problem = f"invalid version {value!r}"
+    elif message == "At least one hash must be provided":
+        problem = "is empty (a lock pins every file)"
+    elif message == "Hash values must be strings" and isinstance(value, dict):
+        algorithm, digest = next((a, v) for a, v in value.items() if not isinstance(v, str))
+        key, problem = f"{key}.{algorithm}", f"expected a hexadecimal digest, found {digest!r}"
+    elif message == "path or url must be provided":
+        problem = "needs a url or a path"
+    elif message.startswith("Exactly one of vcs, directory, archive") and isinstance(value, dict):
+        sources = [s for s in ("vcs", "directory", "archive") if s in value]
+        problem = (
+            "names no source: give wheels, an sdist or an archive"
+            if not sources
+            else f"gives {' and '.join(sources)}: a package has one source"
+        )
+    elif message.startswith("None of vcs, directory, archive"):
+        problem = "an archive cannot be given together with an sdist or wheels"
+    elif found := re.fullmatch(
+        r"Name in '(.+\.whl)' is not consistent with package name '(.+)'", message
+    ):
+        project = parse_wheel_filename(found[1])[0]
+        key, problem = f"{key}.name", f"{found[1]} is a wheel of {project}, not {found[2]}"
+    elif message.startswith("Invalid wheel filename"):
+        key, problem = f"{key}.name", f"not a wheel file name: {cause or message}"
+    else:
+        problem = message
+    return PylockError(
+        f"{filename}: {_shown_key(data, key)}: {problem}" if key else f"{filename}: {problem}"
+    )
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _lookup(data: object, key: str) -> object:
+    """The raw value at a dotted key such as ``packages[0].wheels[1].hashes`` (None if absent)."""
+    for name, index in _STEP.findall(key):
+        if name and isinstance(data, dict):
+            data = data.get(name)
+        elif index and isinstance(data, list) and int(index) < len(data):
+            data = data[int(index)]
+        else:
+            return None
+    return data
+
+
+def _shown_key(data: dict[str, Any], key: str) -> str:
+    """``packages[2].wheels[0]`` as ``packages[2] (name).wheels[0]``."""
+    found = re.match(r"packages\[(\d+)\]", key)
+    if found is None:
+        return key
+    package = _lookup(data, found[0])
+    name = package.get("name") if isinstance(package, dict) else None
+    if not isinstance(name, str):
+        return key
+    return f"{found[0]} ({name}){key[found.end() :]}"
 
 
 def read_pylock(path: str | os.PathLike[str]) -> Pylock:
@@ -375,102 +414,155 @@ def read_pylock(path: str | os.PathLike[str]) -> Pylock:
     return parse_pylock(text, shown)
 
 
-# -- choosing for a target ----------------------------------------------------------------------
-
-
-def _marker_holds(marker: Marker, environment: Mapping[str, str], lock: Pylock) -> bool:
-    env: dict[str, Any] = {
-        **environment,
-        "extras": frozenset(),
-        "dependency_groups": frozenset(canonicalize_name(g) for g in lock.default_groups),
-    }
-    try:
-        return marker.evaluate(env, context="lock_file")  # type: ignore[call-arg, unused-ignore]
-    except TypeError:  # packaging < 25: no lock-file markers (extras/dependency_groups sets)
-        plain = {k: v for k, v in env.items() if isinstance(v, str)}
-        return marker.evaluate(plain)
-
-
-def _python_version(environment: Mapping[str, str]) -> str:
-    return environment.get("python_full_version") or environment.get("python_version", "")
+# -- choosing for a target: packaging.pylock's installation steps ---------------------------------
 
 
 def select(lock: Pylock, target: TargetEnvironment) -> tuple[Selected, ...]:
-    """PEP 751's installation steps for one target: the file of every package that applies.
+    """PEP 751's installation steps for one target (``packaging.pylock.Pylock.select``): the
+    file of every package that applies.
 
     Markers are evaluated in ``target.markers`` (with no extras and the lock's default groups);
-    among a package's wheels the one with the target's most preferred tag wins
-    (``target.tag_priority``; ties by file name). Raises PylockError (naming the lock and the
-    package) when the lock's Python or environments exclude the target, when a package's
-    requires-python does, when two entries of one name apply, or when a package has no wheel the
-    target can use.
+    among a package's wheels the one with the target's most preferred tag wins (``target.tags``;
+    ties by file name). Raises PylockError (naming the lock and the package) when the lock's
+    Python or environments exclude the target, when a package's requires-python does, when two
+    entries of one name apply, or when a package has no wheel the target can use (pipseal does
+    not build an sdist, nor an archive that is not a wheel).
     """
-    markers = target.markers
-    python = _python_version(markers)
-    if lock.requires_python is not None and not lock.requires_python.contains(
-        python, prereleases=True
-    ):
-        raise PylockError(
-            f"{lock.filename}: requires-python {lock.requires_python} excludes this Python "
-            f"({python})",
-            hint="lock again for this Python, or install with the Python the lock was made for",
-        )
-    if lock.environments and not any(_marker_holds(m, markers, lock) for m in lock.environments):
-        shown = "; ".join(str(m) for m in lock.environments)
-        raise PylockError(
-            f"{lock.filename}: this environment matches none of the lock's environments ({shown})"
-        )
-    chosen: dict[str, int] = {}
+    from packaging import pylock as standard
+
+    standard_lock, origin = _standard(lock)
     result: list[Selected] = []
-    for position, package in enumerate(lock.packages):
-        where = f"{lock.filename}: packages[{position}] ({package.name})"
-        if package.marker is not None and not _marker_holds(package.marker, markers, lock):
-            continue
-        if package.requires_python is not None and not package.requires_python.contains(
-            python, prereleases=True
+    try:
+        for package, file in standard_lock.select(
+            environment=cast("Environment", target.markers), tags=target.tags
         ):
-            raise PylockError(
-                f"{where}: requires-python {package.requires_python} excludes this Python "
-                f"({python})"
-            )
-        if package.name in chosen:
-            raise PylockError(
-                f"{where}: {package.name} is also chosen at packages[{chosen[package.name]}]; "
-                "a lock may give one entry per name for an environment"
-            )
-        chosen[package.name] = position
-        file = _choose_file(package, target, where)
-        result.append(Selected(package, file, _absolute_url(file, lock.filename), position))
+            position, ours = origin[id(package)]
+            if isinstance(file, standard.PackageWheel):
+                chosen = next(w for w in ours.wheels if w.name == file.filename)
+            elif isinstance(file, standard.PackageArchive) and _fits(ours.archive, target):
+                assert ours.archive is not None
+                chosen = ours.archive
+            else:  # an sdist, or an archive that is not a wheel for this target
+                raise _no_wheel(ours, f"{lock.filename}: packages[{position}] ({ours.name})")
+            result.append(Selected(ours, chosen, _absolute_url(chosen, lock.filename), position))
+    except standard.PylockSelectError as exc:
+        raise _select_error(str(exc), lock, target) from None
     return tuple(result)
 
 
-def _choose_file(package: LockedPackage, target: TargetEnvironment, where: str) -> LockedFile:
-    candidates = list(package.wheels)
-    if package.archive is not None:
-        if not package.archive.is_wheel:
-            raise PylockError(
-                f"{where}: the archive {package.archive.name} is not a wheel, and pipseal does "
-                "not build from source"
-            )
-        candidates = [package.archive]
-    best: tuple[int, str, LockedFile] | None = None
-    for wheel in candidates:
-        try:
-            tags = parse_wheel_filename(wheel.name)[3]
-        except (InvalidWheelFilename, InvalidVersion):
-            continue
-        ranks = [r for r in map(target.tag_priority, tags) if r is not None]
-        if ranks and (best is None or (min(ranks), wheel.name) < best[:2]):
-            best = (min(ranks), wheel.name, wheel)
-    if best is not None:
-        return best[2]
+def _standard(
+    lock: Pylock,
+) -> tuple[standard_pylock.Pylock, dict[int, tuple[int, LockedPackage]]]:
+    """The lock as packaging.pylock's values (wheels by file name: ties go to the first), and
+    each of its packages' position and pipseal value by ``id``."""
+    from packaging import pylock as standard
+
+    def files(package: LockedPackage) -> dict[str, Any]:
+        def fields(f: LockedFile) -> dict[str, Any]:
+            return {
+                "url": f.url,
+                "path": f.path,
+                "size": f.size,
+                "upload_time": f.upload_time,
+                "hashes": {h.algorithm: h.hexdigest for h in f.hashes},
+            }
+
+        return {
+            "sdist": None
+            if package.sdist is None
+            else standard.PackageSdist(name=package.sdist.name, **fields(package.sdist)),
+            "wheels": [
+                standard.PackageWheel(name=w.name, **fields(w))
+                for w in sorted(package.wheels, key=lambda w: w.name)
+            ]
+            or None,
+            "archive": None
+            if package.archive is None
+            else standard.PackageArchive(**fields(package.archive)),
+        }
+
+    packages = [
+        standard.Package(
+            name=canonicalize_name(p.name),
+            version=None if p.version is None else Version(p.version),
+            marker=p.marker,
+            requires_python=p.requires_python,
+            index=p.index,
+            **files(p),
+        )
+        for p in lock.packages
+    ]
+    standard_lock = standard.Pylock(
+        lock_version=Version(lock.lock_version),
+        environments=list(lock.environments) or None,
+        requires_python=lock.requires_python,
+        extras=[canonicalize_name(e) for e in lock.extras] or None,
+        dependency_groups=list(lock.dependency_groups) or None,
+        default_groups=list(lock.default_groups) or None,
+        created_by=lock.created_by,
+        packages=packages,
+    )
+    origin = {id(s): (i, p) for i, (s, p) in enumerate(zip(packages, lock.packages, strict=True))}
+    return standard_lock, origin
+
+
+def _fits(file: LockedFile | None, target: TargetEnvironment) -> bool:
+    """Whether an ``archive`` is a wheel this target can install."""
+    if file is None:
+        return False
+    try:
+        tags = parse_wheel_filename(file.name)[3]
+    except (InvalidWheelFilename, InvalidVersion):
+        return False
+    return any(target.tag_priority(t) is not None for t in tags)
+
+
+def _no_wheel(package: LockedPackage, where: str) -> PylockError:
+    if package.archive is not None and not package.archive.is_wheel:
+        return PylockError(
+            f"{where}: the archive {package.archive.name} is not a wheel, and pipseal does "
+            "not build from source"
+        )
+    candidates = [package.archive] if package.archive is not None else list(package.wheels)
     offered = ", ".join(w.name for w in candidates) or "no wheels"
     sdist = f" and the sdist {package.sdist.name}" if package.sdist is not None else ""
-    raise PylockError(
+    return PylockError(
         f"{where}: no wheel of {package.name} fits this environment (the lock offers {offered}"
         f"{sdist}; pipseal does not build from source)",
         hint="lock again on (or for) this platform and Python",
     )
+
+
+def _select_error(message: str, lock: Pylock, target: TargetEnvironment) -> PylockError:
+    """packaging.pylock's PylockSelectError as pipseal words it (with the lock and the package)."""
+    python = target.markers.get("python_full_version") or target.markers.get("python_version", "")
+    at = [int(n) for n in re.findall(r"packages\[(\d+)\]", message)]
+    where = (
+        f"{lock.filename}: packages[{at[0]}] ({lock.packages[at[0]].name})"
+        if at and at[0] < len(lock.packages)
+        else lock.filename
+    )
+    if message.startswith("python_full_version") and at:
+        spec = lock.packages[at[0]].requires_python
+        return PylockError(f"{where}: requires-python {spec} excludes this Python ({python})")
+    if message.startswith("python_full_version"):
+        return PylockError(
+            f"{where}: requires-python {lock.requires_python} excludes this Python ({python})",
+            hint="lock again for this Python, or install with the Python the lock was made for",
+        )
+    if message.startswith("Provided environment does not satisfy any of the environments"):
+        shown = "; ".join(str(m) for m in lock.environments)
+        return PylockError(
+            f"{where}: this environment matches none of the lock's environments ({shown})"
+        )
+    if message.startswith("Multiple packages") and len(at) == 2:
+        return PylockError(
+            f"{where}: {lock.packages[at[0]].name} is also chosen at packages[{at[1]}]; "
+            "a lock may give one entry per name for an environment"
+        )
+    if message.startswith("No wheel found") and at:
+        return _no_wheel(lock.packages[at[0]], where)
+    return PylockError(f"{where}: {message}")
 
 
 def _absolute_url(file: LockedFile, lock_filename: str) -> str:

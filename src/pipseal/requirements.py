@@ -670,8 +670,7 @@ class _Parser:
             # Neither the line nor its start is shown: it is too long to be read by anyone.
             shown = target if parent is None else absolute
             raise RequirementsFileError(
-                f"{shown}:{exc.lineno}: {kind} file refused: {exc.what} "
-                "(the rest was not read)"
+                f"{shown}:{exc.lineno}: {kind} file refused: {exc.what} (the rest was not read)"
             ) from None
         except OSError as exc:
             _fail(origin, f"could not open {kind} file {target!r}: {exc.strerror or exc}", line)

@@ -55,8 +55,9 @@ from pipseal.candidates import (
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConflict
 from pipseal.hashes import Hashes
-from pipseal.index import FindsFiles, IndexFile, ProjectFiles, classify_filename
-from pipseal.metadata import CoreMetadata, MetadataFetcher
+from pipseal.index.files import FindsFiles, IndexFile, ProjectFiles, classify_filename
+from pipseal.metadata.core import CoreMetadata
+from pipseal.metadata.fetcher import MetadataFetcher
 
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import BuiltDist, build_wheel
@@ -79,3 +81,23 @@ def tree_snapshot(root: Path) -> dict[str, bytes | None]:
                 Path(full).read_bytes() if not os.path.islink(full) else b"->link"
             )
     return result
+
+
+def pinned_file(tmp_path: Path, dists: Iterable[BuiltDist]) -> Path:
+    """``tmp_path/r.txt`` holding ``pinned_lines(dists)``: the requirements of a pinned install."""
+    return write(tmp_path / "r.txt", pinned_lines(dists))
+
+
+def install_from(
+    run_pipseal: Callable[..., subprocess.CompletedProcess[str]],
+    python: str | os.PathLike[str],
+    index: IndexServer,
+    requirements: Path,
+    *args: str | os.PathLike[str],
+    **kwargs: Any,
+) -> subprocess.CompletedProcess[str]:
+    """``pipseal install --python PYTHON -i INDEX -r REQUIREMENTS *args`` (``kwargs`` go to
+    ``run_pipseal``: env, cwd, input, timeout)."""
+    return run_pipseal(
+        "install", "--python", python, "-i", index.url, "-r", requirements, *args, **kwargs
+    )

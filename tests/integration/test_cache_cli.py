@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import damage_every_archive, pinned_lines, publish_basic, write
+from tests.integration.helpers import (
+    damage_every_archive,
+    install_from,
+    pinned_lines,
+    publish_basic,
+    write,
+)
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 
@@ -20,9 +26,7 @@ def fill(
 ) -> None:
     dists = publish_basic(index, wheel_dir)
     reqs = write(tmp_path / "r.txt", pinned_lines(dists.values()))
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index.url, "-r", reqs, "--no-deps", *extra
-    )
+    result = install_from(run_pipseal, venv.python, index, reqs, "--no-deps", *extra)
     assert result.returncode == 0, result.stderr
 
 
@@ -89,9 +93,7 @@ def test_info_shows_quarantine(
     damage_every_archive(cache_dir)
     dists_venv = clone_venv(venv_template, tmp_path / "b")
     reqs = tmp_path / "r.txt"
-    healed = run_pipseal(
-        "install", "--python", dists_venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    healed = install_from(run_pipseal, dists_venv.python, index_server, reqs, "--no-deps")
     assert healed.returncode == 0, healed.stderr
     info = run_pipseal("cache", "info").stdout
     assert "Quarantined entries: 2" in info

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, write
+from tests.integration.helpers import install_from, pinned_file, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, make_venv
 from tests.support.wheels import BuiltDist, build_wheel
@@ -90,13 +90,10 @@ def test_each_target_gets_its_own_wheel_from_one_shared_cache(
     py312 = make_venv(tmp_path / "py312", str(PY312))
     for route in ((), ("--no-deps",)):
         for venv, key in ((py311, "cp311"), (py312, "cp312"), (py311, "cp311")):
-            result = run_pipseal(
-                "install",
-                "--python",
+            result = install_from(
+                run_pipseal,
                 venv.python,
-                "-i",
-                index_server.url,
-                "-r",
+                index_server,
                 reqs,
                 "--force-reinstall",
                 *route,
@@ -113,16 +110,14 @@ def test_a_cached_wheel_whose_requires_python_excludes_the_target_is_not_install
 ) -> None:
     new_only = build_wheel(wheel_dir, "newonly", "2.0", requires_python=">=3.12")
     index_server.add(new_only)
-    reqs = write(tmp_path / "r.txt", pinned_lines([new_only]))
+    reqs = pinned_file(tmp_path, [new_only])
     py312 = make_venv(tmp_path / "py312", str(PY312))
     ok = run_pipseal("install", "--python", py312.python, "-i", index_server.url, "-r", reqs)
     assert ok.returncode == 0, ok.stderr  # now in the cache
 
     py311 = make_venv(tmp_path / "py311")
     for route in ((), ("--no-deps",)):
-        refused = run_pipseal(
-            "install", "--python", py311.python, "-i", index_server.url, "-r", reqs, *route
-        )
+        refused = install_from(run_pipseal, py311.python, index_server, reqs, *route)
         assert refused.returncode == 1, (route, refused.stdout)
         assert "Requires-Python" in refused.stderr or "requires Python" in refused.stderr
         assert "Traceback" not in refused.stderr

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import flip_middle_byte, pinned_lines, publish_basic, write
+from tests.integration.helpers import (
+    flip_middle_byte,
+    install_from,
+    pinned_lines,
+    publish_basic,
+    write,
+)
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist
@@ -120,13 +126,10 @@ def test_unpacked_trees_are_rehashed(
 ) -> None:
     dists = publish_basic(index_server, wheel_dir)
     reqs = write(tmp_path / "r.txt", pinned_lines(dists.values()))
-    installed = run_pipseal(
-        "install",
-        "--python",
+    installed = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--link-mode",
         "copy",

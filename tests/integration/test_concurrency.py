@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, tree_snapshot, write
+from tests.integration.helpers import install_from, pinned_file, tree_snapshot
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, clone_venv, interruptible, pipseal_env
 from tests.support.wheels import build_wheel
@@ -31,7 +31,7 @@ def test_eight_processes_share_a_cold_cache(
     ]
     for d in dists:
         index_server.add(d)
-    reqs = write(tmp_path / "r.txt", pinned_lines(dists))
+    reqs = pinned_file(tmp_path, dists)
     env = pipseal_env(tmp_path / "home", cache_dir)
     venvs = [clone_venv(venv_template, tmp_path / f"v{i}") for i in range(5)]
     base = [sys.executable, "-m", "pipseal"]
@@ -91,7 +91,7 @@ def test_purge_during_installs_never_breaks_them(
     dists = [build_wheel(wheel_dir, f"q{i}", "1.0") for i in range(4)]
     for d in dists:
         index_server.add(d)
-    reqs = write(tmp_path / "r.txt", pinned_lines(dists))
+    reqs = pinned_file(tmp_path, dists)
     env = pipseal_env(tmp_path / "home", cache_dir)
     base = [sys.executable, "-m", "pipseal"]
     procs: list[tuple[Venv | None, subprocess.Popen[str]]] = []
@@ -152,7 +152,7 @@ def test_killed_download_leaves_no_entry_and_its_leftovers_are_cleaned(
     dist = build_wheel(wheel_dir, "slow", "1.0", modules={"slow/blob.py": "z = 3\n" * 200000})
     index_server.add(dist)
     index_server.fault("/files/*.whl", "stall", times=1, seconds=30)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     env = pipseal_env(tmp_path / "home", cache_dir)
     # Ctrl-C reaches a foreground process, whose SIGINT is not ignored, whatever this run of
     # the tests inherited (a background job of a script ignores SIGINT).
@@ -191,9 +191,7 @@ def test_killed_download_leaves_no_entry_and_its_leftovers_are_cleaned(
     assert venv.installed() == {}
 
     index_server.clear_faults()
-    again = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    again = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps")
     assert again.returncode == 0, again.stderr
     assert venv.installed() == {"slow": "1.0"}
     assert list(tmp.glob("dl-*")) == []
@@ -214,7 +212,7 @@ def test_ctrl_c_during_downloads_stops_at_once_and_leaves_nothing(
     for d in dists:
         index_server.add(d)
     index_server.fault("/files/*.whl", "stall", times=2, seconds=30)
-    reqs = write(tmp_path / "r.txt", pinned_lines(dists))
+    reqs = pinned_file(tmp_path, dists)
     before = tree_snapshot(venv.path)
     # Ctrl-C reaches a foreground process, whose SIGINT is not ignored, whatever this run of
     # the tests inherited (a background job of a script ignores SIGINT).
@@ -253,8 +251,6 @@ def test_ctrl_c_during_downloads_stops_at_once_and_leaves_nothing(
     assert tree_snapshot(venv.path) == before
     assert list((cache_dir / "v1" / "archives" / "sha256").glob("*/*")) == []
     index_server.clear_faults()
-    again = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    again = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps")
     assert again.returncode == 0, again.stderr
     assert list((cache_dir / "v1" / "tmp").glob("dl-*")) == []

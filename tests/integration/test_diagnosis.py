@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import damage_every_archive, pinned_lines, write
+from tests.integration.helpers import damage_every_archive, pinned_file, pinned_lines, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, clone_venv
 from tests.support.wheels import build_sdist, build_wheel
@@ -26,7 +26,7 @@ def test_cache_damaged_heals_and_is_counted_in_the_summary(
 ) -> None:
     dist = build_wheel(wheel_dir, "healme", "1.0")
     index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     first = clone_venv(venv_template, tmp_path / "a")
     assert (
         run_pipseal(
@@ -53,7 +53,7 @@ def test_index_changed(
 ) -> None:
     old = build_wheel(wheel_dir / "old", "werkzeug", "0.11.11")
     index_server.add(old)
-    reqs = write(tmp_path / "r.txt", pinned_lines([old]))
+    reqs = pinned_file(tmp_path, [old])
     first = clone_venv(venv_template, tmp_path / "a")
     assert (
         run_pipseal(
@@ -129,7 +129,7 @@ def test_transfer_damaged_is_retried_then_explained(
 ) -> None:
     wheel = build_wheel(wheel_dir, "flaky", "1.0", modules={"flaky/x.py": "a = 1\n" * 5000})
     index_server.add(wheel)
-    reqs = write(tmp_path / "r.txt", pinned_lines([wheel]))
+    reqs = pinned_file(tmp_path, [wheel])
     index_server.fault("/files/*.whl", "corrupt", times=1)
     ok = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
     assert ok.returncode == 0 and "[transfer-damaged]" in ok.stderr
@@ -226,7 +226,7 @@ def test_malformed_published_digest_is_refused_as_pip_refuses_it(
     assert venv.installed() == {}
 
     # A pin decides which bytes to accept (pip checks only the pins then).
-    pinned = write(tmp_path / "r.txt", pinned_lines([wheel]))
+    pinned = pinned_file(tmp_path, [wheel])
     ok = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", pinned)
     assert ok.returncode == 0, ok.stderr
     assert venv.installed() == {"shorthash": "1.0"}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import flip_middle_byte, pinned_lines, write
+from tests.integration.helpers import flip_middle_byte, pinned_file, pinned_lines, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import scrubbed_env
 from tests.support.wheels import build_sdist, build_wheel
@@ -53,7 +53,7 @@ def test_ok_reads_only_index_pages(
 ) -> None:
     dist = build_wheel(wheel_dir, "alpha", "1.0")
     index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
 
     human, document = doctor(run_pipseal, index_server, reqs)
 
@@ -78,7 +78,7 @@ def test_index_changed_after_a_download_filled_the_cache(
 ) -> None:
     old = build_wheel(wheel_dir / "old", "werkzeug", "0.11.11")
     index_server.add(old)
-    reqs = write(tmp_path / "r.txt", pinned_lines([old]))
+    reqs = pinned_file(tmp_path, [old])
     fetched = run_pipseal("download", "-i", index_server.url, "-r", reqs, "-d", tmp_path / "dl")
     assert fetched.returncode == 0, fetched.stderr
     new = build_wheel(
@@ -105,7 +105,7 @@ def test_same_pin_without_the_cache_record_is_an_unknown_digest(
         wheel_dir / "new", "werkzeug", "0.11.11", modules={"werkzeug/__init__.py": "NEW = 1\n"}
     )
     index_server.add(new)
-    reqs = write(tmp_path / "r.txt", pinned_lines([old]))
+    reqs = pinned_file(tmp_path, [old])
 
     human, document = doctor(run_pipseal, index_server, reqs)
 
@@ -121,7 +121,7 @@ def test_pin_of_the_sdist_where_a_wheel_exists(
     sdist = build_sdist(wheel_dir, "gamma", "3.0")
     index_server.add(wheel)
     index_server.add(sdist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([sdist]))
+    reqs = pinned_file(tmp_path, [sdist])
 
     human, document = doctor(run_pipseal, index_server, reqs)
 
@@ -188,7 +188,7 @@ def test_yanked_is_a_warning(
 ) -> None:
     dist = build_wheel(wheel_dir, "zeta", "1.0")
     index_server.add(dist, yanked="broken build")
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
 
     human, document = doctor(run_pipseal, index_server, reqs)
 
@@ -203,7 +203,7 @@ def test_wheel_only_for_another_platform_and_a_check_for_that_platform(
 ) -> None:
     dist = build_wheel(wheel_dir, "eta", "1.0", tag=f"cp311-cp311-{OTHER_PLATFORM}")
     index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
 
     human, document = doctor(run_pipseal, index_server, reqs)
 
@@ -228,7 +228,7 @@ def test_one_verdict_per_requested_target(
 ) -> None:
     dist = build_wheel(wheel_dir, "theta", "1.0", tag=f"cp311-cp311-{OTHER_PLATFORM}")
     index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     targets = ("--platform", OTHER_PLATFORM, "--platform", "win_amd64", "--python-version", "3.11")
 
     human, document = doctor(run_pipseal, index_server, reqs, *targets)
@@ -296,7 +296,7 @@ def test_damaged_entry_of_pips_cache_is_found_and_removed(
     beta = build_wheel(wheel_dir, "beta", "2.0")
     index_server.add(alpha)
     index_server.add(beta)
-    reqs = write(tmp_path / "r.txt", pinned_lines([alpha, beta]))
+    reqs = pinned_file(tmp_path, [alpha, beta])
     pip_cache = tmp_path / "pip-cache"
     filled = pip_download(index_server, reqs, tmp_path / "first", pip_cache)
     assert filled.returncode == 0, filled.stderr
@@ -351,7 +351,7 @@ def test_pip_cache_without_http_v2_says_so(
 ) -> None:
     dist = build_wheel(wheel_dir, "alpha", "1.0")
     index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     (tmp_path / "old-pip" / "http").mkdir(parents=True)
 
     result = run_pipseal(

@@ -125,6 +125,51 @@ def test_list_is_pips(mixed: Venv, run_pipseal: RunPipseal, options: list[str]) 
     assert result.stdout
 
 
+#: What the commands that only read an environment must not import (start-up time, issue 14:
+#: ``list`` within twice ``uv pip list``): each costs more than reading a hundred distributions.
+NOT_FOR_READING = {
+    "email",
+    "packaging.tags",
+    "packaging.utils",
+    "packaging.version",
+    "dataclasses",
+    "pathlib",
+    "subprocess",
+    "shutil",
+    "typing",
+    "hashlib",
+    "inspect",
+    "pipseal.environment",
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],
+        ["list", "--format", "freeze"],
+        ["list", "-v"],
+        ["list", "--exclude", "beta"],
+        ["freeze", "--exclude", "alpha", "--exclude-editable"],
+    ],
+)
+def test_reading_an_environment_imports_only_what_it_needs(
+    mixed: Venv, run_pipseal: RunPipseal, command: list[str]
+) -> None:
+    first = run_pipseal(*command, "--python", mixed.python)  # remembers the interpreter
+    assert first.returncode == 0, first.stderr
+    again = run_pipseal(*command, "--python", mixed.python, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert again.returncode == 0
+    assert again.stdout == first.stdout
+    imported = {
+        line.split("|")[-1].strip()
+        for line in again.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "pipseal.installed_dists" in imported
+    assert not NOT_FOR_READING & imported, sorted(NOT_FOR_READING & imported)
+
+
 def test_list_shows_the_build_and_editable_columns(mixed: Venv, run_pipseal: RunPipseal) -> None:
     result = run_pipseal("list", "--python", mixed.python)
     lines = result.stdout.splitlines()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, write
+from tests.integration.helpers import install_from, pinned_file, pinned_lines, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist, build_wheel
@@ -50,16 +50,13 @@ def test_transient_fault_is_survived(
     run_pipseal: RunPipseal,
 ) -> None:
     dist = one_project(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     index_server.fault(path, kind, times=1, **extra)  # type: ignore[arg-type]
 
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         "--retries",
@@ -82,16 +79,13 @@ def test_permanent_corruption_fails_clearly_and_caches_nothing(
     run_pipseal: RunPipseal,
 ) -> None:
     dist = one_project(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     index_server.fault("/files/*.whl", "corrupt", times=100)
 
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         "--retries",
@@ -118,17 +112,14 @@ def test_dead_server_fails_within_timeout_times_retries(
     run_pipseal: RunPipseal,
 ) -> None:
     dist = one_project(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     index_server.fault("/simple/*", "stall", times=100, seconds=30)
 
     started = time.monotonic()
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         "--timeout",
@@ -180,14 +171,11 @@ def test_netrc_credentials(
     index_server.require_auth = ("bob", "netrc-pw")
     netrc = write(tmp_path / "netrc", "machine 127.0.0.1 login bob password netrc-pw\n")
     netrc.chmod(0o600)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
-    result = run_pipseal(
-        "install",
-        "--python",
+    reqs = pinned_file(tmp_path, [dist])
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         env={"NETRC": str(netrc)},
@@ -208,16 +196,13 @@ def test_a_trickling_server_is_abandoned_within_its_timeout_window(
 ) -> None:
     # Twenty bytes a second for 20 s: no read of the socket ever waits a whole --timeout.
     dist = one_project(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     index_server.fault(path, "trickle", times=100, seconds=20)
 
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         "--timeout",
@@ -246,7 +231,7 @@ def test_an_endless_archive_stops_at_its_size_and_leaves_nothing(
     run_pipseal: RunPipseal,
 ) -> None:
     dist = one_project(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     # The file never ends (no Content-Length, junk after the wheel's bytes).
     index_server.fault("/files/*.whl", "endless", times=100)
     limit: list[str] = []
@@ -254,13 +239,10 @@ def test_an_endless_archive_stops_at_its_size_and_leaves_nothing(
         index_server.formats = {"html"}
         limit = ["--max-archive-size", "1M"]
 
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         *limit,

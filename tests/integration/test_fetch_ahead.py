@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, write
+from tests.integration.helpers import pinned_file
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, clone_venv
 from tests.support.wheels import build_wheel
@@ -25,7 +25,7 @@ def test_files_are_fetched_while_a_slow_page_is_still_pending(
     ]
     for dist in dists:
         index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines(dists))
+    reqs = pinned_file(tmp_path, dists)
     # The slow project's page answers 503 first; the client waits out Retry-After (1 s) and
     # asks again. The other two files are wanted meanwhile.
     index_server.fault("/simple/slowpoke/", "status", status=503, retry_after=1)

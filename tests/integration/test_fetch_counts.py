@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, publish_basic, write
+from tests.integration.helpers import install_from, pinned_file, publish_basic, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import build_wheel
@@ -32,7 +32,7 @@ def test_without_metadata_files_or_ranges_each_wheel_is_fetched_once(
     index_server.add(alpha, metadata=False)
     index_server.add(beta, metadata=False)
     index_server.ranges = False
-    wanted = ["-r", write(tmp_path / "r.txt", pinned_lines([alpha, beta]))] if pinned else ["alpha"]
+    wanted = ["-r", pinned_file(tmp_path, [alpha, beta])] if pinned else ["alpha"]
     options = ["--no-cache-dir"] if cache == "--no-cache-dir" else []
 
     result = run_pipseal(
@@ -54,18 +54,15 @@ def test_requirement_and_constraint_hashes_that_exclude_each_other_are_told_so(
     run_pipseal: RunPipseal,
 ) -> None:
     alpha = publish_basic(index_server, wheel_dir)["alpha"]
-    reqs = write(tmp_path / "r.txt", pinned_lines([alpha]))
+    reqs = pinned_file(tmp_path, [alpha])
     other = "f" * 64
     cons = write(tmp_path / "c.txt", f"# pins\nalpha==1.0 --hash=sha256:{other}\n")
 
     for route in ((), ("--no-deps",)):
-        result = run_pipseal(
-            "install",
-            "--python",
+        result = install_from(
+            run_pipseal,
             venv.python,
-            "-i",
-            index_server.url,
-            "-r",
+            index_server,
             reqs,
             "-c",
             cons,

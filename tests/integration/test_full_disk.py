@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, tree_snapshot, write
+from tests.integration.helpers import install_from, pinned_file, tree_snapshot
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, make_venv
 from tests.support.wheels import BuiltDist, build_wheel
@@ -51,15 +51,12 @@ def test_full_cache_disk(
     run_pipseal: RunPipseal,
 ) -> None:
     dist = big_wheel(wheel_dir, index_server)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     before = tree_snapshot(venv.path)
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--cache-dir",
         small_disk / "cache",
@@ -81,11 +78,9 @@ def test_full_environment_disk(
 ) -> None:
     dist = big_wheel(wheel_dir, index_server)
     venv = make_venv(small_disk / "venv")
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     before = tree_snapshot(venv.path)
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-cache-dir"
-    )
+    result = install_from(run_pipseal, venv.python, index_server, reqs, "--no-cache-dir")
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr
     assert "No space left on device" in result.stderr

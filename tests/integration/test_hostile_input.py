@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, tree_snapshot, write
+from tests.integration.helpers import install_from, pinned_file, tree_snapshot, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 from tests.support.wheels import BuiltDist, build_wheel, sha256_file
@@ -70,14 +70,11 @@ def _install_with_a_good_wheel(
     good = build_wheel(wheel_dir / "good", "goodpkg", "1.0")
     index_server.add(good)
     index_server.add(bad)
-    reqs = write(tmp_path / "r.txt", pinned_lines([good, bad]))
-    return run_pipseal(
-        "install",
-        "--python",
+    reqs = pinned_file(tmp_path, [good, bad])
+    return install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         *options,
@@ -221,15 +218,12 @@ def test_unusable_cache_and_target(
 ) -> None:
     dist = build_wheel(wheel_dir, "plain", "1.0")
     index_server.add(dist)
-    reqs = write(tmp_path / "r.txt", pinned_lines([dist]))
+    reqs = pinned_file(tmp_path, [dist])
     not_a_dir = write(tmp_path / "cache-is-a-file", "")
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         "--cache-dir",
@@ -301,13 +295,12 @@ def test_cached_and_uncached_installs_judge_a_wheel_alike(
     if case == "unknown .data scheme":
         odd = _rename_member(odd, "host-1.0.data/data/file.txt", "host-1.0.data/unknown/file.txt")
     index_server.add(odd)
-    reqs = write(tmp_path / "r.txt", pinned_lines([odd]))
+    reqs = pinned_file(tmp_path, [odd])
     outcomes: list[list[str]] = []
     for route in ("--no-cache-dir", "--cache-dir=cache", "--cache-dir=cache"):  # miss, then hit
         venv = clone_venv(venv_template, tmp_path / f"venv{len(outcomes)}")
         before = tree_snapshot(venv.path)
-        result = run_pipseal(
-            "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps",
+        result = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps",
             route, cwd=tmp_path,
         )  # fmt: skip
         if ODD_VERDICTS[case] is None:

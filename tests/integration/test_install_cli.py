@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import RunPipseal
 from tests.integration.helpers import (
     damage_every_archive,
+    install_from,
     pinned_lines,
     publish_basic,
     tree_snapshot,
@@ -33,9 +34,7 @@ def test_install_hashed_requirements(
     dists = publish_basic(index_server, wheel_dir)
     reqs = write(tmp_path / "requirements.txt", pinned_lines(dists.values()))
 
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps")
 
     assert result.returncode == 0, result.stderr
     assert "Successfully installed alpha-1.0 beta-2.0" in result.stdout
@@ -64,18 +63,11 @@ def test_second_install_is_served_from_cache_without_network(
     reqs = write(tmp_path / "r.txt", pinned_lines(dists.values()))
     first = clone_venv(venv_template, tmp_path / "one")
     second = clone_venv(venv_template, tmp_path / "two")
-    assert (
-        run_pipseal(
-            "install", "--python", first.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-        ).returncode
-        == 0
-    )
+    assert install_from(run_pipseal, first.python, index_server, reqs, "--no-deps").returncode == 0
     assert len(index_server.requests_for("/files/*")) == 2
     asked = len(index_server.requests)
 
-    result = run_pipseal(
-        "install", "--python", second.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, second.python, index_server, reqs, "--no-deps")
 
     assert result.returncode == 0, result.stderr
     assert "(2 from cache, 0 downloaded)" in result.stdout
@@ -97,18 +89,11 @@ def test_damaged_cache_heals_and_install_goes_on(
     dists = publish_basic(index_server, wheel_dir)
     reqs = write(tmp_path / "r.txt", pinned_lines(dists.values()))
     first = clone_venv(venv_template, tmp_path / "one")
-    assert (
-        run_pipseal(
-            "install", "--python", first.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-        ).returncode
-        == 0
-    )
+    assert install_from(run_pipseal, first.python, index_server, reqs, "--no-deps").returncode == 0
     assert damage_every_archive(cache_dir) == 2
 
     second = clone_venv(venv_template, tmp_path / "two")
-    result = run_pipseal(
-        "install", "--python", second.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, second.python, index_server, reqs, "--no-deps")
 
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("[cache-damaged]") == 2
@@ -117,9 +102,7 @@ def test_damaged_cache_heals_and_install_goes_on(
     assert len(quarantined) == 2
     # The healed entries are whole again: a third install is served from the cache, silently.
     third = clone_venv(venv_template, tmp_path / "three")
-    again = run_pipseal(
-        "install", "--python", third.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    again = install_from(run_pipseal, third.python, index_server, reqs, "--no-deps")
     assert again.returncode == 0 and "[cache-damaged]" not in again.stderr
     assert "(2 from cache, 0 downloaded)" in again.stdout
 
@@ -139,10 +122,7 @@ def test_classic_case_index_serves_new_bytes_pin_is_new_and_cache_holds_old(
     old_reqs = write(tmp_path / "old.txt", pinned_lines([old]))
     first = clone_venv(venv_template, tmp_path / "one")
     assert (
-        run_pipseal(
-            "install", "--python", first.python, "-i", index_server.url, "-r", old_reqs, "--no-deps"
-        ).returncode
-        == 0
+        install_from(run_pipseal, first.python, index_server, old_reqs, "--no-deps").returncode == 0
     )
 
     new = build_wheel(
@@ -153,9 +133,7 @@ def test_classic_case_index_serves_new_bytes_pin_is_new_and_cache_holds_old(
     new_reqs = write(tmp_path / "new.txt", pinned_lines([new]))
     second = clone_venv(venv_template, tmp_path / "two")
 
-    result = run_pipseal(
-        "install", "--python", second.python, "-i", index_server.url, "-r", new_reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, second.python, index_server, new_reqs, "--no-deps")
 
     assert result.returncode == 0, result.stderr
     assert second.run("import werkzeug; print(werkzeug.REBUILT)").strip() == "1"
@@ -199,13 +177,10 @@ def test_pip_no_cache_dir_variable_is_honoured(
 ) -> None:
     dists = publish_basic(index_server, wheel_dir)
     reqs = write(tmp_path / "r.txt", pinned_lines(dists.values()))
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         env={"PIP_NO_CACHE_DIR": "off"},
@@ -227,9 +202,7 @@ def test_hash_mismatch_reports_pip_text_and_installs_nothing(
     reqs = write(tmp_path / "r.txt", text)
     before = tree_snapshot(venv.path)
 
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps")
 
     assert result.returncode == 1
     assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE." in result.stderr
@@ -257,9 +230,7 @@ def test_all_hash_problems_in_one_report(
     )
     reqs = write(tmp_path / "r.txt", text)
 
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps")
 
     assert result.returncode == 1
     err = result.stderr
@@ -300,13 +271,10 @@ def test_no_require_hashes_checks_only_the_hashes_given(
 ) -> None:
     dists = publish_basic(index_server, wheel_dir)
     reqs = write(tmp_path / "r.txt", pinned_lines([dists["alpha"]]) + "beta\n")
-    result = run_pipseal(
-        "install",
-        "--python",
+    result = install_from(
+        run_pipseal,
         venv.python,
-        "-i",
-        index_server.url,
-        "-r",
+        index_server,
         reqs,
         "--no-deps",
         "--no-require-hashes",
@@ -326,9 +294,7 @@ def test_any_one_of_several_hashes_is_enough(
     beta = dists["beta"]
     text = f"beta==2.0 --hash=sha256:{'a' * 64} \\\n  --hash=sha256:{beta.sha256}\n"
     reqs = write(tmp_path / "r.txt", text)
-    result = run_pipseal(
-        "install", "--python", venv.python, "-i", index_server.url, "-r", reqs, "--no-deps"
-    )
+    result = install_from(run_pipseal, venv.python, index_server, reqs, "--no-deps")
     assert result.returncode == 0, result.stderr
     assert venv.installed() == {"beta": "2.0"}
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipseal.install.transaction import PARALLEL_LINKS, STAGING_PREFIX
 from tests.conftest import RunPipseal
-from tests.integration.helpers import pinned_lines, tree_snapshot, write
+from tests.integration.helpers import pinned_file, tree_snapshot
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, clone_venv
 from tests.support.wheels import BuiltDist, build_wheel
@@ -122,7 +122,7 @@ def test_many_files_install_cold_then_warm(
     run_pipseal: RunPipseal,
 ) -> None:
     wheels = publish_bulk(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines(wheels))
+    reqs = pinned_file(tmp_path, wheels)
     link_mode = () if mode is None else (mode,)
     for round_ in ("cold", "warm"):
         venv = clone_venv(venv_template, tmp_path / round_)
@@ -161,7 +161,7 @@ def test_two_wheels_providing_one_file_install_nothing(
 ) -> None:
     # bulk0 and bulk3 weigh the most: balanced shares put them in different processes.
     wheels = publish_bulk(index_server, wheel_dir, shared=("bulk0", "bulk3"))
-    reqs = write(tmp_path / "r.txt", pinned_lines(wheels))
+    reqs = pinned_file(tmp_path, wheels)
     venv = clone_venv(venv_template, tmp_path / "venv")
     before = tree_snapshot(venv.path)
     link_mode = () if mode is None else (mode,)
@@ -191,7 +191,7 @@ def test_a_tree_missing_a_file_is_rebuilt_and_the_install_goes_on(
     run_pipseal: RunPipseal,
 ) -> None:
     wheels = publish_bulk(index_server, wheel_dir)
-    reqs = write(tmp_path / "r.txt", pinned_lines(wheels))
+    reqs = pinned_file(tmp_path, wheels)
     first = clone_venv(venv_template, tmp_path / "first")
     result = install(run_pipseal, first, index_server, reqs)
     assert result.returncode == 0, result.stderr

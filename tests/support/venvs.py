@@ -20,8 +20,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipseal.environment import TargetEnvironment
 
 __all__ = [
     "SCRUBBED_PREFIXES",
@@ -31,6 +35,7 @@ __all__ = [
     "interruptible",
     "make_venv",
     "pipseal_env",
+    "relocated_target",
     "scrubbed_env",
 ]
 
@@ -213,6 +218,23 @@ def clone_venv(template: Venv, path: Path) -> Venv:
         path / template.python.relative_to(template.path),
         path / template.bin.relative_to(template.path),
         path / template.purelib.relative_to(template.path),
+    )
+
+
+def relocated_target(target: TargetEnvironment, template: Venv, copy: Venv) -> TargetEnvironment:
+    """``target`` (the template's) with every path re-rooted at ``copy``: what
+    ``inspect_interpreter(str(copy.python))`` answers for a ``clone_venv`` copy, which differs
+    from its template only in where it is, without the interpreter subprocess."""
+    old, new = str(template.path), str(copy.path)
+
+    def moved(path: str) -> str:
+        return new + path[len(old) :] if path == old or path.startswith(old + os.sep) else path
+
+    return replace(
+        target,
+        python=moved(target.python),
+        scheme={key: moved(value) for key, value in target.scheme.items()},
+        prefix=moved(target.prefix),
     )
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-#: The store's layout version: the name of the directory holding every bucket.
-STORE_VERSION = "v1"
+from pipseal.cache import INTERPRETERS_DIR, STORE_VERSION
+
 #: In ``<root>``: the cache directory tag (https://bford.info/cachedir/).
 TAG_NAME = "CACHEDIR.TAG"
 #: In ``<root>/v1``: the lock file (``Cache.lock``).
@@ -123,7 +123,7 @@ class Bucket(Enum):
 """,
     )
     INTERPRETERS = _Layout(
-        name="interpreters",
+        name=INTERPRETERS_DIR,
         version=1,
         entry="{key}.json",
         kind="interpreter",

@@ -345,7 +345,7 @@ def stored_page(raw: bytes, url: str) -> tuple[str, bytes | None]:
     header must have every field of its type and name ``url``, and the stored files must hash
     to the header's digest (:func:`pipseal.pages.verify`); :func:`pipseal.pages.load` then
     reads the files strictly."""
-    from pipseal.pages import verify
+    from pipseal.pages.stored import verify
 
     problem = verify(raw, url)
     return (problem, None) if problem else ("", raw)

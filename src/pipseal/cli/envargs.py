@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from pipseal.cli.common import config_for
-from pipseal.cli.options import add_general, cache_dir
+from pipseal.cli.options import add_general, cache_dir_path
 from pipseal.commands.installed import Installed, read_installed
+from pipseal.config import load_config
 
 
 def add_environment(p: argparse.ArgumentParser, *, path: bool) -> None:
@@ -31,5 +31,6 @@ def add_environment(p: argparse.ArgumentParser, *, path: bool) -> None:
 
 def installed_from(args: argparse.Namespace, command: str) -> Installed:
     """The environment the arguments name (see ``commands.installed.read_installed``)."""
-    config = config_for(command, args)
-    return read_installed(args.python, getattr(args, "path", ()), cache_dir(args, config))
+    # load_config, not cli.common's config_for: cli.common imports every command's options.
+    config = load_config(command, isolated=bool(getattr(args, "isolated", False)))
+    return read_installed(args.python, getattr(args, "path", ()), cache_dir_path(args, config))

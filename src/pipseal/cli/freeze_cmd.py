@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from pipseal.cli.envargs import add_environment, installed_from
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -60,7 +63,7 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import freeze
 
     installed = installed_from(args, "freeze")
-    version = installed.target.version[:2] if installed.target else sys.version_info[:2]
+    version = installed.python_version or (sys.version_info[0], sys.version_info[1])
     result = freeze.run(
         installed,
         freeze.FreezeOptions(

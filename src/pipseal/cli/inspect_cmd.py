@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from pipseal.cli.envargs import add_environment, installed_from
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -26,8 +29,8 @@ def handle(args: argparse.Namespace) -> int:
     from pipseal.commands import inspect_env
 
     installed = installed_from(args, "inspect")
-    if installed.target is not None:
-        markers = dict(installed.target.markers)
+    if installed.markers is not None:
+        markers = dict(installed.markers)
     else:
         from packaging.markers import default_environment
 

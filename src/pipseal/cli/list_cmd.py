@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from pipseal.cli.envargs import add_environment, installed_from
 from pipseal.cli.options import add_index
 from pipseal.commands.listing import Listed, ListOptions
 from pipseal.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -94,6 +96,8 @@ def handle(args: argparse.Namespace) -> int:
 def render(rows: Sequence[Listed], fmt: str, *, verbose: int, outdated: bool) -> list[str]:
     """The lines pip's ``list`` prints for ``rows`` in format ``fmt``."""
     if fmt == "json":
+        import json
+
         return [json.dumps([_json_row(r, verbose=verbose, outdated=outdated) for r in rows])]
     if fmt == "freeze":
         return [
@@ -150,5 +154,4 @@ def _columns(rows: Sequence[Listed], *, verbose: int, outdated: bool) -> list[st
 
 
 def _build_tag(row: Listed) -> str | None:
-    wheel = row.dist.wheel
-    return None if wheel is None else wheel.get("Build")
+    return row.dist.build_tag

@@ -1,22 +1,25 @@
 """Entry point: parse argv with pip's option names, run one command, print, exit with its status.
 
-Start-up matters (``pipseal --version`` must be quick): only argparse is imported here; each
-command's module, and the HTTP, resolver and terminal libraries, are imported when that command
-runs.
+Start-up matters (``pipseal --version`` must be quick, ``list`` within twice ``uv pip list``'s
+time): nothing but ``os`` and ``sys`` is imported here before a command is chosen; argparse and
+the command's own module come next, and the HTTP, resolver and terminal libraries only when
+that command runs.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from pipseal import __version__
-from pipseal.cli.options import Parser
 from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConflict
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
+
+    from pipseal.cli.options import Parser
 
 #: Each command and the module of cli/ that registers it. Only the module of the command being
 #: run is imported (start-up time), all of them for ``--help``.
@@ -43,7 +46,10 @@ COMMANDS = tuple(COMMAND_MODULES)
 
 def build_parser(only: str | None = None) -> Parser:
     """The parser of every command, or of ``only`` (the command on the command line)."""
+    import argparse
     import importlib
+
+    from pipseal.cli.options import Parser
 
     parser = Parser(
         prog="pipseal",
@@ -127,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cancelled() -> NoReturn:
     """Report a Ctrl-C and leave with 130; later Ctrl-Cs (a user pressing it again, a shell
     repeating it) are ignored from here on, so the report is never cut by a traceback."""
+    import contextlib
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)

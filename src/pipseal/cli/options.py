@@ -4,15 +4,54 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from typing import NoReturn
+import sys
 
-from pipseal.config import Config
 from pipseal.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, NoReturn
+
+    from pipseal.config import Config
+
+
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, restated: argparse imports shutil (and with it
+    zlib, bz2 and lzma) for this alone, on every ``add_argument``."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    try:
+        lines = int(os.environ["LINES"])
+    except (KeyError, ValueError):
+        lines = 0
+    if columns <= 0 or lines <= 0:
+        try:
+            size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            size = os.terminal_size((80, 24))
+        if columns <= 0:
+            columns = size.columns or 80
+    return columns
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, its width found without importing shutil (same width)."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and kwargs.get("width") is None:  # width is the third positional
+            kwargs["width"] = terminal_columns() - 2
+        super().__init__(prog, *args, **kwargs)
 
 
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line and exit 2, like every other usage error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f'{message} (see "{self.prog} --help")')
@@ -203,6 +242,15 @@ def format_control(values: list[str], config_value: list[str]) -> frozenset[str]
 
 def cache_dir(args: argparse.Namespace, config: Config) -> Path | None:
     """--no-cache-dir (or PIP_NO_CACHE_DIR with any boolean value, as pip) disables the cache."""
+    from pathlib import Path
+
+    chosen = cache_dir_path(args, config)
+    return None if chosen is None else Path(chosen)
+
+
+def cache_dir_path(args: argparse.Namespace, config: Config) -> str | None:
+    """``cache_dir`` as a string (the commands that read an environment do not load pathlib):
+    absolute, not normalised, as pathlib's ``absolute()`` gives it."""
     if args.no_cache_dir:
         return None
     if config.get("no-cache-dir") is not None:
@@ -210,10 +258,12 @@ def cache_dir(args: argparse.Namespace, config: Config) -> Path | None:
         return None
     chosen = args.cache_dir or config.get("cache-dir")
     if chosen:
-        return Path(os.path.expanduser(chosen)).absolute()
-    from pipseal.cache.store import default_cache_dir
+        expanded = os.path.expanduser(chosen)
+        return expanded if os.path.isabs(expanded) else os.path.join(os.getcwd(), expanded)
+    from platformdirs import user_cache_dir
 
-    return default_cache_dir()
+    # cache.default_cache_dir's rule, without importing the cache module.
+    return str(user_cache_dir("pipseal", appauthor=False))
 
 
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

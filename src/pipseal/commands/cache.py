@@ -240,7 +240,7 @@ def _check_name(path: Path) -> str | None:
 
 
 def _check_page(path: Path) -> str | None:
-    from pipseal.pages import load
+    from pipseal.pages.stored import load
 
     try:
         raw = path.read_bytes()

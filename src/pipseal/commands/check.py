@@ -25,8 +25,9 @@ class CheckResult:
 
 def run(installed: Installed) -> CheckResult:
     from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
     from packaging.version import InvalidVersion, Version
+
+    from pipseal.names import canonicalize_name
 
     warnings: list[str] = []
     package_set: dict[str, tuple[str, tuple[Requirement, ...]]] = {}

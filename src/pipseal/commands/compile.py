@@ -287,7 +287,7 @@ def _root_url(name: str, requirements: Sequence[ParsedRequirement]) -> str | Non
 
 def _release_hashes(dist: ResolvedDist, machinery: Machinery, url: str | None) -> tuple[Hash, ...]:
     """sha256 of every file of the release on every configured index (one file for a URL)."""
-    from pipseal.fetch import ArchiveSource
+    from pipseal.fetch.source import ArchiveSource
     from pipseal.hashes import Hashes
 
     if url is not None and dist.file is not None:

@@ -34,7 +34,7 @@ from pipseal.pipeline.options import CommonOptions, Reporter
 if TYPE_CHECKING:
     from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
-    from pipseal.index import IndexFile
+    from pipseal.index.files import IndexFile
     from pipseal.pipeline.session import Machinery
     from pipseal.requirements import ParsedRequirement, RequirementsFile
 

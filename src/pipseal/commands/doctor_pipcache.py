@@ -15,7 +15,7 @@ from pipseal.diagnose.mismatch import pin_matches, same_version
 from pipseal.hashes import Hashes
 
 if TYPE_CHECKING:
-    from pipseal.index import IndexFile
+    from pipseal.index.files import IndexFile
     from pipseal.pipcache import PipCache
     from pipseal.requirements import ParsedRequirement
 

@@ -7,7 +7,6 @@ another machine (pip's options), e.g. a Raspberry Pi's ``linux_armv7l`` wheels f
 from __future__ import annotations
 
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pipseal.pipeline.options import DownloadOptions, Reporter
 from pipseal.pipeline.request import effective_index, read_locked_request
 from pipseal.pipeline.route import Policy, choose
 from pipseal.pipeline.session import Machinery
+from pipseal.pipeline.target import download_target
 
 
 @dataclass(frozen=True)
@@ -30,18 +30,8 @@ class DownloadResult:
 
 
 def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
-    from pipseal.environment import find_target_python, inspect_interpreter, synthetic_target
-
-    python = find_target_python(options.python) if options.python else sys.executable
-    target = inspect_interpreter(python)
-    if options.platforms or options.python_version or options.implementation or options.abis:
-        target = synthetic_target(
-            target,
-            platforms=options.platforms,
-            python_version=options.python_version,
-            implementation=options.implementation,
-            abis=options.abis,
-        )
+    """Choose, fetch and check the files as install would, then copy them into ``dest``."""
+    target = download_target(options)
     parsed, options = read_locked_request(options, target)
     request = parsed.for_target(target.markers)
     common = effective_index(options.common, parsed.options)

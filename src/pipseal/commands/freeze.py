@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from pipseal.commands.installed import STDLIB_NAMES, Installed
 from pipseal.distinfo import DistInfo
 from pipseal.errors import UsageError
+from pipseal.names import canonicalize_name
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DEV_NAMES", "FreezeOptions", "FreezeResult", "run"]
 
@@ -47,39 +49,60 @@ _OPTION_PREFIXES = (
 )
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: ``freeze`` reads an environment as ``list`` does, and
+# importing dataclasses costs more than reading a hundred distributions (commands/installed.py).
+
+
 class FreezeOptions:
-    requirement_files: tuple[str, ...] = ()
-    freeze_all: bool = False
-    excludes: tuple[str, ...] = ()
-    exclude_editable: bool = False
-    hashes: bool = False
+    __slots__ = ("exclude_editable", "excludes", "freeze_all", "hashes", "requirement_files")
+
+    def __init__(
+        self,
+        *,
+        requirement_files: tuple[str, ...] = (),
+        freeze_all: bool = False,
+        excludes: tuple[str, ...] = (),
+        exclude_editable: bool = False,
+        hashes: bool = False,
+    ) -> None:
+        self.requirement_files = requirement_files
+        self.freeze_all = freeze_all
+        self.excludes = excludes
+        self.exclude_editable = exclude_editable
+        self.hashes = hashes
 
 
-@dataclass(frozen=True)
 class FreezeResult:
     """The lines to print, pip's warnings (for stderr), and with ``--hashes`` the
     distributions left out for want of a recorded archive, each with the reason."""
 
-    lines: tuple[str, ...]
-    warnings: tuple[str, ...] = ()
-    unhashed: tuple[tuple[str, str], ...] = field(default=())
+    __slots__ = ("lines", "unhashed", "warnings")
+
+    def __init__(
+        self,
+        lines: tuple[str, ...],
+        warnings: tuple[str, ...] = (),
+        unhashed: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.lines = lines
+        self.warnings = warnings
+        self.unhashed = unhashed
 
 
-@dataclass(frozen=True)
 class _Frozen:
-    name: str
-    canonical_name: str
-    text: str
-    editable: bool
+    __slots__ = ("canonical_name", "editable", "name", "text")
+
+    def __init__(self, name: str, canonical_name: str, text: str, editable: bool) -> None:
+        self.name = name
+        self.canonical_name = canonical_name
+        self.text = text
+        self.editable = editable
 
 
 def run(
     installed: Installed, options: FreezeOptions, python_version: tuple[int, int]
 ) -> FreezeResult:
     """Freeze ``installed``; ``python_version`` is the target's (which names ``--all`` skips)."""
-    from packaging.utils import canonicalize_name
-
     skip = set(STDLIB_NAMES)
     if not options.freeze_all:
         skip |= DEV_NAMES if python_version < (3, 12) else DEV_NAMES_312
@@ -87,10 +110,9 @@ def run(
     unhashed: list[tuple[str, str]] = []
     frozen: dict[str, _Frozen] = {}
     for name, dist in installed.dists.items():
-        entry = _freeze(dist, hashes=options.hashes)
-        if options.exclude_editable and entry.editable:
-            continue
-        frozen[name] = entry
+        if options.exclude_editable and dist.editable_project_location:
+            continue  # before _freeze, which asks version control about it
+        frozen[name] = _freeze(dist, hashes=options.hashes)
     if options.hashes:
         for name in list(frozen):
             reason = _why_unhashable(installed.dists[name])
@@ -134,10 +156,12 @@ def _freeze(dist: DistInfo, *, hashes: bool) -> _Frozen:
 def _editable_lines(dist: DistInfo, location: str) -> list[str]:
     import os
 
+    from pipseal.editable_vcs import editable_requirement
+
     where = os.path.normcase(os.path.abspath(location))
-    # pip asks version control for the project's remote; a project outside one freezes as
-    # its directory under this comment (what pip prints for it).
-    return [f"# Editable install with no version control ({dist.pinned()})", f"-e {where}"]
+    # pip asks version control for the project's remote and commit (git here).
+    requirement, comments = editable_requirement(where, dist.raw_name, dist.pinned())
+    return [*comments, f"-e {requirement}"]
 
 
 def direct_reference(direct_url: dict[str, Any], name: str) -> str:
@@ -188,8 +212,6 @@ def _in_file_order(files: Sequence[str], frozen: dict[str, _Frozen]) -> tuple[li
                     f"would install: {stripped}"
                 )
                 continue
-            from packaging.utils import canonicalize_name
-
             canonical = canonicalize_name(name)
             if canonical not in frozen:
                 if not seen_in.get(name):
@@ -212,7 +234,8 @@ def _in_file_order(files: Sequence[str], frozen: dict[str, _Frozen]) -> tuple[li
 
 def _read_lines(path: str) -> Iterator[str]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:

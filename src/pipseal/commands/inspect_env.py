@@ -17,7 +17,6 @@ from pipseal.distinfo import METADATA_FIELDS, DistInfo
 __all__ = ["metadata_json", "run"]
 
 
-
 def run(installed: Installed, environment: dict[str, str]) -> dict[str, Any]:
     """The report; ``environment`` is the target's marker values."""
     return {

@@ -2,19 +2,25 @@
 
 The target is the one ``install`` would use (``--python``, else the active virtual environment),
 or pip's ``--path DIR`` (those directories only, no interpreter asked). The interpreter's answer
-is remembered in the cache (``environment.start_inspection``), so that reading an environment
-costs a directory listing and a few small files: no HTTP, resolver or terminal library is
-imported on the way.
+is remembered in the cache (``interpreter_memo``), so that reading an environment costs a
+directory listing and a few small files. ``list`` on a hundred distributions is held to twice
+``uv pip list``'s time (benchmarks/env_list.py), so this path imports no dataclasses, pathlib,
+email or packaging: the ``TargetEnvironment`` (whose tags load packaging.tags) is built only
+for the commands that ask for ``target`` (``check``, ``list --outdated``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 from pipseal.distinfo import DistInfo
-from pipseal.environment import TargetEnvironment
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pipseal.environment import TargetEnvironment
 
 __all__ = ["STDLIB_NAMES", "Installed", "read_installed"]
 
@@ -22,13 +28,32 @@ __all__ = ["STDLIB_NAMES", "Installed", "read_installed"]
 STDLIB_NAMES = frozenset({"python", "wsgiref", "argparse"})
 
 
-@dataclass(frozen=True)
 class Installed:
-    """Every distribution found, by canonical name, in import order (the first of a name wins),
-    and the interpreter asked (None with ``--path``)."""
+    """Every distribution found, by canonical name, in import order (the first of a name wins);
+    the interpreter's markers and version (None with ``--path``, where none is asked)."""
 
-    dists: dict[str, DistInfo]
-    target: TargetEnvironment | None
+    def __init__(
+        self,
+        dists: dict[str, DistInfo],
+        *,
+        markers: Mapping[str, str] | None = None,
+        python_version: tuple[int, int] | None = None,
+        target: TargetEnvironment | None = None,
+        make_target: Callable[[], TargetEnvironment] | None = None,
+    ) -> None:
+        self.dists = dists
+        self.markers = markers
+        self.python_version = python_version
+        self._target = target
+        self._make_target = make_target
+
+    @property
+    def target(self) -> TargetEnvironment | None:
+        """The interpreter asked, with its tags (None with ``--path``): built when first asked
+        for, since its tags load packaging.tags."""
+        if self._target is None and self._make_target is not None:
+            self._target = self._make_target()
+        return self._target
 
     def listed(self) -> list[DistInfo]:
         """What pip's listing commands show: all but ``STDLIB_NAMES``."""
@@ -36,31 +61,85 @@ class Installed:
 
 
 def read_installed(
-    python: str | None, paths: Sequence[str] = (), cache_dir: Path | None = None
+    python: str | None, paths: Sequence[str] = (), cache_dir: str | os.PathLike[str] | None = None
 ) -> Installed:
     """The distributions of ``python``'s environment, or of the ``paths`` directories.
 
     Raises UsageError when no target can be found (see ``find_target_python``)."""
-    from pipseal.environment import distributions_in
+    from pipseal.installed_dists import distributions_in
 
     if paths:
         if python is not None:
             from pipseal.errors import UsageError
 
             raise UsageError("--path cannot be used with --python")
-        found = distributions_in([str(Path(p).absolute()) for p in paths])
-        return Installed({k: DistInfo(v) for k, v in found.items()}, None)
+        found = distributions_in([_absolute(p) for p in paths])
+        return Installed({k: DistInfo(v) for k, v in found.items()})
+    from pipseal.target_python import find_target_python
+
+    interpreter = find_target_python(python)
+    answer = _remembered(interpreter, cache_dir)
+    if answer is not None:
+        site_dirs, markers, version, raw = answer
+
+        def make_target() -> TargetEnvironment:
+            from pipseal.environment import environment_from_answer
+
+            return environment_from_answer(interpreter, raw)
+
+        found = distributions_in(site_dirs)
+        return Installed(
+            {k: DistInfo(v, markers) for k, v in found.items()},
+            markers=markers,
+            python_version=version,
+            make_target=make_target,
+        )
     target = target_environment(python, cache_dir)
     found = distributions_in(target.site_dirs())
     markers = dict(target.markers)
-    return Installed({k: DistInfo(v, markers) for k, v in found.items()}, target)
+    return Installed(
+        {k: DistInfo(v, markers) for k, v in found.items()},
+        markers=markers,
+        python_version=(target.version[0], target.version[1]),
+        target=target,
+    )
 
 
-def target_environment(python: str | None, cache_dir: Path | None) -> TargetEnvironment:
+def _absolute(path: str) -> str:
+    """As pathlib's ``absolute()``: joined to the working directory, not normalised."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+
+
+def _remembered(
+    python: str, cache_dir: str | os.PathLike[str] | None
+) -> tuple[list[str], dict[str, str], tuple[int, int], Any] | None:
+    """Site directories, markers and Python version from ``python``'s remembered answer, and
+    the answer; None when there is none or it is not one this version of pipseal wrote."""
+    if cache_dir is None:
+        return None
+    from pipseal.cache import INTERPRETERS_DIR, STORE_VERSION
+    from pipseal.interpreter_memo import remembered
+
+    answer = remembered(python, os.path.join(cache_dir, STORE_VERSION, INTERPRETERS_DIR))
+    try:
+        scheme = answer["scheme"]
+        site_dirs = list(dict.fromkeys((str(scheme["purelib"]), str(scheme["platlib"]))))
+        markers = {str(k): str(v) for k, v in answer["markers"].items()}
+        version = (int(answer["version"][0]), int(answer["version"][1]))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
+    return site_dirs, markers, version, answer
+
+
+def target_environment(
+    python: str | None, cache_dir: str | os.PathLike[str] | None
+) -> TargetEnvironment:
     """The interpreter ``python`` (else the active virtual environment), asked once and
     remembered under ``cache_dir``."""
+    from pathlib import Path
+
     from pipseal.cache.buckets import Bucket, store_base
     from pipseal.environment import find_target_python, start_inspection
 
-    memo = Bucket.INTERPRETERS.path(store_base(cache_dir)) if cache_dir is not None else None
+    memo = Bucket.INTERPRETERS.path(store_base(Path(cache_dir))) if cache_dir is not None else None
     return start_inspection(find_target_python(python), memo_dir=memo).result()

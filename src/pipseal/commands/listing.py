@@ -8,35 +8,63 @@ files left out, pre-releases only with ``--pre``, wheels and sdists both counted
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pipseal.commands.installed import Installed
 from pipseal.distinfo import DistInfo
+from pipseal.names import canonicalize_name
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     from pipseal.pipeline.options import CommonOptions, Reporter
 
 __all__ = ["ListOptions", "Listed", "run"]
 
+# Plain classes, not dataclasses: ``list`` must not pay for importing dataclasses
+# (commands/installed.py says why).
 
-@dataclass(frozen=True)
+
 class ListOptions:
-    outdated: bool = False
-    uptodate: bool = False
-    editable_only: bool = False
-    include_editable: bool = True
-    not_required: bool = False
-    excludes: tuple[str, ...] = ()
+    __slots__ = (
+        "editable_only",
+        "excludes",
+        "include_editable",
+        "not_required",
+        "outdated",
+        "uptodate",
+    )
+
+    def __init__(
+        self,
+        *,
+        outdated: bool = False,
+        uptodate: bool = False,
+        editable_only: bool = False,
+        include_editable: bool = True,
+        not_required: bool = False,
+        excludes: tuple[str, ...] = (),
+    ) -> None:
+        self.outdated = outdated
+        self.uptodate = uptodate
+        self.editable_only = editable_only
+        self.include_editable = include_editable
+        self.not_required = not_required
+        self.excludes = excludes
 
 
-@dataclass(frozen=True)
 class Listed:
     """One row: the distribution, and with ``--outdated``/``--uptodate`` the index's best."""
 
-    dist: DistInfo
-    latest_version: str | None = None
-    latest_filetype: str | None = None
+    __slots__ = ("dist", "latest_filetype", "latest_version")
+
+    def __init__(
+        self,
+        dist: DistInfo,
+        latest_version: str | None = None,
+        latest_filetype: str | None = None,
+    ) -> None:
+        self.dist = dist
+        self.latest_version = latest_version
+        self.latest_filetype = latest_filetype
 
 
 def run(
@@ -49,8 +77,6 @@ def run(
 
     ``common`` and ``reporter`` are needed (and the indexes asked) only with ``--outdated`` or
     ``--uptodate``."""
-    from packaging.utils import canonicalize_name
-
     dists = installed.listed()
     if not options.include_editable:
         dists = [d for d in dists if not d.editable_project_location]

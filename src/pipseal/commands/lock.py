@@ -28,7 +28,7 @@ from pipseal.pipeline.request import effective_index, read_request
 from pipseal.pipeline.session import Machinery, index_urls
 
 if TYPE_CHECKING:
-    from pipseal.index import IndexFile
+    from pipseal.index.files import IndexFile
     from pipseal.pylock import LockedFile, LockedPackage, Pylock
     from pipseal.resolve import ResolvedDist
 
@@ -116,11 +116,12 @@ def _packages(
     dists: tuple[ResolvedDist, ...], machinery: Machinery, common: CommonOptions
 ) -> tuple[tuple[LockedPackage, ...], int]:
     """A package entry per distribution, files without a published sha256 downloaded to hash."""
-    from pipseal.fetch import ArchiveSource
+    from pipseal.fetch.source import ArchiveSource
     from pipseal.pylock import LockedPackage
-    from pipseal.redaction import redact, strip_userinfo
+    from pipseal.redaction import Url
 
-    indexes = {redact(url): strip_userinfo(url) for url in index_urls(common)}
+    # Keyed as IndexFile.source names an index (redacted), valued as a lock stores it.
+    indexes = {str(link): link.stored for link in map(Url, index_urls(common))}
     per_dist: list[tuple[ResolvedDist, list[IndexFile]]] = []
     for dist in dists:
         assert dist.file is not None  # nothing installed is kept: ``installed`` was empty

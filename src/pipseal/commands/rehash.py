@@ -202,8 +202,8 @@ def _check_pin(
 
 def _digests(file: object, algorithms: Sequence[str], machinery: Machinery) -> dict[str, str]:
     """Digests of one index file: the published ones, else its bytes' (through the cache)."""
-    from pipseal.fetch import ArchiveSource
-    from pipseal.index import IndexFile
+    from pipseal.fetch.source import ArchiveSource
+    from pipseal.index.files import IndexFile
 
     assert isinstance(file, IndexFile)
     digests = {alg: sorted(values)[0] for alg, values in file.hashes.allowed.items() if values}

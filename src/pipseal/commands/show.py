@@ -49,7 +49,8 @@ def _label(label: str) -> str:
 def run(installed: Installed, names: Sequence[str], *, files: bool) -> ShowResult:
     """The distributions ``names`` name (canonical names compared), in the order asked."""
     from packaging.requirements import InvalidRequirement
-    from packaging.utils import canonicalize_name
+
+    from pipseal.names import canonicalize_name
 
     wanted = [canonicalize_name(n) for n in names]
     missing = sorted(n for n, c in zip(names, wanted, strict=True) if c not in installed.dists)

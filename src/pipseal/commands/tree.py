@@ -22,7 +22,7 @@ class TreeOptions:
 
 
 def run(installed: Installed, options: TreeOptions) -> list[str]:
-    from packaging.utils import canonicalize_name
+    from pipseal.names import canonicalize_name
 
     dists = installed.dists
     edges: dict[str, list[str]] = {name: [] for name in dists}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from pipseal.fetch import ArchiveSource
+from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes
 from pipseal.pipeline.plan import Planned
 from pipseal.requirements import ParsedRequirement

@@ -101,9 +101,10 @@ def provenance_of(archives: Sequence[Prepared], indexes: list[str]) -> dict[str,
     is named only for a file an index listed (not find-links, not a file chosen by its pin
     from the cache), so that ``verify`` asks it about that very file."""
     from pipseal.provenance import Provenance
-    from pipseal.redaction import redact
+    from pipseal.redaction import Url
 
-    by_source = {redact(url): url for url in indexes}
+    # IndexFile.source names its index redacted: back to the URL itself.
+    by_source = {str(Url(url)): url for url in indexes}
     return {
         p.archive.source.filename: Provenance(
             p.archive.source.url,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pipseal.errors import PipsealError
-from pipseal.fetch import FetchedArchive
+from pipseal.fetch.source import FetchedArchive
 from pipseal.hashes import (
     HashMismatch,
     HashMissing,
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from pipseal.cache.store import Cache
     from pipseal.diagnose import Evidence
     from pipseal.environment import TargetEnvironment
-    from pipseal.fetch import Fetcher
-    from pipseal.index import FindsFiles
+    from pipseal.fetch.fetcher import Fetcher
+    from pipseal.index.files import FindsFiles
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,12 @@ def fetch_and_check(
     )
     for i, r in zip(todo, fetched, strict=True):
         results[i] = r
-    from pipseal.fetch import DigestDisagrees
+    from pipseal.fetch.failures import DigestDisagrees
 
     for i, result in enumerate(results):
         if isinstance(result, DigestDisagrees):
             # The index's digest and the bytes disagree: one more entry of pip's report.
-            problems.append(result.mismatch(_pip_name_with_url(planned[i])))
+            problems.append(result.mismatch(planned[i].pip_text))
             results[i] = MISSING
     errors = [r for r in results if isinstance(r, PipsealError) and r is not MISSING]
     if errors:
@@ -146,7 +146,7 @@ def fetch_and_check(
                 evidence = _evidence(p, archive, finder, fetcher.cache)
                 problems.append(
                     HashMismatch(
-                        _pip_name_with_url(p),
+                        p.pip_text,
                         p.expected,
                         dict(archive.digests),
                         _diagnose(evidence),
@@ -184,13 +184,8 @@ def _check_metadata(ready: Prepared, cache: Cache) -> None:
     if used is None or used.source == "wheel" or not archive.source.filename.endswith(".whl"):
         return
     from pipseal.diagnose import metadata_mismatch
-    from pipseal.metadata import (
-        SOURCES,
-        CoreMetadata,
-        forget_record,
-        read_wheel_metadata,
-        record_checked,
-    )
+    from pipseal.metadata.core import SOURCES, CoreMetadata, read_wheel_metadata
+    from pipseal.metadata.record import forget_record, record_checked
 
     origin = archive.source.filename
     with archive.path.open("rb") as handle:
@@ -204,21 +199,6 @@ def _check_metadata(ready: Prepared, cache: Cache) -> None:
     field, said, wheel_says = found
     diagnosis = metadata_mismatch(origin, field, SOURCES[used.source], said, wheel_says)
     raise PipsealError(diagnosis.line())
-
-
-def _pip_name_with_url(p: Planned) -> str:
-    from pipseal.redaction import redact
-
-    r = p.requirement
-    origin = (
-        ""
-        if r.location.lineno == 0
-        else f" (from -r {r.location.filename} (line {r.location.lineno}))"
-    )
-    text = r.url if r.url else f"{p.name}=={p.version}"
-    if r.url:
-        return f"{redact(text)}{origin}"
-    return f"{text} from {p.source.link}{origin}"
 
 
 def check_indexes_agree(planned: Sequence[Planned], finder: FindsFiles, reporter: Reporter) -> None:

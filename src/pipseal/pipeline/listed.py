@@ -15,7 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from pipseal.errors import NoMatchingDistribution, PipsealError, UsageError
-from pipseal.fetch import ArchiveSource
+from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes, HashProblem, HashUnpinned
 from pipseal.pipeline.cached import plan_from_cache
 from pipseal.pipeline.options import CommonOptions, Reporter
@@ -33,7 +33,7 @@ from pipseal.requirements import ParsedRequirement
 if TYPE_CHECKING:
     from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
-    from pipseal.index import FindsFiles, IndexFile
+    from pipseal.index.files import FindsFiles, IndexFile
 
 
 def plan_listed(

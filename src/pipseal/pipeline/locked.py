@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pipseal.errors import PipsealError
-from pipseal.metadata import CoreMetadata, read_wheel_metadata
+from pipseal.metadata.core import CoreMetadata, read_wheel_metadata
 from pipseal.pipeline.options import Reporter
 from pipseal.pipeline.plan import Planned
 from pipseal.pipeline.request import TargetRequest

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from pipseal.errors import PipsealError
-from pipseal.fetch import ArchiveSource
+from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes, HashProblem
 from pipseal.pipeline.options import Reporter
+from pipseal.redaction import Url
 from pipseal.requirements import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution
-    from pipseal.index import FindsFiles, IndexFile
-    from pipseal.metadata import CoreMetadata
+    from pipseal.index.files import FindsFiles, IndexFile
+    from pipseal.metadata.core import CoreMetadata
 
 #: How the plan was made: each requirement as listed (``--no-deps``, a lock), a hash-pinned set
 #: checked from the cache alone, or dependency resolution.
@@ -58,6 +59,15 @@ class Planned:
         """A wheel (installed as it is), else a source distribution (to be built first)."""
         return "wheel" if self.source.filename.endswith(".whl") else "sdist"
 
+    @property
+    def pip_text(self) -> str:
+        """How pip names this file in a hash report: the requirement's (redacted) URL, else
+        ``name==version from <file URL>``, then where the requirement was written."""
+        r = self.requirement
+        if r.url:
+            return f"{Url(r.url)}{written_at(r)}"
+        return f"{self.name}=={self.version} from {self.source.link}{written_at(r)}"
+
 
 @dataclass(frozen=True)
 class Kept:
@@ -83,13 +93,16 @@ class Plan:
     route: Route
 
 
+def written_at(r: ParsedRequirement) -> str:
+    """pip's `` (from -r FILE (line N))`` for a requirement read from a file, else nothing."""
+    if r.location.lineno == 0:
+        return ""
+    return f" (from -r {r.location.filename} (line {r.location.lineno}))"
+
+
 def pip_name(r: ParsedRequirement) -> str:
-    origin = (
-        ""
-        if r.location.lineno == 0
-        else f" (from -r {r.location.filename} (line {r.location.lineno}))"
-    )
-    return f"{r}{origin}"
+    """How pip names a requirement in a hash report: as written, then where."""
+    return f"{r}{written_at(r)}"
 
 
 def hash_conflict(r: ParsedRequirement, c: ParsedRequirement) -> str | None:

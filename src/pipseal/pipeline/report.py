@@ -15,7 +15,8 @@ from pipseal import __version__
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
-    from pipseal.metadata import CoreMetadata, MetadataFetcher
+    from pipseal.metadata.core import CoreMetadata
+    from pipseal.metadata.fetcher import MetadataFetcher
     from pipseal.pipeline.fetching import Prepared
     from pipseal.pipeline.plan import Planned
 
@@ -51,14 +52,14 @@ def installation_report(
     """The report for these distributions."""
     from packaging.utils import canonicalize_name
 
-    from pipseal.redaction import redact
+    from pipseal.redaction import Url
 
     found: list[dict[str, Any]] = []
     for r in items:
         p = r.planned
         item: dict[str, Any] = {
             "download_info": {
-                "url": redact(r.url),
+                "url": str(Url(r.url)),
                 "archive_info": {"hash": f"sha256={r.sha256}", "hashes": {"sha256": r.sha256}},
             },
             "is_direct": bool(p.requirement.url),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from pipseal.fetch import ArchiveSource
+from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes, HashProblem, HashUnpinned
 from pipseal.pipeline.options import CommonOptions, Reporter
 from pipseal.pipeline.plan import (
@@ -27,8 +27,8 @@ from pipseal.requirements import Location, ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution, TargetEnvironment
-    from pipseal.index import FindsFiles
-    from pipseal.metadata import MetadataFetcher
+    from pipseal.index.files import FindsFiles
+    from pipseal.metadata.fetcher import MetadataFetcher
 
 
 def plan_resolved(

@@ -10,10 +10,11 @@ from pipseal.cache.store import Cache
 from pipseal.pipeline.options import CommonOptions, Reporter
 
 if TYPE_CHECKING:
-    from pipseal.fetch import Fetcher
-    from pipseal.http import Session
-    from pipseal.index import Finder, IndexFile, ProjectFiles
-    from pipseal.metadata import MetadataFetcher
+    from pipseal.fetch.fetcher import Fetcher
+    from pipseal.http.session import Session
+    from pipseal.index.files import IndexFile, ProjectFiles
+    from pipseal.index.finder import Finder
+    from pipseal.metadata.fetcher import MetadataFetcher
     from pipseal.pipeline.plan import Planned
 
 
@@ -68,7 +69,7 @@ def session_factory(common: CommonOptions) -> Callable[[], Session]:
                 "--offline: this needs the network (it is not in the cache)",
                 hint="run it once without --offline to fill the cache",
             )
-        from pipseal.http import HttpOptions, Session
+        from pipseal.http.session import HttpOptions, Session
 
         net = common.network
         return Session(
@@ -89,7 +90,7 @@ class Machinery:
     """The cache, one HTTP session (made on first use), the finder and the fetcher of a command."""
 
     def __init__(self, common: CommonOptions, reporter: Reporter) -> None:
-        from pipseal.fetch import Fetcher
+        from pipseal.fetch.fetcher import Fetcher
 
         self.common = common
         self.cache = Cache(common.cache_dir, warn=reporter.warn)
@@ -130,7 +131,7 @@ class Machinery:
 
     def _make_finder(self) -> Finder:
         if self._finder is None:
-            from pipseal.index import Finder
+            from pipseal.index.finder import Finder
 
             session = (
                 self.fetcher.session
@@ -150,7 +151,7 @@ class Machinery:
     def metadata(self) -> MetadataFetcher:
         """Core metadata of index files (PEP 658, Range requests, or the whole wheel)."""
         if self._metadata is None:
-            from pipseal.metadata import MetadataFetcher
+            from pipseal.metadata.fetcher import MetadataFetcher
 
             self._metadata = MetadataFetcher(lambda: self.fetcher.session, self.cache, self.fetcher)
         return self._metadata
@@ -174,15 +175,15 @@ class _OfflineSession:
     """Stands in for the HTTP session under --offline: every request is refused clearly."""
 
     def __init__(self, trusted_hosts: tuple[str, ...]) -> None:
-        from pipseal.http import HttpOptions
+        from pipseal.http.session import HttpOptions
 
         self.options = HttpOptions(trusted_hosts=trusted_hosts)
 
     def get(self, url: str, **_kwargs: object) -> None:
         from pipseal.errors import NetworkError
-        from pipseal.redaction import redact
+        from pipseal.redaction import Url
 
-        raise NetworkError(f"--offline: not fetching {redact(url)}")
+        raise NetworkError(f"--offline: not fetching {Url(url)}")
 
     def close(self) -> None:
         pass

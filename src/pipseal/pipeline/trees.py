@@ -9,9 +9,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipseal.ahead import enabled as ahead_enabled
+
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
-    from pipseal.fetch import FetchedArchive
+    from pipseal.fetch.source import FetchedArchive
     from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
     from pipseal.pipeline.fetching import Prepared
     from pipseal.pipeline.plan import Planned
@@ -79,7 +81,7 @@ class Trees:
         """For a hash-pinned request with two or more pins that have no tree in the cache: fork
         the unpacking workers now (no other thread runs yet) and return what downloads a planned
         file ahead of the plan and hands it to them."""
-        if not request.hash_mode or not _can_fork():
+        if not request.hash_mode or not _can_fork() or not ahead_enabled():
             return None
         missing = [
             r

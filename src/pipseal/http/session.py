@@ -1,25 +1,11 @@
-"""The one HTTP session: pooled connections, retries, timeouts, TLS, proxies, credentials.
+"""The pooled client: TLS, proxies, credentials, redirects, retries, and ``file://`` URLs.
 
-Every byte pipseal fetches goes through :class:`Session.get`. Its contract:
-
-- connection errors, timeouts, 5xx and 429 are retried with exponential backoff (``Retry-After``
-  honoured, capped) up to ``HttpOptions.retries`` times, then become one
-  :class:`~pipseal.errors.NetworkError` whose message names the (redacted) URL and the last reason;
-- other 4xx responses are returned: the caller decides what they mean (404 = not on this index);
-- redirects are followed (at most :data:`MAX_REDIRECTS`), never from https down to http;
-- credentials come from the URL's userinfo or a netrc file and travel only in an ``Authorization``
-  header, to the host they belong to; no message ever shows a password (:func:`redact`);
-- ``file://`` URLs are served from the local file system with the same :class:`Response` type;
-- a body (a streamed archive or a page) must keep coming: ``timeout`` bounds each read of the
-  socket, and besides, every ``timeout`` seconds of a body must bring at least
-  :data:`MIN_RATE` bytes a second, else it fails as a timeout would (a server sending a byte a
-  second never lets one read time out).
+The contract of :meth:`Session.get` is the package's (see :mod:`pipseal.http`).
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
 import ipaddress
 import mimetypes
 import netrc
@@ -28,87 +14,33 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import (
-    HTTPError,
-    InsecureRequestWarning,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ProxyError,
-    ReadTimeoutError,
-    SSLError,
-)
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from pipseal import __version__
 from pipseal.errors import NetworkError
 from pipseal.fileurl import url2pathname
-from pipseal.redaction import redact, strip_userinfo
+from pipseal.http.origins import host_matches, redirect_allowed
+from pipseal.http.response import Response, read_page_body
+from pipseal.http.retry import (
+    BACKOFF_CAP,
+    describe_error,
+    is_permanent,
+    retry_after_seconds,
+    status_reason,
+)
+from pipseal.redaction import Url, strip_userinfo
 
 MAX_REDIRECTS = 10
-#: Longest wait a server's ``Retry-After`` may impose on one retry, in seconds.
-RETRY_AFTER_CAP = 10.0
-#: Longest exponential-backoff wait, in seconds.
-BACKOFF_CAP = 4.0
 POOL_MAXSIZE = 16
-#: The slowest a body may come, in bytes a second, averaged over each ``timeout`` seconds.
-MIN_RATE = 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-def redirect_allowed(from_url: str, to_url: str) -> bool:
-    """Whether a redirect may be followed: anything except leaving https for another scheme.
-
-    (A redirect from https to http would let a network attacker strip TLS; file:// and other
-    schemes are refused too, as a server must not make us read local files.)
-    """
-    source = urlsplit(from_url).scheme.lower()
-    target = urlsplit(to_url).scheme.lower()
-    if target not in ("http", "https"):
-        return False
-    return not (source == "https" and target != "https")
-
-
-def host_matches(url: str, hosts: tuple[str, ...]) -> bool:
-    """Whether the URL's host is one of ``hosts`` (``host`` matches any port, ``host:port`` one)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    for entry in hosts:
-        name, _, entry_port = entry.strip().lower().rpartition(":")
-        if not name or not entry_port.isdigit():
-            name, entry_port = entry.strip().lower(), ""
-        name = name.strip("[]")
-        if name == host and (not entry_port or port == int(entry_port)):
-            return True
-    return False
-
-
-def is_secure_origin(url: str, trusted_hosts: tuple[str, ...] = ()) -> bool:
-    """pip's secure-origin rule: https, file, a loopback host, or a ``--trusted-host``."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() in ("https", "file"):
-        return True
-    host = (parts.hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return True
-    except ValueError:
-        pass
-    return host_matches(url, trusted_hosts)
 
 
 @dataclass(frozen=True)
@@ -137,215 +69,9 @@ class HttpOptions:
     environ: Mapping[str, str] | None = field(default=None, compare=False)
 
 
-class Response:
-    """One response: status, case-insensitive headers, and the body as a stream of bytes.
-
-    A streamed response (``Session.get(stream=True)``) yields the bytes exactly as sent (no
-    content decoding: an archive's digest is of its raw bytes); a non-streamed one has been read
-    whole, decoded per ``Content-Encoding`` (index pages). A broken stream raises NetworkError.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        status: int,
-        headers: Mapping[str, str],
-        *,
-        raw: urllib3.BaseHTTPResponse | None = None,
-        file: BinaryIO | None = None,
-        data: bytes | None = None,
-        window: float = 15.0,
-    ) -> None:
-        """``window``: the seconds over which a streamed body is held to ``MIN_RATE``."""
-        self.url = url
-        self.status = status
-        self.headers = headers
-        self._window = window
-        self._raw = raw
-        self._file = file
-        self._data = data
-        self._finished = False
-
-    @property
-    def content_length(self) -> int | None:
-        value = self.headers.get("Content-Length")
-        try:
-            return int(value) if value is not None else None
-        except ValueError:
-            return None
-
-    def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """The body in chunks; raises NetworkError if the connection breaks mid-way."""
-        if self._data is not None:
-            data, self._data = self._data, b""
-            for start in range(0, len(data), chunk_size):
-                yield data[start : start + chunk_size]
-            return
-        if self._file is not None:
-            handle = self._file
-            try:
-                while chunk := handle.read(chunk_size):
-                    yield chunk
-            except OSError as exc:
-                raise NetworkError(f"Could not read {self.url}: {exc.strerror or exc}") from exc
-            finally:
-                self.close()
-            return
-        if self._raw is not None:
-            raw = self._raw
-            try:
-                yield from _body(raw, self.url, chunk_size, self._window, decode=False)
-                self._finished = True
-            except (HTTPError, OSError) as exc:
-                raise NetworkError(
-                    f"Could not fetch {redact(self.url)}: connection broken while reading the "
-                    f"body ({describe_error(exc)})"
-                ) from exc
-            finally:
-                self.close()
-
-    def read(self) -> bytes:
-        """The whole body."""
-        return b"".join(self.iter_bytes())
-
-    def close(self) -> None:
-        """Release the connection (or file); safe to call twice."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._raw is not None:
-            if not self._finished:
-                # An abandoned body would poison the pooled connection: close it instead.
-                self._raw.close()
-            self._raw.release_conn()
-            self._raw = None
-
-    def discard(self) -> None:
-        """Read and drop a small body (redirects, errors) so the connection can be reused."""
-        if self._raw is not None:
-            self._raw.drain_conn()
-            self._finished = True
-        self.close()
-
-    def __enter__(self) -> Response:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def describe_error(exc: BaseException) -> str:
-    """A short, password-free reason for a transport error (no object reprs, no URLs)."""
-    if isinstance(exc, NameResolutionError):
-        return "could not resolve the host name"
-    if isinstance(exc, NewConnectionError):
-        reason = exc.__context__ or exc.__cause__
-        if isinstance(reason, OSError) and reason.strerror:
-            return f"could not connect ({reason.strerror.lower()})"
-        return "could not connect"
-    if isinstance(exc, ReadTimeoutError | Urllib3Timeout | TimeoutError):
-        return "timed out"
-    if isinstance(exc, SSLError):
-        inner = exc.args[0] if exc.args else exc
-        if isinstance(inner, ssl.SSLCertVerificationError):
-            return f"TLS certificate verification failed ({inner.verify_message})"
-        return f"TLS error ({inner})"
-    if isinstance(exc, ProxyError):
-        return "the proxy refused or failed the connection"
-    if isinstance(exc, ProtocolError):
-        return "connection broken"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return type(exc).__name__
-
-
-def _is_permanent(exc: BaseException) -> bool:
-    """Transport errors that retrying cannot cure (a certificate the store does not trust)."""
-    return (
-        isinstance(exc, SSLError)
-        and bool(exc.args)
-        and isinstance(exc.args[0], ssl.SSLCertVerificationError)
-    )
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Parse ``Retry-After`` (seconds or an HTTP date) into a wait, capped at RETRY_AFTER_CAP."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_CAP)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    wait = when.timestamp() - (time.time() if now is None else now)
-    return min(max(wait, 0.0), RETRY_AFTER_CAP)
-
-
 def _basic_auth(user: str, password: str) -> str:
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"Basic {token}"
-
-
-def _status_reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"
-
-
-def _body(
-    raw: urllib3.BaseHTTPResponse, url: str, chunk_size: int, window: float, *, decode: bool
-) -> Iterator[bytes]:
-    """A response's body as it comes (each read returns what has arrived, up to
-    ``chunk_size``), failing once any ``window`` seconds of it bring under ``MIN_RATE`` bytes a
-    second (NetworkError). Reading whole chunks would hide a trickle until a chunk is full."""
-    need = MIN_RATE * window
-    start = time.monotonic()
-    got = 0
-    while chunk := raw.read1(chunk_size, decode_content=decode):
-        yield chunk
-        got += len(chunk)
-        elapsed = time.monotonic() - start
-        if elapsed >= window:
-            if got < need:
-                raw.close()
-                raise NetworkError(
-                    f"Could not fetch {redact(url)}: timed out (the server sent {got} bytes in "
-                    f"{elapsed:.0f} s, under {MIN_RATE} bytes a second)"
-                )
-            start, got = time.monotonic(), 0
-
-
-def _bounded(raw: urllib3.BaseHTTPResponse, url: str, limit: int, window: float) -> bytes:
-    """The whole (decoded) body, refusing one larger than ``limit`` instead of exhausting memory."""
-    length = raw.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raw.close()
-        raise NetworkError(
-            f"Could not fetch {redact(url)}: the page announces {int(length)} bytes, more than "
-            f"the {limit} a page may have"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in _body(raw, url, 1 << 20, window, decode=True):
-        size += len(chunk)
-        if size > limit:
-            raw.close()
-            raise NetworkError(
-                f"Could not fetch {redact(url)}: the page is larger than the {limit} bytes a "
-                "page may have"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class Session:
@@ -541,11 +267,11 @@ class Session:
             target = urljoin(strip_userinfo(current), location)
             if not redirect_allowed(current, target):
                 raise NetworkError(
-                    f"Could not fetch {redact(url)}: refused a redirect from "
-                    f"{redact(current)} to {redact(target)} (it would leave https)"
+                    f"Could not fetch {Url(url)}: refused a redirect from "
+                    f"{Url(current)} to {Url(target)} (it would leave https)"
                 )
             current = target
-        raise NetworkError(f"Could not fetch {redact(url)}: more than {MAX_REDIRECTS} redirects")
+        raise NetworkError(f"Could not fetch {Url(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _get_once(self, url: str, extra: Mapping[str, str] | None, stream: bool) -> Response:
         """One request (no redirects), retried on transient failures."""
@@ -576,20 +302,20 @@ class Session:
                     timeout=self._timeout,
                 )
                 data = (
-                    _bounded(raw, url, self.options.max_page_bytes, self.options.timeout)
+                    read_page_body(raw, url, self.options.max_page_bytes, self.options.timeout)
                     if not stream and raw.status != 429 and raw.status < 500
                     else None
                 )
             except (HTTPError, OSError) as exc:
                 reason = describe_error(exc)
-                if _is_permanent(exc):
+                if is_permanent(exc):
                     raise NetworkError(
-                        f"Could not fetch {redact(url)}: {reason}",
+                        f"Could not fetch {Url(url)}: {reason}",
                         hint="Name the right CA bundle with --cert, or use --trusted-host.",
                     ) from exc
             else:
                 if raw.status == 429 or raw.status >= 500:
-                    reason = _status_reason(raw.status)
+                    reason = status_reason(raw.status)
                     wait = retry_after_seconds(raw.headers.get("Retry-After")) or wait
                     raw.drain_conn()
                     raw.release_conn()
@@ -603,7 +329,7 @@ class Session:
             if attempt < retries:
                 time.sleep(wait)
         noun = "retry" if retries == 1 else "retries"
-        raise NetworkError(f"Could not fetch {redact(url)}: {reason} (after {retries} {noun})")
+        raise NetworkError(f"Could not fetch {Url(url)}: {reason} (after {retries} {noun})")
 
     def _get_file(self, url: str, *, stream: bool) -> Response:
         """Serve a file:// URL; a directory serves its index.html; missing files are a 404."""

@@ -1,0 +1,93 @@
+"""The header block of a METADATA or WHEEL file, read as the email package reads it.
+
+``importlib.metadata`` (and so pip) parses these files with ``email.parser`` in its default
+(compat32) policy; importing it costs more than reading a hundred distributions. The few
+fields the environment commands need are read here by the same rules (tests/test_headers.py
+checks them against ``email.parser`` on generated text):
+
+- a header line matches ``^(From |[!-9;-~]*:|[ \\t])``; the first line that does not (a blank
+  line, or text) ends the block;
+- a line starting with a blank continues the previous header (a first one is ignored);
+- ``From `` lines are ignored, and so is a line whose name is empty (``:x``);
+- a value is the text after the first colon, leading blanks removed, its continuation lines
+  appended as written, the final line end removed; names compare case-insensitively and the
+  first header of a name wins.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+
+__all__ = ["file_header_values", "header_values", "read_head"]
+
+_HEADER_LINE = re.compile(r"(From |[\041-\071\073-\176]*:|[\t ])")
+
+
+def header_values(lines: Iterable[str], wanted: Iterable[str]) -> dict[str, str]:
+    """The first value of each header of ``wanted`` (lower-case names) found in ``lines``
+    (as a text file yields them, each with its line end), keyed by its lower-case name.
+
+    Reading stops at the end of the header block, or as soon as every wanted header is
+    complete (METADATA's Name and Version come first), so a long description is never read."""
+    names = frozenset(wanted)
+    found: dict[str, str] = {}
+    current: str | None = None  # the lower-case name whose value is being collected
+    parts: list[str] = []
+    match = _HEADER_LINE.match
+    for line in lines:
+        if not match(line):
+            break
+        if line[0] in " \t":
+            if current is not None:
+                parts.append(line)
+            continue
+        if current is not None:
+            found[current] = "".join(parts).rstrip("\r\n")
+            if len(found) == len(names):
+                return found
+        current = None
+        if line.startswith("From "):
+            continue
+        colon = line.find(":")
+        if colon == 0:
+            continue
+        name = line[:colon].lower()
+        if name in names and name not in found:
+            current = name
+            parts = [line[colon + 1 :].lstrip(" \t")]
+    if current is not None:
+        found[current] = "".join(parts).rstrip("\r\n")
+    return found
+
+
+def read_head(path: str, limit: int, *, block: bool = True) -> bytes:
+    """A file's first bytes, at most ``limit``; with ``block`` only until its header block has
+    ended (a blank line seen). Plain ``os.read``: a file object costs three times the syscalls,
+    and ``list`` opens three small files per distribution. Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit:
+            chunk = os.read(fd, min(16384, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if block and (b"\n\n" in chunk or b"\n\r\n" in chunk or b"\r\r" in chunk):
+                break  # a blank line split across two reads only means one more read
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def file_header_values(path: str, wanted: Iterable[str], limit: int) -> dict[str, str]:
+    """``header_values`` of a file's header block, decoded as a text file object would give
+    it (UTF-8, undecodable bytes replaced, universal newlines), at most ``limit`` bytes read.
+    Raises OSError."""
+    text = read_head(path, limit).decode("utf-8", "replace")
+    lines = [line + "\n" for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines[-1] = lines[-1][:-1]  # what follows the last line end has none
+    return header_values(lines, wanted)

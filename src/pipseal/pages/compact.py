@@ -1,0 +1,92 @@
+"""A project page in compact form: each version's files as raw fields, decoded on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+T = TypeVar("T")
+
+#: Source archive extensions pip accepts (PEP 625 allows only .tar.gz; old releases have others).
+SDIST_EXTENSIONS: tuple[str, ...] = (
+    ".tar.gz",
+    ".zip",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".tgz",
+    ".tar",
+)
+
+#: One entry: filename, href (relative links and the hash fragment kept), published digests
+#: (None: take the fragment), Requires-Python text, yanked (None or the reason), PEP 658
+#: metadata digests (None: not announced), size.
+Entry = tuple[
+    str, str, dict[str, str] | None, str | None, str | None, dict[str, str] | None, int | None
+]
+
+
+@dataclass
+class CompactPage:
+    """One source's files of one project, grouped by (normalized) version text.
+
+    ``base`` is the URL links resolve against; ``source`` the redacted index URL or find-links
+    location (what :class:`pipseal.index.IndexFile` names as its source).
+    """
+
+    project: str
+    base: str
+    source: str
+    entries: dict[str, list[Entry]]
+    _decoded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+
+    def versions(self) -> dict[Version, str]:
+        """Each version this page lists, with its key in :attr:`entries`."""
+        found: dict[Version, str] = {}
+        for key in self.entries:
+            found[Version(key)] = key
+        return found
+
+    def is_decoded(self, key: str) -> bool:
+        return key in self._decoded
+
+    def decode(self, key: str, make_file: Callable[..., T | None]) -> list[T]:
+        """The files of one version, each made by ``make_file`` (the index's ``IndexFile``
+        constructor, which validates the fields), memoized, in page order."""
+        done: list[Any] | None = self._decoded.get(key)
+        if done is None:
+            done = []
+            for filename, href, digests, requires_python, yanked, metadata, size in self.entries[
+                key
+            ]:
+                found = make_file(
+                    urljoin(self.base, href),
+                    self.project,
+                    self.source,
+                    filename=filename,
+                    digests=digests,
+                    requires_python=requires_python,
+                    yanked=yanked,
+                    metadata=metadata,
+                    size=size,
+                )
+                if found is not None:
+                    done.append(found)
+            self._decoded[key] = done
+        return done
+
+
+def from_files(project: str, source: str, files: Mapping[str, list[Any]]) -> CompactPage:
+    """A page over files already decoded (find-links), keyed by version text."""
+    page = CompactPage(canonicalize_name(project), "", source, {k: [] for k in files})
+    page._decoded.update({k: list(v) for k, v in files.items()})
+    return page

@@ -1,0 +1,232 @@
+"""A project page (PEP 503 HTML, read with a regular expression over the anchors; or PEP 691
+JSON) read into a :class:`~pipseal.pages.compact.CompactPage`, files grouped by version by
+their names alone."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+from urllib.parse import unquote, urljoin
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pipseal.errors import NetworkError
+from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage, Entry
+from pipseal.redaction import Url
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+_JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
+_HTML_TYPES = frozenset(
+    {"application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.latest+html", "text/html"}
+)
+_TAG = r"(?:[^>\"']|\"[^\"]*\"|'[^']*')*"
+_ANCHOR = re.compile(r"<a\b(" + _TAG + r")>", re.IGNORECASE)
+_BASE = re.compile(r"<base\b(" + _TAG + r")>", re.IGNORECASE)
+_META = re.compile(r"<meta\b(" + _TAG + r")>", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_ATTR = re.compile(r"([^\s=/>\"']+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
+
+
+def media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    media, *params = content_type.split(";")
+    parsed: dict[str, str] = {}
+    for param in params:
+        key, _, value = param.partition("=")
+        parsed[key.strip().lower()] = value.strip().strip('"')
+    return media.strip().lower(), parsed
+
+
+class _Grouper:
+    """Files of one project into version groups, by file name alone (cheap string work)."""
+
+    def __init__(self, project: str) -> None:
+        self.name = canonicalize_name(project)
+        self.groups: dict[str, list[Entry]] = {}
+        self._prefixes: dict[str, bool] = {}
+        self._versions: dict[str, str | None] = {}
+
+    def _ours(self, prefix: str) -> bool:
+        known = self._prefixes.get(prefix)
+        if known is None:
+            known = self._prefixes[prefix] = canonicalize_name(prefix) == self.name
+        return known
+
+    def _key(self, text: str) -> str | None:
+        if text in self._versions:
+            return self._versions[text]
+        try:
+            key: str | None = str(Version(text))
+        except InvalidVersion:
+            key = None
+        self._versions[text] = key
+        return key
+
+    def add(self, entry: Entry) -> None:
+        filename = entry[0]
+        version: str | None = None
+        if filename.endswith(".whl"):
+            parts = filename[:-4].split("-")
+            if len(parts) in (5, 6) and self._ours(parts[0]):
+                version = parts[1]
+        else:
+            lowered = filename.lower()
+            ext = next((e for e in SDIST_EXTENSIONS if lowered.endswith(e)), None)
+            if ext is not None:
+                stem = filename[: -len(ext)]
+                # pip's rule: split where the prefix canonicalizes to the project's name.
+                for i, char in enumerate(stem):
+                    if char == "-" and self._ours(stem[:i]):
+                        version = stem[i + 1 :]
+                        break
+        if version is None:
+            return
+        key = self._key(version)
+        if key is not None:
+            self.groups.setdefault(key, []).append(entry)
+
+
+def _attributes(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _ATTR.finditer(text):
+        name = match.group(1).lower()
+        if name in found:
+            continue  # HTML: the first occurrence of an attribute wins
+        value = next((g for g in match.groups()[1:] if g is not None), "")
+        found[name] = html.unescape(value) if "&" in value else value
+    return found
+
+
+def _html_metadata(value: str | None) -> dict[str, str] | None:
+    """A ``data-core-metadata`` value: "true" or ``alg=hex`` -> digests; absent/"false" -> None."""
+    if value is None:
+        return None
+    algorithm, sep, digest = value.strip().partition("=")
+    if sep:
+        return {algorithm.strip().lower(): digest.strip()}
+    return {} if value.strip().lower() == "true" else None
+
+
+def _filename_of(href: str) -> str:
+    path = href.split("#", 1)[0].split("?", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    return unquote(name) if "%" in name else name
+
+
+def read_page(
+    body: bytes, content_type: str, page_url: str, project: str, source: str
+) -> CompactPage:
+    """A project page (PEP 503 HTML or PEP 691 JSON) in compact form.
+
+    Raises NetworkError when the page cannot be read (bad JSON, unsupported Content-Type or
+    repository version)."""
+    media, params = media_type(content_type or "text/html")
+    grouper = _Grouper(project)
+    if media in _JSON_TYPES:
+        _read_json(body, page_url, grouper)
+        base = page_url
+    elif media in _HTML_TYPES:
+        base = _read_html(body, params.get("charset"), page_url, grouper)
+    else:
+        raise NetworkError(
+            f"Could not read {Url(page_url)}: unsupported Content-Type {media!r}",
+            hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
+        )
+    return CompactPage(grouper.name, base, source, grouper.groups)
+
+
+def _read_html(body: bytes, charset: str | None, page_url: str, grouper: _Grouper) -> str:
+    try:
+        text = body.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    if "<!--" in text:
+        text = _COMMENT.sub("", text)
+    for match in _META.finditer(text):
+        attrs = _attributes(match.group(1))
+        if attrs.get("name") == "pypi:repository-version":
+            version = attrs.get("content", "")
+            if version.split(".", 1)[0].strip() not in ("1", ""):
+                raise NetworkError(
+                    f"Could not read {Url(page_url)}: unsupported repository version {version}"
+                )
+    base = page_url
+    for match in _BASE.finditer(text):
+        href = _attributes(match.group(1)).get("href")
+        if href is not None:
+            base = urljoin(page_url, href)
+            break
+    for match in _ANCHOR.finditer(text):
+        attrs = _attributes(match.group(1))
+        href = attrs.get("href")
+        if href is None:
+            continue
+        href = href.strip()
+        # PEP 714: data-core-metadata is the name; data-dist-info-metadata the older spelling.
+        metadata = _html_metadata(attrs.get("data-core-metadata"))
+        if metadata is None:
+            metadata = _html_metadata(attrs.get("data-dist-info-metadata"))
+        grouper.add(
+            (
+                _filename_of(href),
+                href,
+                None,
+                attrs.get("data-requires-python"),
+                attrs.get("data-yanked"),
+                metadata,
+                None,
+            )
+        )
+    return base
+
+
+def _read_json(body: bytes, page_url: str, grouper: _Grouper) -> None:
+    """A PEP 691 project page (pypi_simple's pydantic models cost ~150 ms to import)."""
+
+    def bad(reason: str) -> NetworkError:
+        return NetworkError(f"Could not read {Url(page_url)}: {reason}")
+
+    try:
+        data: Any = json.loads(body)
+    except ValueError as exc:
+        raise bad(str(exc)) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise bad("no list of files")
+    meta = data.get("meta")
+    api_version = meta.get("api-version") if isinstance(meta, dict) else None
+    if not isinstance(api_version, str):
+        raise bad("not a PEP 691 project page")
+    if api_version.split(".", 1)[0] != "1":
+        raise bad(f"unsupported repository version {api_version}")
+    for entry in data["files"]:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("filename"), str)
+            or not isinstance(entry.get("url"), str)
+            or not isinstance(entry.get("hashes", {}), dict)
+        ):
+            raise bad("not a PEP 691 project page")
+        yanked_value = entry.get("yanked", False)
+        yanked = (yanked_value if isinstance(yanked_value, str) else "") if yanked_value else None
+        # PEP 714: core-metadata is the name; dist-info-metadata the older spelling.
+        metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata"))
+        metadata: dict[str, str] | None
+        if isinstance(metadata_value, dict):
+            metadata = {str(k): str(v) for k, v in metadata_value.items()}
+        else:
+            metadata = {} if metadata_value is True else None
+        requires_python = entry.get("requires-python")
+        size = entry.get("size")
+        grouper.add(
+            (
+                entry["filename"],
+                entry["url"],
+                {str(k): str(v) for k, v in entry.get("hashes", {}).items()},
+                requires_python if isinstance(requires_python, str) else None,
+                yanked,
+                metadata,
+                size if isinstance(size, int) and not isinstance(size, bool) else None,
+            )
+        )
