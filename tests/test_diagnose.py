@@ -296,8 +296,4 @@ def test_only_the_diagnose_package_writes_identifier_lines() -> None:
         for path in sorted(root.rglob("*.py"))
         if (found := _identifier_texts(str(path)))
     }
-    # fetch/download.py's TransferDamaged still spells its ``cause [transfer-damaged]`` message
-    # out (the same words as ``causes.transfer_damaged``); it is the store's module, to be routed
-    # through ``causes`` there. Nothing else may write one.
-    writers.pop("fetch/download.py", None)
     assert set(writers) == {"diagnose/causes.py"}, writers

@@ -41,8 +41,12 @@ class Diagnosis:
     explanation: str
     advice: str
 
+    def statement(self) -> str:
+        """``cause [identifier]: explanation``, for an error whose hint carries the advice."""
+        return f"cause [{self.identifier}]: {self.explanation}"
+
     def line(self) -> str:
-        return f"cause [{self.identifier}]: {self.explanation} — {self.advice}"
+        return f"{self.statement()} — {self.advice}"
 
 
 def describe_file(filename: str) -> str:
