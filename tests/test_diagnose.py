@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 from pipseal.diagnose import Diagnosis, Evidence, PublishedFile, diagnose
 from pipseal.hashes import Hash, Hashes
@@ -209,3 +210,90 @@ def test_hash_constraint_conflict_names_both() -> None:
     d = hash_constraint_conflict("a==1.0", "a==1.0 (from -c c.txt (line 2))")
     assert d.identifier == "hash-constraint-conflict"
     assert "a==1.0 (from -c c.txt (line 2))" in d.explanation
+
+
+# -- one engine: the same evidence gives the same line on every command's path -----------------
+
+
+def doctor_verdict(pinned: Hashes, usable: list[str]) -> str:
+    """The line ``doctor`` prints first for a pin of demo 1.0, this target able to install
+    the files named ``usable``."""
+    from pipseal.diagnose.release import verdict
+
+    files = release()
+    this_release = [f for f in files if f.version == "1.0"]
+    found = verdict(
+        label=f"{PROJECT} 1.0",
+        version="1.0",
+        pins=pinned,
+        files=files,
+        release=this_release,
+        usable=[f for f in this_release if f.filename in usable],
+        target="cp311-cp311-manylinux_2_17_x86_64",
+        rejections="",
+        served_before={},
+    )
+    assert found.findings
+    return found.findings[0].diagnosis.line()
+
+
+def test_install_and_doctor_say_other_file_of_release_in_one_line() -> None:
+    pinned = sha(digest(SDIST))
+    at_install = diagnose(evidence(pinned)).line()
+    assert at_install.startswith("cause [other-file-of-release]")
+    assert doctor_verdict(pinned, [THIS]) == at_install
+
+
+def test_install_and_doctor_say_a_pin_of_another_release_in_one_line() -> None:
+    pinned = sha(digest(OLD))
+    at_install = diagnose(evidence(pinned)).line()
+    assert at_install.startswith("cause [unknown-digest]: the pin is the digest of " + OLD)
+    assert doctor_verdict(pinned, [THIS]) == at_install
+
+
+def test_hash_from_index_diagnoses_a_stale_pin_with_installs_rules() -> None:
+    # ``hash --from-index`` feeds the evidence it has (a pin no file publishes now, nothing
+    # fetched) to the same function install uses.
+    pinned = sha(digest(THIS, "stale"))
+    at_rehash = diagnose(Evidence(PROJECT, "1.0", "", pinned, {}, Hashes(), release())).line()
+    assert at_rehash.startswith("cause [unknown-digest]: no configured index publishes")
+
+
+def _identifier_texts(path: str) -> list[tuple[int, str]]:
+    """Every ``Diagnosis(...)`` made and every string (not a docstring) holding ``cause [`` in
+    one source file: (line, what)."""
+    import ast
+
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Diagnosis":
+            found.append((node.lineno, "Diagnosis(...)"))
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "cause [" in node.value
+            and id(node) not in docstrings
+        ):
+            found.append((node.lineno, node.value[:40]))
+    return found
+
+
+def test_only_the_diagnose_package_writes_identifier_lines() -> None:
+    import pipseal
+
+    root = Path(pipseal.__file__).parent
+    writers = {
+        path.relative_to(root).as_posix(): found
+        for path in sorted(root.rglob("*.py"))
+        if (found := _identifier_texts(str(path)))
+    }
+    assert set(writers) == {"diagnose/causes.py"}, writers

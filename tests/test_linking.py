@@ -1,6 +1,7 @@
-"""Staging from an unpacked tree in the cache (``linking.stage_tree``) gives what staging the
-archive with pypa/installer (``wheel.stage_wheel``) gives: the same files, the same bytes, the
-same RECORD; a drifted tree file is noticed while staging (TreeDrifted)."""
+"""Staging a wheel, pipseal's one way (a tree, from the cache or with the cache off a scratch
+tree of the install, linked by ``linking.stage_tree``), gives what pypa/installer's own
+``installer.install`` gives for the archive: the same files, the same bytes, the same RECORD;
+a drifted tree file is noticed while staging (TreeDrifted)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pytest
 from pipseal.environment import TargetEnvironment
 from pipseal.errors import InstallError, TreeDrifted
 from pipseal.install import Transaction, install_wheels
-from pipseal.install.staged import StagedDistribution, scheme_root
+from pipseal.install.staged import StagedDistribution, mirrored_scheme, scheme_root
 from pipseal.install.transaction import PARALLEL_LINKS, STAGING_PREFIX
 from pipseal.install.unpacked import (
     HASH,
@@ -138,11 +139,31 @@ def quiet_pycache() -> Iterator[None]:
         yield
 
 
+def installed_by_installer(env: TargetEnvironment, wheels: list[BuiltDist], root: Path) -> Staged:
+    """The golden reference: each wheel written by pypa/installer itself (``installer.install``
+    over its ``WheelFile`` and ``SchemeDictionaryDestination``) into ``root``, mirroring the
+    target's schemes as a staging tree does, with the files an install adds (INSTALLER,
+    REQUESTED); what ``root`` then holds."""
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
+    root.mkdir()
+    for wheel in wheels:
+        destination = SchemeDictionaryDestination(
+            mirrored_scheme(env, root, wheel.name), env.python, "posix"
+        )
+        with WheelFile.open(wheel.path) as source, quiet_pycache():
+            install(source, destination, {"INSTALLER": b"pipseal\n", "REQUESTED": b""})
+    return read_staging(root)
+
+
 def staged_from_archives(
     env: TargetEnvironment, wheels: list[BuiltDist]
 ) -> tuple[list[StagedDistribution], Staged]:
-    """Stage through ``stage_wheel`` (pypa/installer), read the staging tree, then abort."""
-    with Transaction(env) as transaction, quiet_pycache():
+    """Stage through ``Transaction.stage`` (the cache off: a scratch tree, linked), read the
+    staging tree, then abort."""
+    with Transaction(env) as transaction:
         staged = [transaction.stage(wheel.path) for wheel in wheels]
         return staged, read_staging(transaction.staging_root)
 
@@ -173,20 +194,38 @@ def no_staging_left(venv: Venv) -> bool:
 # -- the tree path equals the archive path ------------------------------------------------------
 
 
+@pytest.mark.parametrize("pycache", [None, "root", "data"])
+def test_staging_equals_installers_own_install(
+    pycache: str | None, env: TargetEnvironment, wheel_dir: Path, tmp_path: Path
+) -> None:
+    wheel = rich_wheel(wheel_dir, pycache=pycache)
+    reference = installed_by_installer(env, [wheel], tmp_path / "by-installer")
+
+    [staged], from_archive = staged_from_archives(env, [wheel])
+
+    # File for file (and directory for directory), byte for byte, executable bits included.
+    assert sorted(from_archive) == sorted(reference)
+    assert from_archive == reference
+    assert record_text(from_archive, env) == record_text(reference, env)
+    assert staged.files == tuple(sorted(p for p, kind in reference.items() if kind[0] == "file"))
+    assert staged.dist_info == f"{relative_scheme(env, 'purelib')}/{DIST_INFO}"
+
+
 @pytest.mark.parametrize("mode", LINK_MODES)
 def test_tree_staging_equals_archive_staging(
-    mode: LinkMode, env: TargetEnvironment, wheel_dir: Path, cache_base: Path
+    mode: LinkMode, env: TargetEnvironment, wheel_dir: Path, cache_base: Path, tmp_path: Path
 ) -> None:
     wheel = rich_wheel(wheel_dir)
     tree = tree_of(cache_base, wheel)
+    reference = installed_by_installer(env, [wheel], tmp_path / "by-installer")
 
     [by_archive], from_archive = staged_from_archives(env, [wheel])
     [by_tree], from_tree = staged_from_trees(env, [tree], mode)
 
     # File for file (and directory for directory), byte for byte, executable bits included.
-    assert sorted(from_tree) == sorted(from_archive)
-    assert from_tree == from_archive
-    assert record_text(from_tree, env) == record_text(from_archive, env)
+    assert sorted(from_tree) == sorted(reference)
+    assert from_tree == reference == from_archive
+    assert record_text(from_tree, env) == record_text(reference, env)
     assert by_tree == by_archive
     assert by_tree.dist_info == f"{relative_scheme(env, 'purelib')}/{DIST_INFO}"
 
@@ -240,7 +279,7 @@ def test_tree_staging_puts_every_member_in_its_scheme(
 
 
 def test_the_data_directory_of_an_underscore_name_is_spread_into_the_schemes(
-    env: TargetEnvironment, wheel_dir: Path, cache_base: Path
+    env: TargetEnvironment, wheel_dir: Path, cache_base: Path, tmp_path: Path
 ) -> None:
     wheel = build_wheel(
         wheel_dir,
@@ -251,7 +290,7 @@ def test_the_data_directory_of_an_underscore_name_is_spread_into_the_schemes(
     assert wheel.filename == "my_pkg_name-2.0-py3-none-any.whl"
     [_], from_archive = staged_from_archives(env, [wheel])
     [_], from_tree = staged_from_trees(env, [tree_of(cache_base, wheel)], "copy")
-    assert from_tree == from_archive
+    assert from_tree == from_archive == installed_by_installer(env, [wheel], tmp_path / "ref")
     purelib = relative_scheme(env, "purelib")
     assert f"{purelib}/my_extra.py" in from_tree
     assert f"{purelib}/my_pkg_name-2.0.data" not in from_tree
@@ -287,7 +326,7 @@ def test_pycache_members_are_skipped_by_the_archive_path_too(
     where: str, env: TargetEnvironment, wheel_dir: Path, cache_base: Path
 ) -> None:
     # installer skips __pycache__ members (with a warning); the wheel is otherwise valid, its
-    # RECORD right, so it installs, and both paths give the same result.
+    # RECORD right, so it installs, and both ways in give the same result.
     wheel = rich_wheel(wheel_dir, pycache=where)
     [_], from_archive = staged_from_archives(env, [wheel])
     assert [p for p in from_archive if "__pycache__" in p] == []

@@ -14,7 +14,7 @@ from pipseal.cli.options import add_general, add_index
 from pipseal.cli.output import Printer
 
 if TYPE_CHECKING:
-    from pipseal.commands.doctor import PipCacheReport
+    from pipseal.commands.doctor_pipcache import PipCacheReport
 
 
 def register(sub: Any) -> None:

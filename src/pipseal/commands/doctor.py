@@ -9,6 +9,9 @@ HTTP cache are re-hashed too, and damaged ones (those that make pip fail with TH
 NOT MATCH THE HASHES) are found and, with ``fix``, removed.
 
 Only project pages are requested; the result says how many archives were downloaded (none).
+This module gathers the evidence (index pages, what the cache saw served) and reports; the
+rules that decide each identifier are ``diagnose.release``'s, the pip cache check is
+``doctor_pipcache.py``.
 """
 
 from __future__ import annotations
@@ -20,15 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from pipseal.candidates import FormatControl, describe_rejections, select
-from pipseal.diagnose import (
-    Diagnosis,
-    PublishedFile,
-    disagreement_diagnosis,
-    disagreements,
-)
+from pipseal.commands.doctor_pipcache import PipCacheReport, check_pip_cache
+from pipseal.diagnose.release import Finding
 from pipseal.errors import PipsealError, UsageError
 from pipseal.hashes import Hashes
 from pipseal.pipeline.options import CommonOptions, Reporter
@@ -37,20 +35,11 @@ if TYPE_CHECKING:
     from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
     from pipseal.index.files import IndexFile
-    from pipseal.pipcache import PipCache
     from pipseal.pipeline.session import Machinery
     from pipseal.requirements import ParsedRequirement, RequirementsFile
 
 #: The version of the ``--format json`` document (docs/DIAGNOSIS.md).
 JSON_VERSION = 1
-#: Identifiers that mean the install would fail, in the order the primary one is chosen.
-ERRORS = (
-    "index-changed",
-    "other-file-of-release",
-    "unknown-digest",
-    "no-file-for-this-target",
-    "indexes-disagree",
-)
 
 
 @dataclass(frozen=True)
@@ -82,14 +71,6 @@ class Target:
             "implementation": env.implementation,
             "synthetic": self.synthetic,
         }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One identifier found for a requirement; ``error`` when the install would fail."""
-
-    diagnosis: Diagnosis
-    error: bool
 
 
 @dataclass(frozen=True)
@@ -176,71 +157,6 @@ class RequirementReport:
             "files": [f.to_json() for f in self.files],
             "message": self.message,
             "advice": self.advice,
-        }
-
-
-@dataclass(frozen=True)
-class PipCacheFile:
-    """One file of a pinned release in pip's HTTP cache.
-
-    ``status``: ``ok`` (the body has the digest the index publishes, or the pin when the index
-    publishes none), ``damaged`` (it has not: pip would fail with THESE PACKAGES DO NOT MATCH
-    THE HASHES), ``unverified`` (nothing to compare with), ``not-cached``.
-    """
-
-    requirement: str
-    filename: str
-    url: str  # redacted
-    status: str
-    metadata_path: Path
-    body_path: Path
-    size: int | None
-    expected: str | None  # "sha256:<hex>" the body should have
-    got: str | None  # "sha256:<hex>" the body has
-    reason: str = ""
-    removed: bool = False
-
-    def line(self) -> str:
-        if self.status == "damaged":
-            fate = "removed" if self.removed else "pip would fail with THESE PACKAGES DO NOT MATCH"
-            return f"pip cache: {self.filename}: damaged ({self.reason}); {fate} [{self.body_path}]"
-        status = "not cached" if self.status == "not-cached" else self.status
-        return f"pip cache: {self.filename}: {status}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "requirement": self.requirement,
-            "filename": self.filename,
-            "url": self.url,
-            "status": self.status,
-            "metadata_path": str(self.metadata_path),
-            "body_path": str(self.body_path),
-            "size": self.size,
-            "expected": self.expected,
-            "got": self.got,
-            "reason": self.reason,
-            "removed": self.removed,
-        }
-
-
-@dataclass(frozen=True)
-class PipCacheReport:
-    location: Path
-    http_cache: bool  # an http-v2/ directory exists
-    legacy: bool  # a pre-23.3 http/ directory exists (not read)
-    files: tuple[PipCacheFile, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.status == "damaged" and not f.removed for f in self.files)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "location": str(self.location),
-            "http_cache": self.http_cache,
-            "legacy_http_cache": self.legacy,
-            "ok": self.ok,
-            "files": [f.to_json() for f in self.files],
         }
 
 
@@ -422,9 +338,11 @@ def check(
             f"{why}: doctor checks pinned index requirements only",
             "pin it: name==version --hash=sha256:...",
         )
+    from pipseal.diagnose.mismatch import PublishedFile, pin_matches, same_version
+    from pipseal.diagnose.release import verdict
+
     pins = Hashes.of(req.hashes)
-    served_before = served_before or {}
-    release = [f for f in files if _same_version(f.version, version)]
+    release = [f for f in files if same_version(f.version, version)]
     selection = select(
         release,
         target.environment,
@@ -435,9 +353,23 @@ def check(
         pinned=True,
     )
     usable = [cast("IndexFile", f) for f in selection.applicable]
-    usable_names = {f.filename for f in usable}
-    pinned_files = [f for f in release if pins and _pin_matches(pins, f.hashes)]
-    matched = [f for f in usable if f in pinned_files]
+    published = {
+        id(f): PublishedFile(f.filename, str(f.version), f.hashes, f.source, f.yanked)
+        for f in files
+    }
+    found = verdict(
+        label=f"{canonicalize_name(name)} {version}",
+        version=version,
+        pins=pins,
+        files=[published[id(f)] for f in files],
+        release=[published[id(f)] for f in release],
+        usable=[published[id(f)] for f in usable],
+        target=target.label,
+        rejections="; ".join(describe_rejections(selection.rejected, limit=4))
+        if not usable
+        else "",
+        served_before=served_before or {},
+    )
     reports = tuple(
         FileReport(
             f.filename,
@@ -445,308 +377,9 @@ def check(
             f.source,
             tuple(str(h) for h in f.hashes),
             f.yanked,
-            f in pinned_files,
+            bool(pins) and pin_matches(pins, f.hashes),
             f in usable,
         )
         for f in release
     )
-    findings: list[Finding] = []
-    label = f"{canonicalize_name(name)} {version}"
-
-    if not release:
-        versions = sorted({str(f.version) for f in files}, key=_version_key)
-        listing = ", ".join(versions[-8:]) if versions else "none"
-        elsewhere = [f for f in files if pins and _pin_matches(pins, f.hashes)]
-        if pins:
-            where = (
-                f"the pin is the digest of {elsewhere[0].filename}, a file of another release"
-                if elsewhere
-                else f"no configured index publishes a file of {label}"
-            )
-            findings.append(
-                Finding(
-                    Diagnosis(
-                        "unknown-digest",
-                        f"{where}; versions published: {listing}",
-                        "pin a version the indexes publish (or the version that digest belongs "
-                        "to); check the configured indexes",
-                    ),
-                    True,
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    Diagnosis(
-                        "no-file-for-this-target",
-                        f"no configured index publishes a file of {label}; versions "
-                        f"published: {listing}",
-                        "pin a version the indexes publish, or configure the index that has it",
-                    ),
-                    True,
-                )
-            )
-    elif not usable:
-        reasons = "; ".join(describe_rejections(selection.rejected, limit=4))
-        belongs = f"; the pin is the digest of {pinned_files[0].filename}" if pinned_files else ""
-        findings.append(
-            Finding(
-                Diagnosis(
-                    "no-file-for-this-target",
-                    f"{label} publishes {len(release)} file(s) and none installs on "
-                    f"{target.label} ({reasons}){belongs}",
-                    "pin a release that has a wheel for this target, or check for another "
-                    "target with --platform/--python-version",
-                ),
-                True,
-            )
-        )
-        if pins and not pinned_files and not _changed(release, pins, served_before):
-            findings.append(Finding(_unknown(label, pins, release, files, version), True))
-    elif pins and not matched:
-        changed = _changed(release, pins, served_before)
-        unpublished = [f for f in usable if not f.hashes]
-        if changed is not None:
-            findings.append(Finding(_index_changed(changed), True))
-        elif pinned_files:
-            other = pinned_files[0]
-            names = ", ".join(sorted(usable_names))
-            findings.append(
-                Finding(
-                    Diagnosis(
-                        "other-file-of-release",
-                        f"the pin is the digest of {other.filename} ({_describe(other.filename)}),"
-                        f" another file of {label}; this target uses {names}",
-                        "pin every platform's file of the release (one --hash per file, as "
-                        "`pipseal hash --from-index` or `pip-compile --generate-hashes` write "
-                        "them)",
-                    ),
-                    True,
-                )
-            )
-        elif not unpublished:
-            findings.append(Finding(_unknown(label, pins, release, files, version), True))
-
-    # indexes-disagree: on every file this target could install, and every file the pin names.
-    relevant = sorted(usable_names | {f.filename for f in pinned_files})
-    published = [PublishedFile(f.filename, str(f.version), f.hashes, f.source) for f in release]
-    for filename in relevant:
-        found = disagreements(published, filename)
-        if found is None:
-            continue
-        decided = bool(pins) and any(
-            f.filename == filename and _pin_matches(pins, f.hashes) for f in release
-        )
-        findings.append(Finding(disagreement_diagnosis(found, pinned=decided), not decided))
-
-    chosen = matched or ([] if pins else usable) or pinned_files or release
-    if chosen and all(f.yanked is not None for f in chosen):
-        reason = next((f.yanked for f in chosen if f.yanked), "")
-        findings.append(
-            Finding(
-                Diagnosis(
-                    "yanked",
-                    f"{label} is yanked" + (f" (reason: {reason})" if reason else ""),
-                    "pip and pipseal still install a pinned yanked release, with a warning; "
-                    "move to a release that is not yanked",
-                ),
-                False,
-            )
-        )
-
-    findings.sort(key=lambda f: (not f.error, _order(f.diagnosis.identifier)))
-    if findings:
-        first = findings[0].diagnosis
-        status, message, advice = first.identifier, first.explanation, first.advice
-    elif pins and not matched:
-        status = "unverified"
-        message = (
-            f"{usable[0].filename} is published without a digest; doctor downloads nothing, "
-            "so the pin is checked at install time only"
-        )
-        advice = "use an index that publishes digests"
-    else:
-        status = "ok"
-        best = matched[0] if matched else usable[0]
-        message = (
-            f"the pin matches {best.filename} published by {best.source}"
-            if matched
-            else f"{best.filename} would be installed (no --hash pins it)"
-        )
-        advice = ""
-    return report(status, message, advice, findings, reports)
-
-
-def _order(identifier: str) -> int:
-    return ERRORS.index(identifier) if identifier in ERRORS else len(ERRORS)
-
-
-def _changed(
-    release: Sequence[IndexFile], pins: Hashes, served_before: Mapping[str, frozenset[str]]
-) -> tuple[IndexFile, str] | None:
-    """A file of the release once served with a pinned digest, now published with another."""
-    pinned_sha = set(pins.allowed.get("sha256", ()))
-    for f in release:
-        before = served_before.get(f.filename, frozenset()) & pinned_sha
-        now = f.hashes.allowed.get("sha256", frozenset())
-        if before and now and not (now & pinned_sha):
-            return f, sorted(now)[0]
-    return None
-
-
-def _index_changed(changed: tuple[IndexFile, str]) -> Diagnosis:
-    f, now = changed
-    return Diagnosis(
-        "index-changed",
-        f"{f.filename} was served with the pinned digest before (pipseal's cache remembers it), "
-        f"and {f.source} now publishes other bytes under the same name (sha256:{now})",
-        "the file changed upstream or a mirror serves another build; find out why before "
-        "pinning the new digest (pipseal never adopts it by itself)",
-    )
-
-
-def _unknown(
-    label: str,
-    pins: Hashes,
-    release: Sequence[IndexFile],
-    files: Sequence[IndexFile],
-    version: str,
-) -> Diagnosis:
-    other = [
-        f for f in files if _pin_matches(pins, f.hashes) and not _same_version(f.version, version)
-    ]
-    if other:
-        return Diagnosis(
-            "unknown-digest",
-            f"the pin is the digest of {other[0].filename}, a file of another release",
-            "pin the version that digest belongs to, or the digest of this version's file",
-        )
-    listing = ", ".join(
-        f"{f.filename} ({next(iter(f.hashes), 'no digest')})"
-        for f in sorted(release, key=lambda f: f.filename)
-    )
-    return Diagnosis(
-        "unknown-digest",
-        f"no configured index publishes the pinned digest for {label}; the release "
-        f"publishes: {listing or 'no files'}",
-        "the pin is wrong or its file was removed; check where the pin came from",
-    )
-
-
-def _pin_matches(pins: Hashes, published: Hashes) -> bool:
-    return any(
-        published.allowed.get(alg, frozenset()) & values for alg, values in pins.allowed.items()
-    )
-
-
-def _same_version(a: Version | str, b: str) -> bool:
-    try:
-        return Version(str(a)) == Version(b)
-    except InvalidVersion:
-        return str(a) == b
-
-
-def _version_key(text: str) -> tuple[int, Version | str]:
-    try:
-        return (1, Version(text))
-    except InvalidVersion:
-        return (0, text)
-
-
-def _describe(filename: str) -> str:
-    if filename.endswith(".whl"):
-        return "wheel for " + "-".join(filename[:-4].split("-")[-3:])
-    return "sdist"
-
-
-# -- pip's HTTP cache ----------------------------------------------------------------------------
-
-
-def check_pip_cache(
-    pip_cache: PipCache,
-    releases: Sequence[tuple[ParsedRequirement, Sequence[IndexFile]]],
-    *,
-    fix: bool = False,
-) -> PipCacheReport:
-    """Re-hash pip's cached copies of each pinned release's files; ``fix`` removes damaged ones.
-
-    Every file of the release that pip has cached is reported; files the pin names are reported
-    as ``not-cached`` too when pip has no copy.
-    """
-    from pipseal.redaction import redact
-
-    results: list[PipCacheFile] = []
-    seen: set[str] = set()
-    for req, files in releases:
-        version = req.pinned_version or ""
-        pins = Hashes.of(req.hashes)
-        label = f"{canonicalize_name(req.name or '')}=={version}"
-        for f in files:
-            if not _same_version(f.version, version) or f.url in seen:
-                continue
-            if not f.url.startswith(("http://", "https://")):
-                continue
-            seen.add(f.url)
-            entry = pip_cache.entry(f.url)
-            pinned = bool(pins) and _pin_matches(pins, f.hashes)
-            if not entry.exists:
-                if pinned or not pins:
-                    results.append(
-                        PipCacheFile(
-                            label,
-                            f.filename,
-                            redact(f.url),
-                            "not-cached",
-                            entry.metadata_path,
-                            entry.body_path,
-                            None,
-                            None,
-                            None,
-                        )
-                    )
-                continue
-            reference = f.hashes or (pins if pinned or not f.hashes else Hashes())
-            algorithms = tuple(dict.fromkeys(("sha256", *reference.algorithms)))
-            got = entry.hash_body(algorithms)
-            size = entry.body_size()
-            expected = next(iter(reference), None)
-            reason = ""
-            if got is None:
-                status, reason = "damaged", "its body cannot be read"
-            elif not reference:
-                status = "unverified"
-            elif not reference.is_satisfied_by(got):
-                status = "damaged"
-                reason = (
-                    f"the body hashes to sha256:{got['sha256']}, the index publishes {expected}"
-                )
-            else:
-                status = "ok"
-            if status == "ok":
-                response = entry.read_response()
-                length = None if response is None else response.header("Content-Length")
-                if length is not None and length.isdigit() and int(length) != size:
-                    status = "damaged"
-                    reason = f"{size} bytes stored, the response said {length}"
-            removed = False
-            if status == "damaged" and fix:
-                entry.remove()
-                removed = True
-            results.append(
-                PipCacheFile(
-                    label,
-                    f.filename,
-                    redact(f.url),
-                    status,
-                    entry.metadata_path,
-                    entry.body_path,
-                    size,
-                    None if expected is None else str(expected),
-                    None if got is None else f"sha256:{got['sha256']}",
-                    reason,
-                    removed,
-                )
-            )
-    return PipCacheReport(
-        pip_cache.root, pip_cache.has_http_cache, pip_cache.has_legacy, tuple(results)
-    )
+    return report(found.status, found.message, found.advice, found.findings, reports)

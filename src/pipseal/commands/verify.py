@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from pipseal.diagnose import Diagnosis
 from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.hashes import record_digest
 from pipseal.threads import map_in_threads
@@ -50,7 +51,8 @@ class Problem:
 
 @dataclass(frozen=True)
 class IndexChanged:
-    """The index that listed a distribution's archive publishes another digest for it now."""
+    """The index that listed a distribution's archive publishes another digest for it now
+    (``diagnosis``: ``index-changed``, decided and worded by ``diagnose``)."""
 
     name: str
     version: str
@@ -58,13 +60,11 @@ class IndexChanged:
     recorded: str
     published: tuple[str, ...]
     index_url: str
+    diagnosis: Diagnosis
 
     def __str__(self) -> str:
-        now = ", ".join(f"sha256:{d}" for d in self.published)
-        return (
-            f"{self.name} {self.version}: index-changed {self.filename}: installed from "
-            f"sha256:{self.recorded}, {self.index_url} now publishes {now}"
-        )
+        d = self.diagnosis
+        return f"{self.name} {self.version}: {d.identifier} {d.explanation}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def index_changes(
     different published digest is a finding."""
     from dataclasses import replace
 
+    from pipseal.diagnose import installed_archive_changed
     from pipseal.distinfo import DistInfo
     from pipseal.errors import PipsealError
     from pipseal.pipeline.options import IndexOptions
@@ -146,21 +147,27 @@ def index_changes(
                     reporter.warn(f"cannot ask {index_url} about {info.dist.name}: {exc.message}")
                     continue
                 wanted = info.provenance.filename
-                published = {
-                    digest
-                    for f in files
-                    if f.filename == wanted
-                    for digest in f.hashes.allowed.get("sha256", ())
-                }
-                if published and info.provenance.sha256 not in published:
+                published = sorted(
+                    {
+                        digest
+                        for f in files
+                        if f.filename == wanted
+                        for digest in f.hashes.allowed.get("sha256", ())
+                    }
+                )
+                diagnosis = installed_archive_changed(
+                    wanted, info.provenance.sha256, index_url, published
+                )
+                if diagnosis is not None:
                     changed.append(
                         IndexChanged(
                             info.dist.name,
                             info.dist.version,
                             wanted,
                             info.provenance.sha256,
-                            tuple(sorted(published)),
+                            tuple(published),
                             index_url,
+                            diagnosis,
                         )
                     )
         finally:

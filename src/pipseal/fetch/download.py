@@ -146,11 +146,10 @@ class Downloader:
                 wrong_digests,
                 transfer_damaged(source.filename, where, attempts, last_problem).line(),
             )
-        raise TransferDamaged(
-            f"cause [transfer-damaged]: could not download an intact copy of {source.filename} "
-            f"from {source.link}{proxy} after {attempts} attempts: {last_problem}",
-            hint="the network or a proxy damages the transfer; try again, or another index/mirror",
+        diagnosis = transfer_damaged(
+            source.filename, f"{source.link}{proxy}", attempts, last_problem
         )
+        raise TransferDamaged(diagnosis.statement(), hint=diagnosis.advice)
 
     def _stream(
         self,

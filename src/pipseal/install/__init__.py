@@ -1,5 +1,6 @@
-"""Installing wheels into a target environment: staging (``wheel.py``) and one transaction
-(``transaction.py``) that commits them all or none."""
+"""Installing wheels into a target environment: every wheel staged as a tree by linking
+(``linking.py``; with the cache off the tree is unpacked for this install, ``wheel.py``) and one
+transaction (``transaction.py``) that commits them all or none."""
 
 from __future__ import annotations
 

@@ -1,12 +1,17 @@
-"""Stage a wheel from its unpacked tree in the cache (``unpacked.py``): link each file into the
-staging tree and write RECORD from the tree's manifest.
+"""Stage a wheel from its unpacked tree (``unpacked.py``): link each file into the staging tree
+and write RECORD from the tree's manifest. This is the one way a wheel is staged: a tree in the
+cache, or with the cache off a scratch tree of the install (``wheel.unpack_wheel``).
 
-The result is what ``wheel.stage_wheel`` makes of the archive, file for file and byte for byte
-in RECORD (installer's layout: entry-point scripts, every member in its scheme, INSTALLER and
-REQUESTED, then RECORD sorted by path, other schemes' paths relative to the root scheme), but a
-plain member costs one ``link`` (or copy) and no object: a warm install links thousands of
-files. Scripts under ``.data/scripts`` and entry-point scripts still go through installer, which
-rewrites their shebang for the target's interpreter.
+The result is what pypa/installer's ``installer.install`` makes of the archive, file for file
+and byte for byte in RECORD (installer's layout: entry-point scripts, every member in its
+scheme, the generated ``.dist-info`` files, then RECORD sorted by path, other schemes' paths
+relative to the root scheme; tests/test_linking.py holds installer's output as the reference),
+but a plain member costs one ``link`` (or copy) and no object: a warm install links thousands
+of files. Scripts (``.data/scripts`` and entry points) are written as installer writes them
+(``scripts.py``; on Windows by installer itself, whose launchers are executables).
+
+The files an install adds to a ``.dist-info`` (INSTALLER, REQUESTED, ``provenance_url.json``,
+``direct_url.json``) are written here and only here (``staged.generated_files``).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pipseal.install.unpacked import (
 from pipseal.provenance import Provenance
 
 if TYPE_CHECKING:
-    from pipseal.install.wheel import _StagingDestination
+    from installer.destinations import SchemeDictionaryDestination
 
 __all__ = ["stage_tree"]
 
@@ -58,8 +63,10 @@ def stage_tree(
     installer_name: str = "pipseal",
     provenance: Provenance | None = None,
 ) -> StagedDistribution:
-    """Link ``tree`` into ``staging_root`` (which mirrors ``env``); see ``wheel.stage_wheel``.
+    """Link ``tree`` into ``staging_root`` (which mirrors ``env``) and write its RECORD.
 
+    ``requested``, ``installer_name`` and ``provenance`` make the ``.dist-info`` files an install
+    adds (``staged.generated_files``); ``extra_metadata`` are more, by name (``direct_url.json``).
     Raises InstallError when a file is already staged by another distribution or cannot be
     written; then nothing of this wheel is left in the staging tree.
     """
@@ -133,7 +140,7 @@ class _Stager:
         #: Every path written into the staging tree, as a string.
         self.written: list[str] = []
         self._made: set[str] = set()
-        self._installer: _StagingDestination | None = None
+        self._installer: SchemeDictionaryDestination | None = None
         self._umask: int | None = None
 
     def run(self, metadata: dict[str, bytes]) -> None:
@@ -257,19 +264,25 @@ class _Stager:
         digest = record_digest(hashlib.sha256(data).digest())
         return ("scripts", path, f"sha256={digest}", str(len(data)))
 
-    def _destination(self) -> _StagingDestination:
-        """installer's destination for scripts; what it writes is added to ``written``."""
+    def _destination(self) -> SchemeDictionaryDestination:  # pragma: no cover - Windows
+        """installer's destination for Windows scripts; what it writes is added to
+        ``written``."""
         if self._installer is None:
+            from installer.destinations import SchemeDictionaryDestination
             from installer.utils import get_launcher_kind
 
-            from pipseal.install.wheel import _StagingDestination
+            written = self.written
 
-            self._installer = _StagingDestination(
-                self.real,
+            class Recording(SchemeDictionaryDestination):
+                def write_to_fs(self, scheme, path, stream, is_executable):  # type: ignore[no-untyped-def]
+                    entry = super().write_to_fs(scheme, path, stream, is_executable)
+                    written.append(str(self._path_with_destdir(scheme, path)))
+                    return entry
+
+            self._installer = Recording(
                 scheme_dict=self.scheme_dirs,
                 interpreter=self.env.python,
-                script_kind="posix" if os.name != "nt" else get_launcher_kind(),
-                on_write=self.written.append,
+                script_kind=get_launcher_kind(),
             )
         return self._installer
 

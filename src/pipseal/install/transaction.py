@@ -4,7 +4,8 @@ A ``Transaction`` owns a private directory created in the target's root (``schem
 the same file system, so every move is an atomic ``os.replace``::
 
     <target root>/.pipseal-staging-XXXXXXXX/
-      tree/          the staging tree: mirrors <target root> (install/wheel.py)
+      tree/          the staging tree: mirrors <target root> (install/linking.py)
+      wheel-XXXXXXXX/  with the cache off, a wheel unpacked for staging (gone once staged)
       aside/         files of replaced versions, and files overwritten, kept until success
         0, 1, ...    one entry per file moved aside, numbered in journal order
       journal.json   the plan of the commit, written (fsync, rename) before the first move
@@ -31,6 +32,9 @@ whose ``lock`` is still held (a transaction of a running process), and acts only
 lock file proves their origin and only on moves inside the environment.
 
 A transaction with nothing staged and only ``replace`` calls is an uninstall.
+
+One idea, over 400 lines: the commit and the journal that makes it all-or-nothing (staging
+itself is ``linking.py``'s, recovery ``recovery.py``'s).
 """
 
 from __future__ import annotations
@@ -144,19 +148,34 @@ class Transaction:
         extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
         provenance: Provenance | None = None,
     ) -> StagedDistribution:
-        """Check and unpack one wheel into the staging tree (see ``stage_wheel``)."""
-        from pipseal.install.wheel import stage_wheel
+        """Check one wheel and stage it as a tree from the cache is staged: unpacked into a
+        scratch tree of this transaction (``wheel.unpack_wheel``), then linked into the staging
+        tree (``linking.stage_tree``); the scratch tree is gone when this returns.
+
+        ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the
+        cache names archives by their digest); ``extra_metadata`` are more files for the
+        ``.dist-info`` directory (``direct_url.json``), by name. Raises InstallError, naming the
+        wheel, when it fails a check or cannot be written; nothing of it is left staged then.
+        """
+        from pipseal.install.linking import stage_tree
+        from pipseal.install.wheel import unpack_wheel
 
         self._check_open()
-        staged = stage_wheel(
-            wheel_path,
-            self.env,
-            self.staging_root,
-            requested=requested,
-            filename=filename,
-            extra_metadata=extra_metadata,
-            provenance=provenance,
-        )
+        scratch = Path(tempfile.mkdtemp(prefix="wheel-", dir=self._dir))
+        try:
+            tree = unpack_wheel(wheel_path, filename or wheel_path.name, self.env, scratch)
+            # The scratch tree is on the target's file system: a hard link each.
+            staged = stage_tree(
+                tree,
+                self.env,
+                self.staging_root,
+                link_mode="hardlink",
+                requested=requested,
+                extra_metadata=extra_metadata,
+                provenance=provenance,
+            )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         self.staged.append(staged)
         return staged
 

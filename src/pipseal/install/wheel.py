@@ -1,43 +1,31 @@
-"""Stage a wheel: check the archive, then unpack it into a tree that mirrors the target.
+"""Check a wheel before any of it is written, and unpack it for one install.
 
-The staging tree lives beside the target (same file system), and each scheme directory of the
-target has its mirror in it: ``<target root>/lib/python3.11/site-packages`` is staged at
-``<staging root>/lib/python3.11/site-packages``, where the target root is the deepest directory
-holding every scheme path (``scheme_root``). Committing is then one ``os.replace`` per file
-(``transaction.py``), and the RECORD written here, whose paths are relative to the real scheme
-directories, is right once the files are moved.
+Every check is made on the archive as a whole before a member is written: every member listed
+in RECORD (sha256 or stronger, with a size), the ``.dist-info`` directory and METADATA agreeing
+with the file name, member paths that stay inside the tree, no duplicates, no symlinks, sizes
+within the bounds below, WHEEL readable, entry points that installer can write, and tags the
+target supports. Contents are checked against RECORD as they are unpacked (``unpacked.py``).
 
-Writing is pypa/installer's: ``installer.install`` over a ``WheelFile`` source and a
-``SchemeDictionaryDestination`` pointed at the mirrored directories, with script shebangs for
-the target's real interpreter. Before anything is written, the archive is checked as a whole:
-every member listed in RECORD with a matching sha256 and size, the ``.dist-info`` directory and
-METADATA agreeing with the file name, member paths that stay inside the tree, no duplicates, no
-symlinks, sizes within the bounds below, and tags the target supports.
+There is one way to stage a wheel: it becomes a tree (in the cache, or with the cache off in a
+scratch directory of the install, ``unpack_wheel``) and the tree is linked into the staging
+tree (``linking.py``). pypa/installer's own ``installer.install`` is the golden reference the
+tests compare that with, file for file and RECORD byte for byte (tests/test_linking.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
-import os
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
 from email.parser import HeaderParser
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING
 
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import RecordEntry
-from installer.sources import WheelContentElement, WheelFile
-from installer.utils import Scheme, construct_record_file, get_launcher_kind
+from installer.sources import WheelFile
 from packaging.utils import (
     InvalidWheelFilename,
     canonicalize_name,
@@ -48,10 +36,10 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
-from pipseal.hashes import record_digest
 from pipseal.install.members import installed_path
-from pipseal.install.staged import StagedDistribution, generated_files, mirrored_scheme
-from pipseal.provenance import Provenance
+
+if TYPE_CHECKING:
+    from pipseal.install.unpacked import UnpackedTree
 
 __all__ = [
     "ARCHIVE_RATIO_FLOOR",
@@ -60,9 +48,9 @@ __all__ = [
     "MAX_MEMBER_SIZE",
     "MAX_TOTAL_SIZE",
     "RATIO_CHECK_THRESHOLD",
-    "StagedDistribution",
+    "check_archive",
     "check_wheel",
-    "stage_wheel",
+    "unpack_wheel",
 ]
 
 #: A member larger than this (declared uncompressed size) is refused: no real wheel ships one.
@@ -88,229 +76,26 @@ _ENTRY_POINT = re.compile(r"^[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$")
 _SCRIPT_NAME = re.compile(r"^[^/\\\x00]+$")
 
 
-class _Verifying(io.RawIOBase):
-    """A member's stream that hashes what installer reads and checks it against RECORD at the end.
+def unpack_wheel(
+    wheel_path: Path, filename: str, env: TargetEnvironment, work: Path
+) -> UnpackedTree:
+    """Check the wheel at ``wheel_path`` (named ``filename``) for ``env`` and unpack it into
+    ``work``, an empty scratch directory of one install (the cache is off): the tree that
+    ``linking.stage_tree`` then stages, as it stages a tree from the cache.
 
-    This is what makes unpacking a single pass: installer decompresses each member once, and the
-    same bytes are checked against the wheel's RECORD as they go by. A mismatch raises
-    InstallError when the member has been read (before the staging tree is committed).
+    Raises InstallError naming the wheel and the offending member when the archive fails a
+    check (see ``check_wheel``) or cannot be unpacked.
     """
+    from pipseal.install.unpacked import scratch_tree
 
-    def __init__(self, stream: BinaryIO, wheel: str, path: str, digest: str, size: str) -> None:
-        super().__init__()
-        self._stream = stream
-        self._wheel = wheel
-        self._path = path
-        algorithm, _, expected = digest.partition("=")
-        self._algorithm = algorithm
-        self._expected = expected
-        self._size = int(size) if size.isdigit() else -1
-        self._hasher = hashlib.new(algorithm)
-        self._seen = 0
-        self.checked = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        # installer rewinds script members to look at their shebang: start hashing again.
-        if offset != 0 or whence != io.SEEK_SET:
-            raise io.UnsupportedOperation("only a rewind to the start is supported")
-        self._stream.seek(0)
-        self._hasher = hashlib.new(self._algorithm)
-        self._seen = 0
-        self.checked = False
-        return 0
-
-    def tell(self) -> int:
-        return self._seen
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._stream.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        if n:
-            self._hasher.update(data)
-            self._seen += n
-        else:
-            self._check()
-        return n
-
-    def _check(self) -> None:
-        if self.checked:
-            return
-        self.checked = True
-        got = record_digest(self._hasher.digest())
-        if got != self._expected or (self._size >= 0 and self._seen != self._size):
-            raise InstallError(
-                f"{self._wheel} does not match its RECORD: hash / size of {self._path} didn't "
-                "match RECORD"
-            )
-
-
-class _VerifiedWheelFile(WheelFile):
-    """installer's WheelFile whose member streams are checked against RECORD as they are read."""
-
-    def __init__(self, f: zipfile.ZipFile, wheel: str) -> None:
-        super().__init__(f)
-        self._wheel = wheel
-        self.streams: list[_Verifying] = []
-
-    def get_contents(self) -> Iterator[WheelContentElement]:
-        for (member, digest, size), stream, is_executable in super().get_contents():
-            path = installed_path(member)
-            record = (path, digest, size)
-            if not digest or "__pycache__" in path.split("/")[:-1]:
-                # RECORD itself (validate_record checks it), or bytecode, which installer skips
-                # unread (and nothing of it is installed).
-                yield record, stream, is_executable
-                continue
-            if digest.partition("=")[0] not in _RECORD_HASHES:
-                raise InstallError(
-                    f"{self._wheel} does not match its RECORD: {path} is recorded with "
-                    f"{digest.partition('=')[0]!r}, not sha256 or stronger"
-                )
-            wrapped = _Verifying(stream, self._wheel, path, digest, size)
-            self.streams.append(wrapped)
-            yield record, cast(BinaryIO, io.BufferedReader(wrapped, 1 << 20)), is_executable
-
-    def all_checked(self) -> None:
-        """Every member installer read was read to its end and matched; else InstallError."""
-        for stream in self.streams:
-            stream._check()
-
-
-class _StagingDestination(SchemeDictionaryDestination):
-    """installer's destination, writing into the mirrored tree and remembering what it wrote.
-
-    RECORD's cross-scheme prefixes are computed from the *real* scheme directories, so the
-    RECORD stays right after the move (and on Windows, where installer writes absolute paths
-    for other schemes, it names the real ones, not the staging tree).
-    """
-
-    def __init__(
-        self,
-        real_scheme: dict[str, str],
-        on_write: Callable[[str], object] | None = None,
-        **kwargs: object,
-    ) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.real_scheme = real_scheme
-        self.written: list[Path] = []
-        self._on_write = on_write
-
-    def write_to_fs(
-        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
-    ) -> RecordEntry:
-        target = self._path_with_destdir(scheme, path)
-        entry = super().write_to_fs(scheme, path, stream, is_executable)
-        self.written.append(target)
-        if self._on_write is not None:
-            self._on_write(str(target))
-        return entry
-
-    def finalize_installation(
-        self,
-        scheme: Scheme,
-        record_file_path: str,
-        records: Iterable[tuple[Scheme, RecordEntry]],
-    ) -> None:
-        prefixes: dict[Scheme, str | None] = {}
-
-        def prefix_for_scheme(file_scheme: Scheme) -> str | None:
-            if file_scheme not in prefixes:
-                if file_scheme == scheme:
-                    prefixes[file_scheme] = None
-                elif os.name == "nt":
-                    prefixes[file_scheme] = (
-                        str(Path(self.real_scheme[file_scheme]).absolute()) + "/"
-                    )
-                else:
-                    relative = os.path.relpath(
-                        self.real_scheme[file_scheme], self.real_scheme[scheme]
-                    )
-                    prefixes[file_scheme] = relative + "/"
-            return prefixes[file_scheme]
-
-        with construct_record_file(list(records), prefix_for_scheme) as record_stream:
-            self.write_to_fs(scheme, record_file_path, record_stream, is_executable=False)
-
-
-def stage_wheel(
-    wheel_path: Path,
-    env: TargetEnvironment,
-    staging_root: Path,
-    *,
-    requested: bool = True,
-    extra_metadata: Mapping[str, bytes] = MappingProxyType({}),
-    installer_name: str = "pipseal",
-    filename: str | None = None,
-    provenance: Provenance | None = None,
-) -> StagedDistribution:
-    """Check ``wheel_path`` and unpack it into ``staging_root`` (which mirrors ``env``).
-
-    ``filename`` is the wheel's real file name when ``wheel_path`` is named otherwise (the cache
-    names archives by their digest); checks and messages use it. ``extra_metadata`` are more
-    files for the ``.dist-info`` directory (``direct_url.json``), by name; ``provenance`` (where
-    the archive came from) is recorded there too (``staged.generated_files``).
-
-    Raises InstallError, naming the wheel and the offending member, when the archive fails a
-    check (see ``check_wheel``) or cannot be written; then nothing of it is left in the
-    staging tree. Two staged wheels that write the same file also raise InstallError.
-    """
     try:
         with zipfile.ZipFile(wheel_path) as archive:
-            # installer's WheelFile takes the distribution's name and version from the file name.
-            archive.filename = filename or wheel_path.name
-            source = _VerifiedWheelFile(archive, archive.filename)
-            name, version = check_wheel(
-                wheel_path.with_name(archive.filename), archive, source, env
-            )
-            real = {key: env.scheme[key] for key in SCHEME_KEYS}
-            real["headers"] = str(Path(real["headers"], name))
-            destination = _StagingDestination(
-                real,
-                scheme_dict=mirrored_scheme(env, staging_root, name),
-                interpreter=env.python,
-                script_kind="posix" if os.name != "nt" else get_launcher_kind(),
-            )
-            metadata = generated_files(installer_name, requested, provenance)
-            metadata.update(extra_metadata)
-            try:
-                install(source, destination, metadata)
-                source.all_checked()
-            except BaseException:
-                # Leave the staging tree as it was, so the other wheels can still commit.
-                _discard(destination.written)
-                raise
-            dist_info_name = source.dist_info_dir
-    except FileExistsError as exc:
-        raise InstallError(
-            f"{filename or wheel_path.name} would overwrite {exc.filename or exc}, which another "
-            "distribution of this install also provides"
-        ) from exc
-    except (InstallerError, ValueError) as exc:
-        raise InstallError(
-            f"{filename or wheel_path.name} cannot be installed: {_installer_says(exc)}"
-        ) from exc
+            name, _ = check_archive(wheel_path, filename, env, archive)
+            return scratch_tree(work, wheel_path, filename, archive, name=name)
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        raise InstallError(f"{filename or wheel_path.name} is not a valid wheel: {exc}") from exc
+        raise InstallError(f"{filename} is not a valid wheel: {exc}") from exc
     except OSError as exc:
         raise InstallError(f"cannot stage {wheel_path}: {exc.strerror or exc}") from exc
-
-    record = next(
-        p for p in destination.written if p.name == "RECORD" and p.parent.name == dist_info_name
-    )
-    return StagedDistribution(
-        name=name,
-        version=version,
-        canonical_name=canonicalize_name(name),
-        files=tuple(sorted(p.relative_to(staging_root).as_posix() for p in destination.written)),
-        dist_info=record.parent.relative_to(staging_root).as_posix(),
-    )
 
 
 def check_archive(
@@ -333,11 +118,6 @@ def check_archive(
         raise InstallError(f"{filename} cannot be installed: {_installer_says(exc)}") from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise InstallError(f"{filename} is not a valid wheel: {exc}") from exc
-
-
-def _discard(paths: Iterable[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
