@@ -8,10 +8,14 @@ installation steps (the lock's ``requires-python`` and ``environments`` must hol
 target, packages whose ``marker`` does not hold are skipped, each remaining package installs its
 best wheel by the target's tag order). This module keeps what packaging lacks: pipseal's
 values (which ``commands/lock.py`` builds), the choice for a ``TargetEnvironment``, writing,
-pipseal's wording of every error, and its refusals. pipseal builds nothing yet, so a package
-that only offers an sdist here, a ``vcs`` or a ``directory`` entry is refused with a message
+pipseal's wording of every error, and its refusals. Building from a lock is not wired yet
+(requirements files and the command line build; a lock installs wheels), so a package that
+only offers an sdist here, a ``vcs`` or a ``directory`` entry is refused with a message
 naming the package; an ``archive`` is accepted when it is a wheel. Every problem in the file
 is reported with the file and the key (``pylock.toml: packages[2] (name).wheels[0].hashes: ...``).
+
+One idea, over 400 lines: PEP 751 as pipseal reads and writes it; most of the length is the
+translation of packaging's errors into those located messages.
 """
 
 from __future__ import annotations
@@ -190,7 +194,7 @@ def parse_pylock(text: str, filename: str = "pylock.toml") -> Pylock:
 
 
 def _refuse_source_trees(data: dict[str, Any], filename: str) -> None:
-    """pipseal does not build yet: a ``vcs`` or ``directory`` entry is refused first, whatever
+    """A lock does not build yet: a ``vcs`` or ``directory`` entry is refused first, whatever
     else the entry says."""
     packages = data.get("packages")
     for i, raw in enumerate(packages if isinstance(packages, list) else ()):

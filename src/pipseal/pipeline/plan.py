@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 #: checked from the cache alone, or dependency resolution.
 Route = Literal["resolved", "locked", "no-deps"]
 
-#: What a planned file is. Only wheels are installed today; building from source (issue 13)
-#: turns the others into wheels between fetching and unpacking.
+#: What a planned file is. Only wheels are staged: the build stage (``pipeline/build.py``)
+#: turns local projects, checkouts and sdists into wheels before the plan is made.
 Kind = Literal["wheel", "sdist"]
 
 

@@ -75,8 +75,8 @@ def _root_requirements(
     for parsed in requirements:
         if parsed.name is None:
             raise NoMatchingDistribution(
-                f"cannot tell the project name of {parsed.text}; building from source to find "
-                "it out is not supported yet",
+                f"cannot tell the project name of {parsed.text}; this command builds nothing "
+                "to find it out",
                 hint="write it as 'name @ URL'",
             )
         name = canonicalize_name(parsed.name)
