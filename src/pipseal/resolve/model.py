@@ -123,8 +123,7 @@ def url_candidate(name: str, url: str, target: TargetEnvironment) -> Candidate:
     kind, version, tags, build = classified
     if kind == "sdist":
         raise NoMatchingDistribution(
-            f"{name} @ {redact(url)} is a source distribution, and this command builds "
-            "nothing",
+            f"{name} @ {redact(url)} is a source distribution, and this command builds nothing",
             hint="use a wheel URL, or a version the index publishes a wheel for",
         )
     if not any(target.tag_priority(t) is not None for t in tags):
