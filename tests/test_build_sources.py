@@ -152,3 +152,14 @@ def test_no_static_metadata_from_an_unreadable_archive(tmp_path: Path) -> None:
     broken = tmp_path / "x-1.0.tar.gz"
     broken.write_bytes(b"nope")
     assert static_metadata(broken) is None
+
+
+def test_a_tree_is_labelled_by_its_static_project_name(tmp_path: Path) -> None:
+    # pip's "Building wheel for <project>": the [project] name, not the directory's.
+    project = tmp_path / "checkout-dir"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "real-name"\nversion = "1"\n')
+    assert SourceTree(project, None).label == "real-name"
+    assert SourceTree(project, "hinted").label == "hinted"
+    (project / "pyproject.toml").write_text("[project\n")
+    assert SourceTree(project, None).label == "checkout-dir"

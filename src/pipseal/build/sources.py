@@ -56,8 +56,21 @@ class SourceTree:
 
     @property
     def label(self) -> str:
-        """The name errors use: the hint, else the directory's name."""
-        return self.name_hint or self.path.name
+        """The name progress lines and errors use, as pip's: the hint, else the project's
+        static name from pyproject.toml's ``[project]``, else the directory's name."""
+        return self.name_hint or _static_project_name(self.path) or self.path.name
+
+
+def _static_project_name(path: Path) -> str | None:
+    """``[project] name`` of ``path/pyproject.toml``, when it is there and readable."""
+    import tomllib
+
+    try:
+        with open(path / "pyproject.toml", "rb") as f:
+            name = tomllib.load(f).get("project", {}).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def unpack_sdist(archive: Path, dest: Path) -> SourceTree:
