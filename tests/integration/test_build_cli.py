@@ -351,3 +351,21 @@ def test_no_build_isolation_builds_in_the_target_environment(
     isolated = run_pipseal(*args, cwd=tmp_path)
     assert isolated.returncode != 0
     assert "No matching distribution found for setuptools" in isolated.stderr
+
+
+def test_a_backends_warnings_are_its_output_shown_with_verbose_only(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    # pyproject-hooks re-raises a backend's warnings in pipseal's process; printed there, they
+    # would land between pipseal's own lines (setuptools' deprecation boxes did).
+    write_project(tmp_path, "warns", backend="in-tree")
+    (tmp_path / "again").mkdir()
+    write_project(tmp_path / "again", "warns", backend="in-tree")
+    args = ("install", "--no-cache-dir", "--python", venv.python, "--no-index")
+
+    quiet = run_pipseal(*args, "./warns", cwd=tmp_path)
+    verbose = run_pipseal(*args, "-v", "--force-reinstall", "./warns", cwd=tmp_path / "again")
+
+    assert quiet.returncode == 0 and verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert "a warning from build_wheel" not in quiet.stdout + quiet.stderr
+    assert "Warning: countbackend: a warning from build_wheel" in verbose.stderr

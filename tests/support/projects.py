@@ -233,6 +233,10 @@ def _wheel(directory, files):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     _count("build_wheel")
     _fail("build_wheel")
+    import warnings
+
+    # pyproject-hooks carries a backend's warnings back into the frontend's process.
+    warnings.warn("countbackend: a warning from build_wheel", UserWarning)
     if config_settings:
         with open(COUNTER, "a") as f:
             f.write("config_settings " + repr(sorted(config_settings.items())) + "\\n")

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import tomllib
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,6 +145,15 @@ class _Runner:
         if status != 0:
             raise _HookFailed("\n".join(self.lines))
 
+    def take_warnings(self, caught: Sequence[warnings.WarningMessage]) -> None:
+        """The backend's warnings, as Python would have printed them, into its output."""
+        for w in caught:
+            text = warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line)
+            for line in text.rstrip("\n").splitlines():
+                self.lines.append(line)
+                if self.sink is not None:
+                    self.sink(line)
+
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
@@ -171,7 +181,15 @@ class _Build:
         from pyproject_hooks import BackendUnavailable, HookMissing
 
         try:
-            return fn(*args, **kwargs)
+            # pyproject-hooks re-raises the backend's warnings in this process
+            # (``BuildBackendWarning``): they are the backend's output, shown with -v and kept
+            # for a failure's tail, never printed over pipseal's own lines.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self.runner.take_warnings(caught)
         except _HookFailed as exc:
             raise BuildFailed(
                 self.tree.label, hook, exc.output, verbose=self.settings.verbose
