@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import pipseal
 from pipseal.cache import STORE_VERSION
 from pipseal.cache.buckets import Bucket, store_base
@@ -78,3 +80,19 @@ def test_a_new_cache_makes_the_skeleton_buckets(tmp_path: Path) -> None:
     cache.prepare()
     made = {b for b in Bucket if cache.bucket(b).is_dir()}
     assert made == {b for b in Bucket if b.skeleton is not None}
+
+
+@pytest.mark.parametrize("xdg", [None, "", "   ", "/somewhere/cache", "relative/cache"])
+def test_the_default_cache_directory_is_platformdirs(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # computed without importing platformdirs (start-up), so it must agree with it
+    from platformdirs import user_cache_dir
+
+    from pipseal.cache import default_cache_dir
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert default_cache_dir() == user_cache_dir("pipseal", appauthor=False)

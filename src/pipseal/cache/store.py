@@ -73,9 +73,9 @@ class QuarantineNote:
 
 def default_cache_dir() -> Path:
     """platformdirs' user cache directory for pipseal."""
-    from platformdirs import user_cache_dir
+    from pipseal.cache import default_cache_dir as path
 
-    return Path(user_cache_dir("pipseal", appauthor=False))
+    return Path(path())
 
 
 class Cache:

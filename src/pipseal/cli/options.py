@@ -260,10 +260,9 @@ def cache_dir_path(args: argparse.Namespace, config: Config) -> str | None:
     if chosen:
         expanded = os.path.expanduser(chosen)
         return expanded if os.path.isabs(expanded) else os.path.join(os.getcwd(), expanded)
-    from platformdirs import user_cache_dir
+    from pipseal.cache import default_cache_dir
 
-    # cache.default_cache_dir's rule, without importing the cache module.
-    return str(user_cache_dir("pipseal", appauthor=False))
+    return default_cache_dir()
 
 
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
