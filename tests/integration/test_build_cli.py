@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.conftest import RunPipseal
 from tests.integration.helpers import write
@@ -351,3 +352,38 @@ def test_no_build_isolation_builds_in_the_target_environment(
     isolated = run_pipseal(*args, cwd=tmp_path)
     assert isolated.returncode != 0
     assert "No matching distribution found for setuptools" in isolated.stderr
+
+
+@pytest.mark.parametrize("where", ["files", "index"])
+def test_hash_checking_mode_reports_the_missing_build_pins_of_all_builds_at_once(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path, where: str
+) -> None:
+    serve_backends(index_server)
+    lines = []
+    for name, backend in (("hatched", "hatchling"), ("flitted", "flit-core")):
+        sdist = make_sdist(write_project(tmp_path / "p", name, backend=backend), tmp_path / "d")
+        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        if where == "index":
+            index_server.add(sdist)
+            lines.append(f"{name}==1.0 --hash=sha256:{digest}")
+        else:
+            lines.append(f"{sdist} --hash=sha256:{digest}")
+    reqs = write(tmp_path / "r.txt", "\n".join(lines) + "\n")
+    args = ("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
+
+    refused = run_pipseal(*args)
+
+    assert refused.returncode != 0
+    # One report, for both builds, before either was built.
+    assert refused.stderr.count("they are missing from these build requirements") == 1
+    assert "build-system.requires of hatched" in refused.stderr
+    assert "build-system.requires of flitted" in refused.stderr
+    pins = [line.strip() for line in refused.stderr.splitlines() if "--hash=sha256:" in line]
+    assert {"hatchling", "flit-core"} <= {canonicalize_name(p.split("==")[0]) for p in pins}
+    assert "Building wheel" not in refused.stdout
+    assert venv.installed() == {}
+
+    constraints = write(tmp_path / "build-constraints.txt", "\n".join(pins) + "\n")
+    built = run_pipseal(*args, "--build-constraint", constraints)
+    assert built.returncode == 0, built.stderr
+    assert venv.installed() == {"flitted": "1.0", "hatched": "1.0"}

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -41,6 +41,17 @@ __all__ = ["BuildStage", "Builder", "BuiltRequest", "IndexBuilds", "build_requir
 
 #: What needs building, by ``ParsedRequirement.link_kind``.
 SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
+
+
+@runtime_checkable
+class ChecksBuildPins(Protocol):
+    """A ``FillBuildEnv`` that can check, before anything is built, that every build's
+    requirements have hashed pins (hash-checking mode): ``commands.buildenv.InstallingFill``."""
+
+    def check_pins(self, builds: Sequence[tuple[Sequence[str], str]], python: Path) -> None:
+        """Raise one report naming every missing pin of ``builds`` ((requirements, what
+        for) each), resolved for ``python`` (an empty environment)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,11 @@ class Builder:
 
             return self._build(key, SourceTree(archive, name), name or archive.name,
                                editable=False)  # fmt: skip
+        tree = self.unpacked(archive, filename, name)
+        return self._build(key, tree, tree.label, editable=False)
+
+    def unpacked(self, archive: Path, filename: str, name: str | None) -> SourceTree:
+        """The checked sdist ``archive`` unpacked in the work directory."""
         from pipseal.build import unpack_sdist
 
         named = self._dir("sdist") / filename
@@ -196,7 +212,32 @@ class Builder:
         tree = unpack_sdist(named, named.parent / "src")
         if name and tree.name_hint is None:
             tree = replace(tree, name_hint=name)
-        return self._build(key, tree, tree.label, editable=False)
+        return tree
+
+    def needs_build(self, sha256: str) -> bool:
+        """Whether the sdist of digest ``sha256`` has no wheel built before in the cache."""
+        return self.built.get(self.built.key_for_sdist(sha256, self.tag, self.settings)) is None
+
+    def check_pins(self, trees: Sequence[SourceTree]) -> None:
+        """In hash-checking mode, before any of ``trees`` is built: ONE report naming every
+        build dependency (``[build-system].requires``) without a hashed pin, across all of
+        them, and nothing built (what ``get_requires_for_build_*`` adds later is checked when
+        its environment is filled)."""
+        fill = self.fill
+        if not trees or not self.settings.isolated or not isinstance(fill, ChecksBuildPins):
+            return
+        from pipseal.build.hooks import BuildSystem
+        from pipseal.build.isolation import build_env
+
+        builds = [
+            (BuildSystem.read(t).requires, f"build-system.requires of {t.label}") for t in trees
+        ]
+        if not any(requires for requires, _ in builds):
+            return
+        # Resolved for an empty environment of the target's interpreter, as a build's is.
+        python = Path(self.target.python)
+        with build_env(python, isolated=True, label="build requirements") as env:
+            fill.check_pins(builds, env.python)
 
 
 class IndexBuilds:
@@ -242,6 +283,21 @@ class IndexBuilds:
         return prepare_metadata(
             tree, Path(b.target.python), b.fill, b.settings, output=b.reporter.verbose
         )
+
+    def check_pins(self, archives: Sequence[Prepared]) -> None:
+        """``Builder.check_pins`` for every sdist among ``archives`` not built before."""
+        b = self.builder
+        trees: list[SourceTree] = []
+        for p in archives:
+            archive = p.archive
+            if archive.source.filename.endswith(".whl") or not b.needs_build(archive.sha256):
+                continue
+            tree = self._trees.get(archive.sha256)
+            if tree is None:
+                tree = b.unpacked(archive.path, archive.source.filename, p.planned.name)
+                self._trees[archive.sha256] = tree
+            trees.append(tree)
+        b.check_pins(trees)
 
     def wheel_of(self, prepared: Prepared) -> Prepared:
         """``prepared`` (a fetched, checked sdist) as the wheel built from it."""
@@ -328,6 +384,14 @@ def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest
         planned, [], request, machinery.fetcher, None, jobs=machinery.common.jobs
     )
     archives = {id(p.planned.requirement): p.archive for p in prepared.archives}
+    trees: dict[int, SourceTree] = {}
+    if request.hash_mode:
+        # Every build's dependencies pinned and hashed, one report for all, before any runs.
+        for r in sdists:
+            archive = archives[id(r)]
+            if builder.needs_build(archive.sha256):
+                trees[id(r)] = builder.unpacked(archive.path, archive.source.filename, r.name)
+        builder.check_pins(list(trees.values()))
     replaced: dict[int, ParsedRequirement] = {}
     direct_urls: dict[str, bytes] = {}
     for r in sources:
@@ -346,7 +410,8 @@ def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest
             record = vcs_url_json(r.url, commit)
         else:
             archive = archives[id(r)]
-            wheel = builder.sdist(archive.path, archive.source.filename, archive.sha256, r.name)
+            wheel = builder.sdist(archive.path, archive.source.filename, archive.sha256, r.name,
+                                  tree=trees.get(id(r)))  # fmt: skip
             record = direct_url_json(r.url, archive.sha256)
         project = str(parse_wheel_filename(wheel.name)[0])
         if r.name and canonicalize_name(r.name) != project:
@@ -420,7 +485,10 @@ class BuildStage:
         return self.index.metadata(file)
 
     def wheels(self, archives: Sequence[Prepared]) -> tuple[Prepared, ...]:
-        """Every fetched, checked sdist among ``archives`` as the wheel built from it."""
+        """Every fetched, checked sdist among ``archives`` as the wheel built from it (in
+        hash-checking mode, all their build dependencies checked first, one report for all)."""
+        if self.request.hash_mode:
+            self.index.check_pins(archives)
         return tuple(
             self.index.wheel_of(p) if not p.archive.source.filename.endswith(".whl") else p
             for p in archives
