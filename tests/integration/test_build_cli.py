@@ -387,3 +387,36 @@ def test_hash_checking_mode_reports_the_missing_build_pins_of_all_builds_at_once
     built = run_pipseal(*args, "--build-constraint", constraints)
     assert built.returncode == 0, built.stderr
     assert venv.installed() == {"flitted": "1.0", "hatched": "1.0"}
+
+
+def test_compile_only_build_deps_writes_the_build_constraints_hash_checking_mode_needs(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    serve_backends(index_server)
+    flitted = write_project(tmp_path / "p", "flitted", backend="flit-core")
+    sdist = make_sdist(write_project(tmp_path / "p", "hatched", backend="hatchling"),
+                       tmp_path / "d")  # fmt: skip
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    source = write(tmp_path / "a.in", f"flitted @ {flitted.as_uri()}\nhatched @ {sdist.as_uri()}\n")
+    out = tmp_path / "build-constraints.txt"
+
+    compiled = run_pipseal("compile", "--only-build-deps", "--generate-hashes",
+                           "-i", index_server.url, source, "-o", out)  # fmt: skip
+
+    assert compiled.returncode == 0, compiled.stderr
+    text = out.read_text()
+    assert "pipseal compile --generate-hashes --only-build-deps" in text
+    pinned = {line.split("==")[0] for line in text.splitlines() if "==" in line}
+    assert {"flit-core", "hatchling", "packaging", "pluggy"} <= pinned
+    assert text.count("--hash=sha256:") >= len(pinned)
+    # The file is what hash-checking mode's builds need: the sdist builds with it.
+    reqs = write(tmp_path / "r.txt", f"{sdist} --hash=sha256:{digest}\n")
+    built = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs,
+                        "--build-constraint", out)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert venv.installed() == {"hatched": "1.0"}
+
+    plain = run_pipseal("compile", "--only-build-deps", "-i", index_server.url,
+                        write(tmp_path / "b.in", "packaging\n"))  # fmt: skip
+    assert plain.returncode != 0
+    assert "the input names no directory, source distribution or git link" in plain.stderr
