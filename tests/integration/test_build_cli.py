@@ -201,6 +201,24 @@ def test_config_settings_reach_the_backend(
     assert "config_settings [('mode', ['fast', 'safe'])]" in counter.read_text()
 
 
+def test_config_settings_on_a_requirements_line_reach_that_build_only(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    counter = tmp_path / "builds.log"
+    write_project(tmp_path, "configured", backend="in-tree", counter=counter)
+    write_project(tmp_path, "plain", backend="in-tree", counter=counter)
+    reqs = write(tmp_path / "r.txt", "./configured --config-settings mode=fast\n./plain\n")
+
+    result = run_pipseal("install", "--python", venv.python, "--no-index", "-C", "level=2",
+                         "-r", reqs, cwd=tmp_path)  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    logged = counter.read_text()
+    assert "config_settings [('level', '2'), ('mode', 'fast')]" in logged, logged
+    assert "config_settings [('level', '2')]" in logged, logged
+    assert venv.installed() == {"configured": "1.0", "plain": "1.0"}
+
+
 def test_hash_checking_mode_names_every_unhashed_build_dependency_then_builds_with_them(
     index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
 ) -> None:
