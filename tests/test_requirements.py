@@ -287,7 +287,10 @@ ERROR_CASES = [
                  id="format-control-dash"),
     pytest.param("--use-feature=truststore", "option --use-feature is not supported", 1,
                  id="unsupported-pip-option"),
-    pytest.param("pkg -C key=value", "option -C is not supported", 1, id="config-settings"),
+    pytest.param("pkg -C novalue", "Arguments to -C must be of the form KEY=VAL", 1,
+                 id="config-settings-without-value"),
+    pytest.param("-C key=value", "-C without a requirement on its line", 1,
+                 id="config-settings-alone"),
     pytest.param("-r https://example.org/r.txt",
                  "remote requirements files are not supported by pipseal yet", 1, id="remote-r"),
     pytest.param("--constraint=http://example.org/c.txt",
@@ -304,6 +307,30 @@ def test_error(text: str, words: str, lineno: int) -> None:
     assert words in exc.message
     assert "\n" not in exc.message
     assert exc.hint is not None
+
+
+def test_config_settings_belong_to_their_requirement(tmp_path: Path) -> None:
+    # pip 23.1+: "name @ url --config-settings key=value", per requirement.
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pyproject.toml").write_text("")
+    parsed = parse_requirements_text(
+        "pkg==1 -C mode=fast --config-settings=mode=safe --hash=sha256:" + A["sha256"] + "\n"
+        "other\n"
+        "-e ./proj --config-settings editable_mode=compat\n",
+        FILE,
+        cwd=str(tmp_path),
+    )
+    pkg, other, editable = parsed.requirements
+    assert pkg.config_settings == ("mode=fast", "mode=safe")
+    assert [h.hexdigest for h in pkg.hashes] == [A["sha256"]]
+    assert other.config_settings == ()
+    assert editable.editable and editable.config_settings == ("editable_mode=compat",)
+    assert render(pkg).endswith("--config-settings mode=fast --config-settings mode=safe")
+    again = only(render(pkg))
+    assert again.config_settings == pkg.config_settings
+    with pytest.raises(RequirementsFileError) as info:
+        parse_requirements_text("pkg==1 -C k=v", FILE, cwd=CWD, constraint=True)
+    assert "-C on a constraint does nothing; put it on the requirement" in info.value.message
 
 
 def test_error_hint_points_at_the_problem() -> None:

@@ -155,6 +155,8 @@ class ParsedRequirement:
     location: Location = Location(COMMAND_LINE)
     #: ``-e``: a local project installed in place (PEP 660).
     editable: bool = False
+    #: ``--config-settings KEY=VALUE`` on its line (pip 23.1+): for its build only.
+    config_settings: tuple[str, ...] = ()
 
     @property
     def canonical_name(self) -> str | None:
@@ -298,7 +300,8 @@ def render(req: ParsedRequirement) -> str:
     weak = [h for h in req.hashes if h not in strong]
     if url is not None and weak:
         url += ("&" if "#" in url else "#") + "&".join(f"{h.algorithm}={h.hexdigest}" for h in weak)
-    return " ".join([req.pep508(url), *(h.option for h in strong)])
+    settings = [f"--config-settings {shlex.quote(c)}" for c in req.config_settings]
+    return " ".join([req.pep508(url), *(h.option for h in strong), *settings])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,7 +507,7 @@ class _Option:
     key: str
     names: tuple[str, ...]
     takes_value: bool
-    scope: str  # "global", "requirement" (--hash), "unsupported"
+    scope: str  # "global", "requirement" (--hash, --config-settings), "unsupported"
 
 
 _OPTIONS = (
@@ -527,7 +530,7 @@ _OPTIONS = (
     _Option("all_releases", ("--all-releases",), True, "unsupported"),
     _Option("only_final", ("--only-final",), True, "unsupported"),
     _Option("use_feature", ("--use-feature",), True, "unsupported"),
-    _Option("config_settings", ("-C", "--config-settings"), True, "unsupported"),
+    _Option("config_settings", ("-C", "--config-settings"), True, "requirement"),
 )
 _BY_NAME = {name: opt for opt in _OPTIONS for name in opt.names}
 
@@ -538,6 +541,11 @@ class _Given:
     spelled: str  # as the user wrote it, for messages
     value: str
     token: str  # the raw token, to point at it
+
+
+def _config_settings(given: Sequence[_Given]) -> tuple[str, ...]:
+    """The ``--config-settings`` values of a line, in order."""
+    return tuple(g.value for g in given if g.option.key == "config_settings")
 
 
 class _LineError(Exception):
@@ -746,6 +754,23 @@ class _Parser:
                     "(is a '\\' missing at the end of the line before?)",
                     g.token,
                 )
+            if g.option.key == "config_settings":
+                if "=" not in g.value:
+                    raise _LineError(
+                        f"Arguments to {g.spelled} must be of the form KEY=VAL: {g.value!r}",
+                        g.token,
+                    )
+                if location.constraint:
+                    raise _LineError(
+                        f"{g.spelled} on a constraint does nothing; put it on the requirement",
+                        g.token,
+                    )
+                if not args and not any(o.option.key == "editable" for o in given):
+                    raise _LineError(
+                        f"{g.spelled} without a requirement on its line (pip's syntax: "
+                        "'name @ url --config-settings key=value')",
+                        g.token,
+                    )
         if args:
             self._requirement(args, given, location, line)
             return
@@ -756,7 +781,12 @@ class _Parser:
                         "Editable requirements are not allowed as constraints", g.token
                     )
                 where = _Where(location, line, self.cwd)
-                self.requirements.append(_parse_editable(g.value, where))
+                settings = _config_settings(given)
+                self.requirements.append(
+                    replace(_parse_editable(g.value, where), config_settings=settings)
+                )
+            elif g.option.key == "config_settings":
+                continue  # the editable's, above
             elif g.option.key in {"requirement", "constraint"}:
                 constraint = g.option.key == "constraint"
                 self.include(
@@ -773,11 +803,15 @@ class _Parser:
     def _requirement(self, args: str, given: list[_Given], location: Location, line: str) -> None:
         hashes: list[Hash] = []
         for g in given:
+            if g.option.key == "config_settings":
+                continue
             try:
                 hashes.append(Hash.parse(g.value, OPTION_ALGORITHMS))
             except HashSyntaxError as exc:
                 raise _LineError(f"bad {g.spelled}: {exc}", g.token) from None
         req = _parse_requirement(args, location, self.cwd, tuple(hashes), line)
+        if any(g.option.key == "config_settings" for g in given):
+            req = replace(req, config_settings=_config_settings(given))
         if location.constraint:
             # pip's check_invalid_constraint_type, made an error at the line that causes it.
             if req.name is None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.conftest import RunPipseal
 from tests.integration.helpers import write
@@ -200,6 +201,24 @@ def test_config_settings_reach_the_backend(
     assert "config_settings [('mode', ['fast', 'safe'])]" in counter.read_text()
 
 
+def test_config_settings_on_a_requirements_line_reach_that_build_only(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    counter = tmp_path / "builds.log"
+    write_project(tmp_path, "configured", backend="in-tree", counter=counter)
+    write_project(tmp_path, "plain", backend="in-tree", counter=counter)
+    reqs = write(tmp_path / "r.txt", "./configured --config-settings mode=fast\n./plain\n")
+
+    result = run_pipseal("install", "--python", venv.python, "--no-index", "-C", "level=2",
+                         "-r", reqs, cwd=tmp_path)  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    logged = counter.read_text()
+    assert "config_settings [('level', '2'), ('mode', 'fast')]" in logged, logged
+    assert "config_settings [('level', '2')]" in logged, logged
+    assert venv.installed() == {"configured": "1.0", "plain": "1.0"}
+
+
 def test_hash_checking_mode_names_every_unhashed_build_dependency_then_builds_with_them(
     index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
 ) -> None:
@@ -369,3 +388,71 @@ def test_a_backends_warnings_are_its_output_shown_with_verbose_only(
     assert quiet.returncode == 0 and verbose.returncode == 0, quiet.stderr + verbose.stderr
     assert "a warning from build_wheel" not in quiet.stdout + quiet.stderr
     assert "Warning: countbackend: a warning from build_wheel" in verbose.stderr
+
+
+@pytest.mark.parametrize("where", ["files", "index"])
+def test_hash_checking_mode_reports_the_missing_build_pins_of_all_builds_at_once(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path, where: str
+) -> None:
+    serve_backends(index_server)
+    lines = []
+    for name, backend in (("hatched", "hatchling"), ("flitted", "flit-core")):
+        sdist = make_sdist(write_project(tmp_path / "p", name, backend=backend), tmp_path / "d")
+        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        if where == "index":
+            index_server.add(sdist)
+            lines.append(f"{name}==1.0 --hash=sha256:{digest}")
+        else:
+            lines.append(f"{sdist} --hash=sha256:{digest}")
+    reqs = write(tmp_path / "r.txt", "\n".join(lines) + "\n")
+    args = ("install", "--python", venv.python, "-i", index_server.url, "-r", reqs)
+
+    refused = run_pipseal(*args)
+
+    assert refused.returncode != 0
+    # One report, for both builds, before either was built.
+    assert refused.stderr.count("they are missing from these build requirements") == 1
+    assert "build-system.requires of hatched" in refused.stderr
+    assert "build-system.requires of flitted" in refused.stderr
+    pins = [line.strip() for line in refused.stderr.splitlines() if "--hash=sha256:" in line]
+    assert {"hatchling", "flit-core"} <= {canonicalize_name(p.split("==")[0]) for p in pins}
+    assert "Building wheel" not in refused.stdout
+    assert venv.installed() == {}
+
+    constraints = write(tmp_path / "build-constraints.txt", "\n".join(pins) + "\n")
+    built = run_pipseal(*args, "--build-constraint", constraints)
+    assert built.returncode == 0, built.stderr
+    assert venv.installed() == {"flitted": "1.0", "hatched": "1.0"}
+
+
+def test_compile_only_build_deps_writes_the_build_constraints_hash_checking_mode_needs(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    serve_backends(index_server)
+    flitted = write_project(tmp_path / "p", "flitted", backend="flit-core")
+    sdist = make_sdist(write_project(tmp_path / "p", "hatched", backend="hatchling"),
+                       tmp_path / "d")  # fmt: skip
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    source = write(tmp_path / "a.in", f"flitted @ {flitted.as_uri()}\nhatched @ {sdist.as_uri()}\n")
+    out = tmp_path / "build-constraints.txt"
+
+    compiled = run_pipseal("compile", "--only-build-deps", "--generate-hashes",
+                           "-i", index_server.url, source, "-o", out)  # fmt: skip
+
+    assert compiled.returncode == 0, compiled.stderr
+    text = out.read_text()
+    assert "pipseal compile --generate-hashes --only-build-deps" in text
+    pinned = {line.split("==")[0] for line in text.splitlines() if "==" in line}
+    assert {"flit-core", "hatchling", "packaging", "pluggy"} <= pinned
+    assert text.count("--hash=sha256:") >= len(pinned)
+    # The file is what hash-checking mode's builds need: the sdist builds with it.
+    reqs = write(tmp_path / "r.txt", f"{sdist} --hash=sha256:{digest}\n")
+    built = run_pipseal("install", "--python", venv.python, "-i", index_server.url, "-r", reqs,
+                        "--build-constraint", out)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert venv.installed() == {"hatched": "1.0"}
+
+    plain = run_pipseal("compile", "--only-build-deps", "-i", index_server.url,
+                        write(tmp_path / "b.in", "packaging\n"))  # fmt: skip
+    assert plain.returncode != 0
+    assert "the input names no directory, source distribution or git link" in plain.stderr

@@ -58,6 +58,15 @@ def register(sub: Any) -> None:
         default=[],
         help="Resolve for this wheel platform, e.g. manylinux2014_aarch64 (repeatable).",
     )
+    p.add_argument(
+        "--only-build-deps",
+        action="store_true",
+        help=(
+            "Compile only the build dependencies ([build-system].requires) of the input's "
+            "directories, sdists and git links: with --generate-hashes, a --build-constraint "
+            "file for hash-checking mode."
+        ),
+    )
     p.add_argument("--no-header", action="store_true", help="Do not write the header.")
     p.add_argument(
         "--no-annotate", action="store_true", help="Do not write the '# via' annotations."
@@ -76,6 +85,8 @@ def header_command(args: argparse.Namespace) -> str:
     words = ["pipseal", "compile"]
     if args.generate_hashes:
         words.append("--generate-hashes")
+    if args.only_build_deps:
+        words.append("--only-build-deps")
     if args.no_annotate:
         words.append("--no-annotate")
     for version in args.python_version:
@@ -109,6 +120,7 @@ def handle(args: argparse.Namespace) -> int:
         header=not args.no_header,
         annotate=not args.no_annotate,
         command=header_command(args),
+        only_build_deps=bool(args.only_build_deps),
     )
     result = compile_command.run(options, out)
     for note in result.notes:

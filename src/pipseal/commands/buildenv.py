@@ -5,10 +5,11 @@ cache and checks, into the throwaway environment the build core made, with the
 ``--build-constraint`` files as constraints.
 
 In hash-checking mode every distribution a build environment gets must be pinned and hashed,
-by a ``--build-constraint`` line or a line of the requirements themselves. The build's
-requirements are resolved first without installing anything; when some of the distributions
-have no hashed pin, one report names all of them with lines ready to paste (the digests the
-index publishes) and nothing is built. Otherwise exactly those pins are installed, each
+by a ``--build-constraint`` line or a line of the requirements themselves. The builds'
+requirements are resolved first without installing anything (``check_pins``: every build of
+the stage, before any runs); when some of the distributions have no hashed pin, one report
+names all of them, across all the builds, with lines ready to paste (the digests the index
+publishes), and nothing is built. Otherwise exactly those pins are installed, each
 archive checked against its hashes, with no resolution of their own.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,10 @@ class InstallingFill:
     hash_mode: bool = False
     #: The run's own requirements, whose hashed pins count as build pins (hash-checking mode).
     requirements: Sequence[ParsedRequirement] = ()
+    #: Each build's requirements resolved once: (hashed pins, lines missing).
+    _memo: dict[tuple[str, ...], tuple[list[ParsedRequirement], list[str]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __call__(self, requirements: Sequence[str], env_dir: Path, *, reason: str) -> None:
         if not requirements:
@@ -118,6 +123,57 @@ class InstallingFill:
                 "failed; nothing was built"
             )
             raise
+
+    def check_pins(self, builds: Sequence[tuple[Sequence[str], str]], python: Path) -> None:
+        """Before anything is built (hash-checking mode): what each of ``builds`` (its
+        requirements, what for) would get, resolved for ``python`` without installing; when
+        some have no hashed pin, ONE report names all of them, across all the builds."""
+        if not self.hash_mode:
+            return
+        missing: dict[str, None] = {}
+        reasons: list[str] = []
+        for requirements, reason in builds:
+            if not requirements:
+                continue
+            lines = self._resolved(requirements, python)[1]
+            if lines:
+                reasons.append(reason)
+                missing.update(dict.fromkeys(lines))
+        if missing:
+            raise missing_pins_report("; ".join(reasons), sorted(missing))
+
+    def _resolved(
+        self, requirements: Sequence[str], python: Path
+    ) -> tuple[list[ParsedRequirement], list[str]]:
+        """The hashed pins a build's requirements resolve to, and the lines ready to paste
+        for what has none (resolved once per run for the same requirements)."""
+        key = tuple(requirements)
+        if key in self._memo:
+            return self._memo[key]
+        from pipseal.commands import install
+
+        pins = build_pins(self.common.build.constraint_files, self.requirements)
+        # What the build would get, resolved without installing (and without hashes).
+        request = RequestOptions(
+            requirements=key,
+            constraint_files=tuple(self.common.build.constraint_files),
+            no_require_hashes=True,
+        )
+        plan = install.run(
+            InstallOptions(request=request, common=self.common, python=str(python),
+                           dry_run=True, report=True),
+            _Nested(self.reporter),
+        )  # fmt: skip
+        chosen: list[ParsedRequirement] = []
+        missing: list[str] = []
+        for name, version, sha256 in _report_items(plan.report):
+            pin = _pin_for(pins, name, version)
+            if pin is None:
+                missing.append(f"{name}=={version} --hash=sha256:{sha256}")
+            else:
+                chosen.append(pin)
+        self._memo[key] = (chosen, missing)
+        return chosen, missing
 
     def _fill(self, requirements: Sequence[str], env_dir: Path, reason: str) -> None:
         from pipseal.commands import install
@@ -140,30 +196,10 @@ class InstallingFill:
                 InstallOptions(request=request, common=self.common, python=python), reporter
             )
             return
-        pins = build_pins(constraints, self.requirements)
-        # What the build would get, resolved without installing (and without hashes)...
-        request = RequestOptions(
-            requirements=tuple(requirements),
-            constraint_files=tuple(constraints),
-            no_require_hashes=True,
-        )
-        plan = install.run(
-            InstallOptions(request=request, common=self.common, python=python, dry_run=True,
-                           report=True),
-            reporter,
-        )  # fmt: skip
-        chosen: list[ParsedRequirement] = []
-        missing: list[str] = []
-        for item in _report_items(plan.report):
-            name, version, sha256 = item
-            pin = _pin_for(pins, name, version)
-            if pin is None:
-                missing.append(f"{name}=={version} --hash=sha256:{sha256}")
-            else:
-                chosen.append(pin)
+        chosen, missing = self._resolved(requirements, Path(python))
         if missing:
             raise missing_pins_report(reason, missing)
-        # ...then exactly those pins, each archive checked against its hashes.
+        # Exactly those pins, each archive checked against its hashes.
         with tempfile.TemporaryDirectory(prefix="pipseal-build-pins-") as tmp:
             listing = Path(tmp, "build-requirements.txt")
             listing.write_text("".join(render(p) + "\n" for p in chosen), encoding="utf-8")

@@ -60,6 +60,9 @@ class CompileOptions:
     header: bool = True
     annotate: bool = True
     command: str = "pipseal compile"
+    #: pip-tools' ``--only-build-deps``: compile the build dependencies of the input's
+    #: directories, sdists and git links (a ``--build-constraint`` file) instead of the input.
+    only_build_deps: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,13 @@ def run(options: CompileOptions, reporter: Reporter) -> CompileResult:
     request = read_request(RequestOptions(requirement_files=options.inputs))
     common = effective_index(options.common, request.options)
     targets = _targets(options)
-    pins = _reusable_pins(options, request)
     notes: list[str] = []
     machinery = Machinery(common, reporter)
     try:
         with machinery.cache.lock(exclusive=False):
+            if options.only_build_deps:
+                request = _build_deps(request, machinery)
+            pins = _reusable_pins(options, request)
             per_target: dict[Target, list[LockedPackage]] = {}
             hashes: dict[tuple[str, str], tuple[Hash, ...]] = {}
             kept: set[str] = set()
@@ -115,6 +120,21 @@ def run(options: CompileOptions, reporter: Reporter) -> CompileResult:
     if options.output is not None:
         atomic_write(options.output, text)
     return CompileResult(text, options.output, tuple(packages), tuple(sorted(kept)), tuple(notes))
+
+
+def _build_deps(request: Request, machinery: Machinery) -> Request:
+    """The ``[build-system].requires`` of the input's directories, sdists and git links, as
+    the request to compile (what hash-checking mode's builds need pinned and hashed)."""
+    from pipseal.commands.buildreqs import declared_build_requires
+
+    declared = declared_build_requires(request.requirements, machinery)
+    if not declared:
+        raise UsageError(
+            "--only-build-deps: the input names no directory, source distribution or git link "
+            "to build"
+        )
+    built = read_request(RequestOptions(requirements=tuple(declared)))
+    return replace(built, options=request.options)
 
 
 # -- targets ------------------------------------------------------------------------------------

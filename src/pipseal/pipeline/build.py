@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -41,6 +41,17 @@ __all__ = ["BuildStage", "Builder", "BuiltRequest", "IndexBuilds", "build_requir
 
 #: What needs building, by ``ParsedRequirement.link_kind``.
 SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
+
+
+@runtime_checkable
+class ChecksBuildPins(Protocol):
+    """A ``FillBuildEnv`` that can check, before anything is built, that every build's
+    requirements have hashed pins (hash-checking mode): ``commands.buildenv.InstallingFill``."""
+
+    def check_pins(self, builds: Sequence[tuple[Sequence[str], str]], python: Path) -> None:
+        """Raise one report naming every missing pin of ``builds`` ((requirements, what
+        for) each), resolved for ``python`` (an empty environment)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -117,7 +128,24 @@ class Builder:
 
         return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=self.workdir))
 
-    def _build(self, key: str, tree: SourceTree, label: str, *, editable: bool) -> Path:
+    def settings_for(self, config: Sequence[str]) -> BuildSettings:
+        """The run's settings with a requirement's own ``--config-settings`` (its keys win)."""
+        if not config:
+            return self.settings
+        from pipseal.build.settings import merge_config_settings
+
+        merged = {**self.settings.config_settings, **merge_config_settings(config)}
+        return replace(self.settings, config_settings=merged)
+
+    def _build(
+        self,
+        key: str,
+        tree: SourceTree,
+        label: str,
+        *,
+        editable: bool,
+        settings: BuildSettings | None = None,
+    ) -> Path:
         """The wheel under ``key``, else built from ``tree`` and stored under it; a named copy
         in the work directory."""
         from pipseal.build import build_wheel
@@ -131,7 +159,7 @@ class Builder:
                 tree,
                 Path(self.target.python),
                 self.fill,
-                self.settings,
+                settings or self.settings,
                 out,
                 editable=editable,
                 output=self.reporter.verbose,
@@ -149,14 +177,17 @@ class Builder:
         _link_or_copy(stored, named)
         return named
 
-    def directory(self, path: Path, name: str | None, *, editable: bool) -> Path:
+    def directory(
+        self, path: Path, name: str | None, *, editable: bool, config: Sequence[str] = ()
+    ) -> Path:
         from pipseal.build import SourceTree
 
         tree = SourceTree(path, name)
-        key = self.built.key_for_directory(tree, self.tag, self.settings, editable=editable)
-        return self._build(key, tree, tree.label, editable=editable)
+        settings = self.settings_for(config)
+        key = self.built.key_for_directory(tree, self.tag, settings, editable=editable)
+        return self._build(key, tree, tree.label, editable=editable, settings=settings)
 
-    def vcs(self, url: str, name: str | None) -> tuple[Path, str]:
+    def vcs(self, url: str, name: str | None, config: Sequence[str] = ()) -> tuple[Path, str]:
         from pipseal.build import checkout_vcs
 
         self.reporter.info(f"Cloning {_redacted(url)}")
@@ -167,8 +198,9 @@ class Builder:
         subdirectory = dict(p.partition("=")[::2] for p in fragment.split("&") if p).get(
             "subdirectory"
         )
-        key = self.built.key_for_vcs(base, commit, subdirectory, self.tag, self.settings)
-        return self._build(key, tree, tree.label, editable=False), commit
+        settings = self.settings_for(config)
+        key = self.built.key_for_vcs(base, commit, subdirectory, self.tag, settings)
+        return self._build(key, tree, tree.label, editable=False, settings=settings), commit
 
     def sdist(
         self,
@@ -178,17 +210,25 @@ class Builder:
         name: str | None,
         *,
         tree: SourceTree | None = None,
+        config: Sequence[str] = (),
     ) -> Path:
         """The wheel of the checked sdist ``archive`` (in the cache, named by its digest:
-        ``filename`` is its own name; ``tree``: it unpacked already)."""
-        key = self.built.key_for_sdist(sha256, self.tag, self.settings)
+        ``filename`` is its own name; ``tree``: it unpacked already; ``config``: the
+        requirement's own ``--config-settings``)."""
+        settings = self.settings_for(config)
+        key = self.built.key_for_sdist(sha256, self.tag, settings)
         if tree is not None:
-            return self._build(key, tree, tree.label, editable=False)
+            return self._build(key, tree, tree.label, editable=False, settings=settings)
         if self.built.get(key) is not None:
             from pipseal.build import SourceTree
 
             return self._build(key, SourceTree(archive, name), name or archive.name,
-                               editable=False)  # fmt: skip
+                               editable=False, settings=settings)  # fmt: skip
+        tree = self.unpacked(archive, filename, name)
+        return self._build(key, tree, tree.label, editable=False, settings=settings)
+
+    def unpacked(self, archive: Path, filename: str, name: str | None) -> SourceTree:
+        """The checked sdist ``archive`` unpacked in the work directory."""
         from pipseal.build import unpack_sdist
 
         named = self._dir("sdist") / filename
@@ -196,7 +236,33 @@ class Builder:
         tree = unpack_sdist(named, named.parent / "src")
         if name and tree.name_hint is None:
             tree = replace(tree, name_hint=name)
-        return self._build(key, tree, tree.label, editable=False)
+        return tree
+
+    def needs_build(self, sha256: str, config: Sequence[str] = ()) -> bool:
+        """Whether the sdist of digest ``sha256`` has no wheel built before in the cache."""
+        settings = self.settings_for(config)
+        return self.built.get(self.built.key_for_sdist(sha256, self.tag, settings)) is None
+
+    def check_pins(self, trees: Sequence[SourceTree]) -> None:
+        """In hash-checking mode, before any of ``trees`` is built: ONE report naming every
+        build dependency (``[build-system].requires``) without a hashed pin, across all of
+        them, and nothing built (what ``get_requires_for_build_*`` adds later is checked when
+        its environment is filled)."""
+        fill = self.fill
+        if not trees or not self.settings.isolated or not isinstance(fill, ChecksBuildPins):
+            return
+        from pipseal.build.hooks import BuildSystem
+        from pipseal.build.isolation import build_env
+
+        builds = [
+            (BuildSystem.read(t).requires, f"build-system.requires of {t.label}") for t in trees
+        ]
+        if not any(requires for requires, _ in builds):
+            return
+        # Resolved for an empty environment of the target's interpreter, as a build's is.
+        python = Path(self.target.python)
+        with build_env(python, isolated=True, label="build requirements") as env:
+            fill.check_pins(builds, env.python)
 
 
 class IndexBuilds:
@@ -208,9 +274,16 @@ class IndexBuilds:
     In hash-checking mode an sdist's bytes must satisfy its pin before any of its code runs
     for its metadata (the resolver asks before the fetch stage checks the pins)."""
 
-    def __init__(self, builder: Builder, pins: Mapping[str, Hashes]) -> None:
+    def __init__(
+        self,
+        builder: Builder,
+        pins: Mapping[str, Hashes],
+        config: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.builder = builder
         self.pins = pins
+        #: Each named requirement's own ``--config-settings``, by canonical name.
+        self.config = config or {}
         self._trees: dict[str, SourceTree] = {}
 
     def metadata(self, file: IndexFile) -> bytes:
@@ -232,7 +305,8 @@ class IndexBuilds:
         static = static_metadata(named)
         if static is not None:
             return static
-        key = b.built.key_for_sdist(archive.sha256, b.tag, b.settings)
+        settings = b.settings_for(self.config.get(canonicalize_name(file.project), ()))
+        key = b.built.key_for_sdist(archive.sha256, b.tag, settings)
         stored = b.built.get(key)
         if stored is not None:
             return _wheel_metadata(stored, file.project)
@@ -240,8 +314,26 @@ class IndexBuilds:
         self._trees[archive.sha256] = tree
         b.reporter.info(f"Preparing metadata for {file.project} (pyproject.toml)")
         return prepare_metadata(
-            tree, Path(b.target.python), b.fill, b.settings, output=b.reporter.verbose
+            tree, Path(b.target.python), b.fill, settings, output=b.reporter.verbose
         )
+
+    def check_pins(self, archives: Sequence[Prepared]) -> None:
+        """``Builder.check_pins`` for every sdist among ``archives`` not built before."""
+        b = self.builder
+        trees: list[SourceTree] = []
+        for p in archives:
+            archive = p.archive
+            config = self.config.get(canonicalize_name(p.planned.name), ())
+            if archive.source.filename.endswith(".whl"):
+                continue
+            if not b.needs_build(archive.sha256, config):
+                continue
+            tree = self._trees.get(archive.sha256)
+            if tree is None:
+                tree = b.unpacked(archive.path, archive.source.filename, p.planned.name)
+                self._trees[archive.sha256] = tree
+            trees.append(tree)
+        b.check_pins(trees)
 
     def wheel_of(self, prepared: Prepared) -> Prepared:
         """``prepared`` (a fetched, checked sdist) as the wheel built from it."""
@@ -255,6 +347,7 @@ class IndexBuilds:
             archive.sha256,
             prepared.planned.name,
             tree=self._trees.get(archive.sha256),
+            config=self.config.get(canonicalize_name(prepared.planned.name), ()),
         )
         digest = Hashes.of((Hash("sha256", _sha256(wheel)),))
         built = b.machinery.fetcher.fetch(ArchiveSource(wheel.as_uri(), wheel.name), digest)
@@ -328,6 +421,14 @@ def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest
         planned, [], request, machinery.fetcher, None, jobs=machinery.common.jobs
     )
     archives = {id(p.planned.requirement): p.archive for p in prepared.archives}
+    trees: dict[int, SourceTree] = {}
+    if request.hash_mode:
+        # Every build's dependencies pinned and hashed, one report for all, before any runs.
+        for r in sdists:
+            archive = archives[id(r)]
+            if builder.needs_build(archive.sha256, r.config_settings):
+                trees[id(r)] = builder.unpacked(archive.path, archive.source.filename, r.name)
+        builder.check_pins(list(trees.values()))
     replaced: dict[int, ParsedRequirement] = {}
     direct_urls: dict[str, bytes] = {}
     for r in sources:
@@ -339,14 +440,15 @@ def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest
             from pipseal.fileurl import url2pathname
 
             path = Path(url2pathname(urllib.parse.urlsplit(r.url).path))
-            wheel = builder.directory(path, r.name, editable=r.editable)
+            wheel = builder.directory(path, r.name, editable=r.editable, config=r.config_settings)
             record = directory_url_json(r.url, editable=r.editable)
         elif kind == "vcs":
-            wheel, commit = builder.vcs(r.url, r.name)
+            wheel, commit = builder.vcs(r.url, r.name, r.config_settings)
             record = vcs_url_json(r.url, commit)
         else:
             archive = archives[id(r)]
-            wheel = builder.sdist(archive.path, archive.source.filename, archive.sha256, r.name)
+            wheel = builder.sdist(archive.path, archive.source.filename, archive.sha256, r.name,
+                                  tree=trees.get(id(r)), config=r.config_settings)  # fmt: skip
             record = direct_url_json(r.url, archive.sha256)
         project = str(parse_wheel_filename(wheel.name)[0])
         if r.name and canonicalize_name(r.name) != project:
@@ -404,7 +506,12 @@ class BuildStage:
                 for r in self.request.requirements:
                     if r.name and r.hashes:
                         pins[canonicalize_name(r.name)] = Hashes.of(r.hashes)
-            self._index = IndexBuilds(self.builder, pins)
+            config: dict[str, Sequence[str]] = {
+                canonicalize_name(r.name): r.config_settings
+                for r in self.request.requirements
+                if r.name and r.config_settings
+            }
+            self._index = IndexBuilds(self.builder, pins, config)
         return self._index
 
     def needed(self, request: TargetRequest) -> bool:
@@ -420,7 +527,10 @@ class BuildStage:
         return self.index.metadata(file)
 
     def wheels(self, archives: Sequence[Prepared]) -> tuple[Prepared, ...]:
-        """Every fetched, checked sdist among ``archives`` as the wheel built from it."""
+        """Every fetched, checked sdist among ``archives`` as the wheel built from it (in
+        hash-checking mode, all their build dependencies checked first, one report for all)."""
+        if self.request.hash_mode:
+            self.index.check_pins(archives)
         return tuple(
             self.index.wheel_of(p) if not p.archive.source.filename.endswith(".whl") else p
             for p in archives
