@@ -7,8 +7,12 @@ checked, staged and committed in the run's one transaction. ``direct_url.json`` 
 was built from (PEP 610), not the wheel.
 
 An sdist is fetched and checked against its pins (pip's report, ``prepare.fetch_and_check``)
-before any of its code runs. In hash-checking mode a directory or a checkout cannot be
-checked, and is refused with pip's texts.
+before any of its code runs (``fetching.fetch_and_check``). In hash-checking mode a directory
+or a checkout cannot be checked, and is refused with pip's texts.
+
+One idea, over 400 lines: the build stage (``Builder`` for the requirements' own sources,
+``IndexBuilds`` for sdists the resolver chose, ``BuildStage`` joining them); ``Builder`` is the
+seam along which it would split.
 """
 
 from __future__ import annotations
