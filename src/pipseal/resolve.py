@@ -62,7 +62,7 @@ from pipseal.metadata.fetcher import MetadataFetcher
 if TYPE_CHECKING:
     from resolvelib.structs import RequirementInformation
 
-    from pipseal.requirements import ParsedRequirement
+    from pipseal.requirements.values import ParsedRequirement
 
 __all__ = ["REQUIRES_PYTHON_IDENTIFIER", "Resolution", "ResolvedDist", "resolve"]
 
