@@ -38,7 +38,7 @@ from pipseal.installed_dists import read_dist_info
 from pipseal.metadata.core import CoreMetadata
 from pipseal.metadata.record import verified_record
 from pipseal.pages.stored import load as load_page
-from pipseal.requirements import parse_requirements_text
+from pipseal.requirements.files import parse_requirements_text
 from tests.support.wheels import build_wheel
 
 #: Seconds one example may take. A parser that reads what it was given ends in milliseconds;

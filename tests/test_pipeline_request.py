@@ -9,7 +9,8 @@ from packaging.markers import default_environment
 
 from pipseal.pipeline.options import RequestOptions
 from pipseal.pipeline.request import Request, read_request
-from pipseal.requirements import RequirementsOptions, parse_requirement
+from pipseal.requirements.requirement import parse_requirement
+from pipseal.requirements.values import RequirementsOptions
 
 HERE = {k: str(v) for k, v in default_environment().items()}
 

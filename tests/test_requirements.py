@@ -15,17 +15,16 @@ from packaging.specifiers import SpecifierSet
 
 from pipseal.errors import RequirementsFileError
 from pipseal.hashes import FRAGMENT_ALGORITHMS, OPTION_ALGORITHMS, Hash
-from pipseal.requirements import (
+from pipseal.requirements.files import parse_requirements_file, parse_requirements_text
+from pipseal.requirements.reading import decode_requirements_file
+from pipseal.requirements.requirement import parse_requirement
+from pipseal.requirements.values import (
     COMMAND_LINE,
     Location,
     ParsedRequirement,
     RequirementsFile,
     RequirementsOptions,
-    decode_requirements_file,
     merge,
-    parse_requirement,
-    parse_requirements_file,
-    parse_requirements_text,
     render,
 )
 
@@ -807,7 +806,7 @@ def test_a_directory_without_a_project_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_editables_in_files_and_arguments(tmp_path: Path) -> None:
-    from pipseal.requirements import parse_editable
+    from pipseal.requirements.requirement import parse_editable
 
     _project(tmp_path / "proj")
     reqs = parse_requirements_text(

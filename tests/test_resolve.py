@@ -28,7 +28,8 @@ from pipseal.http.session import HttpOptions, Session
 from pipseal.index.finder import Finder
 from pipseal.metadata.fetcher import MetadataFetcher
 from pipseal.pipeline.request import Request
-from pipseal.requirements import RequirementsOptions, parse_requirement
+from pipseal.requirements.requirement import parse_requirement
+from pipseal.requirements.values import RequirementsOptions
 from pipseal.resolve import resolve
 from pipseal.resolve.resolution import Resolution, ResolvedDist
 from tests.support.indexserver import IndexServer

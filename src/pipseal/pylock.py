@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import RequirementsFileError
 from pipseal.hashes import OPTION_ALGORITHMS, Hash
-from pipseal.requirements import Location, ParsedRequirement
+from pipseal.requirements.values import Location, ParsedRequirement
 
 if TYPE_CHECKING:
     from packaging import pylock as standard_pylock

@@ -14,7 +14,7 @@ import pytest
 
 from pipseal.environment import TargetEnvironment, inspect_interpreter
 from pipseal.pylock import read_pylock, requirements_from_pylock, select
-from pipseal.requirements import render
+from pipseal.requirements.values import render
 from tests.conftest import RunPipseal
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv, scrubbed_env

@@ -27,7 +27,8 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.pipeline.options import CommonOptions, InstallOptions, Reporter, RequestOptions
-from pipseal.requirements import ParsedRequirement, parse_requirements_file, render
+from pipseal.requirements.files import parse_requirements_file
+from pipseal.requirements.values import ParsedRequirement, render
 
 __all__ = ["InstallingFill", "build_pins", "missing_pins_report"]
 

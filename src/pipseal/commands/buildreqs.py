@@ -18,7 +18,7 @@ from pipseal.errors import HashCheckFailed
 from pipseal.hashes import Hashes
 from pipseal.pipeline.build import SOURCE_KINDS
 from pipseal.pipeline.session import Machinery
-from pipseal.requirements import ParsedRequirement
+from pipseal.requirements.values import ParsedRequirement
 
 __all__ = ["declared_build_requires"]
 

@@ -38,7 +38,8 @@ from pipseal.lockfile import (
 from pipseal.pipeline.options import CommonOptions, Reporter, RequestOptions
 from pipseal.pipeline.request import Request, effective_index, read_request
 from pipseal.pipeline.session import Machinery
-from pipseal.requirements import Location, ParsedRequirement, parse_requirement
+from pipseal.requirements.requirement import parse_requirement
+from pipseal.requirements.values import Location, ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
     from pipseal.index.files import IndexFile
     from pipseal.pipeline.session import Machinery
-    from pipseal.requirements import ParsedRequirement, RequirementsFile
+    from pipseal.requirements.values import ParsedRequirement, RequirementsFile
 
 #: The version of the ``--format json`` document (docs/DIAGNOSIS.md).
 JSON_VERSION = 1
@@ -193,7 +193,8 @@ class DoctorResult:
 def _read(path: str) -> RequirementsFile:
     """A requirements file, or a PEP 751 lock (its pins: every file's digests, any target)."""
     from pipseal.pylock import is_pylock_path, pinned_requirements
-    from pipseal.requirements import RequirementsFile, RequirementsOptions, parse_requirements_file
+    from pipseal.requirements.files import parse_requirements_file
+    from pipseal.requirements.values import RequirementsFile, RequirementsOptions
 
     if is_pylock_path(path):
         return RequirementsFile(pinned_requirements(path), (), RequirementsOptions())
@@ -204,7 +205,7 @@ def run(options: DoctorOptions, reporter: Reporter) -> DoctorResult:
     """Check every requirement of the files for every target; raise only for unusable input."""
     from pipseal.pipeline.request import effective_index
     from pipseal.pipeline.session import Machinery, index_urls
-    from pipseal.requirements import merge
+    from pipseal.requirements.values import merge
 
     if not options.requirement_files:
         raise UsageError("doctor needs at least one requirements file (-r FILE)")

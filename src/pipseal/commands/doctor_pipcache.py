@@ -17,7 +17,7 @@ from pipseal.hashes import Hashes
 if TYPE_CHECKING:
     from pipseal.index.files import IndexFile
     from pipseal.pipcache import PipCache
-    from pipseal.requirements import ParsedRequirement
+    from pipseal.requirements.values import ParsedRequirement
 
 __all__ = ["PipCacheFile", "PipCacheReport", "check_pip_cache"]
 

@@ -76,7 +76,7 @@ class RehashResult:
 def run(options: RehashOptions, reporter: Reporter) -> RehashResult:
     from pipseal.commands.compile import atomic_write
     from pipseal.pipeline.request import effective_index
-    from pipseal.requirements import parse_requirements_file
+    from pipseal.requirements.files import parse_requirements_file
 
     try:
         text = options.path.read_text(encoding="utf-8")

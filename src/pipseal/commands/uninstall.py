@@ -141,7 +141,8 @@ def _requested_names(options: UninstallOptions) -> tuple[dict[str, str], tuple[s
     """Canonical names to remove, keyed by the name as the user wrote it, and the arguments
     that name no project (a bare URL or path)."""
     from pipseal.errors import RequirementsFileError
-    from pipseal.requirements import parse_requirement, parse_requirements_file
+    from pipseal.requirements.files import parse_requirements_file
+    from pipseal.requirements.requirement import parse_requirement
 
     found: dict[str, str] = {}
     seen: set[str] = set()

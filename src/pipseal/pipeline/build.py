@@ -31,7 +31,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.hashes import Hash, Hashes
 from pipseal.pipeline.options import Reporter
-from pipseal.requirements import ParsedRequirement
+from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.build import BuildSettings, BuiltWheels, FillBuildEnv, SourceTree

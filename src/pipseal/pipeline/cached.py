@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes
 from pipseal.pipeline.plan import Planned
-from pipseal.requirements import ParsedRequirement
+from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.cache.store import Cache

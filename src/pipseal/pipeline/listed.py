@@ -28,7 +28,7 @@ from pipseal.pipeline.plan import (
     warn_if_yanked,
 )
 from pipseal.pipeline.request import TargetRequest
-from pipseal.requirements import ParsedRequirement
+from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.cache.store import Cache

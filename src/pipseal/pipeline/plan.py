@@ -19,7 +19,7 @@ from pipseal.fetch.source import ArchiveSource
 from pipseal.hashes import Hashes, HashProblem
 from pipseal.pipeline.options import Reporter
 from pipseal.redaction import Url
-from pipseal.requirements import ParsedRequirement
+from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution

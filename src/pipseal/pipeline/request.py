@@ -25,15 +25,14 @@ from pipseal.pipeline.options import (
     Reporter,
     RequestOptions,
 )
-from pipseal.requirements import (
+from pipseal.requirements.files import parse_requirements_file
+from pipseal.requirements.requirement import parse_editable, parse_requirement
+from pipseal.requirements.values import (
     Location,
     ParsedRequirement,
     RequirementsFile,
     RequirementsOptions,
     merge,
-    parse_editable,
-    parse_requirement,
-    parse_requirements_file,
 )
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from pipseal.pipeline.plan import (
     warn_if_yanked,
 )
 from pipseal.pipeline.request import TargetRequest
-from pipseal.requirements import Location, ParsedRequirement
+from pipseal.requirements.values import Location, ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution, TargetEnvironment

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pipseal.index.files import FindsFiles, IndexFile
     from pipseal.metadata.core import CoreMetadata
     from pipseal.metadata.fetcher import MetadataFetcher
-    from pipseal.requirements import ParsedRequirement
+    from pipseal.requirements.values import ParsedRequirement
 
 __all__ = ["Resolution", "ResolvedDist", "resolve"]
 
