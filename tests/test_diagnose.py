@@ -260,8 +260,8 @@ def test_hash_from_index_diagnoses_a_stale_pin_with_installs_rules() -> None:
 
 
 def _identifier_texts(path: str) -> list[tuple[int, str]]:
-    """Every ``Diagnosis(...)`` made and every string (not a docstring) holding ``cause [`` in
-    one source file: (line, what)."""
+    """Every ``Diagnosis(...)`` made and every string (not a docstring) holding ``cause [`` or
+    the ``cache [cache-damaged]`` warning in one source file: (line, what)."""
     import ast
 
     tree = ast.parse(Path(path).read_text(encoding="utf-8"))
@@ -280,7 +280,7 @@ def _identifier_texts(path: str) -> list[tuple[int, str]]:
         elif (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and "cause [" in node.value
+            and ("cause [" in node.value or "cache [cache-damaged]" in node.value)
             and id(node) not in docstrings
         ):
             found.append((node.lineno, node.value[:40]))

@@ -144,9 +144,13 @@ class BuiltWheels:
         problem, sha256, filename = _read_record(raw, key)
         if problem:
             self.cache.quarantine(path, key, f"built-wheel record: {problem}")
+            from pipseal.diagnose.causes import cache_damaged
+
             self.cache.warn(
-                f"cache [cache-damaged]: the built-wheel record {key[:16]}… {problem}; "
-                "moved to quarantine and building again"
+                cache_damaged(
+                    f"the built-wheel record {key[:16]}… {problem}",
+                    "moved to quarantine and building again",
+                )
             )
             return None
         archive = self.cache.get_archive(sha256, name=filename)

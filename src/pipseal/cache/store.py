@@ -275,9 +275,13 @@ class Cache:
         if page is None:
             # Believed, a damaged page hides files ("No matching distribution"): set it aside.
             self.quarantine(path, page_key(url), f"page: {problem}")
+            from pipseal.diagnose.causes import cache_damaged
+
             self.warn(
-                f"cache [cache-damaged]: the stored index page {url} {problem}; "
-                "moved to quarantine and fetching it again"
+                cache_damaged(
+                    f"the stored index page {url} {problem}",
+                    "moved to quarantine and fetching it again",
+                )
             )
         return page
 
@@ -315,9 +319,13 @@ class Cache:
         if digests["sha256"] != sha256:
             label = f" ({name})" if name else ""
             self.quarantine(path, sha256, f"contents hash to sha256:{digests['sha256']}")
+            from pipseal.diagnose.causes import cache_damaged
+
             self.warn(
-                f"cache [cache-damaged]: cached archive sha256:{sha256[:16]}…{label} no longer "
-                f"matches its own digest; moved to quarantine and fetching it again"
+                cache_damaged(
+                    f"cached archive sha256:{sha256[:16]}…{label} no longer matches its own digest",
+                    "moved to quarantine and fetching it again",
+                )
             )
             return None
         return VerifiedArchive(path, sha256, digests, hasher.size)

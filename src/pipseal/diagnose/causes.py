@@ -273,3 +273,9 @@ def metadata_mismatch(
         "dependencies resolved may be wrong; nothing was installed: report it to the index, "
         "or use another one",
     )
+
+
+def cache_damaged(what: str, then: str) -> str:
+    """The one-line warning for a cache entry that failed its check when read: ``what`` says
+    which entry and what was wrong, ``then`` what pipseal does instead (it never fails for it)."""
+    return f"cache [cache-damaged]: {what}; {then}"

@@ -159,9 +159,13 @@ class MetadataFetcher:
             return metadata
         # A damaged entry is set aside and fetched again, never believed nor a reason to fail.
         self.cache.quarantine(path, sha256, f"metadata record: {problem}")
+        from pipseal.diagnose.causes import cache_damaged
+
         self.cache.warn(
-            f"cache [cache-damaged]: the cached metadata of {file.filename} {problem}; "
-            "moved to quarantine and fetching it again"
+            cache_damaged(
+                f"the cached metadata of {file.filename} {problem}",
+                "moved to quarantine and fetching it again",
+            )
         )
         return None
 

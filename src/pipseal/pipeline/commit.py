@@ -72,9 +72,13 @@ def commit(
                 raise
             name = trees.drifted(exc.sha256)
             if exc.hint:  # its manifest is damaged, not a file edited
+                from pipseal.diagnose.causes import cache_damaged
+
                 reporter.warn(
-                    f"cache [cache-damaged]: the cache's unpacked copy of {name} "
-                    f"{exc.hint}; set aside and unpacking it again"
+                    cache_damaged(
+                        f"the cache's unpacked copy of {name} {exc.hint}",
+                        "set aside and unpacking it again",
+                    )
                 )
             else:
                 reporter.verbose(
