@@ -30,7 +30,7 @@ from pipseal.pipeline.options import CommonOptions, InstallOptions, Reporter, Re
 from pipseal.requirements.files import parse_requirements_file
 from pipseal.requirements.values import ParsedRequirement, render
 
-__all__ = ["InstallingFill", "build_pins", "missing_pins_report"]
+__all__ = ["BuildPins", "InstallingFill", "build_pins", "missing_pins_report"]
 
 
 class _Nested:
@@ -86,6 +86,17 @@ def _pin_for(
     return None
 
 
+@dataclass(frozen=True)
+class BuildPins:
+    """What some builds' requirements resolve to in hash-checking mode: ``chosen``, the hashed
+    pins they would install; ``missing``, a line ready to paste for each distribution without
+    one (sorted, each once); ``reasons``, the builds that lack some."""
+
+    reasons: tuple[str, ...]
+    missing: tuple[str, ...]
+    chosen: tuple[ParsedRequirement, ...]
+
+
 def missing_pins_report(reason: str, missing: Sequence[str]) -> HashCheckFailed:
     """pip's HashMissing header, for the distributions a build environment would get without
     a hashed pin: each line ready to paste into a ``--build-constraint`` file."""
@@ -131,17 +142,25 @@ class InstallingFill:
         some have no hashed pin, ONE report names all of them, across all the builds."""
         if not self.hash_mode:
             return
+        pins = self.pins_for(builds, python)
+        if pins.missing:
+            raise missing_pins_report("; ".join(pins.reasons), pins.missing)
+
+    def pins_for(self, builds: Sequence[tuple[Sequence[str], str]], python: Path) -> BuildPins:
+        """What ``builds`` would get, resolved for ``python`` without installing: the hashed
+        pins chosen and the lines missing (those of ``missing_pins_report``), across all."""
         missing: dict[str, None] = {}
         reasons: list[str] = []
+        chosen: dict[str, ParsedRequirement] = {}
         for requirements, reason in builds:
             if not requirements:
                 continue
-            lines = self._resolved(requirements, python)[1]
+            pinned, lines = self._resolved(requirements, python)
+            chosen.update((render(p), p) for p in pinned)
             if lines:
                 reasons.append(reason)
                 missing.update(dict.fromkeys(lines))
-        if missing:
-            raise missing_pins_report("; ".join(reasons), sorted(missing))
+        return BuildPins(tuple(reasons), tuple(sorted(missing)), tuple(chosen.values()))
 
     def _resolved(
         self, requirements: Sequence[str], python: Path

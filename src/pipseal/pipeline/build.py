@@ -125,6 +125,8 @@ class Builder:
         self.fill = fill
         self.tag = str(target.tags[0]) if target.tags else "none"
         self.fresh: list[str] = []
+        #: Trees whose build dependencies were found pinned (``check_pins``), not asked again.
+        self._pinned: set[Path] = set()
 
     def _dir(self, what: str) -> Path:
         # The resolver's look-ahead threads may ask for an sdist's metadata at the same time.
@@ -253,6 +255,7 @@ class Builder:
         them, and nothing built (what ``get_requires_for_build_*`` adds later is checked when
         its environment is filled)."""
         fill = self.fill
+        trees = list({t.path: t for t in trees if t.path not in self._pinned}.values())
         if not trees or not self.settings.isolated or not isinstance(fill, ChecksBuildPins):
             return
         from pipseal.build.hooks import BuildSystem
@@ -261,12 +264,12 @@ class Builder:
         builds = [
             (BuildSystem.read(t).requires, f"build-system.requires of {t.label}") for t in trees
         ]
-        if not any(requires for requires, _ in builds):
-            return
-        # Resolved for an empty environment of the target's interpreter, as a build's is.
-        python = Path(self.target.python)
-        with build_env(python, isolated=True, label="build requirements") as env:
-            fill.check_pins(builds, env.python)
+        if any(requires for requires, _ in builds):
+            # Resolved for an empty environment of the target's interpreter, as a build's is.
+            python = Path(self.target.python)
+            with build_env(python, isolated=True, label="build requirements") as env:
+                fill.check_pins(builds, env.python)
+        self._pinned.update(t.path for t in trees)
 
 
 class IndexBuilds:
@@ -339,6 +342,34 @@ class IndexBuilds:
             trees.append(tree)
         b.check_pins(trees)
 
+    def predicted(self, request: TargetRequest) -> list[SourceTree]:
+        """Hash-checking mode, before resolving: the index sdists the install will build (its
+        hashed pins choose them, ``sdists.index_sdists``), fetched, checked against their pins
+        and unpacked, so one missing-pin report can cover them with the requirements' own
+        sources. One whose bytes fail their pin is left for the fetch stage to report."""
+        from pipseal.fetch.source import ArchiveSource
+        from pipseal.pipeline.sdists import index_sdists
+
+        b = self.builder
+        trees: list[SourceTree] = []
+        for r, file in index_sdists(request.requirements, b.machinery, b.target):
+            pin = Hashes.of(r.hashes)
+            try:
+                archive = b.machinery.fetcher.fetch(ArchiveSource.of(file), pin)
+            except PipsealError:
+                continue
+            if not pin.is_satisfied_by(archive.digests):
+                continue
+            config = self.config.get(canonicalize_name(file.project), ())
+            if not b.needs_build(archive.sha256, config):
+                continue
+            tree = self._trees.get(archive.sha256)
+            if tree is None:
+                tree = b.unpacked(archive.path, file.filename, r.name)
+                self._trees[archive.sha256] = tree
+            trees.append(tree)
+        return trees
+
     def wheel_of(self, prepared: Prepared) -> Prepared:
         """``prepared`` (a fetched, checked sdist) as the wheel built from it."""
         from pipseal.fetch.source import ArchiveSource
@@ -404,9 +435,14 @@ def _unhashable(sources: Sequence[ParsedRequirement]) -> None:
         raise HashCheckFailed("\n".join(parts))
 
 
-def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest:
+def build_requirements(
+    request: TargetRequest,
+    builder: Builder,
+    more: Callable[[], Sequence[SourceTree]] | None = None,
+) -> BuiltRequest:
     """Build every requirement on a directory, a VCS link or an sdist; the others pass
-    unchanged. Raises the hash report (nothing built) or ``BuildFailed``."""
+    unchanged. Raises the hash report (nothing built) or ``BuildFailed``; in hash-checking
+    mode the report also covers ``more`` (the index sdists the run will build later)."""
     from pipseal.install.direct_url import direct_url_json, directory_url_json, vcs_url_json
     from pipseal.pipeline.fetching import fetch_and_check
     from pipseal.pipeline.listed import plan_url
@@ -432,7 +468,8 @@ def build_requirements(request: TargetRequest, builder: Builder) -> BuiltRequest
             archive = archives[id(r)]
             if builder.needs_build(archive.sha256, r.config_settings):
                 trees[id(r)] = builder.unpacked(archive.path, archive.source.filename, r.name)
-        builder.check_pins(list(trees.values()))
+        # ... and those of the index sdists to come: one report for the whole run.
+        builder.check_pins([*trees.values(), *(more() if more is not None else ())])
     replaced: dict[int, ParsedRequirement] = {}
     direct_urls: dict[str, bytes] = {}
     for r in sources:
@@ -523,8 +560,11 @@ class BuildStage:
         return any(r.link_kind in SOURCE_KINDS for r in request.requirements)
 
     def requirements(self, request: TargetRequest) -> BuiltRequest:
-        """``build_requirements`` with this stage's builder."""
-        return build_requirements(request, self.builder)
+        """``build_requirements`` with this stage's builder (in hash-checking mode its
+        missing-pin report names the index sdists' too)."""
+        if not request.hash_mode:
+            return build_requirements(request, self.builder)
+        return build_requirements(request, self.builder, lambda: self.index.predicted(request))
 
     def metadata(self, file: IndexFile) -> bytes:
         """An index sdist's METADATA for the resolver (``IndexBuilds.metadata``)."""
