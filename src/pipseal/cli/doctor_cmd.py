@@ -24,10 +24,12 @@ def register(sub: Any) -> None:
         description=(
             "Compare every pinned requirement (name==version --hash=...) with what the "
             "configured indexes publish, for this machine or the targets --platform and "
-            "--python-version describe. Only index pages are read; no archive is downloaded. "
+            "--python-version describe. Only index pages are read, and no wheel is downloaded. "
             "Each problem gets a fixed identifier (docs/DIAGNOSIS.md). Exit status 1 when an "
             "install would fail. With --pip-cache, pip's own HTTP cache (http-v2, pip 23.3+) is "
-            "checked for damaged copies of those files; --fix removes them."
+            "checked for damaged copies of those files; --fix removes them. A hash-pinned "
+            "requirement the install builds from an sdist has that sdist fetched (checked "
+            "against its pin, never run) to check its build dependencies' pins."
         ),
     )
     p.add_argument(
@@ -82,6 +84,17 @@ def register(sub: Any) -> None:
         action="store_true",
         help="With --pip-cache: remove the damaged entries (their two files only).",
     )
+    b = p.add_argument_group("Building from source")
+    b.add_argument(
+        "--build-constraint",
+        dest="pip_build_constraint",
+        action="append",
+        default=[],
+        metavar="file",
+        help="The --build-constraint files the install will use (pip's option; also "
+        "PIP_BUILD_CONSTRAINT): in hash-checking mode every build dependency of an sdist the "
+        "install builds must be pinned and hashed there or in the requirements.",
+    )
     add_index(p)
     add_general(p)
     p.set_defaults(handler=handle)
@@ -118,6 +131,13 @@ def handle(args: argparse.Namespace) -> int:
                 continue
             for line in report.lines():
                 out.result(f"  {line}" if several else line)
+    if result.build_constraint_lines:
+        out.result(
+            "Add these lines to a --build-constraint file (the install asks for the same; "
+            "check where they came from):"
+        )
+        for line in result.build_constraint_lines:
+            out.result(f"    {line}")
     if result.pip_cache is not None:
         _print_pip_cache(result.pip_cache, out)
     failing = len({(r.name, r.version, r.requirement) for r in result.requirements if not r.ok})

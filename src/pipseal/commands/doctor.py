@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from packaging.utils import canonicalize_name
 
 from pipseal.candidates import FormatControl, describe_rejections, select
+from pipseal.commands.doctor_build import BuildCheck, BuildItem
 from pipseal.commands.doctor_pipcache import PipCacheReport, check_pip_cache
 from pipseal.diagnose.release import Finding
 from pipseal.errors import PipsealError, UsageError
@@ -116,10 +117,15 @@ class RequirementReport:
     files: tuple[FileReport, ...]
     message: str
     advice: str
+    #: The build, when the install builds this requirement from an sdist (docs/DIAGNOSIS.md).
+    build: BuildCheck | None = None
+    #: The index sdist the install would build (for ``run``; not in the JSON document).
+    sdist: IndexFile | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
-        return not any(f.error for f in self.findings)
+        built = self.build is None or self.build.ok
+        return built and not any(f.error for f in self.findings)
 
     @property
     def identifiers(self) -> tuple[str, ...]:
@@ -130,11 +136,16 @@ class RequirementReport:
         head = f"{self.name}=={self.version}" if self.version else self.requirement
         if not self.findings:
             detail = "ok" if self.status == "ok" else f"{self.status}: {self.message}"
-            return [f"{head}: {detail}"]
+            return [f"{head}: {detail}", *self._build_lines()]
         first, *rest = self.findings
-        return [f"{head}: {first.diagnosis.line()}"] + [
-            f"    also: {f.diagnosis.line()}" for f in rest
+        return [
+            f"{head}: {first.diagnosis.line()}",
+            *(f"    also: {f.diagnosis.line()}" for f in rest),
+            *self._build_lines(),
         ]
+
+    def _build_lines(self) -> list[str]:
+        return [f"    {line}" for line in self.build.lines()] if self.build is not None else []
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +168,7 @@ class RequirementReport:
             "files": [f.to_json() for f in self.files],
             "message": self.message,
             "advice": self.advice,
+            "build": None if self.build is None else self.build.to_json(),
         }
 
 
@@ -168,6 +180,9 @@ class DoctorResult:
     pip_cache: PipCacheReport | None = None
     downloaded_archives: int = 0
     warnings: tuple[str, ...] = field(default=())
+    #: The lines ready to paste into a --build-constraint file, for every build at once (the
+    #: lines of the install's one missing-pin report).
+    build_constraint_lines: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -183,6 +198,7 @@ class DoctorResult:
             "requirements": [r.to_json() for r in self.requirements],
             "pip_cache": None if self.pip_cache is None else self.pip_cache.to_json(),
             "downloaded_archives": self.downloaded_archives,
+            "build_constraint_lines": list(self.build_constraint_lines),
             "ok": self.ok,
         }
 
@@ -228,6 +244,11 @@ def run(options: DoctorOptions, reporter: Reporter) -> DoctorResult:
             served = _served_before(req, files or [], machinery.cache)
             for target in targets:
                 reports.append(check(req, files, target, formats, served))
+        hash_mode = parsed.options.require_hashes or any(r.hashes for r in parsed.requirements)
+        reports, lines, fetched = _with_builds(
+            reports, parsed.requirements, machinery, common=common, base=targets[0],
+            formats=formats, reporter=reporter, hash_mode=hash_mode,
+        )  # fmt: skip
         machinery.report_warnings()
         pip_report = None
         if options.pip_cache:
@@ -242,9 +263,89 @@ def run(options: DoctorOptions, reporter: Reporter) -> DoctorResult:
             tuple(redact(u) for u in (*index_urls(common), *common.index.find_links)),
             tuple(reports),
             pip_report,
+            downloaded_archives=fetched,
+            build_constraint_lines=lines,
         )
     finally:
         machinery.close()
+
+
+def _with_builds(
+    reports: Sequence[RequirementReport],
+    requirements: Sequence[ParsedRequirement],
+    machinery: Machinery,
+    *,
+    common: CommonOptions,
+    base: Target,
+    formats: FormatControl,
+    reporter: Reporter,
+    hash_mode: bool,
+) -> tuple[list[RequirementReport], tuple[str, ...], int]:
+    """``reports`` (one per requirement per target, in order) with the builds of the
+    hash-pinned requirements installed from an sdist checked (``doctor_build``); the lines to
+    paste for all of them; how many sdists were fetched."""
+    import urllib.parse
+
+    from pipseal.commands.doctor_build import check_builds
+    from pipseal.fetch.source import ArchiveSource
+
+    per_req = len(reports) // max(len(requirements), 1)
+    owners = [r for r in requirements for _ in range(per_req)]
+    items: dict[tuple[int, str], BuildItem] = {}
+    keys: list[tuple[int, str] | None] = []
+    for req, rep in zip(owners, reports, strict=True):
+        key = None
+        if req.hashes and rep.sdist is not None:
+            key = (id(req), rep.sdist.filename)
+            wheels = "wheel" in formats.allowed(canonicalize_name(req.name or ""))
+            why = f"no wheel of the release fits {rep.target}" if wheels else "--no-binary"
+            items.setdefault(key, BuildItem(req, ArchiveSource.of(rep.sdist), why))
+        elif req.hashes and req.link_kind == "sdist" and req.url is not None:
+            url = req.url.partition("#")[0]
+            filename = urllib.parse.unquote(url.rsplit("/", 1)[-1])
+            key = (id(req), filename)
+            items.setdefault(key, BuildItem(req, ArchiveSource(url, filename), "an sdist named"))
+        keys.append(key)
+    if not items:
+        return list(reports), (), 0
+
+    def check_pin(pin: ParsedRequirement) -> Sequence[Finding]:
+        return check(pin, machinery.find_files(pin.name or ""), base, formats).findings
+
+    order = list(items)
+    checked = check_builds(
+        [items[k] for k in order], machinery, common=common, requirements=requirements,
+        python=Path(base.environment.python), reporter=reporter, hash_mode=hash_mode,
+        check_pin=check_pin,
+    )  # fmt: skip
+    builds = dict(zip(order, checked.checks, strict=True))
+    out: list[RequirementReport] = []
+    for rep, key in zip(reports, keys, strict=True):
+        build = builds.get(key) if key is not None else None
+        out.append(rep if build is None else _built(rep, build))
+    return out, checked.missing, checked.fetched
+
+
+def _built(rep: RequirementReport, build: BuildCheck) -> RequirementReport:
+    """``rep`` with its build's check: its findings joined, the status chosen again."""
+    from pipseal.diagnose.release import ERRORS
+
+    findings = sorted(
+        (*rep.findings, *build.findings),
+        key=lambda f: (not f.error, ERRORS.index(i) if (i := f.diagnosis.identifier) in ERRORS
+                       else len(ERRORS)),
+    )  # fmt: skip
+    if findings and (not rep.findings or findings[0] is not rep.findings[0]):
+        first = findings[0].diagnosis
+        return replace(rep, build=build, findings=tuple(findings), status=first.identifier,
+                       message=first.explanation, advice=first.advice)  # fmt: skip
+    if build.error is not None:
+        return replace(rep, build=build, status="build-fails", message=build.error,
+                       advice="the install's build stage fails the same way")  # fmt: skip
+    if rep.status == "unchecked":
+        matched = f"{build.sdist} matches the pin (sha256:{build.sha256})"
+        return replace(rep, build=build, status="ok", advice="", message=matched)
+    return replace(rep, build=build)
 
 
 def make_targets(options: DoctorOptions) -> list[Target]:
@@ -354,6 +455,19 @@ def check(
         pinned=True,
     )
     usable = [cast("IndexFile", f) for f in selection.applicable]
+    if not usable:
+        # No wheel fits: the install builds the release's sdist, when one may be used.
+        built = select(
+            release,
+            target.environment,
+            specifier=req.specifier,
+            allow_prereleases=True,
+            formats=formats,
+            project=name,
+            pinned=True,
+            buildable=True,
+        )
+        usable = [cast("IndexFile", f) for f in built.applicable]
     published = {
         id(f): PublishedFile(f.filename, str(f.version), f.hashes, f.source, f.yanked)
         for f in files
@@ -383,4 +497,8 @@ def check(
         )
         for f in release
     )
-    return report(found.status, found.message, found.advice, found.findings, reports)
+    done = report(found.status, found.message, found.advice, found.findings, reports)
+    chosen = [f for f in usable if bool(pins) and pin_matches(pins, f.hashes)] or usable
+    if chosen and not chosen[0].filename.endswith(".whl") and done.ok:
+        return replace(done, sdist=chosen[0])
+    return done

@@ -4,7 +4,7 @@ set of rules behind install, ``doctor``, ``verify`` and ``hash --from-index``.
 The identifiers are stable (tests, scripts and ``doctor --format json`` use them):
 ``cache-damaged``, ``transfer-damaged``, ``index-digest-wrong``, ``index-changed``,
 ``other-file-of-release``, ``unknown-digest``, ``no-file-for-this-target``, ``indexes-disagree``,
-``yanked``, ``hash-constraint-conflict``, ``metadata-mismatch``.
+``yanked``, ``hash-constraint-conflict``, ``metadata-mismatch``, ``build-pins-missing``.
 
 - ``causes.py``: every identifier's line (``Diagnosis``), written there and nowhere else;
 - ``mismatch.py``: the rules for a fetched archive that failed its pin, and for indexes that

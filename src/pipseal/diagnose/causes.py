@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "Diagnosis",
     "archive_changed",
+    "build_pins_missing",
     "describe_file",
     "hash_constraint_conflict",
     "index_changed",
@@ -272,6 +273,24 @@ def metadata_mismatch(
         "the index (or a mirror) serves metadata that does not describe its file, so the "
         "dependencies resolved may be wrong; nothing was installed: report it to the index, "
         "or use another one",
+    )
+
+
+# -- build-pins-missing (doctor) ----------------------------------------------------------------
+
+
+def build_pins_missing(sdist: str, why: str, names: Sequence[str]) -> Diagnosis:
+    """Doctor: in hash-checking mode the install builds ``sdist`` (``why``: no wheel fits, the
+    requirement is the sdist, ...) and ``names``, distributions its build environment would
+    get, have no hashed pin in a ``--build-constraint`` file or the requirements."""
+    listing = ", ".join(names)
+    return Diagnosis(
+        "build-pins-missing",
+        f"{sdist} is built from source ({why}), and in hash-checking mode every build "
+        f"dependency needs a hashed pin; {len(names)} have none: {listing}",
+        "add the lines below to a --build-constraint file (the lines `pipseal install` asks "
+        "for; or `pipseal compile --only-build-deps --generate-hashes`), after checking where "
+        "they came from",
     )
 
 
