@@ -458,3 +458,36 @@ def test_compile_only_build_deps_writes_the_build_constraints_hash_checking_mode
                         write(tmp_path / "b.in", "packaging\n"))  # fmt: skip
     assert plain.returncode != 0
     assert "the input names no directory, source distribution or git link" in plain.stderr
+
+
+def test_compile_all_build_deps_pins_the_input_and_its_build_deps_in_one_file_that_installs(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    serve_backends(index_server)
+    sdist = make_sdist(write_project(tmp_path / "p", "hatched", backend="hatchling"),
+                       tmp_path / "d")  # fmt: skip
+    source = write(tmp_path / "a.in", f"hatched @ {sdist.as_uri()}\n")
+    out = tmp_path / "requirements.txt"
+
+    compiled = run_pipseal("compile", "--all-build-deps", "--generate-hashes",
+                           "-i", index_server.url, source, "-o", out)  # fmt: skip
+
+    assert compiled.returncode == 0, compiled.stderr
+    text = out.read_text()
+    assert "pipseal compile --generate-hashes --all-build-deps" in text
+    pinned = {line.split("==")[0].split(" @ ")[0] for line in text.splitlines()
+              if "==" in line or " @ " in line}  # fmt: skip
+    assert {"hatched", "hatchling", "packaging", "pluggy"} <= pinned
+    assert "# via hatched (pyproject.toml::build-system.requires)" in text
+    # One file, runtime and build pins, is all hash-checking mode needs to build and install.
+    built = run_pipseal("install", "--python", venv.python, "-i", index_server.url,
+                        "--require-hashes", "-r", out)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert venv.installed()["hatched"] == "1.0"
+    # pip-tools' --build-deps-for names a build target: the same static requires here.
+    same = run_pipseal("compile", "--build-deps-for", "wheel", "--generate-hashes",
+                       "-i", index_server.url, source)  # fmt: skip
+    assert same.returncode == 0, same.stderr
+    assert {line for line in same.stdout.splitlines() if "--hash" in line} == {
+        line for line in text.splitlines() if "--hash" in line
+    }

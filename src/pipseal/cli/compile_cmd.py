@@ -67,6 +67,27 @@ def register(sub: Any) -> None:
             "file for hash-checking mode."
         ),
     )
+    p.add_argument(
+        "--all-build-deps",
+        action="store_true",
+        help=(
+            "Also pin the build dependencies ([build-system].requires) of the input's "
+            "directories, sdists and git links, in the same output (pip-tools' option; static "
+            "requires only: no backend is run)."
+        ),
+    )
+    p.add_argument(
+        "--build-deps-for",
+        metavar="target",
+        action="append",
+        default=[],
+        choices=("wheel", "sdist", "editable"),
+        help=(
+            "pip-tools' option: the build dependencies of this build target (repeatable). "
+            "pipseal reads the static [build-system].requires, the same for every target, so "
+            "this is --all-build-deps."
+        ),
+    )
     p.add_argument("--no-header", action="store_true", help="Do not write the header.")
     p.add_argument(
         "--no-annotate", action="store_true", help="Do not write the '# via' annotations."
@@ -85,6 +106,10 @@ def header_command(args: argparse.Namespace) -> str:
     words = ["pipseal", "compile"]
     if args.generate_hashes:
         words.append("--generate-hashes")
+    if args.all_build_deps:
+        words.append("--all-build-deps")
+    for target in args.build_deps_for:
+        words += ["--build-deps-for", target]
     if args.only_build_deps:
         words.append("--only-build-deps")
     if args.no_annotate:
@@ -121,6 +146,7 @@ def handle(args: argparse.Namespace) -> int:
         annotate=not args.no_annotate,
         command=header_command(args),
         only_build_deps=bool(args.only_build_deps),
+        all_build_deps=bool(args.all_build_deps or args.build_deps_for),
     )
     result = compile_command.run(options, out)
     for note in result.notes:

@@ -1,5 +1,5 @@
-"""The build dependencies a request's source items declare, for ``compile
---build-constraints-output``: each directory's, sdist's or git checkout's
+"""The build dependencies a request's source items declare, for ``compile --only-build-deps``
+and ``--all-build-deps``: each directory's, sdist's or git checkout's
 ``[build-system].requires`` (pip's ``setuptools>=40.8.0`` without one), read without running
 any backend. An sdist is fetched through the cache and checked against its pins first.
 
@@ -9,18 +9,23 @@ that asks for more names it in hash-checking mode's report, with the lines to ad
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipseal.errors import HashCheckFailed
+from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.hashes import Hashes
 from pipseal.pipeline.build import SOURCE_KINDS
 from pipseal.pipeline.session import Machinery
 from pipseal.requirements.values import ParsedRequirement
 
-__all__ = ["declared_build_requires"]
+if TYPE_CHECKING:
+    from pipseal.index.files import IndexFile
+
+__all__ = ["declared_build_requires", "declared_by_project", "static_sdist_metadata"]
 
 
 def declared_build_requires(
@@ -28,12 +33,23 @@ def declared_build_requires(
 ) -> list[str]:
     """The ``[build-system].requires`` of every source item among ``requirements``, in order,
     each string once."""
+    found: dict[str, None] = {}
+    for _, requires in declared_by_project(requirements, machinery):
+        found.update(dict.fromkeys(requires))
+    return list(found)
+
+
+def declared_by_project(
+    requirements: Sequence[ParsedRequirement], machinery: Machinery
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Each source item among ``requirements`` (its project's name, as builds label it) with
+    its ``[build-system].requires``, in order."""
     from pipseal.build import SourceTree, checkout_vcs, unpack_sdist
     from pipseal.build.hooks import BuildSystem
     from pipseal.fetch.source import ArchiveSource
     from pipseal.fileurl import url2pathname
 
-    found: dict[str, None] = {}
+    found: list[tuple[str, tuple[str, ...]]] = []
     for r in requirements:
         if r.link_kind not in SOURCE_KINDS or r.url is None:
             continue
@@ -56,5 +72,28 @@ def declared_build_requires(
                 named = Path(tmp) / filename
                 named.write_bytes(archive.path.read_bytes())
                 tree = unpack_sdist(named, Path(tmp) / "src")
-            found.update(dict.fromkeys(BuildSystem.read(tree).requires))
-    return list(found)
+            found.append((tree.label, BuildSystem.read(tree).requires))
+    return found
+
+
+def static_sdist_metadata(machinery: Machinery) -> Callable[[IndexFile], bytes]:
+    """An sdist's metadata for a command that runs no backend: its PKG-INFO when PEP 643 says
+    it is static, else a one-line error."""
+    from pipseal.build import static_metadata
+    from pipseal.fetch.source import ArchiveSource
+
+    def read(file: IndexFile) -> bytes:
+        archive = machinery.fetcher.fetch(ArchiveSource.of(file), Hashes())
+        with tempfile.TemporaryDirectory(prefix="pipseal-sdist-metadata-") as tmp:
+            named = Path(tmp) / file.filename
+            shutil.copyfile(archive.path, named)
+            static = static_metadata(named)
+        if static is None:
+            raise PipsealError(
+                f"cannot read the metadata of {file.filename} without running its build "
+                "backend (its PKG-INFO is not static metadata, PEP 643), and compile runs none",
+                hint="pin a version with a wheel, or an sdist with Metadata-Version 2.2 or later",
+            )
+        return static
+
+    return read

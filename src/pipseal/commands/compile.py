@@ -64,6 +64,10 @@ class CompileOptions:
     #: pip-tools' ``--only-build-deps``: compile the build dependencies of the input's
     #: directories, sdists and git links (a ``--build-constraint`` file) instead of the input.
     only_build_deps: bool = False
+    #: pip-tools' ``--all-build-deps`` / ``--build-deps-for``: the input's pins plus those of
+    #: its source items' build dependencies, in one output (static requires only: pipseal runs
+    #: no backend, so every build target gets the same ones).
+    all_build_deps: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,13 @@ def run(options: CompileOptions, reporter: Reporter) -> CompileResult:
         with machinery.cache.lock(exclusive=False):
             if options.only_build_deps:
                 request = _build_deps(request, machinery)
+            elif options.all_build_deps:
+                request = _with_build_deps(request, machinery)
+                # The input's sdists are resolved from their static PKG-INFO (nothing run).
+                from pipseal.commands.buildreqs import static_sdist_metadata
+
+                machinery.sdist_metadata = static_sdist_metadata(machinery)
+                machinery.metadata.url_sdists = True
             pins = _reusable_pins(options, request)
             per_target: dict[Target, list[LockedPackage]] = {}
             hashes: dict[tuple[str, str], tuple[Hash, ...]] = {}
@@ -136,6 +147,29 @@ def _build_deps(request: Request, machinery: Machinery) -> Request:
         )
     built = read_request(RequestOptions(requirements=tuple(declared)))
     return replace(built, options=request.options)
+
+
+#: How the ``# via`` line of a build dependency names where it comes from (pip-tools' words).
+BUILD_REQUIRES_ORIGIN = "(pyproject.toml::build-system.requires)"
+
+
+def _with_build_deps(request: Request, machinery: Machinery) -> Request:
+    """The request with the ``[build-system].requires`` of its directories, sdists and git
+    links added as requirements, each from its project's ``build-system.requires``."""
+    from pipseal.commands.buildreqs import declared_by_project
+
+    declared = declared_by_project(request.requirements, machinery)
+    if not declared:
+        raise UsageError(
+            "--all-build-deps: the input names no directory, source distribution or git link "
+            "to build"
+        )
+    added = tuple(
+        parse_requirement(text, Location(f"{project} {BUILD_REQUIRES_ORIGIN}", 1))
+        for project, requires in declared
+        for text in requires
+    )
+    return replace(request, requirements=request.requirements + added)
 
 
 # -- targets ------------------------------------------------------------------------------------
@@ -276,6 +310,8 @@ def _via(dist: ResolvedDist, request: Request) -> tuple[str, ...]:
 
 
 def _origin(r: ParsedRequirement) -> str:
+    if r.location.filename.endswith(BUILD_REQUIRES_ORIGIN):
+        return r.location.filename
     if r.location.lineno == 0:
         return "-r <command line>"
     return f"{'-c' if r.location.constraint else '-r'} {r.location.filename}"

@@ -44,6 +44,9 @@ class MetadataFetcher:
         #: METADATA of an sdist (PEP 643's PKG-INFO, else its backend's), given by the build
         #: stage; without it an sdist's metadata cannot be had (nothing is built).
         self.sdist_metadata = sdist_metadata
+        #: Whether ``name @ URL`` requirements on an sdist are candidates (their metadata read
+        #: by ``sdist_metadata``): ``compile --all-build-deps``; an install builds them first.
+        self.url_sdists = False
         self._session_factory = session_factory
         self._session: Session | None = None
         self._lock = threading.Lock()

@@ -29,6 +29,7 @@ __all__ = [
     "Reiterable",
     "Requirement",
     "is_pinned",
+    "reads_url_sdists",
     "url_candidate",
     "with_extras",
 ]
@@ -108,9 +109,18 @@ def is_pinned(specifier: SpecifierSet) -> bool:
     )
 
 
-def url_candidate(name: str, url: str, target: TargetEnvironment) -> Candidate:
+def reads_url_sdists(metadata: object) -> bool:
+    """Whether a metadata fetcher reads sdists named by URL (``compile --all-build-deps``
+    sets ``url_sdists``: their static PKG-INFO); an install builds those before resolving."""
+    return bool(getattr(metadata, "url_sdists", False))
+
+
+def url_candidate(
+    name: str, url: str, target: TargetEnvironment, *, buildable: bool = False
+) -> Candidate:
     """The one candidate of a ``name @ url`` requirement: a wheel whose file name gives the
-    version. An sdist, another project's file, or a wheel the target cannot use is an error."""
+    version, or (``buildable``: the metadata fetcher reads sdists) an sdist. Another project's
+    file, a wheel the target cannot use, or an sdist when nothing reads one is an error."""
     from pipseal.redaction import redact
 
     filename = unquote(posixpath.basename(urlsplit(url).path))
@@ -121,12 +131,12 @@ def url_candidate(name: str, url: str, target: TargetEnvironment) -> Candidate:
             f"{filename!r})"
         )
     kind, version, tags, build = classified
-    if kind == "sdist":
+    if kind == "sdist" and not buildable:
         raise NoMatchingDistribution(
             f"{name} @ {redact(url)} is a source distribution, and this command builds nothing",
             hint="use a wheel URL, or a version the index publishes a wheel for",
         )
-    if not any(target.tag_priority(t) is not None for t in tags):
+    if kind == "wheel" and not any(target.tag_priority(t) is not None for t in tags):
         raise NoMatchingDistribution(f"{filename} is not a supported wheel on this platform.")
     file = IndexFile(
         filename=filename,

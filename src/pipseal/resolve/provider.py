@@ -26,6 +26,7 @@ from pipseal.resolve.model import (
     REQUIRES_PYTHON_IDENTIFIER,
     Candidate,
     Requirement,
+    reads_url_sdists,
     url_candidate,
     with_extras,
 )
@@ -263,7 +264,9 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         name = canonicalize_name(dep.name)
         extras = frozenset(canonicalize_name(e) for e in dep.extras)
         if dep.url:
-            candidate = url_candidate(name, dep.url, self.choices.target)
+            candidate = url_candidate(
+                name, dep.url, self.choices.target, buildable=reads_url_sdists(self.metadata)
+            )
             display = f"{dep.name} @ {dep.url}"
             found = [Requirement("explicit", name, display, candidate=candidate)]
             if extras:

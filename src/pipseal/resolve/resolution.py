@@ -17,7 +17,7 @@ from resolvelib import Resolver as _Resolver
 from pipseal.ahead import Ahead
 from pipseal.candidates import FormatControl
 from pipseal.errors import NoMatchingDistribution, PipsealError
-from pipseal.resolve.model import Candidate, Requirement, url_candidate
+from pipseal.resolve.model import Candidate, Requirement, reads_url_sdists, url_candidate
 from pipseal.resolve.provider import Provider
 from pipseal.resolve.report import impossible
 
@@ -68,7 +68,7 @@ class Resolution:
 
 
 def _root_requirements(
-    requirements: Sequence[ParsedRequirement], target: TargetEnvironment
+    requirements: Sequence[ParsedRequirement], target: TargetEnvironment, buildable: bool
 ) -> tuple[list[Requirement], dict[str, int]]:
     roots: list[Requirement] = []
     requested: dict[str, int] = {}
@@ -84,7 +84,7 @@ def _root_requirements(
         requested.setdefault(name, len(requested))
         extras_text = f"[{','.join(sorted(parsed.extras))}]" if parsed.extras else ""
         if parsed.url is not None:
-            candidate = url_candidate(name, parsed.url, target)
+            candidate = url_candidate(name, parsed.url, target, buildable=buildable)
             display = f"{parsed.name}{extras_text} @ {parsed.url}"
             roots.append(
                 Requirement(
@@ -160,7 +160,7 @@ def resolve(
     metadata of pending requirements are fetched ahead on that many threads.
     """
     installed = installed or {}
-    roots, requested = _root_requirements(requirements, target)
+    roots, requested = _root_requirements(requirements, target, reads_url_sdists(metadata))
     provider = Provider(
         finder=finder,
         metadata=metadata,
