@@ -842,8 +842,10 @@ def test_link_kinds(text: str, kind: str, name: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "url", "name"),
     [
-        ("r @ git+git@g.example.org:owner/r.git@v1.0", "git+ssh://git@g.example.org/owner/r.git@v1.0", "r"),
-        ("git+git@g.example.org:owner/r.git@v1.0#egg=r", "git+ssh://git@g.example.org/owner/r.git@v1.0", "r"),
+        ("r @ git+git@g.example.org:owner/r.git@v1.0",
+         "git+ssh://git@g.example.org/owner/r.git@v1.0", "r"),
+        ("git+git@g.example.org:owner/r.git@v1.0#egg=r",
+         "git+ssh://git@g.example.org/owner/r.git@v1.0", "r"),
         ("git+git@g.example.org:r.git#egg=r&subdirectory=sub",
          "git+ssh://git@g.example.org/r.git#subdirectory=sub", "r"),
         ("git+deploy@g.example.org:owner/r.git; python_version >= '3'",
