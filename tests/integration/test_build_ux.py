@@ -11,9 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import zipfile
+
 from tests.conftest import RunPipseal
+from tests.integration.helpers import write
+from tests.support.backends import backend_wheels
+from tests.support.indexserver import IndexServer
 from tests.support.projects import make_git_repo, make_sdist, write_project
 from tests.support.venvs import Venv, scrubbed_env
+from tests.support.wheels import build_wheel
 
 PIP_ENV = {"PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
@@ -79,3 +85,78 @@ def test_an_scp_form_git_link_is_cloned_over_ssh_and_recorded_as_pip_records_ssh
         capture_output=True, text=True, env=PIP_ENV, check=True,
     ).stdout  # fmt: skip
     assert f"fromssh @ git+ssh://git@git.example.org/owner/r.git@{commit}" in freeze
+
+
+def pip_download(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "download", *map(str, args)],
+        capture_output=True, text=True, env=scrubbed_env(), cwd=cwd, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_download_of_a_project_directory_saves_its_dependencies_not_the_directory(
+    index_server: IndexServer, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    for wheel in sorted(backend_wheels().glob("*.whl")):
+        index_server.add(wheel)
+    dists = tmp_path / "dists"
+    index_server.add(build_wheel(dists, "dep-a", "1.0", requires=["dep-c"]))
+    index_server.add(build_wheel(dists, "dep-c", "1.0"))
+    index_server.add(build_wheel(dists, "never", "1.0"))
+    deps = ["dep-a>=1", "never; python_version < '3'"]
+    write_project(tmp_path, "hello-smoke", backend="hatchling", dependencies=deps)
+
+    result = run_pipseal("download", "-i", index_server.url, "-d", "dl", "./hello-smoke",
+                         cwd=tmp_path)  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "Preparing metadata for hello-smoke (pyproject.toml)" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "dl").iterdir()) == [
+        "dep_a-1.0-py3-none-any.whl",
+        "dep_c-1.0-py3-none-any.whl",
+    ]  # the directory itself is not copied; hatchling only went into the build environment
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("Successfully downloaded hello-smoke ")
+    assert {"dep-a", "dep-c"} <= {n.replace("_", "-") for n in last.split()[2:]}
+
+
+def test_download_of_a_git_link_and_of_an_editable_saves_the_zip_pip_saves(
+    run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "work", "fromgit", backend="in-tree")
+    make_git_repo(project, tag="v1.0")
+    link = f"fromgit @ git+{project.as_uri()}@v1.0"
+    local = write_project(tmp_path, "hello-smoke", backend="in-tree")
+    reqs = write(tmp_path / "r.txt", "-e ./hello-smoke\n")
+
+    ours = run_pipseal("download", "--no-index", "-d", "ours", link, "-r", reqs, cwd=tmp_path)
+    theirs = pip_download("--no-index", "-d", "theirs", link, "-r", reqs, cwd=tmp_path)
+
+    assert ours.returncode == 0, ours.stderr
+    assert theirs.returncode == 0, theirs.stderr
+    assert "Saved ours/fromgit-1.0.zip" in ours.stdout
+    assert "Saved ours/hello-smoke-1.0.zip" in ours.stdout
+    names = sorted(p.name for p in (tmp_path / "ours").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "theirs").iterdir())
+    assert names == ["fromgit-1.0.zip", "hello-smoke-1.0.zip"]
+    for name in names:
+        with zipfile.ZipFile(tmp_path / "ours" / name) as a, \
+                zipfile.ZipFile(tmp_path / "theirs" / name) as b:  # fmt: skip
+            outside_git = {n for n in a.namelist() if "/.git/" not in n}
+            assert outside_git == {n for n in b.namelist() if "/.git/" not in n}
+            top = name.rsplit("-", 1)[0]
+            assert f"{top}/pyproject.toml" in outside_git
+    with zipfile.ZipFile(tmp_path / "ours" / "fromgit-1.0.zip") as zf:
+        assert "fromgit/.git/HEAD" in zf.namelist()  # pip keeps the checkout's .git
+        assert zf.read("fromgit/pyproject.toml") == (project / "pyproject.toml").read_bytes()
+    assert (local / "pyproject.toml").is_file()
+
+
+def test_download_takes_no_e_on_its_command_line_as_pip(
+    run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    write_project(tmp_path, "hello-smoke", backend="in-tree")
+    result = run_pipseal("download", "--no-index", "-e", "./hello-smoke", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("ERROR: no such option: -e")
+    assert pip_download("--no-index", "-e", "./hello-smoke", cwd=tmp_path).returncode == 2
