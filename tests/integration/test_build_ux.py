@@ -9,16 +9,15 @@ import os
 import shlex
 import subprocess
 import sys
-from pathlib import Path
-
 import zipfile
+from pathlib import Path
 
 from tests.conftest import RunPipseal
 from tests.integration.helpers import write
 from tests.support.backends import backend_wheels
 from tests.support.indexserver import IndexServer
 from tests.support.projects import make_git_repo, make_sdist, write_project
-from tests.support.venvs import Venv, scrubbed_env
+from tests.support.venvs import Venv, pipseal_env, scrubbed_env
 from tests.support.wheels import build_wheel
 
 PIP_ENV = {"PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
@@ -160,3 +159,107 @@ def test_download_takes_no_e_on_its_command_line_as_pip(
     assert result.returncode == 2
     assert result.stderr.startswith("ERROR: no such option: -e")
     assert pip_download("--no-index", "-e", "./hello-smoke", cwd=tmp_path).returncode == 2
+
+
+def on_a_terminal(args: list[str | Path], env: dict[str, str], cwd: Path) -> tuple[str, str, int]:
+    """Run the real CLI with its stdout on a pseudo-terminal: (what the terminal received,
+    stderr, exit status)."""
+    import select
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipseal", *map(str, args)],
+        stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+    )  # fmt: skip
+    os.close(slave)
+    received = bytearray()
+    while True:
+        ready, _, _ = select.select([master], [], [], 120)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer has gone
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(master)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()
+    return received.decode(), err, proc.wait(60)
+
+
+def screen(raw: str) -> list[str]:
+    """The lines a terminal shows after ``raw``: backspaces, carriage returns and erase-line."""
+    lines: list[str] = []
+    line: list[str] = []
+    col = 0
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if raw.startswith("\x1b[K", i):
+            del line[col:]
+            i += 3
+            continue
+        if c == "\n":
+            lines.append("".join(line).rstrip())
+            line, col = [], 0
+        elif c == "\r":
+            col = 0
+        elif c == "\b":
+            col = max(col - 1, 0)
+        else:
+            if col < len(line):
+                line[col] = c
+            else:
+                line.append(c)
+            col += 1
+        i += 1
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines
+
+
+def test_a_build_on_a_terminal_spins_then_says_done_or_error_as_pip(
+    venv: Venv, cache_dir: Path, tmp_path: Path
+) -> None:
+    write_project(tmp_path, "spun", backend="in-tree")
+    write_project(tmp_path, "broken", backend="in-tree", fail="the compiler exploded")
+    env = pipseal_env(tmp_path / "home", cache_dir, {"TERM": "xterm"})
+    args: list[str | Path] = ["install", "--python", venv.python, "--no-index"]
+
+    raw, err, status = on_a_terminal([*args, "./spun"], env, tmp_path)
+
+    assert status == 0, err
+    shown = screen(raw)
+    assert "Building wheel for spun (pyproject.toml) ... done" in shown
+    assert raw.count("Building wheel for spun") == 1  # drawn once, the status turned after it
+    assert any(line.startswith("Created wheel for spun:") for line in shown)
+    assert "Successfully installed spun-1.0" in shown
+
+    raw, err, status = on_a_terminal([*args, "./broken"], env, tmp_path)
+    assert status != 0
+    assert "Building wheel for broken (pyproject.toml) ... error" in screen(raw)
+    assert "ERROR: Failed to build 'broken' (build_wheel)" in err
+    assert "Traceback" not in err
+
+
+def test_a_local_sdist_is_named_on_progress_lines_by_its_metadata(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    # pip says "Building wheel for hello-smoke"; the file is hello_smoke-1.0.tar.gz.
+    project = write_project(tmp_path / "p", "hello-smoke", backend="in-tree")
+    sdist = make_sdist(project, tmp_path / "dist")
+
+    result = run_pipseal("install", "--python", venv.python, "--no-index", sdist)
+
+    assert result.returncode == 0, result.stderr
+    # Off a terminal, the plain lines as before (scripts and logs read them).
+    assert "Building wheel for hello-smoke (pyproject.toml)\n" in result.stdout
+    assert "Created wheel for hello-smoke: filename=hello_smoke-1.0-py3-none-any.whl" in (
+        result.stdout
+    )
+    assert "hello_smoke (pyproject.toml)" not in result.stdout
+    assert " ... " not in result.stdout

@@ -30,7 +30,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.hashes import Hash, Hashes
-from pipseal.pipeline.options import Reporter
+from pipseal.pipeline.options import Reporter, step
 from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
@@ -157,17 +157,17 @@ class Builder:
         stored = self.built.get(key)
         if stored is None:
             kind = "editable" if editable else "wheel"
-            self.reporter.info(f"Building {kind} for {label} (pyproject.toml)")
             out = self._dir("wheel")
-            wheel = build_wheel(
-                tree,
-                Path(self.target.python),
-                self.fill,
-                settings or self.settings,
-                out,
-                editable=editable,
-                output=self.reporter.verbose,
-            )
+            with step(self.reporter, f"Building {kind} for {label} (pyproject.toml)"):
+                wheel = build_wheel(
+                    tree,
+                    Path(self.target.python),
+                    self.fill,
+                    settings or self.settings,
+                    out,
+                    editable=editable,
+                    output=self.reporter.verbose,
+                )
             size = wheel.stat().st_size
             self.reporter.info(
                 f"Created {kind} for {label}: filename={wheel.name} size={size} "
@@ -206,15 +206,15 @@ class Builder:
         backend's ``prepare_metadata_for_build_*`` in a build environment of its own."""
         from pipseal.build import prepare_metadata
 
-        self.reporter.info(f"Preparing metadata for {tree.label} (pyproject.toml)")
-        return prepare_metadata(
-            tree,
-            Path(self.target.python),
-            self.fill,
-            self.settings_for(config),
-            editable=editable,
-            output=self.reporter.verbose,
-        )
+        with step(self.reporter, f"Preparing metadata for {tree.label} (pyproject.toml)"):
+            return prepare_metadata(
+                tree,
+                Path(self.target.python),
+                self.fill,
+                self.settings_for(config),
+                editable=editable,
+                output=self.reporter.verbose,
+            )
 
     def vcs(self, url: str, name: str | None, config: Sequence[str] = ()) -> tuple[Path, str]:
         tree, commit = self.checkout(url, name)
@@ -336,10 +336,10 @@ class IndexBuilds:
             return _wheel_metadata(stored, file.project)
         tree = unpack_sdist(named, named.parent / "src")
         self._trees[archive.sha256] = tree
-        b.reporter.info(f"Preparing metadata for {file.project} (pyproject.toml)")
-        return prepare_metadata(
-            tree, Path(b.target.python), b.fill, settings, output=b.reporter.verbose
-        )
+        with step(b.reporter, f"Preparing metadata for {tree.label} (pyproject.toml)"):
+            return prepare_metadata(
+                tree, Path(b.target.python), b.fill, settings, output=b.reporter.verbose
+            )
 
     def check_pins(self, archives: Sequence[Prepared]) -> None:
         """``Builder.check_pins`` for every sdist among ``archives`` not built before."""
