@@ -350,3 +350,75 @@ def test_builds_for_another_interpreter_binary(tmp_path: Path) -> None:
         tmp_path / "o",
     )
     assert wheel.name == "other-1.0-py3-none-any.whl"
+
+
+_WARNING_BACKEND = """\
+import os, time, warnings
+
+def _wait(path):
+    for _ in range(1200):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise SystemExit("waited too long for " + path)
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    config = config_settings or {}
+    for path in config.get("touch", "").split():
+        open(path, "w").close()
+    if config.get("wait"):
+        _wait(config["wait"])
+    warnings.warn("a warning from build " + config["tag"], UserWarning)
+    name = "w" + config["tag"].lower() + "-1.0-py3-none-any.whl"
+    open(os.path.join(wheel_directory, name), "wb").close()
+    return name
+"""
+
+
+def test_two_builds_at_once_each_keep_their_own_backend_warnings(tmp_path: Path) -> None:
+    # pyproject-hooks re-raises a backend's warnings in pipseal's process on the thread of its
+    # build: build A's arrive while build B is running; each must stay with its own build
+    # (a process-wide warnings.catch_warnings gave A's to B and printed B's).
+    import threading
+
+    project = tmp_path / "warner"
+    (project / "_backend").mkdir(parents=True)
+    (project / "_backend" / "warnbackend.py").write_text(_WARNING_BACKEND)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "warnbackend"\n'
+        'backend-path = ["_backend"]\n'
+    )
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    a_started, b_started, a_done = (flags / n for n in ("a-started", "b-started", "a-done"))
+    output: dict[str, list[str]] = {"A": [], "B": []}
+    errors: list[BaseException] = []
+
+    def build(tag: str, config: dict[str, str]) -> None:
+        try:
+            settings = BuildSettings({"tag": tag, **config}, isolated=False)
+            build_wheel(SourceTree(project, tag), PYTHON, PipFill(backend_wheels()), settings,
+                        tmp_path / tag, output=output[tag].append)  # fmt: skip
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+
+    a = threading.Thread(
+        target=build, args=("A", {"touch": str(a_started), "wait": str(b_started)})
+    )
+    b = threading.Thread(target=build, args=("B", {"touch": str(b_started), "wait": str(a_done)}))
+    a.start()
+    for _ in range(1200):  # B starts once A's backend runs
+        if a_started.exists():
+            break
+        time.sleep(0.05)
+    b.start()
+    a.join(120)
+    a_done.touch()  # B's backend warns only after A's build has returned
+    b.join(120)
+
+    assert not errors, errors
+    a_text, b_text = "\n".join(output["A"]), "\n".join(output["B"])
+    assert "BuildBackendWarning: a warning from build A" in a_text
+    assert "a warning from build B" not in a_text
+    assert "BuildBackendWarning: a warning from build B" in b_text
+    assert "a warning from build A" not in b_text

@@ -163,3 +163,42 @@ def test_a_tree_is_labelled_by_its_static_project_name(tmp_path: Path) -> None:
     assert SourceTree(project, "hinted").label == "hinted"
     (project / "pyproject.toml").write_text("[project\n")
     assert SourceTree(project, None).label == "checkout-dir"
+
+
+def test_an_unpacked_sdist_is_named_by_its_pkg_info_not_its_file_name(tmp_path: Path) -> None:
+    # pip's "Building wheel for hello-smoke": the metadata's name; the file says hello_smoke.
+    project = write_project(tmp_path / "src", "hello-smoke")
+    sdist = make_sdist(project, tmp_path / "dist")
+    assert sdist.name == "hello_smoke-1.0.tar.gz"
+    assert unpack_sdist(sdist, tmp_path / "out").label == "hello-smoke"
+    bare = tmp_path / "bare"
+    (bare / "hello_smoke-1.0").mkdir(parents=True)
+    (bare / "hello_smoke-1.0" / "setup.py").write_text("")
+    with tarfile.open(tmp_path / "hello_smoke-1.0.tar.gz", "w:gz") as tf:
+        tf.add(bare / "hello_smoke-1.0", "hello_smoke-1.0")
+    # Without a PKG-INFO, the file name is all there is.
+    assert unpack_sdist(tmp_path / "hello_smoke-1.0.tar.gz", tmp_path / "o2").label == "hello_smoke"
+
+
+def test_the_sdist_caps_are_the_wheel_paths_own(tmp_path: Path) -> None:
+    # One definition (pipseal.archive_bounds): neither path defines a cap of its own.
+    import ast
+    import inspect
+
+    from pipseal import archive_bounds
+    from pipseal.build import sources
+    from pipseal.install import wheel
+
+    caps = set(archive_bounds.__all__)
+    for module in (sources, wheel):
+        tree = ast.parse(inspect.getsource(module))
+        assigned = {
+            t.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
+        assert not assigned & caps, module.__name__
+    assert vars(sources)["MAX_TOTAL_SIZE"] == wheel.MAX_TOTAL_SIZE == archive_bounds.MAX_TOTAL_SIZE
+    assert vars(sources)["MAX_ARCHIVE_RATIO"] == wheel.MAX_ARCHIVE_RATIO

@@ -17,7 +17,7 @@ from pipseal.errors import RequirementsFileError
 from pipseal.hashes import FRAGMENT_ALGORITHMS, OPTION_ALGORITHMS, Hash
 from pipseal.requirements.files import parse_requirements_file, parse_requirements_text
 from pipseal.requirements.reading import decode_requirements_file
-from pipseal.requirements.requirement import parse_requirement
+from pipseal.requirements.requirement import parse_editable, parse_requirement
 from pipseal.requirements.values import (
     COMMAND_LINE,
     Location,
@@ -806,7 +806,6 @@ def test_a_directory_without_a_project_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_editables_in_files_and_arguments(tmp_path: Path) -> None:
-    from pipseal.requirements.requirement import parse_editable
 
     _project(tmp_path / "proj")
     reqs = parse_requirements_text(
@@ -838,3 +837,38 @@ def test_link_kinds(text: str, kind: str, name: str | None) -> None:
     assert (req.link_kind, req.name) == (kind, name)
     if "subdirectory" in text:
         assert req.url is not None and req.url.endswith("#subdirectory=sub")
+
+
+@pytest.mark.parametrize(
+    ("text", "url", "name"),
+    [
+        ("r @ git+git@g.example.org:owner/r.git@v1.0",
+         "git+ssh://git@g.example.org/owner/r.git@v1.0", "r"),
+        ("git+git@g.example.org:owner/r.git@v1.0#egg=r",
+         "git+ssh://git@g.example.org/owner/r.git@v1.0", "r"),
+        ("git+git@g.example.org:r.git#egg=r&subdirectory=sub",
+         "git+ssh://git@g.example.org/r.git#subdirectory=sub", "r"),
+        ("git+deploy@g.example.org:owner/r.git; python_version >= '3'",
+         "git+ssh://deploy@g.example.org/owner/r.git", None),
+    ],
+)  # fmt: skip
+def test_scp_form_git_links_mean_their_ssh_url(text: str, url: str, name: str | None) -> None:
+    # git's scp form (git@host:path, which git itself accepts) is the ssh:// URL it stands
+    # for, the form pip's freeze writes for such a remote; pip 26.3 refuses it outright.
+    req = only(text)
+    assert (req.url, req.name, req.link_kind) == (url, name, "vcs")
+    written = text.replace("git+", "git+ssh://", 1).replace(".org:", ".org/")
+    assert only(written).url == url
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["git+https://g.example.org/r.git", "git+git://g.example.org/r.git", "git+file:///srv/r.git"],
+)
+def test_urls_with_a_scheme_are_not_taken_for_the_scp_form(text: str) -> None:
+    assert only(text).url == text
+
+
+def test_an_editable_scp_form_git_link_is_refused_like_any_editable_checkout() -> None:
+    with pytest.raises(RequirementsFileError, match="editable VCS checkouts are not supported"):
+        parse_editable("git+git@g.example.org:owner/r.git#egg=r")

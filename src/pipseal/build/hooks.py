@@ -17,13 +17,13 @@ import signal
 import subprocess
 import tempfile
 import tomllib
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipseal.build.backend_warnings import routed_to
 from pipseal.build.failures import BuildFailed
 from pipseal.build.isolation import BuildEnv, build_env
 from pipseal.build.settings import BuildSettings, FillBuildEnv
@@ -145,14 +145,12 @@ class _Runner:
         if status != 0:
             raise _HookFailed("\n".join(self.lines))
 
-    def take_warnings(self, caught: Sequence[warnings.WarningMessage]) -> None:
-        """The backend's warnings, as Python would have printed them, into its output."""
-        for w in caught:
-            text = warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line)
-            for line in text.rstrip("\n").splitlines():
-                self.lines.append(line)
-                if self.sink is not None:
-                    self.sink(line)
+    def take_warning(self, text: str) -> None:
+        """A backend's warning, as Python would have printed it, into its output."""
+        for line in text.rstrip("\n").splitlines():
+            self.lines.append(line)
+            if self.sink is not None:
+                self.sink(line)
 
     @property
     def output(self) -> str:
@@ -181,15 +179,10 @@ class _Build:
         from pyproject_hooks import BackendUnavailable, HookMissing
 
         try:
-            # pyproject-hooks re-raises the backend's warnings in this process
-            # (``BuildBackendWarning``): they are the backend's output, shown with -v and kept
-            # for a failure's tail, never printed over pipseal's own lines.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    self.runner.take_warnings(caught)
+            # pyproject-hooks re-raises the backend's warnings in this process: they are
+            # this build's output (``backend_warnings``), never printed over pipseal's lines.
+            with routed_to(self.runner.take_warning):
+                return fn(*args, **kwargs)
         except _HookFailed as exc:
             raise BuildFailed(
                 self.tree.label, hook, exc.output, verbose=self.settings.verbose

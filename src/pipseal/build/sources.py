@@ -2,8 +2,9 @@
 
 Unpacking refuses what could write outside the destination or exhaust the disk: absolute
 paths, ``..`` components, links (symbolic or hard) pointing out of the tree, device files and
-FIFOs, more than ``MAX_TOTAL_SIZE`` bytes or a member over ``MAX_MEMBER_SIZE`` (the wheel
-caps of install/wheel.py), and an archive expanding past ``MAX_ARCHIVE_RATIO`` times its size.
+FIFOs, more than ``MAX_TOTAL_SIZE`` bytes or a member over ``MAX_MEMBER_SIZE``, and an
+archive expanding past ``MAX_ARCHIVE_RATIO`` times its size: the wheel path's caps, from their
+one definition in :mod:`pipseal.archive_bounds`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
 
+from pipseal.archive_bounds import (
+    ARCHIVE_RATIO_FLOOR,
+    MAX_ARCHIVE_RATIO,
+    MAX_MEMBER_SIZE,
+    MAX_TOTAL_SIZE,
+)
 from pipseal.errors import PipsealError
 
-#: The same caps install/wheel.py puts on wheels (not imported: build sits below install).
-MAX_MEMBER_SIZE = 4 * 1024**3
-MAX_TOTAL_SIZE = 8 * 1024**3
-MAX_ARCHIVE_RATIO = 100
-ARCHIVE_RATIO_FLOOR = 32 * 1024**2
 #: Members an sdist may have.
 MAX_MEMBERS = 200_000
 #: A PKG-INFO larger than this is not read for static metadata.
@@ -75,9 +77,9 @@ def _static_project_name(path: Path) -> str | None:
 
 def unpack_sdist(archive: Path, dest: Path) -> SourceTree:
     """Unpack a ``.tar.gz``/``.tgz``/``.tar.bz2``/``.tar.xz``/``.tar``/``.zip`` sdist into
-    ``dest`` (created; must be empty or absent) and return its project directory: the single
-    top-level directory, or ``dest`` itself. Refusals are ``PipsealError`` naming the member;
-    on any refusal ``dest`` is left empty."""
+    ``dest`` (created; must be empty or absent) and return its project directory (the single
+    top-level directory, or ``dest`` itself), named by its PKG-INFO, else by its file name.
+    Refusals are ``PipsealError`` naming the member; on any refusal ``dest`` is left empty."""
     name = archive.name
     if not name.lower().endswith(_SDIST_SUFFIXES):
         raise PipsealError(f"{name} is not a source distribution (.tar.gz or .zip)")
@@ -97,7 +99,21 @@ def unpack_sdist(archive: Path, dest: Path) -> SourceTree:
         raise
     entries = list(dest.iterdir())
     top = entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
-    return SourceTree(top, sdist_name(name))
+    return SourceTree(top, _pkg_info_name(top) or sdist_name(name))
+
+
+def _pkg_info_name(top: Path) -> str | None:
+    """The Name of the unpacked sdist's PKG-INFO, as pip names the project on its progress
+    lines (``hello-smoke``, where the file name says ``hello_smoke``); None without one."""
+    try:
+        with open(top / "PKG-INFO", "rb") as f:
+            raw = f.read(MAX_PKG_INFO + 1)
+    except OSError:
+        return None
+    if len(raw) > MAX_PKG_INFO:
+        return None
+    name = BytesParser().parsebytes(raw, headersonly=True).get("Name")
+    return (str(name).strip() or None) if name is not None else None
 
 
 def sdist_name(filename: str) -> str | None:

@@ -58,6 +58,14 @@ def handle(args: argparse.Namespace) -> int:
 
     config = config_for("download", args)
     out = printer(args)
+    if args.editable:
+        # pip download has no -e; in a requirements file, -e PATH is saved as a zip.
+        out.error(
+            "no such option: -e",
+            hint="name the directory without -e, or write -e PATH in a requirements file "
+            "to save the project as a zip",
+        )
+        return 2
     dest = args.dest or config.get("dest") or "."
     options = DownloadOptions(
         request=request_options(args, config),
@@ -81,7 +89,7 @@ def handle(args: argparse.Namespace) -> int:
         out.info(f"File was already downloaded {path}")
     for path in result.saved:
         out.info(f"Saved {path}")
-    names = " ".join(p.name for p in (*result.saved, *result.already_there))
+    names = " ".join(result.names)
     if names:
         out.info(f"Successfully downloaded {names}")
     return 0

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from pipseal.cli.spinner import Spinner
 
 
 def format_size(num: float) -> str:
@@ -26,24 +31,41 @@ class Printer:
         self.err = err or sys.stderr
         #: Download bars (``fetch.DownloadProgress``), set by commands that download.
         self.downloads: object | None = None
+        #: The build step spinning on the terminal (``cli/spinner.py``), if one is.
+        self.spinner: Spinner | None = None
+
+    def _print(self, message: str, stream: TextIO) -> None:
+        spinner = self.spinner
+        if spinner is None:
+            print(message, file=stream, flush=True)
+            return
+        with spinner.aside():
+            print(message, file=stream, flush=True)
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
-            print(message, file=self.out, flush=True)
+            self._print(message, self.out)
 
     def result(self, message: str) -> None:
         """Output that is the point of the command (``cache dir``, ``hash``): never silenced."""
-        print(message, file=self.out, flush=True)
+        self._print(message, self.out)
 
     def warn(self, message: str) -> None:
         if self.verbosity >= -1:
-            print(f"WARNING: {message}", file=self.err, flush=True)
+            self._print(f"WARNING: {message}", self.err)
 
     def verbose(self, message: str) -> None:
         if self.verbosity >= 1:
-            print(message, file=self.err, flush=True)
+            self._print(message, self.err)
 
     def error(self, message: str, hint: str | None = None) -> None:
-        print(f"ERROR: {message}", file=self.err, flush=True)
+        self._print(f"ERROR: {message}", self.err)
         if hint:
-            print(hint, file=self.err, flush=True)
+            self._print(hint, self.err)
+
+    def step(self, message: str) -> AbstractContextManager[None]:
+        """A build's step (``Building wheel for x (pyproject.toml)``): a spinner then ``done``
+        or ``error`` on a terminal, else its plain line (``pipeline.options.ShowsSteps``)."""
+        from pipseal.cli.spinner import step
+
+        return step(self, message)

@@ -1,5 +1,7 @@
 """``pipseal download``: the same choices and checks as install; files land under their names.
-sdists are kept as they are; ``pipseal wheel`` (``build_wheels``) builds them, and local
+sdists are kept as they are; a local project or a git link has its metadata prepared and its
+dependencies saved, a git checkout (or an editable project) saved as a zip, as pip does
+(``pipeline/project_sources.py``); ``pipseal wheel`` (``build_wheels``) builds them, and local
 directories and VCS links, into the wheels it saves, as ``pip wheel`` does.
 
 With ``--platform``/``--python-version``/``--implementation``/``--abi`` the files are chosen for
@@ -26,6 +28,7 @@ from pipseal.pipeline.target import download_target
 if TYPE_CHECKING:
     from pipseal.build import FillBuildEnv
     from pipseal.environment import TargetEnvironment
+    from pipseal.pipeline.project_sources import SourcesDownload
     from pipseal.pipeline.request import TargetRequest
 
 
@@ -36,6 +39,9 @@ class DownloadResult:
     cache_hits: int
     downloaded: int
     notes: tuple[str, ...] = field(default=())
+    #: The projects downloaded, by name, in order (pip's "Successfully downloaded" line):
+    #: local projects prepared but not saved among them.
+    names: tuple[str, ...] = field(default=())
 
 
 def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
@@ -54,14 +60,17 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
         machinery.sdist_metadata = stage.metadata
     try:
         with machinery.cache.lock(exclusive=False):
+            sources: SourcesDownload | None = None
             if stage.needed(request):
-                if not options.build_wheels:
-                    raise PipsealError(
-                        "pipseal download saves archives: a local directory or a VCS link is "
-                        "not one",
-                        hint="use pipseal wheel -w DIR to build it into a wheel",
+                if options.build_wheels:
+                    request = stage.requirements(request).request
+                else:
+                    from pipseal.pipeline.project_sources import download_sources
+
+                    sources = download_sources(
+                        request, stage.builder, target.markers, no_deps=options.request.no_deps
                     )
-                request = stage.requirements(request).request
+                    request = sources.request
             policy = Policy(no_deps=options.request.no_deps)
             plan = choose(request, machinery, target, {}, policy, reporter=reporter)
             machinery.report_warnings()
@@ -84,7 +93,14 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
                 raise PipsealError(f"cannot create {options.dest}: {exc.strerror}") from exc
             saved: list[Path] = []
             there: list[Path] = []
+            names: list[str] = list(sources.names) if sources is not None else []
+            for filename, tree, top in sources.archives if sources is not None else ():
+                from pipseal.pipeline.project_sources import write_source_zip
+
+                write_source_zip(options.dest / filename, tree, top)
+                saved.append(options.dest / filename)
             for p in archives:
+                names.append(p.planned.name)
                 dest = options.dest / p.archive.source.filename
                 if dest.exists() and _same_bytes(dest, p.archive.sha256):
                     there.append(dest)
@@ -99,7 +115,11 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
                     raise PipsealError(f"cannot write {dest}: {exc.strerror}") from exc
                 saved.append(dest)
             return DownloadResult(
-                tuple(saved), tuple(there), prepared.cache_hits, prepared.downloaded
+                tuple(saved),
+                tuple(there),
+                prepared.cache_hits,
+                prepared.downloaded,
+                names=tuple(names),
             )
     finally:
         machinery.close()

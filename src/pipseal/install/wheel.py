@@ -34,6 +34,14 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from pipseal.archive_bounds import (
+    ARCHIVE_RATIO_FLOOR,
+    MAX_ARCHIVE_RATIO,
+    MAX_COMPRESSION_RATIO,
+    MAX_MEMBER_SIZE,
+    MAX_TOTAL_SIZE,
+    RATIO_CHECK_THRESHOLD,
+)
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.install.members import installed_path
@@ -53,24 +61,8 @@ __all__ = [
     "unpack_wheel",
 ]
 
-#: A member larger than this (declared uncompressed size) is refused: no real wheel ships one.
 #: Digests a RECORD may use (the wheel spec: sha256 or stronger); anything else is refused.
 _RECORD_HASHES = frozenset({"sha256", "sha384", "sha512"})
-MAX_MEMBER_SIZE = 4 * 1024**3
-#: The sum of all members' declared uncompressed sizes may not pass this.
-MAX_TOTAL_SIZE = 8 * 1024**3
-#: Members larger than this must not compress better than ``MAX_COMPRESSION_RATIO`` to one;
-#: small members are exempt because tiny, repetitive files legitimately compress very well.
-RATIO_CHECK_THRESHOLD = 1024**2
-#: Real data rarely compresses past ~100:1; a zip bomb does far better (deflate tops at ~1032:1).
-MAX_COMPRESSION_RATIO = 1000
-#: A whole wheel expanding to more than ``ARCHIVE_RATIO_FLOOR`` bytes may not expand to more
-#: than ``MAX_ARCHIVE_RATIO`` times its compressed members: a bomb of many members each under
-#: ``RATIO_CHECK_THRESHOLD``, or of members each just under ``MAX_COMPRESSION_RATIO``, passes
-#: every per-member check (a 3.4 MB wheel expanded to 3 GiB that way). Of 967 real wheels
-#: (torch, tensorflow, nvidia's among them) none expands more than 18 times.
-MAX_ARCHIVE_RATIO = 100
-ARCHIVE_RATIO_FLOOR = 32 * 1024**2
 
 _ENTRY_POINT = re.compile(r"^[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$")
 _SCRIPT_NAME = re.compile(r"^[^/\\\x00]+$")

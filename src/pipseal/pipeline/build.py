@@ -30,7 +30,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from pipseal.errors import HashCheckFailed, PipsealError
 from pipseal.hashes import Hash, Hashes
-from pipseal.pipeline.options import Reporter
+from pipseal.pipeline.options import Reporter, step
 from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
@@ -159,17 +159,17 @@ class Builder:
         stored = self.built.get(key)
         if stored is None:
             kind = "editable" if editable else "wheel"
-            self.reporter.info(f"Building {kind} for {label} (pyproject.toml)")
             out = self._dir("wheel")
-            wheel = build_wheel(
-                tree,
-                Path(self.target.python),
-                self.fill,
-                settings or self.settings,
-                out,
-                editable=editable,
-                output=self.reporter.verbose,
-            )
+            with step(self.reporter, f"Building {kind} for {label} (pyproject.toml)"):
+                wheel = build_wheel(
+                    tree,
+                    Path(self.target.python),
+                    self.fill,
+                    settings or self.settings,
+                    out,
+                    editable=editable,
+                    output=self.reporter.verbose,
+                )
             size = wheel.stat().st_size
             self.reporter.info(
                 f"Created {kind} for {label}: filename={wheel.name} size={size} "
@@ -193,13 +193,33 @@ class Builder:
         key = self.built.key_for_directory(tree, self.tag, settings, editable=editable)
         return self._build(key, tree, tree.label, editable=editable, settings=settings)
 
-    def vcs(self, url: str, name: str | None, config: Sequence[str] = ()) -> tuple[Path, str]:
+    def checkout(self, url: str, name: str | None) -> tuple[SourceTree, str]:
+        """The git link ``url`` checked out in the work directory, and its commit."""
         from pipseal.build import checkout_vcs
 
         self.reporter.info(f"Cloning {_redacted(url)}")
         tree, commit = checkout_vcs(url, self._dir("checkout") / "src")
         if name and tree.name_hint is None:
             tree = replace(tree, name_hint=name)
+        return tree, commit
+
+    def metadata(self, tree: SourceTree, *, editable: bool, config: Sequence[str] = ()) -> bytes:
+        """The METADATA of a local project or checkout (pip's "Preparing metadata"): its
+        backend's ``prepare_metadata_for_build_*`` in a build environment of its own."""
+        from pipseal.build import prepare_metadata
+
+        with step(self.reporter, f"Preparing metadata for {tree.label} (pyproject.toml)"):
+            return prepare_metadata(
+                tree,
+                Path(self.target.python),
+                self.fill,
+                self.settings_for(config),
+                editable=editable,
+                output=self.reporter.verbose,
+            )
+
+    def vcs(self, url: str, name: str | None, config: Sequence[str] = ()) -> tuple[Path, str]:
+        tree, commit = self.checkout(url, name)
         base, _, fragment = url.partition("#")
         subdirectory = dict(p.partition("=")[::2] for p in fragment.split("&") if p).get(
             "subdirectory"
@@ -319,10 +339,10 @@ class IndexBuilds:
             return _wheel_metadata(stored, file.project)
         tree = unpack_sdist(named, named.parent / "src")
         self._trees[archive.sha256] = tree
-        b.reporter.info(f"Preparing metadata for {file.project} (pyproject.toml)")
-        return prepare_metadata(
-            tree, Path(b.target.python), b.fill, settings, output=b.reporter.verbose
-        )
+        with step(b.reporter, f"Preparing metadata for {tree.label} (pyproject.toml)"):
+            return prepare_metadata(
+                tree, Path(b.target.python), b.fill, settings, output=b.reporter.verbose
+            )
 
     def check_pins(self, archives: Sequence[Prepared]) -> None:
         """``Builder.check_pins`` for every sdist among ``archives`` not built before."""
@@ -416,7 +436,7 @@ def _redacted(url: str) -> str:
     return redact(url)
 
 
-def _unhashable(sources: Sequence[ParsedRequirement]) -> None:
+def refuse_unhashable(sources: Sequence[ParsedRequirement]) -> None:
     """pip's refusals, in hash-checking mode, of what has no digest to check."""
     dirs = [r for r in sources if r.link_kind == "directory"]
     vcs = [r for r in sources if r.link_kind == "vcs"]
@@ -452,7 +472,7 @@ def build_requirements(
     if not sources:
         return BuiltRequest(request, {})
     if request.hash_mode:
-        _unhashable(sources)
+        refuse_unhashable(sources)
     # Every sdist fetched and checked (one report for all) before any code of one runs.
     sdists = [r for r in sources if r.link_kind == "sdist"]
     planned: list[Planned] = [plan_url(r, Hashes.of(r.hashes)) for r in sdists]

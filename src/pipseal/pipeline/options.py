@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 
 class Reporter(Protocol):
@@ -14,6 +15,23 @@ class Reporter(Protocol):
     def info(self, message: str) -> None: ...
     def warn(self, message: str) -> None: ...
     def verbose(self, message: str) -> None: ...
+
+
+@runtime_checkable
+class ShowsSteps(Protocol):
+    """A ``Reporter`` that shows a long step (a build) as it runs: on a terminal, pip's
+    ``message ... done``; the CLI's ``Printer``. Without it a step is its ``info`` line."""
+
+    def step(self, message: str) -> AbstractContextManager[None]: ...
+
+
+def step(reporter: Reporter, message: str) -> AbstractContextManager[None]:
+    """``reporter``'s way to show a long step: its own (``ShowsSteps``), else ``message`` as
+    an ``info`` line when the step starts."""
+    if isinstance(reporter, ShowsSteps):
+        return reporter.step(message)
+    reporter.info(message)
+    return nullcontext()
 
 
 class SilentReporter:

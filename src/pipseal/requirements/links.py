@@ -42,6 +42,22 @@ PROJECT_FILES = ("pyproject.toml", "setup.py")
 LinkKind = Literal["wheel", "sdist", "directory", "vcs"]
 
 
+#: git's scp form behind ``git+`` (``git+git@host:owner/repo.git@rev#egg=x``): a user, a host,
+#: then a path that starts with a word character (``git+https://`` has ``//`` there), as pip's
+#: ``SCP_REGEX``.
+_SCP_GIT_RE = re.compile(r"^git\+(?P<user>[\w.-]+)@(?P<host>[^/:@\s]+):(?P<path>\w[^:\s]*)$")
+
+
+def ssh_form(url: str) -> str:
+    """``url`` with git's scp form (``git+git@host:owner/repo.git@rev#frag``) written as the URL
+    it means, ``git+ssh://git@host/owner/repo.git@rev#frag`` (the form pip's ``freeze`` gives
+    an scp remote); any other text unchanged."""
+    found = _SCP_GIT_RE.match(url)
+    if found is None:
+        return url
+    return f"git+ssh://{found['user']}@{found['host']}/{found['path']}"
+
+
 def url_scheme(text: str) -> str:
     """A URL's scheme, lowercase, or "" (no ValueError on malformed URLs, unlike urlsplit)."""
     found = _SCHEME_RE.match(text)
@@ -49,7 +65,7 @@ def url_scheme(text: str) -> str:
 
 
 def is_url(text: str) -> bool:
-    scheme = url_scheme(text)
+    scheme = url_scheme(ssh_form(text))
     return scheme in _URL_SCHEMES or scheme in VCS or scheme.partition("+")[0] in VCS
 
 

@@ -30,6 +30,7 @@ from pipseal.requirements.links import (
     is_archive,
     is_url,
     looks_like_path,
+    ssh_form,
     url_filename,
     url_scheme,
 )
@@ -76,7 +77,7 @@ def parse_requirement_at(
     where = Where(location, line, cwd)
     if not text:
         where.fail("empty requirement")
-    if is_url(text):
+    if is_url(text.partition("; ")[0].strip()):
         # pip splits a bare URL's marker at "; " since ";" alone may belong to the URL.
         url, _, marker_text = text.partition("; ")
         marker = _parse_marker(marker_text, where, offset=text.find("; ") + 2)
@@ -114,7 +115,7 @@ def parse_requirement_at(
 def parse_editable_at(text: str, where: Where) -> ParsedRequirement:
     if not text:
         where.fail("-e option requires 1 argument")
-    scheme = url_scheme(text)
+    scheme = url_scheme(ssh_form(text.partition("#")[0]))
     if scheme in VCS or scheme.partition("+")[0] in VCS:
         where.fail(
             f"editable VCS checkouts are not supported by pipseal: -e {redact_text(text)}",
@@ -248,6 +249,7 @@ def _link_requirement(
     """A requirement on a link: hashes and ``egg`` out of the fragment, local paths absolute,
     the name from the wheel or sdist file name (or ``#egg=``) when none was given."""
     base, _, fragment = url.partition("#")
+    base = ssh_form(base)
     kept: list[str] = []
     egg = None
     for part in fragment.split("&") if fragment else ():
