@@ -40,6 +40,22 @@ def test_checks_out_a_tag_or_commit(tmp_path: Path, repo: tuple[Path, str, str],
     assert tree.name_hint == "vcsdemo"
 
 
+def test_a_full_commit_hash_names_that_commit_not_a_branch_bearing_its_name(
+    tmp_path: Path, repo: tuple[Path, str, str]
+) -> None:
+    # A lock's commit-id is installed exactly: a branch named like it (pointing elsewhere)
+    # does not stand in for the commit.
+    import subprocess
+
+    project, first, second = repo
+    subprocess.run(["git", "branch", first, second], cwd=project, check=True, capture_output=True)
+
+    tree, commit = checkout_vcs(f"git+file://{project}@{first}", tmp_path / "co")
+
+    assert commit == first
+    assert not (tree.path / "CHANGES").exists()
+
+
 def test_checks_out_a_branch_and_a_subdirectory(tmp_path: Path) -> None:
     root = tmp_path / "mono"
     write_project(root, "inner", "2.0")

@@ -17,8 +17,10 @@ from packaging.tags import Tag
 from pipseal.environment import TargetEnvironment
 from pipseal.hashes import Hash
 from pipseal.pylock import (
+    LockedDirectory,
     LockedFile,
     LockedPackage,
+    LockedVcs,
     Pylock,
     PylockError,
     is_pylock_path,
@@ -191,12 +193,33 @@ def test_no_fitting_wheel_fails_naming_the_package() -> None:
     assert LINUX_WHEEL in message and WINDOWS_WHEEL in message
 
 
-def test_an_sdist_alone_is_refused_as_a_build() -> None:
+def test_the_sdist_is_chosen_when_no_wheel_fits() -> None:
     lock = parse_pylock(INLINE, "pylock.toml")
     app = replace(lock.packages[0], wheels=())
 
-    with pytest.raises(PylockError, match=r"packages\[0\] \(app\).*app-1.0.tar.gz.*build"):
-        select(replace(lock, packages=(app,)), target())
+    (chosen,) = select(replace(lock, packages=(app,)), target())
+
+    assert chosen.file.name == "app-1.0.tar.gz"
+    assert chosen.url == "https://f.example/app-1.0.tar.gz"
+
+
+def test_no_binary_chooses_the_sdist_and_only_binary_refuses_to_build_it() -> None:
+    from pipseal.candidates import FormatControl
+
+    lock = parse_pylock(INLINE, "pylock.toml")
+    no_binary = FormatControl(no_binary=frozenset({"app"})).allowed
+    only_binary = FormatControl(only_binary=frozenset({":all:"})).allowed
+    sdist_only = replace(lock, packages=(replace(lock.packages[0], wheels=()),))
+
+    by_name = {s.package.name: s.file.name for s in select(lock, target(), no_binary)}
+    assert by_name == {"app": "app-1.0.tar.gz", "lib": LINUX_WHEEL}
+    with pytest.raises(PylockError) as refused:
+        select(sdist_only, target(), only_binary)
+    assert refused.value.message.startswith("pylock.toml: packages[0] (app): no wheel of app")
+    assert "--only-binary refuses to build its sdist app-1.0.tar.gz" in refused.value.message
+    # --no-binary on a package that has no sdist: nothing to build, said so.
+    with pytest.raises(PylockError, match=r"packages\[1\] \(lib\): --no-binary refuses"):
+        select(lock, target(), FormatControl(no_binary=frozenset({":all:"})).allowed)
 
 
 def test_package_markers_are_evaluated_for_the_target() -> None:
@@ -244,21 +267,106 @@ def test_two_entries_of_one_name_for_one_environment_are_ambiguous() -> None:
         select(lock, target())
 
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SOURCES = f"""\
+lock-version = "1.0"
+created-by = "pip"
+
+[[packages]]
+name = "fromgit"
+vcs = {{ type = "git", url = "https://g.example/r.git", requested-revision = "v1", \
+commit-id = "{COMMIT}", subdirectory = "sub" }}
+
+[[packages]]
+name = "local"
+directory = {{ path = "../proj", editable = true }}
+
+[[packages]]
+name = "packed"
+archive = {{ url = "https://f.example/packed-2.0.tar.gz", hashes = {{ sha256 = "{A}" }} }}
+"""
+
+
+def test_source_trees_are_read_chosen_and_made_requirements(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    path = locks / "pylock.toml"
+    path.write_text(SOURCES)
+
+    lock = read_pylock(path)
+    fromgit, local, packed = (s.source for s in select(lock, target()))
+    reqs = requirements_from_pylock(path, target())
+
+    assert fromgit == LockedVcs("git", "https://g.example/r.git", None, COMMIT, "v1", "sub")
+    assert local == LockedDirectory("../proj", editable=True)
+    assert isinstance(packed, LockedFile) and packed.name == "packed-2.0.tar.gz"
+    assert [(r.name, r.url, r.editable, r.hashes, r.link_kind) for r in reqs] == [
+        ("fromgit", f"git+https://g.example/r.git@{COMMIT}#subdirectory=sub", False, (), "vcs"),
+        ("local", (tmp_path / "proj").as_uri(), True, (), "directory"),
+        ("packed", "https://f.example/packed-2.0.tar.gz", False, (Hash("sha256", A),), "sdist"),
+    ]
+    assert render(parse_pylock(render(lock), "x")) == render(lock)
+    assert parse_pylock(render(lock), str(path)) == lock
+
+
 @pytest.mark.parametrize(
-    ("source", "key"),
+    ("entry", "expected"),
     [
-        ('vcs = { type = "git", url = "https://x.example/r.git", commit-id = "abc" }', "vcs"),
-        ('directory = { path = "." }', "directory"),
+        (
+            f'vcs = {{ type = "hg", url = "https://h.example/r", commit-id = "{COMMIT}" }}',
+            "pylock.ci.toml: packages[0] (proj).vcs.type: pipseal checks out git repositories "
+            "only, not 'hg'",
+        ),
+        (
+            'vcs = { type = "git", url = "https://g.example/r.git", commit-id = "abc" }',
+            "pylock.ci.toml: packages[0] (proj).vcs.commit-id: expected a full commit hash",
+        ),
+        (
+            'vcs = { type = "git", url = "https://g.example/r.git" }',
+            "pylock.ci.toml: packages[0] (proj).vcs.commit-id: is required but missing",
+        ),
+        (
+            f'vcs = {{ type = "git", commit-id = "{COMMIT}" }}',
+            "pylock.ci.toml: packages[0] (proj).vcs: needs a url or a path",
+        ),
+        (
+            f'vcs = {{ type = "git", url = "https://g.example/r#x", commit-id = "{COMMIT}" }}',
+            "pylock.ci.toml: packages[0] (proj).vcs.url: a fragment",
+        ),
+        (
+            'directory = { path = ".", subdirectory = "../../etc" }',
+            "pylock.ci.toml: packages[0] (proj).directory.subdirectory: '../../etc' leaves",
+        ),
+        (
+            "directory = { editable = true }",
+            "pylock.ci.toml: packages[0] (proj).directory.path: is required but missing",
+        ),
+        (
+            'directory = { path = ".", editable = "yes" }',
+            "pylock.ci.toml: packages[0] (proj).directory.editable: expected a boolean",
+        ),
     ],
 )
-def test_source_trees_are_refused_naming_file_and_key(source: str, key: str) -> None:
-    text = f'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "proj"\n{source}\n'
+def test_malformed_source_trees_are_refused_naming_file_and_key(entry: str, expected: str) -> None:
+    text = f'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "proj"\n{entry}\n'
 
     with pytest.raises(PylockError) as info:
         parse_pylock(text, "pylock.ci.toml")
 
-    assert info.value.message.startswith(f"pylock.ci.toml: packages[0] (proj).{key}: ")
-    assert "does not build from source" in info.value.message
+    assert info.value.message.startswith(expected), info.value.message
+
+
+def test_a_missing_directory_is_named_with_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(SOURCES.replace("../proj", "gone"))
+
+    with pytest.raises(PylockError) as info:
+        requirements_from_pylock(path, target())
+
+    assert info.value.message.startswith(
+        f"{path}: packages[1] (local).directory.path: {tmp_path / 'gone'} is not a directory"
+    )
 
 
 HEAD = 'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "a"\n'

@@ -6,13 +6,15 @@ only :func:`read_pylock` and :func:`requirements_from_pylock` read the file.
 ``packaging.pylock`` does the standard's work: it validates the document and runs PEP 751's
 installation steps (the lock's ``requires-python`` and ``environments`` must hold for the
 target, packages whose ``marker`` does not hold are skipped, each remaining package installs its
-best wheel by the target's tag order). This module keeps what packaging lacks: pipseal's
-values (which ``commands/lock.py`` builds), the choice for a ``TargetEnvironment``, writing,
-pipseal's wording of every error, and its refusals. Building from a lock is not wired yet
-(requirements files and the command line build; a lock installs wheels), so a package that
-only offers an sdist here, a ``vcs`` or a ``directory`` entry is refused with a message
-naming the package; an ``archive`` is accepted when it is a wheel. Every problem in the file
-is reported with the file and the key (``pylock.toml: packages[2] (name).wheels[0].hashes: ...``).
+``vcs``, ``directory`` or ``archive`` entry, else its best wheel by the target's tag order, else
+its sdist). This module keeps what packaging lacks: pipseal's values (which
+``commands/lock.py`` builds), the choice for a ``TargetEnvironment`` and pip's
+``--no-binary``/``--only-binary``, writing, pipseal's wording of every error, and its refusals
+(a VCS other than git, a commit that is not a full hash, a subdirectory that leaves its tree).
+What is chosen becomes requirements the build stage knows (``pipeline/build.py``): an sdist or
+archive pinned by its digests, ``git+URL@commit-id``, a local directory (editable or not).
+Every problem in the file is reported with the file and the key
+(``pylock.toml: packages[2] (name).wheels[0].hashes: ...``).
 
 One idea, over 400 lines: PEP 751 as pipseal reads and writes it; most of the length is the
 translation of packaging's errors into those located messages.
@@ -25,8 +27,8 @@ import os
 import posixpath
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
@@ -47,8 +49,10 @@ if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
 
 __all__ = [
+    "LockedDirectory",
     "LockedFile",
     "LockedPackage",
+    "LockedVcs",
     "Pylock",
     "PylockError",
     "Selected",
@@ -63,6 +67,10 @@ __all__ = [
 #: The lock-version pipseal writes and the major version it reads.
 LOCK_VERSION = "1.0"
 _HEX = re.compile(r"^[0-9a-f]+$")
+#: A git commit's full name (SHA-1, or SHA-256 in a sha256 repository).
+_FULL_COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+#: Which kinds of file pip's --only-binary/--no-binary leave a project (``FormatControl.allowed``).
+Allowed = Callable[[str], frozenset[str]]
 
 
 class PylockError(RequirementsFileError):
@@ -83,6 +91,8 @@ class LockedFile:
     size: int | None
     hashes: tuple[Hash, ...]
     upload_time: datetime.datetime | None = None
+    #: An ``archive``'s project directory inside it.
+    subdirectory: str | None = None
 
     @property
     def sha256(self) -> str | None:
@@ -94,9 +104,33 @@ class LockedFile:
 
 
 @dataclass(frozen=True)
+class LockedVcs:
+    """A ``vcs`` entry: a git repository (``url``, or ``path`` relative to the lock file) at
+    exactly ``commit_id`` (a full commit hash); ``requested_revision`` is what was asked for
+    when locking, for the record."""
+
+    type: str
+    url: str | None
+    path: str | None
+    commit_id: str
+    requested_revision: str | None = None
+    subdirectory: str | None = None
+
+
+@dataclass(frozen=True)
+class LockedDirectory:
+    """A ``directory`` entry: a local project (``path`` as written, relative to the lock file),
+    built into a wheel, or installed in place when ``editable``."""
+
+    path: str
+    editable: bool = False
+    subdirectory: str | None = None
+
+
+@dataclass(frozen=True)
 class LockedPackage:
-    """One ``[[packages]]`` entry. ``name`` is canonical; sources other than files are refused
-    when parsing, so a package has wheels and/or an sdist, or an ``archive``."""
+    """One ``[[packages]]`` entry. ``name`` is canonical; a package has one source: a ``vcs``
+    checkout, a ``directory``, an ``archive``, or wheels and/or an sdist."""
 
     name: str
     version: str | None = None
@@ -106,6 +140,8 @@ class LockedPackage:
     sdist: LockedFile | None = None
     wheels: tuple[LockedFile, ...] = ()
     archive: LockedFile | None = None
+    vcs: LockedVcs | None = None
+    directory: LockedDirectory | None = None
 
 
 @dataclass(frozen=True)
@@ -127,13 +163,22 @@ class Pylock:
 
 @dataclass(frozen=True)
 class Selected:
-    """The file chosen for one package; ``url`` is absolute (a ``path`` made a ``file://`` URL
-    against the lock file's directory). ``position`` is the package's index in ``[[packages]]``."""
+    """What is installed for one package: a file (a wheel, the sdist, an archive), a checkout
+    or a directory. ``url`` is the requirement's: absolute (a ``path`` made a ``file://`` URL
+    against the lock file's directory), ``git+URL@commit-id[#subdirectory=...]`` for a
+    checkout. ``position`` is the package's index in ``[[packages]]``."""
 
     package: LockedPackage
-    file: LockedFile
+    source: LockedFile | LockedVcs | LockedDirectory
     url: str
     position: int
+
+    @property
+    def file(self) -> LockedFile:
+        """The chosen file (a ``vcs`` or ``directory`` entry has none: ValueError)."""
+        if not isinstance(self.source, LockedFile):
+            raise ValueError(f"{self.package.name} is installed from a source tree, not a file")
+        return self.source
 
 
 def is_pylock_path(path: str | os.PathLike[str]) -> bool:
@@ -151,8 +196,8 @@ def parse_pylock(text: str, filename: str = "pylock.toml") -> Pylock:
 
     ``packaging.pylock`` checks the document against PEP 751 (its errors are put in pipseal's
     words, ``<file>: packages[2] (name).wheels[0].hashes: <problem>``); pipseal then refuses
-    what it cannot install yet (``vcs`` and ``directory`` entries: they must be built) and
-    digests that are not hexadecimal, sizes below zero.
+    digests that are not hexadecimal, sizes below zero, a ``vcs`` that is not git or whose
+    ``commit-id`` is not a full commit hash, and a ``subdirectory`` that leaves its tree.
     """
     from packaging import pylock as standard
 
@@ -160,7 +205,6 @@ def parse_pylock(text: str, filename: str = "pylock.toml") -> Pylock:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PylockError(f"{filename}: not valid TOML: {exc}") from None
-    _refuse_source_trees(data, filename)
     _quiet_standard_logger()
     try:
         # PEP 751 names are normalized; pipseal has always read a lock that spells them freely.
@@ -191,25 +235,6 @@ def parse_pylock(text: str, filename: str = "pylock.toml") -> Pylock:
         default_groups=tuple(parsed.default_groups or ()),
         warnings=tuple(warnings),
     )
-
-
-def _refuse_source_trees(data: dict[str, Any], filename: str) -> None:
-    """A lock does not build yet: a ``vcs`` or ``directory`` entry is refused first, whatever
-    else the entry says."""
-    packages = data.get("packages")
-    for i, raw in enumerate(packages if isinstance(packages, list) else ()):
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            continue
-        for unsupported, why in (
-            ("vcs", "a version control checkout"),
-            ("directory", "a local source tree"),
-        ):
-            if unsupported in raw:
-                raise PylockError(
-                    f"{filename}: packages[{i}] ({raw['name']}).{unsupported}: {why} must be "
-                    "built, and pipseal does not build from source; lock this package from an "
-                    "index (wheels) instead"
-                )
 
 
 def _quiet_standard_logger() -> None:
@@ -252,7 +277,47 @@ def _package(package: standard_pylock.Package, raw: dict[str, Any], where: str) 
         sdist=None if package.sdist is None else _file(package.sdist, f"{where}.sdist"),
         wheels=tuple(_file(w, f"{where}.wheels[{i}]") for i, w in enumerate(package.wheels or ())),
         archive=None if package.archive is None else _file(package.archive, f"{where}.archive"),
+        vcs=None if package.vcs is None else _vcs(package.vcs, f"{where}.vcs"),
+        directory=None
+        if package.directory is None
+        else LockedDirectory(
+            path=package.directory.path,
+            editable=bool(package.directory.editable),
+            subdirectory=_subdirectory(package.directory.subdirectory, f"{where}.directory"),
+        ),
     )
+
+
+def _vcs(vcs: standard_pylock.PackageVcs, where: str) -> LockedVcs:
+    if vcs.type != "git":
+        raise PylockError(
+            f"{where}.type: pipseal checks out git repositories only, not {vcs.type!r}"
+        )
+    if not _FULL_COMMIT.match(vcs.commit_id.lower()):
+        raise PylockError(
+            f"{where}.commit-id: expected a full commit hash (40 hexadecimal digits), "
+            f"found {vcs.commit_id!r}"
+        )
+    if vcs.url is not None and "#" in vcs.url:
+        raise PylockError(f"{where}.url: a fragment ('#') has no place here: {vcs.url!r}")
+    return LockedVcs(
+        type=vcs.type,
+        url=vcs.url,
+        path=vcs.path,
+        commit_id=vcs.commit_id.lower(),
+        requested_revision=vcs.requested_revision,
+        subdirectory=_subdirectory(vcs.subdirectory, where),
+    )
+
+
+def _subdirectory(value: str | None, where: str) -> str | None:
+    """A ``subdirectory`` as written, refused when it would leave its tree."""
+    if value is None:
+        return None
+    parts = value.replace("\\", "/").split("/")
+    if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value) or ".." in parts:
+        raise PylockError(f"{where}.subdirectory: {value!r} leaves the project's tree")
+    return value
 
 
 def _file(
@@ -271,6 +336,7 @@ def _file(
             )
         hashes.append(Hash(algorithm.lower(), value.lower()))
     name = getattr(file, "name", None) or _location_name(file.url, file.path)
+    subdirectory = getattr(file, "subdirectory", None)
     return LockedFile(
         name=name,
         url=file.url,
@@ -278,6 +344,7 @@ def _file(
         size=file.size,
         hashes=tuple(sorted(hashes)),
         upload_time=file.upload_time,
+        subdirectory=_subdirectory(subdirectory, where),
     )
 
 
@@ -421,34 +488,60 @@ def read_pylock(path: str | os.PathLike[str]) -> Pylock:
 # -- choosing for a target: packaging.pylock's installation steps ---------------------------------
 
 
-def select(lock: Pylock, target: TargetEnvironment) -> tuple[Selected, ...]:
-    """PEP 751's installation steps for one target (``packaging.pylock.Pylock.select``): the
-    file of every package that applies.
+def select(
+    lock: Pylock, target: TargetEnvironment, allowed: Allowed | None = None
+) -> tuple[Selected, ...]:
+    """PEP 751's installation steps for one target (``packaging.pylock.Pylock.select``): what
+    to install for every package that applies.
 
-    Markers are evaluated in ``target.markers`` (with no extras and the lock's default groups);
-    among a package's wheels the one with the target's most preferred tag wins (``target.tags``;
-    ties by file name). Raises PylockError (naming the lock and the package) when the lock's
+    Markers are evaluated in ``target.markers`` (with no extras and the lock's default groups).
+    A ``vcs``, ``directory`` or ``archive`` entry is the package's source; else among its wheels
+    the one with the target's most preferred tag wins (``target.tags``; ties by file name), and
+    its sdist (to be built) when none fits. ``allowed`` is pip's ``--only-binary`` and
+    ``--no-binary`` for a name (``FormatControl.allowed``): a project allowed no wheel gets its
+    sdist; one allowed no sdist is refused rather than built (neither touches the other
+    sources, as in pip). Raises PylockError (naming the lock and the package) when the lock's
     Python or environments exclude the target, when a package's requires-python does, when two
-    entries of one name apply, or when a package has no wheel the target can use (pipseal does
-    not build an sdist, nor an archive that is not a wheel).
+    entries of one name apply, or when nothing of a package can be installed here.
     """
     from packaging import pylock as standard
 
     standard_lock, origin = _standard(lock)
+    kinds = allowed or (lambda _name: frozenset({"wheel", "sdist"}))
     result: list[Selected] = []
     try:
         for package, file in standard_lock.select(
-            environment=cast("Environment", target.markers), tags=target.tags
+            environment=cast("Environment", target.markers),
+            tags=target.tags,
+            prefer_sdist_predicate=lambda name: "wheel" not in kinds(name),
         ):
             position, ours = origin[id(package)]
-            if isinstance(file, standard.PackageWheel):
-                chosen = next(w for w in ours.wheels if w.name == file.filename)
-            elif isinstance(file, standard.PackageArchive) and _fits(ours.archive, target):
+            where = f"{lock.filename}: packages[{position}] ({ours.name})"
+            chosen: LockedFile | LockedVcs | LockedDirectory
+            if isinstance(file, standard.PackageVcs):
+                assert ours.vcs is not None
+                chosen = ours.vcs
+            elif isinstance(file, standard.PackageDirectory):
+                assert ours.directory is not None
+                chosen = ours.directory
+            elif isinstance(file, standard.PackageArchive):
                 assert ours.archive is not None
+                if ours.archive.is_wheel and not _fits(ours.archive, target):
+                    raise _no_wheel(ours, where)
                 chosen = ours.archive
-            else:  # an sdist, or an archive that is not a wheel for this target
-                raise _no_wheel(ours, f"{lock.filename}: packages[{position}] ({ours.name})")
-            result.append(Selected(ours, chosen, _absolute_url(chosen, lock.filename), position))
+            elif isinstance(file, standard.PackageWheel):
+                if "wheel" not in kinds(ours.name):
+                    raise PylockError(
+                        f"{where}: --no-binary refuses the wheels of {ours.name}, and the lock "
+                        "offers no sdist to build"
+                    )
+                chosen = next(w for w in ours.wheels if w.name == file.filename)
+            else:
+                assert ours.sdist is not None
+                if "sdist" not in kinds(ours.name):
+                    raise _no_wheel(ours, where, only_binary=True)
+                chosen = ours.sdist
+            result.append(Selected(ours, chosen, _source_url(chosen, lock.filename), position))
     except standard.PylockSelectError as exc:
         raise _select_error(str(exc), lock, target) from None
     return tuple(result)
@@ -482,7 +575,26 @@ def _standard(
             or None,
             "archive": None
             if package.archive is None
-            else standard.PackageArchive(**fields(package.archive)),
+            else standard.PackageArchive(
+                **fields(package.archive), subdirectory=package.archive.subdirectory
+            ),
+            "vcs": None
+            if package.vcs is None
+            else standard.PackageVcs(
+                type=package.vcs.type,
+                url=package.vcs.url,
+                path=package.vcs.path,
+                requested_revision=package.vcs.requested_revision,
+                commit_id=package.vcs.commit_id,
+                subdirectory=package.vcs.subdirectory,
+            ),
+            "directory": None
+            if package.directory is None
+            else standard.PackageDirectory(
+                path=package.directory.path,
+                editable=package.directory.editable or None,
+                subdirectory=package.directory.subdirectory,
+            ),
         }
 
     packages = [
@@ -521,18 +633,19 @@ def _fits(file: LockedFile | None, target: TargetEnvironment) -> bool:
     return any(target.tag_priority(t) is not None for t in tags)
 
 
-def _no_wheel(package: LockedPackage, where: str) -> PylockError:
-    if package.archive is not None and not package.archive.is_wheel:
-        return PylockError(
-            f"{where}: the archive {package.archive.name} is not a wheel, and pipseal does "
-            "not build from source"
-        )
+def _no_wheel(package: LockedPackage, where: str, *, only_binary: bool = False) -> PylockError:
     candidates = [package.archive] if package.archive is not None else list(package.wheels)
     offered = ", ".join(w.name for w in candidates) or "no wheels"
-    sdist = f" and the sdist {package.sdist.name}" if package.sdist is not None else ""
+    if only_binary:
+        assert package.sdist is not None
+        return PylockError(
+            f"{where}: no wheel of {package.name} fits this environment (the lock offers "
+            f"{offered}), and --only-binary refuses to build its sdist {package.sdist.name}",
+            hint="lock again on (or for) this platform and Python, or allow the sdist",
+        )
     return PylockError(
         f"{where}: no wheel of {package.name} fits this environment (the lock offers {offered}"
-        f"{sdist}; pipseal does not build from source)",
+        " and no sdist)",
         hint="lock again on (or for) this platform and Python",
     )
 
@@ -571,47 +684,90 @@ def _select_error(message: str, lock: Pylock, target: TargetEnvironment) -> Pylo
 
 def _absolute_url(file: LockedFile, lock_filename: str) -> str:
     if file.path is not None:
-        path = Path(file.path)
-        if not path.is_absolute():
-            path = Path(lock_filename).absolute().parent / path
-        return Path(os.path.normpath(path)).as_uri()
+        return _local_path(file.path, lock_filename).as_uri()
     assert file.url is not None
     return file.url
 
 
-def requirements_from_pylock(
-    path: str | os.PathLike[str], target: TargetEnvironment
-) -> tuple[ParsedRequirement, ...]:
-    """The lock's choice for a target as URL requirements pinned by their digests.
+def _local_path(path: str, lock_filename: str) -> Path:
+    """A ``path`` of the lock: absolute, or relative to the lock file's directory."""
+    found = Path(path)
+    if not found.is_absolute():
+        found = Path(lock_filename).absolute().parent / found
+    return Path(os.path.normpath(found))
 
-    One ``name @ url`` requirement per package that applies, carrying the file's sha256 (and its
-    sha384/sha512 when given): installed with ``--no-deps`` semantics in hash-checking mode, no
-    resolution. Each requirement's location is the lock file and the line of its
-    ``[[packages]]`` header, so pip's "(from -r pylock.toml (line N))" points at it.
+
+def _source_url(source: LockedFile | LockedVcs | LockedDirectory, lock_filename: str) -> str:
+    """The URL a requirement on ``source`` names (pip's ``package_*_requirement_url``)."""
+    if isinstance(source, LockedFile):
+        url = _absolute_url(source, lock_filename)
+        return url if source.subdirectory is None else f"{url}#subdirectory={source.subdirectory}"
+    if isinstance(source, LockedVcs):
+        base = source.url if source.url is not None else None
+        if base is None:
+            assert source.path is not None
+            base = _local_path(source.path, lock_filename).as_uri()
+        url = f"{source.type}+{base}@{source.commit_id}"
+        return url if source.subdirectory is None else f"{url}#subdirectory={source.subdirectory}"
+    return _directory(source, lock_filename).as_uri()
+
+
+def _directory(source: LockedDirectory, lock_filename: str) -> Path:
+    directory = _local_path(source.path, lock_filename)
+    if source.subdirectory is not None:
+        directory = Path(os.path.normpath(directory / source.subdirectory))
+    return directory
+
+
+def requirements_from_pylock(
+    path: str | os.PathLike[str], target: TargetEnvironment, allowed: Allowed | None = None
+) -> tuple[ParsedRequirement, ...]:
+    """The lock's choice for a target (``select``) as URL requirements.
+
+    One ``name @ url`` requirement per package that applies: a file (wheel, sdist, archive)
+    carries its sha256 (and its sha384/sha512 when given), checked before anything of it runs;
+    a checkout is ``git+URL@commit-id`` (the build stage checks out exactly that commit); a
+    directory is its ``file:`` URL, editable when the entry says so. They are installed with
+    ``--no-deps`` semantics, no resolution. Each requirement's location is the lock file and
+    the line of its ``[[packages]]`` header, so pip's "(from -r pylock.toml (line N))" points
+    at it.
     """
     shown = os.fspath(path)
     lock = read_pylock(path)
     lines = _package_lines(Path(path).read_text(encoding="utf-8"))
     found: list[ParsedRequirement] = []
-    for s in select(lock, target):
-        hashes = tuple(h for h in s.file.hashes if h.algorithm in OPTION_ALGORITHMS)
-        if not hashes:
-            algorithms = ", ".join(h.algorithm for h in s.file.hashes)
-            raise PylockError(
-                f"{shown}: packages[{s.position}] ({s.package.name}): {s.file.name} has no "
-                f"digest pipseal checks (it has {algorithms}; it needs one of "
-                f"{', '.join(OPTION_ALGORITHMS)})"
-            )
+    for s in select(lock, target, allowed):
+        where = f"{shown}: packages[{s.position}] ({s.package.name})"
         lineno = lines[s.position] if s.position < len(lines) else 0
-        found.append(
-            ParsedRequirement(
-                text=f"{s.package.name} @ {s.url}",
-                name=s.package.name,
-                url=s.url,
-                hashes=hashes,
-                location=Location(shown, lineno),
-            )
+        requirement = ParsedRequirement(
+            text=f"{s.package.name} @ {s.url}",
+            name=s.package.name,
+            url=s.url,
+            location=Location(shown, lineno),
         )
+        source = s.source
+        if isinstance(source, LockedDirectory):
+            directory = _directory(source, shown)
+            if not directory.is_dir():
+                raise PylockError(f"{where}.directory.path: {directory} is not a directory")
+            found.append(replace(requirement, editable=source.editable))
+            continue
+        if isinstance(source, LockedVcs):
+            found.append(requirement)
+            continue
+        if source.subdirectory is not None:
+            raise PylockError(
+                f"{where}.archive.subdirectory: pipseal does not build a project from a "
+                f"subdirectory of an archive ({source.subdirectory!r})"
+            )
+        hashes = tuple(h for h in source.hashes if h.algorithm in OPTION_ALGORITHMS)
+        if not hashes:
+            algorithms = ", ".join(h.algorithm for h in source.hashes)
+            raise PylockError(
+                f"{where}: {source.name} has no digest pipseal checks (it has {algorithms}; "
+                f"it needs one of {', '.join(OPTION_ALGORITHMS)})"
+            )
+        found.append(replace(requirement, hashes=hashes))
     return tuple(found)
 
 
@@ -630,6 +786,8 @@ def pinned_requirements(path: str | os.PathLike[str]) -> tuple[ParsedRequirement
         files = [*package.wheels, *((package.sdist,) if package.sdist else ())]
         if package.archive is not None:
             files.append(package.archive)
+        if not files:
+            continue  # a checkout or a directory: no file an index publishes
         hashes = tuple(
             sorted({h for f in files for h in f.hashes if h.algorithm in OPTION_ALGORITHMS})
         )
@@ -697,6 +855,31 @@ def _inline_file(file: LockedFile) -> str:
         parts.append(f"size = {file.size}")
     hashes = ", ".join(f"{_key(h.algorithm)} = {_string(h.hexdigest)}" for h in file.hashes)
     parts.append(f"hashes = {{ {hashes} }}")
+    if file.subdirectory is not None:
+        parts.append(f"subdirectory = {_string(file.subdirectory)}")
+    return "{ " + ", ".join(parts) + " }"
+
+
+def _inline_vcs(vcs: LockedVcs) -> str:
+    parts = [f"type = {_string(vcs.type)}"]
+    if vcs.url is not None:
+        parts.append(f"url = {_string(vcs.url)}")
+    if vcs.path is not None:
+        parts.append(f"path = {_string(vcs.path)}")
+    if vcs.requested_revision is not None:
+        parts.append(f"requested-revision = {_string(vcs.requested_revision)}")
+    parts.append(f"commit-id = {_string(vcs.commit_id)}")
+    if vcs.subdirectory is not None:
+        parts.append(f"subdirectory = {_string(vcs.subdirectory)}")
+    return "{ " + ", ".join(parts) + " }"
+
+
+def _inline_directory(directory: LockedDirectory) -> str:
+    parts = [f"path = {_string(directory.path)}"]
+    if directory.editable:
+        parts.append("editable = true")
+    if directory.subdirectory is not None:
+        parts.append(f"subdirectory = {_string(directory.subdirectory)}")
     return "{ " + ", ".join(parts) + " }"
 
 
@@ -727,6 +910,10 @@ def render(lock: Pylock) -> str:
             lines.append(f"requires-python = {_string(str(package.requires_python))}")
         if package.index is not None:
             lines.append(f"index = {_string(package.index)}")
+        if package.vcs is not None:
+            lines.append(f"vcs = {_inline_vcs(package.vcs)}")
+        if package.directory is not None:
+            lines.append(f"directory = {_inline_directory(package.directory)}")
         if package.archive is not None:
             lines.append(f"archive = {_inline_file(package.archive)}")
         if package.sdist is not None:

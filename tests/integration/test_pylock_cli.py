@@ -175,20 +175,6 @@ def test_sync_refuses_what_is_not_a_lock(run_pipseal: RunPipseal, tmp_path: Path
     assert "sync installs from lock files" in result.stderr
 
 
-def test_a_lock_with_a_source_tree_is_refused_naming_it(
-    run_pipseal: RunPipseal, venv: Venv, tmp_path: Path
-) -> None:
-    path = tmp_path / "pylock.toml"
-    path.write_text(
-        'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "proj"\n'
-        'directory = { path = "." }\n'
-    )
-    target = inspect_interpreter(str(venv.python))
-
-    with pytest.raises(Exception, match=r"pylock.toml: packages\[0\] \(proj\)\.directory"):
-        requirements_from_pylock(path, target)
-
-
 # -- locks written by pip and uv ---------------------------------------------------------------
 
 

@@ -99,8 +99,10 @@ def checkout_vcs(url: str, dest: Path) -> tuple[SourceTree, str]:
 
 def _resolve(repo: Path, rev: str) -> str | None:
     """The commit ``rev`` names: a remote branch first (a clone has no local ones but the
-    default), then a tag or commit."""
-    for candidate in (f"origin/{rev}", rev):
+    default), then a tag or commit; a full commit hash names that commit only (a branch
+    that happens to bear its name does not stand in for it)."""
+    candidates = (rev,) if _FULL_COMMIT.match(rev) else (f"origin/{rev}", rev)
+    for candidate in candidates:
         done = _git(
             ["rev-parse", "-q", "--verify", f"{candidate}^{{commit}}"], repo, "", check=False
         )

@@ -3,9 +3,14 @@
 The lock names, for every distribution the resolution chose, every file its release publishes
 on the index the chosen file came from (all wheels and the sdist) with url, size and sha256, so
 other platforms find their wheel in it too. A file whose index publishes no sha256 is
-downloaded (through the cache) and hashed. The resolution is for one target, so the lock says
-which Python it holds for (``requires-python``) and carries no markers. The output is
-deterministic: packages and files sorted by name, no timestamps.
+downloaded (through the cache) and hashed. A release with only an sdist is resolved through
+the build stage (its static PKG-INFO, else its backend's metadata), as install does. A direct
+reference is locked as pip 26.3's ``pip lock`` locks it (built first, for its dependencies):
+a local project as a ``directory`` (its path relative to the lock file, ``editable``), a git
+link as a ``vcs`` entry at the commit it resolved to (``requested-revision`` kept), an archive
+URL or file as an ``archive`` with its sha256; none carries a version. The resolution is for
+one target, so the lock says which Python it holds for (``requires-python``) and carries no
+markers. The output is deterministic: packages and files sorted by name, no timestamps.
 
 The install side (``-r pylock.toml`` as URL requirements pinned by digest, installed without
 resolution) is ``pipeline.request.read_locked_request``.
@@ -14,6 +19,7 @@ resolution) is ``pipeline.request.read_locked_request``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +34,7 @@ from pipseal.pipeline.request import effective_index, read_request
 from pipseal.pipeline.session import Machinery, index_urls
 
 if TYPE_CHECKING:
+    from pipseal.build import FillBuildEnv
     from pipseal.index.files import IndexFile
     from pipseal.pylock import LockedFile, LockedPackage, Pylock
     from pipseal.resolve.resolution import ResolvedDist
@@ -61,6 +68,7 @@ def run(options: LockOptions, reporter: Reporter) -> LockResult:
     """Resolve the request for the target and write the lock; raise PipsealError on problems."""
     from pipseal.candidates import FormatControl
     from pipseal.environment import find_target_python, inspect_interpreter
+    from pipseal.pipeline.build import BuildStage
     from pipseal.pylock import LOCK_VERSION, Pylock, render
     from pipseal.resolve import resolve
 
@@ -72,8 +80,25 @@ def run(options: LockOptions, reporter: Reporter) -> LockResult:
     target = inspect_interpreter(python)
     request = parsed.for_target(target.markers)
     machinery = Machinery(common, reporter)
+
+    def fill() -> FillBuildEnv:
+        from pipseal.commands.buildenv import InstallingFill
+
+        return InstallingFill(
+            common, reporter, hash_mode=request.hash_mode, requirements=request.requirements
+        )
+
+    stage = BuildStage(machinery, target, reporter, request, fill)
+    # An sdist is a candidate when no wheel fits: its metadata comes from the build stage.
+    machinery.sdist_metadata = stage.metadata
+    base = Path.cwd() if options.output == STDOUT else Path(options.output).absolute().parent
     try:
         with machinery.cache.lock(exclusive=False):
+            direct: dict[str, bytes] = {}
+            if stage.needed(request):
+                # A direct reference is built, for its metadata; the lock records its source.
+                built = stage.requirements(request)
+                request, direct = built.request, dict(built.direct_urls)
             hashes: dict[str, Hashes] = {}
             for r in request.requirements:
                 if r.canonical_name and r.hashes:
@@ -91,9 +116,10 @@ def run(options: LockOptions, reporter: Reporter) -> LockResult:
             for warning in resolution.warnings:
                 reporter.warn(warning)
             machinery.report_warnings()
-            packages, hashed = _packages(resolution.dists, machinery, common)
+            packages, hashed = _packages(resolution.dists, machinery, common, direct, base)
     finally:
         machinery.close()
+        stage.close()
     version = target.version
     lock = Pylock(
         filename=options.output,
@@ -113,9 +139,15 @@ def _single_python(version: tuple[int, int, int]) -> SpecifierSet:
 
 
 def _packages(
-    dists: tuple[ResolvedDist, ...], machinery: Machinery, common: CommonOptions
+    dists: tuple[ResolvedDist, ...],
+    machinery: Machinery,
+    common: CommonOptions,
+    direct: Mapping[str, bytes],
+    base: Path,
 ) -> tuple[tuple[LockedPackage, ...], int]:
-    """A package entry per distribution, files without a published sha256 downloaded to hash."""
+    """A package entry per distribution, files without a published sha256 downloaded to hash;
+    those built from a direct reference (``direct``: their ``direct_url.json`` by canonical
+    name) as the source they came from, paths relative to ``base``."""
     from pipseal.fetch.source import ArchiveSource
     from pipseal.pylock import LockedPackage
     from pipseal.redaction import Url
@@ -123,8 +155,12 @@ def _packages(
     # Keyed as IndexFile.source names an index (redacted), valued as a lock stores it.
     indexes = {str(link): link.stored for link in map(Url, index_urls(common))}
     per_dist: list[tuple[ResolvedDist, list[IndexFile]]] = []
+    packages = []
     for dist in dists:
         assert dist.file is not None  # nothing installed is kept: ``installed`` was empty
+        if dist.name in direct:
+            packages.append(_direct_package(dist.name, direct[dist.name], base))
+            continue
         per_dist.append((dist, _release_files(dist, machinery)))
     unhashed = sorted(
         {
@@ -141,7 +177,6 @@ def _packages(
         if isinstance(got, PipsealError):
             raise got
         digests[f.url] = (got.sha256, got.size)
-    packages = []
     for dist, files in per_dist:
         assert dist.file is not None
         wheels = tuple(
@@ -169,6 +204,51 @@ def _packages(
             )
         )
     return tuple(sorted(packages, key=lambda p: p.name)), len(unhashed)
+
+
+def _direct_package(name: str, record: bytes, base: Path) -> LockedPackage:
+    """The entry of a distribution built from a direct reference, from its PEP 610 record
+    (pip's ``_pylock_package_from_install_requirement``)."""
+    import json
+    import os
+    import posixpath
+    import urllib.parse
+
+    from pipseal.fileurl import url2pathname
+    from pipseal.pylock import LockedDirectory, LockedFile, LockedPackage, LockedVcs
+    from pipseal.redaction import strip_userinfo
+
+    info = json.loads(record)
+    url: str = info["url"]
+    subdirectory = info.get("subdirectory")
+    if "vcs_info" in info:
+        vcs = info["vcs_info"]
+        return LockedPackage(
+            name=name,
+            vcs=LockedVcs(
+                type=vcs["vcs"],
+                url=strip_userinfo(url),
+                path=None,
+                commit_id=vcs["commit_id"],
+                requested_revision=vcs.get("requested_revision"),
+                subdirectory=subdirectory,
+            ),
+        )
+    if "dir_info" in info:
+        path = Path(url2pathname(urllib.parse.urlsplit(url).path))
+        relative = Path(os.path.relpath(path, base)).as_posix()
+        editable = bool(info["dir_info"].get("editable"))
+        return LockedPackage(name=name, directory=LockedDirectory(relative, editable, subdirectory))
+    sha256 = info["archive_info"]["hashes"]["sha256"]
+    archive = LockedFile(
+        name=urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(url).path)),
+        url=strip_userinfo(url),
+        path=None,
+        size=None,
+        hashes=(Hash("sha256", sha256),),
+        subdirectory=subdirectory,
+    )
+    return LockedPackage(name=name, archive=archive)
 
 
 def _release_files(dist: ResolvedDist, machinery: Machinery) -> list[IndexFile]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +46,8 @@ __all__ = ["BuildStage", "Builder", "BuiltRequest", "IndexBuilds", "build_requir
 
 #: What needs building, by ``ParsedRequirement.link_kind``.
 SOURCE_KINDS = frozenset({"directory", "vcs", "sdist"})
+#: A git commit's full name (SHA-1, or SHA-256).
+_FULL_COMMIT = re.compile(r"^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$")
 
 
 @runtime_checkable
@@ -455,6 +458,20 @@ def refuse_unhashable(sources: Sequence[ParsedRequirement]) -> None:
         raise HashCheckFailed("\n".join(parts))
 
 
+def _check_commit(r: ParsedRequirement, commit: str) -> None:
+    """A link that names a full commit hash (a lock's ``commit-id``) must have been checked out
+    at exactly that commit."""
+    from pipseal.build.vcs import VcsUrl
+
+    assert r.url is not None
+    rev = VcsUrl.parse(r.url).rev or ""
+    if _FULL_COMMIT.match(rev) and commit.lower() != rev.lower():
+        raise PipsealError(
+            f"{r.location}: {_redacted(r.url)} was checked out at commit {commit}, not at the "
+            f"commit {rev} it names"
+        )
+
+
 def build_requirements(
     request: TargetRequest,
     builder: Builder,
@@ -505,6 +522,7 @@ def build_requirements(
             record = directory_url_json(r.url, editable=r.editable)
         elif kind == "vcs":
             wheel, commit = builder.vcs(r.url, r.name, r.config_settings)
+            _check_commit(r, commit)
             record = vcs_url_json(r.url, commit)
         else:
             archive = archives[id(r)]

@@ -137,26 +137,38 @@ _Options = TypeVar("_Options", InstallOptions, DownloadOptions)
 
 def read_locked_request(options: _Options, target: TargetEnvironment) -> tuple[Request, _Options]:
     """``read_request`` where each ``-r`` file named as a lock (``pylock.toml``,
-    ``pylock.NAME.toml``) gives the lock's choice for ``target`` instead: URL requirements pinned
-    by digest. With a lock, hash-checking mode is on and the options come back with ``no_deps``
-    set (a lock is already the whole set: nothing is resolved). Without one, this is
+    ``pylock.NAME.toml``) gives the lock's choice for ``target`` instead: URL requirements (files
+    pinned by digest, checkouts at their commit, directories), under the command line's
+    ``--only-binary``/``--no-binary``. The options come back with ``no_deps`` set (a lock is
+    already the whole set: nothing is resolved). Hash-checking mode follows pip's rule: on as
+    soon as a requirement carries a hash (a lock's files do) unless ``--no-require-hashes``;
+    so a lock that mixes files with checkouts or directories needs ``--no-require-hashes`` (the
+    files' digests are checked all the same), as with pip. Without a lock, this is
     ``read_request(options.request)`` and ``options`` unchanged.
     """
     if not any(str(p).endswith(".toml") for p in options.request.requirement_files):
         return read_request(options.request), options  # no lock: pylock.py is not even loaded
+    from pipseal.candidates import FormatControl
     from pipseal.pylock import is_pylock_path, requirements_from_pylock
 
     locks = [p for p in options.request.requirement_files if is_pylock_path(p)]
     if not locks:
         return read_request(options.request), options
+    index = options.common.index
+    allowed = FormatControl(index.only_binary, index.no_binary).allowed
     others = tuple(p for p in options.request.requirement_files if not is_pylock_path(p))
-    locked = tuple(r for path in locks for r in requirements_from_pylock(path, target))
+    locked = tuple(r for path in locks for r in requirements_from_pylock(path, target, allowed))
     rest = replace(options.request, requirement_files=others)
-    if rest.requirements or rest.requirement_files or rest.constraint_files:
+    hashed = any(r.hashes for r in locked) and not options.request.no_require_hashes
+    if rest.requirements or rest.requirement_files or rest.constraint_files or rest.editables:
         base = read_request(rest)
-        request = replace(base, requirements=locked + base.requirements, hash_mode=True)
+        request = replace(
+            base, requirements=locked + base.requirements, hash_mode=base.hash_mode or hashed
+        )
     else:
-        request = Request(locked, (), RequirementsOptions(), True)
+        request = Request(
+            locked, (), RequirementsOptions(), hashed or options.request.require_hashes
+        )
     if not request.requirements:
         raise PipsealError(
             f"{', '.join(locks)}: no package of the lock applies to this environment"
