@@ -7,15 +7,14 @@ read in pieces and the process killed as soon as it says more than any honest an
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     import subprocess
 
-# subprocess, signal and threading are imported where a probe runs: the commands that read an
-# environment import this module for INSPECT_SCRIPT alone (part of the remembered answer's key).
+# subprocess, signal, threading and contextlib are imported where a probe runs: the commands that
+# read an environment import this module for INSPECT_SCRIPT alone (the remembered answer's key).
 
 __all__ = ["INSPECT_OUTPUT_LIMIT", "INSPECT_SCRIPT", "ProbeFailed", "kill_group", "read_bounded"]
 
@@ -124,6 +123,7 @@ class ProbeFailed(Exception):
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill ``process`` and whatever it started (it leads its own session: ``start_new_session``):
     a shell script's child holding the pipes open must not outlive it."""
+    import contextlib
     import signal
 
     if os.name == "posix":

@@ -128,6 +128,8 @@ def test_list_is_pips(mixed: Venv, run_pipseal: RunPipseal, options: list[str]) 
 #: What the commands that only read an environment must not import (start-up time, issue 14:
 #: ``list`` within twice ``uv pip list``): each costs more than reading a hundred distributions.
 NOT_FOR_READING = {
+    "argparse",  # cli.quickargs parses a plain command line
+    "gettext",
     "email",
     "packaging.tags",
     "packaging.utils",

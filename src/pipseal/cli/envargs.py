@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-
-from pipseal.cli.options import add_general, cache_dir_path
+from pipseal.cli.cachedir import cache_dir_path
 from pipseal.commands.installed import Installed, read_installed
 from pipseal.config import load_config
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
 
 def add_environment(p: argparse.ArgumentParser, *, path: bool) -> None:
-    """``--python`` (and pip's ``--path`` where pip has it), then the general options."""
+    """``--python`` (and pip's ``--path`` where pip has it), then the general options (the
+    same as ``cli.quickargs.environment``)."""
+    from pipseal.cli.options import add_general
+
     p.add_argument(
         "--python",
         metavar="PATH",
@@ -29,7 +35,7 @@ def add_environment(p: argparse.ArgumentParser, *, path: bool) -> None:
     add_general(p)
 
 
-def installed_from(args: argparse.Namespace, command: str) -> Installed:
+def installed_from(args: Any, command: str) -> Installed:
     """The environment the arguments name (see ``commands.installed.read_installed``)."""
     # load_config, not cli.common's config_for: cli.common imports every command's options.
     config = load_config(command, isolated=bool(getattr(args, "isolated", False)))

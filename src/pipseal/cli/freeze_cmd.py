@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pipseal.cli.envargs import add_environment, installed_from
+from pipseal.cli.quickargs import Opt, environment
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
+
+
+#: The options of ``register``'s parser, for ``cli.quickargs`` (a test keeps them equal).
+QUICK = (
+    Opt(("-r", "--requirement"), "requirements", "append", ()),
+    Opt(("-l", "--local"), "local", "true", False),
+    Opt(("--all",), "freeze_all", "true", False),
+    Opt(("--exclude-editable",), "exclude_editable", "true", False),
+    Opt(("--exclude",), "excludes", "append", ()),
+    Opt(("--hashes",), "hashes", "true", False),
+    *environment(path=True),
+)
 
 
 def register(sub: Any) -> None:
