@@ -88,8 +88,8 @@ def handle(args: argparse.Namespace) -> int:
         ),
         (version[0], version[1]),
     )
-    for warning in result.warnings:
-        print(f"WARNING: {warning}", file=sys.stderr)
+    for line in result.warnings:
+        print(line, file=sys.stderr)
     for line in result.lines:
         sys.stdout.write(line + "\n")
     if result.unhashed:
