@@ -169,8 +169,8 @@ def _hg_source(location: str) -> tuple[str, str, str | None]:
 
 
 def _bzr_source(location: str) -> tuple[str, str, str | None]:
-    for line in _run("bzr", location, "info").splitlines():
-        line = line.strip()
+    for text in _run("bzr", location, "info").splitlines():
+        line = text.strip()
         for lead in ("checkout of branch: ", "parent branch: "):
             if line.startswith(lead):
                 repo = line.split(lead)[1]
@@ -237,9 +237,9 @@ def _svn_source(location: str) -> tuple[str, str, str | None]:
         if not os.path.exists(os.path.join(base, ".svn", "entries")):
             continue
         dir_url, local = _svn_url_rev(base)
-        if base == location:
-            base = f"{dir_url}/"
-        elif not dir_url or not dir_url.startswith(base):
+        # pip compares a subdirectory's URL with its path here (it keeps the root's URL in
+        # the loop variable, which the next step replaces): only the root's revision counts.
+        if base != location and (not dir_url or not dir_url.startswith(base)):
             dirs[:] = []
             continue
         revision = max(revision, local)
