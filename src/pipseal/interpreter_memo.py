@@ -50,6 +50,14 @@ def _libc() -> str:
     return str(os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else "")
 
 
+#: The environment variables the answer's user site depends on (site.py reads them).
+_USER_SITE_VARIABLES = ("PYTHONUSERBASE", "PYTHONNOUSERSITE", "HOME", "APPDATA")
+
+
+def _user_site_environment() -> str:
+    return "\n".join(f"{name}={os.environ.get(name, '')}" for name in _USER_SITE_VARIABLES)
+
+
 def memo_key(python: str, target: str | None, prefix: str | None) -> str | None:
     """The key of ``python``'s answer (for ``--target``/``--prefix`` directories, if given);
     None when the interpreter cannot be looked at."""
@@ -63,6 +71,7 @@ def memo_key(python: str, target: str | None, prefix: str | None) -> str | None:
             packaging.__version__,
             INSPECT_SCRIPT,
             _libc(),
+            _user_site_environment(),
         ]
         cfg = os.path.join(os.path.dirname(os.path.dirname(python)), "pyvenv.cfg")
         try:
@@ -100,6 +109,7 @@ def venv_key(python: str) -> str | None:
         packaging.__version__,
         INSPECT_SCRIPT,
         _libc(),
+        _user_site_environment(),
         "\n".join(lines),
     ]
     return _sha256_hex("\0".join(parts))
@@ -116,7 +126,19 @@ def relocated(answer: Any, new_prefix: str) -> Any | None:
         if text != old and not text.startswith(old + os.sep):
             return None
         scheme[name] = new_prefix + text[len(old) :]
-    return {**answer, "prefix": new_prefix, "scheme": scheme}
+    moved = {**answer, "prefix": new_prefix, "scheme": scheme}
+    listing = answer.get("listing")
+    if isinstance(listing, dict):
+        # The venv's own site directory moves; the base's (include-system-site-packages) not.
+        moved["listing"] = {
+            **listing,
+            "site_packages": [
+                new_prefix + str(p)[len(old) :] if str(p).startswith(old + os.sep) else str(p)
+                for p in listing.get("site_packages", ())
+            ],
+            "real_prefix": os.path.normcase(os.path.realpath(new_prefix)),
+        }
+    return moved
 
 
 def remembered(python: str, memo_dir: str | os.PathLike[str]) -> Any:

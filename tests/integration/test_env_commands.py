@@ -311,13 +311,6 @@ def test_bad_input_is_one_line(
     assert message in result.stderr.splitlines()[0]
 
 
-def test_no_environment_is_one_line(run_pipseal: RunPipseal) -> None:
-    result = run_pipseal("list")
-    assert result.returncode != 0
-    assert result.stderr.startswith("ERROR: no virtual environment is active")
-    assert "Traceback" not in result.stderr
-
-
 def test_outdated_and_uptodate_ask_the_index_as_pip_does(
     venv: Venv, index_server: IndexServer, wheel_dir: Path, run_pipseal: RunPipseal
 ) -> None:

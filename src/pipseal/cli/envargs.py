@@ -21,7 +21,7 @@ def add_environment(p: argparse.ArgumentParser, *, path: bool) -> None:
         "--python",
         metavar="PATH",
         help="The interpreter (or virtual environment) to look at; "
-        "default: the active virtual environment.",
+        "default: the active virtual environment, else the interpreter pipseal runs in.",
     )
     if path:
         p.add_argument(
@@ -38,5 +38,12 @@ def add_environment(p: argparse.ArgumentParser, *, path: bool) -> None:
 def installed_from(args: Any, command: str) -> Installed:
     """The environment the arguments name (see ``commands.installed.read_installed``)."""
     # load_config, not cli.common's config_for: cli.common imports every command's options.
+    paths = getattr(args, "path", ())
+    local, user = bool(getattr(args, "local", False)), bool(getattr(args, "user", False))
+    if paths and (local or user):
+        from pipseal.errors import UsageError
+
+        raise UsageError("Cannot combine '--path' with '--user' or '--local'")
     config = load_config(command, isolated=bool(getattr(args, "isolated", False)))
-    return read_installed(args.python, getattr(args, "path", ()), cache_dir_path(args, config))
+    cache_dir = cache_dir_path(args, config)
+    return read_installed(args.python, paths, cache_dir, local=local, user=user)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 QUICK = (
     Opt(("-r", "--requirement"), "requirements", "append", ()),
     Opt(("-l", "--local"), "local", "true", False),
+    Opt(("--user",), "user", "true", False),
     Opt(("--all",), "freeze_all", "true", False),
     Opt(("--exclude-editable",), "exclude_editable", "true", False),
     Opt(("--exclude",), "excludes", "append", ()),
@@ -42,7 +43,13 @@ def register(sub: Any) -> None:
         "output. This option can be used multiple times.",
     )
     p.add_argument(
-        "-l", "--local", action="store_true", help="Accepted for pip; a venv is always local."
+        "-l",
+        "--local",
+        action="store_true",
+        help="If in a virtualenv that has global access, do not list globally-installed packages.",
+    )
+    p.add_argument(
+        "--user", action="store_true", help="Only output packages installed in user-site."
     )
     p.add_argument(
         "--all",

@@ -21,6 +21,7 @@ QUICK = (
     Opt(("-u", "--uptodate"), "uptodate", "true", False),
     Opt(("-e", "--editable"), "editable", "true", False),
     Opt(("-l", "--local"), "local", "true", False),
+    Opt(("--user",), "user", "true", False),
     Opt(("--format",), "list_format", "value", "columns", ("columns", "freeze", "json")),
     Opt(("--not-required",), "not_required", "true", False),
     Opt(("--exclude-editable",), "include_editable", "false", True),
@@ -41,7 +42,13 @@ def register(sub: Any) -> None:
     p.add_argument("-u", "--uptodate", action="store_true", help="List uptodate packages.")
     p.add_argument("-e", "--editable", action="store_true", help="List editable projects.")
     p.add_argument(
-        "-l", "--local", action="store_true", help="Accepted for pip; a venv is always local."
+        "-l",
+        "--local",
+        action="store_true",
+        help="If in a virtualenv that has global access, do not list globally-installed packages.",
+    )
+    p.add_argument(
+        "--user", action="store_true", help="Only output packages installed in user-site."
     )
     p.add_argument(
         "--format",
