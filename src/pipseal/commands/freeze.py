@@ -32,7 +32,7 @@ DEV_NAMES = frozenset({"pip", "setuptools", "distribute", "wheel"})
 DEV_NAMES_312 = frozenset({"pip"})
 
 #: pip's ``COMMENT_RE``: a comment starts a line or follows whitespace.
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+_COMMENT = r"(^|\s+)#.*$"  # compiled when a requirements file is read (start-up time)
 #: Lines pip copies from a ``-r`` file as they are (once each).
 _OPTION_PREFIXES = (
     "-r",
@@ -218,7 +218,7 @@ def _in_file_order(files: Sequence[str], frozen: dict[str, _Frozen]) -> tuple[li
             if canonical not in frozen:
                 if not seen_in.get(name):
                     warnings.append(
-                        f"Requirement file [{path}] contains {_COMMENT.sub('', line).strip()}, "
+                        f"Requirement file [{path}] contains {re.sub(_COMMENT, '', line).strip()}, "
                         f"but package {name!r} is not installed"
                     )
                 else:
@@ -253,7 +253,7 @@ def _requirement_name(line: str, where: str) -> str | None:
         target = line[2:] if line.startswith("-e") else line[len("--editable") :]
         egg = re.search(r"#egg=([A-Za-z0-9][A-Za-z0-9._-]*)", target)
         return egg.group(1) if egg else None
-    text = _COMMENT.sub("", line).strip()
+    text = re.sub(_COMMENT, "", line).strip()
     # Per-requirement options (--hash ...) are not part of the name.
     text = re.split(r"\s+--?[a-z]", text, maxsplit=1)[0].strip()
     try:
