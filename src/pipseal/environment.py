@@ -71,6 +71,10 @@ class TargetEnvironment:
     scheme: Mapping[str, str] = field(hash=False)
     prefix: str
     is_virtualenv: bool
+    #: What the commands that read an environment need besides the scheme (the probe's
+    #: ``listing``: site directories, the user site and whether it is on the path, the
+    #: real prefix), as ``commands.installed.reading_dirs`` reads it.
+    listing: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     _priority: Mapping[Tag, int] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -239,6 +243,7 @@ def environment_from_answer(python: str, answer: Any) -> TargetEnvironment:
         scheme=MappingProxyType({key: str(answer["scheme"][key]) for key in SCHEME_KEYS}),
         prefix=str(answer["prefix"]),
         is_virtualenv=bool(answer["is_virtualenv"]),
+        listing=MappingProxyType(dict(answer.get("listing") or {})),
     )
 
 

@@ -45,9 +45,13 @@ class InstalledDistribution:
         installer: str | None,
         requested: bool,
     ) -> None:
-        values = (name, canonical_name, version, dist_info, installer, requested)
-        for field, value in zip(_FIELDS, values, strict=True):
-            object.__setattr__(self, field, value)
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "canonical_name", canonical_name)
+        setter(self, "version", version)
+        setter(self, "dist_info", dist_info)
+        setter(self, "installer", installer)
+        setter(self, "requested", requested)
 
     def _values(self) -> tuple[object, ...]:
         return tuple(getattr(self, field) for field in _FIELDS)
@@ -106,24 +110,27 @@ def read_dist_info(path: str | os.PathLike[str]) -> InstalledDistribution | None
     directory = os.fspath(path)
     if not os.path.isabs(directory):
         directory = os.path.join(os.getcwd(), directory)
+    prefix = directory + os.sep  # not os.path.join (pure Python): three files per distribution
     try:
-        metadata = os.path.join(directory, "METADATA")
-        headers = file_header_values(metadata, ("name", "version"), MAX_HEADER_CHARS)
+        headers = file_header_values(prefix + "METADATA", ("name", "version"), MAX_HEADER_CHARS)
     except OSError:
         return None
     name, version = headers.get("name", "").strip(), headers.get("version", "").strip()
     if not name or not version:
         return None
     try:
-        text = read_head(os.path.join(directory, "INSTALLER"), MAX_HEADER_CHARS, block=False)
+        text = read_head(prefix + "INSTALLER", MAX_HEADER_CHARS, block=False)
         installer: str | None = text.decode().strip() or None
     except (OSError, UnicodeDecodeError):
         installer = None
     return InstalledDistribution(
-        name=name,
-        canonical_name=canonicalize_name(name),
-        version=version,
-        dist_info=directory,
-        installer=installer,
-        requested=os.path.exists(os.path.join(directory, "REQUESTED")),
+        name, canonicalize_name(name), version, directory, installer, _exists(prefix + "REQUESTED")
     )
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True

@@ -7,15 +7,14 @@ read in pieces and the process killed as soon as it says more than any honest an
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     import subprocess
 
-# subprocess, signal and threading are imported where a probe runs: the commands that read an
-# environment import this module for INSPECT_SCRIPT alone (part of the remembered answer's key).
+# subprocess, signal, threading and contextlib are imported where a probe runs: the commands that
+# read an environment import this module for INSPECT_SCRIPT alone (the remembered answer's key).
 
 __all__ = ["INSPECT_OUTPUT_LIMIT", "INSPECT_SCRIPT", "ProbeFailed", "kill_group", "read_bounded"]
 
@@ -27,7 +26,7 @@ INSPECT_OUTPUT_LIMIT = 1 << 20
 # from its facts in our process (target_tags.py). argv: --target and --prefix directories ("" for
 # none). It prints one JSON object.
 INSPECT_SCRIPT = r"""
-import json, os, platform, struct, sys, sysconfig
+import json, os, platform, site, struct, sys, sysconfig
 target, prefix = sys.argv[1], sys.argv[2]
 short = "%d.%d" % sys.version_info[:2]
 in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix) or hasattr(sys, "real_prefix")
@@ -76,6 +75,23 @@ for name in ("Py_DEBUG", "Py_GIL_DISABLED", "WITH_PYMALLOC", "EXT_SUFFIX",
              "PYEMSCRIPTEN_PLATFORM_VERSION"):
     value = sysconfig.get_config_var(name)
     config[name] = value if isinstance(value, (int, str)) or value is None else str(value)
+# What pip's list, freeze and inspect read besides the scheme: the site directories (with a
+# venv's include-system-site-packages, the base's too) and the user site, with pip's rules for
+# --local and --user (-I hides the user site from this process: it is decided as site.py would).
+try:
+    site_packages = [os.path.abspath(p) for p in site.getsitepackages()]
+except AttributeError:
+    site_packages = []
+own = os.path.abspath(sys.prefix) + os.sep
+system_site = not in_venv or any(not p.startswith(own) for p in site_packages)
+try:
+    user_site = os.path.abspath(site.getusersitepackages())
+except AttributeError:
+    user_site = None
+user_enabled = bool(
+    user_site and (not in_venv or system_site) and not os.environ.get("PYTHONNOUSERSITE")
+    and (not hasattr(os, "getuid") or os.getuid() == os.geteuid())
+)
 try:
     from importlib.machinery import EXTENSION_SUFFIXES
 except ImportError:
@@ -113,6 +129,12 @@ json.dump({
     "scheme": dict((k, os.path.abspath(v)) for k, v in scheme.items()),
     "prefix": os.path.abspath(where),
     "is_virtualenv": in_venv,
+    "listing": {
+        "site_packages": site_packages,
+        "user_site": user_site,
+        "user_site_enabled": user_enabled,
+        "real_prefix": os.path.normcase(os.path.realpath(sys.prefix)),
+    },
 }, sys.stdout)
 """
 
@@ -124,6 +146,7 @@ class ProbeFailed(Exception):
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill ``process`` and whatever it started (it leads its own session: ``start_new_session``):
     a shell script's child holding the pipes open must not outlive it."""
+    import contextlib
     import signal
 
     if os.name == "posix":

@@ -8,6 +8,7 @@ the commands that read an environment find their interpreter before anything hea
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from pipseal.errors import UsageError
@@ -31,7 +32,10 @@ def _venv_python(directory: str) -> str | None:
 
 
 def find_target_python(
-    explicit: str | None = None, environ: Mapping[str, str] | None = None
+    explicit: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    running: bool = False,
 ) -> str:
     """Choose the interpreter to install for and return its absolute path.
 
@@ -40,7 +44,8 @@ def find_target_python(
     default ``os.environ``) names the environment. Otherwise the install is refused: pipseal
     never installs into the system Python unasked. A path that does not exist or is not
     executable raises UsageError naming it; one that exists but does not run is reported by
-    ``environment.inspect_interpreter``.
+    ``environment.inspect_interpreter``. With ``running`` (the commands that only read an
+    environment, as pip's), no venv means the interpreter pipseal runs in.
     """
     environ = os.environ if environ is None else environ
     if explicit is not None:
@@ -54,6 +59,8 @@ def find_target_python(
                 hint="Activate an existing virtual environment, or pass --python PATH",
             )
         return absolute(python)
+    if running and sys.executable:
+        return absolute(sys.executable)
     raise UsageError(NO_VIRTUALENV_MESSAGE)
 
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pipseal.cli.envargs import add_environment, installed_from
+from pipseal.cli.quickargs import Opt, environment
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
+
+
+#: The options of ``register``'s parser, for ``cli.quickargs`` (a test keeps them equal).
+QUICK = (
+    Opt(("-r", "--requirement"), "requirements", "append", ()),
+    Opt(("-l", "--local"), "local", "true", False),
+    Opt(("--user",), "user", "true", False),
+    Opt(("--all",), "freeze_all", "true", False),
+    Opt(("--exclude-editable",), "exclude_editable", "true", False),
+    Opt(("--exclude",), "excludes", "append", ()),
+    Opt(("--hashes",), "hashes", "true", False),
+    *environment(path=True),
+)
 
 
 def register(sub: Any) -> None:
@@ -29,7 +43,13 @@ def register(sub: Any) -> None:
         "output. This option can be used multiple times.",
     )
     p.add_argument(
-        "-l", "--local", action="store_true", help="Accepted for pip; a venv is always local."
+        "-l",
+        "--local",
+        action="store_true",
+        help="If in a virtualenv that has global access, do not list globally-installed packages.",
+    )
+    p.add_argument(
+        "--user", action="store_true", help="Only output packages installed in user-site."
     )
     p.add_argument(
         "--all",
@@ -75,8 +95,8 @@ def handle(args: argparse.Namespace) -> int:
         ),
         (version[0], version[1]),
     )
-    for warning in result.warnings:
-        print(f"WARNING: {warning}", file=sys.stderr)
+    for line in result.warnings:
+        print(line, file=sys.stderr)
     for line in result.lines:
         sys.stdout.write(line + "\n")
     if result.unhashed:

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from pipseal.cli.envargs import add_environment, installed_from
-from pipseal.cli.options import add_index
+from pipseal.cli.quickargs import INDEX, Opt, environment
 from pipseal.commands.listing import Listed, ListOptions
 from pipseal.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
+
+
+#: The options of ``register``'s parser, for ``cli.quickargs`` (a test keeps them equal).
+QUICK = (
+    Opt(("-o", "--outdated"), "outdated", "true", False),
+    Opt(("-u", "--uptodate"), "uptodate", "true", False),
+    Opt(("-e", "--editable"), "editable", "true", False),
+    Opt(("-l", "--local"), "local", "true", False),
+    Opt(("--user",), "user", "true", False),
+    Opt(("--format",), "list_format", "value", "columns", ("columns", "freeze", "json")),
+    Opt(("--not-required",), "not_required", "true", False),
+    Opt(("--exclude-editable",), "include_editable", "false", True),
+    Opt(("--include-editable",), "include_editable", "true", True),
+    Opt(("--exclude",), "excludes", "append", ()),
+    *INDEX,
+    *environment(path=True),
+)
 
 
 def register(sub: Any) -> None:
@@ -25,7 +42,13 @@ def register(sub: Any) -> None:
     p.add_argument("-u", "--uptodate", action="store_true", help="List uptodate packages.")
     p.add_argument("-e", "--editable", action="store_true", help="List editable projects.")
     p.add_argument(
-        "-l", "--local", action="store_true", help="Accepted for pip; a venv is always local."
+        "-l",
+        "--local",
+        action="store_true",
+        help="If in a virtualenv that has global access, do not list globally-installed packages.",
+    )
+    p.add_argument(
+        "--user", action="store_true", help="Only output packages installed in user-site."
     )
     p.add_argument(
         "--format",
@@ -60,6 +83,8 @@ def register(sub: Any) -> None:
         metavar="package",
         help="Exclude specified package from the output.",
     )
+    from pipseal.cli.options import add_index
+
     add_index(p)
     add_environment(p, path=True)
     p.set_defaults(handler=handle)

@@ -1,8 +1,9 @@
 """Entry point: parse argv with pip's option names, run one command, print, exit with its status.
 
 Start-up matters (``pipseal --version`` must be quick, ``list`` within twice ``uv pip list``'s
-time): nothing but ``os`` and ``sys`` is imported here before a command is chosen; argparse and
-the command's own module come next, and the HTTP, resolver and terminal libraries only when
+time): nothing but ``os`` and ``sys`` is imported here before a command is chosen; then the
+command's own module, argparse (unless ``cli.quickargs`` can parse the command line of a
+command that reads an environment), and the HTTP, resolver and terminal libraries only when
 that command runs.
 """
 
@@ -17,7 +18,7 @@ from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConfl
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     from pipseal.cli.options import Parser
 
@@ -86,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     debug = "--debug" in args_list
     try:
+        args = _quick_args(args_list)
+        if args is not None:
+            return int(args.handler(args))
         first = next((a for a in args_list if not a.startswith("-")), None)
         parser = build_parser(first)
         args = parser.parse_args(args_list)
@@ -129,6 +133,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+
+
+def _quick_args(args_list: Sequence[str]) -> Any:
+    """The command line parsed by ``cli.quickargs`` when the command has a ``QUICK`` table and
+    the line is plain; None for argparse to parse it."""
+    module_name = COMMAND_MODULES.get(args_list[0]) if args_list else None
+    if module_name is None:
+        return None
+    module = __import__(f"pipseal.cli.{module_name}", fromlist=["register"])
+    quick = getattr(module, "QUICK", None)
+    if quick is None:
+        return None
+    from pipseal.cli.quickargs import parse
+
+    return parse(args_list[0], module.handle, quick, args_list[1:])
 
 
 def _cancelled() -> NoReturn:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from pipseal.cli.cachedir import cache_dir_path
 from pipseal.errors import UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
@@ -246,23 +247,6 @@ def cache_dir(args: argparse.Namespace, config: Config) -> Path | None:
 
     chosen = cache_dir_path(args, config)
     return None if chosen is None else Path(chosen)
-
-
-def cache_dir_path(args: argparse.Namespace, config: Config) -> str | None:
-    """``cache_dir`` as a string (the commands that read an environment do not load pathlib):
-    absolute, not normalised, as pathlib's ``absolute()`` gives it."""
-    if args.no_cache_dir:
-        return None
-    if config.get("no-cache-dir") is not None:
-        config.get_bool("no-cache-dir")  # invalid values are an error, as in pip
-        return None
-    chosen = args.cache_dir or config.get("cache-dir")
-    if chosen:
-        expanded = os.path.expanduser(chosen)
-        return expanded if os.path.isabs(expanded) else os.path.join(os.getcwd(), expanded)
-    from pipseal.cache import default_cache_dir
-
-    return default_cache_dir()
 
 
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-
 from pipseal.cli.envargs import add_environment, installed_from
+from pipseal.cli.quickargs import Opt, environment
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
+
+
+#: The options of ``register``'s parser, for ``cli.quickargs`` (a test keeps them equal).
+QUICK = (
+    Opt(("--reverse", "--invert"), "reverse", "true", False),
+    Opt(("-d", "--depth"), "depth", "typed", 255),
+    *environment(path=False),
+)
 
 
 def register(sub: Any) -> None:

@@ -32,7 +32,7 @@ DEV_NAMES = frozenset({"pip", "setuptools", "distribute", "wheel"})
 DEV_NAMES_312 = frozenset({"pip"})
 
 #: pip's ``COMMENT_RE``: a comment starts a line or follows whitespace.
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+_COMMENT = r"(^|\s+)#.*$"  # compiled when a requirements file is read (start-up time)
 #: Lines pip copies from a ``-r`` file as they are (once each).
 _OPTION_PREFIXES = (
     "-r",
@@ -73,7 +73,7 @@ class FreezeOptions:
 
 
 class FreezeResult:
-    """The lines to print, pip's warnings (for stderr), and with ``--hashes`` the
+    """The lines to print, pip's log lines for stderr (``WARNING: ...``), and with ``--hashes`` the
     distributions left out for want of a recorded archive, each with the reason."""
 
     __slots__ = ("lines", "unhashed", "warnings")
@@ -109,10 +109,11 @@ def run(
     skip |= {canonicalize_name(n) for n in options.excludes}
     unhashed: list[tuple[str, str]] = []
     frozen: dict[str, _Frozen] = {}
+    warnings: list[str] = []  # version control's, then the requirements files' (pip's order)
     for name, dist in installed.dists.items():
         if options.exclude_editable and dist.editable_project_location:
             continue  # before _freeze, which asks version control about it
-        frozen[name] = _freeze(dist, hashes=options.hashes)
+        frozen[name] = _freeze(dist, hashes=options.hashes, warnings=warnings)
     if options.hashes:
         for name in list(frozen):
             reason = _why_unhashable(installed.dists[name])
@@ -121,9 +122,9 @@ def run(
                     unhashed.append((installed.dists[name].pinned(), reason))
                 del frozen[name]
     lines: list[str] = []
-    warnings: list[str] = []
     if options.requirement_files:
-        lines, warnings = _in_file_order(options.requirement_files, frozen)
+        lines, file_warnings = _in_file_order(options.requirement_files, frozen)
+        warnings += [f"WARNING: {warning}" for warning in file_warnings]
         lines.append("## The following requirements were added by pip freeze:")
     for entry in sorted(frozen.values(), key=lambda e: e.name.lower()):
         if entry.canonical_name not in skip:
@@ -140,10 +141,10 @@ def _why_unhashable(dist: DistInfo) -> str | None:
     return None
 
 
-def _freeze(dist: DistInfo, *, hashes: bool) -> _Frozen:
+def _freeze(dist: DistInfo, *, hashes: bool, warnings: list[str]) -> _Frozen:
     editable = dist.editable_project_location
     if editable:
-        text = "\n".join(_editable_lines(dist, editable))
+        text = "\n".join(_editable_lines(dist, editable, warnings))
     elif hashes and dist.provenance is not None:
         text = f"{dist.pinned()} --hash=sha256:{dist.provenance.sha256}"
     elif dist.direct_url is not None:
@@ -153,14 +154,15 @@ def _freeze(dist: DistInfo, *, hashes: bool) -> _Frozen:
     return _Frozen(dist.raw_name, dist.dist.canonical_name, text, bool(editable))
 
 
-def _editable_lines(dist: DistInfo, location: str) -> list[str]:
+def _editable_lines(dist: DistInfo, location: str, warnings: list[str]) -> list[str]:
     import os
 
     from pipseal.editable_vcs import editable_requirement
 
     where = os.path.normcase(os.path.abspath(location))
-    # pip asks version control for the project's remote and commit (git here).
-    requirement, comments = editable_requirement(where, dist.raw_name, dist.pinned())
+    # pip asks version control (git, Mercurial, Subversion, Bazaar) for the remote and revision.
+    requirement, comments, said = editable_requirement(where, dist.raw_name, dist.pinned())
+    warnings += said
     return [*comments, f"-e {requirement}"]
 
 
@@ -216,7 +218,7 @@ def _in_file_order(files: Sequence[str], frozen: dict[str, _Frozen]) -> tuple[li
             if canonical not in frozen:
                 if not seen_in.get(name):
                     warnings.append(
-                        f"Requirement file [{path}] contains {_COMMENT.sub('', line).strip()}, "
+                        f"Requirement file [{path}] contains {re.sub(_COMMENT, '', line).strip()}, "
                         f"but package {name!r} is not installed"
                     )
                 else:
@@ -251,7 +253,7 @@ def _requirement_name(line: str, where: str) -> str | None:
         target = line[2:] if line.startswith("-e") else line[len("--editable") :]
         egg = re.search(r"#egg=([A-Za-z0-9][A-Za-z0-9._-]*)", target)
         return egg.group(1) if egg else None
-    text = _COMMENT.sub("", line).strip()
+    text = re.sub(_COMMENT, "", line).strip()
     # Per-requirement options (--hash ...) are not part of the name.
     text = re.split(r"\s+--?[a-z]", text, maxsplit=1)[0].strip()
     try:

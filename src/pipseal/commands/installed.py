@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pipseal.environment import TargetEnvironment
+    from pipseal.installed_dists import InstalledDistribution
 
 __all__ = ["STDLIB_NAMES", "Installed", "read_installed"]
 
@@ -61,11 +62,21 @@ class Installed:
 
 
 def read_installed(
-    python: str | None, paths: Sequence[str] = (), cache_dir: str | os.PathLike[str] | None = None
+    python: str | None,
+    paths: Sequence[str] = (),
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    local: bool = False,
+    user: bool = False,
 ) -> Installed:
     """The distributions of ``python``'s environment, or of the ``paths`` directories.
 
-    Raises UsageError when no target can be found (see ``find_target_python``)."""
+    Without ``python`` and with no virtual environment active, the interpreter pipseal runs
+    in (pip's rule for the commands that only read). The directories are pip's: the user site
+    when it is on the interpreter's path, then its site directories (a venv made with
+    ``--system-site-packages`` has the base's too). ``local`` keeps what is inside a virtual
+    environment's prefix (pip's ``--local``), ``user`` what is in the user site (``--user``).
+    Raises UsageError when ``python`` cannot be used (see ``find_target_python``)."""
     from pipseal.installed_dists import distributions_in
 
     if paths:
@@ -77,25 +88,33 @@ def read_installed(
         return Installed({k: DistInfo(v) for k, v in found.items()})
     from pipseal.target_python import find_target_python
 
-    interpreter = find_target_python(python)
+    interpreter = find_target_python(python, running=True)
     answer = _remembered(interpreter, cache_dir)
     if answer is not None:
-        site_dirs, markers, version, raw = answer
+        markers, version, raw = answer
 
         def make_target() -> TargetEnvironment:
             from pipseal.environment import environment_from_answer
 
             return environment_from_answer(interpreter, raw)
 
-        found = distributions_in(site_dirs)
+        dirs = reading_dirs(raw["scheme"], raw.get("listing") or {}, raw["is_virtualenv"])
+        found = _chosen(distributions_in(dirs), raw.get("listing") or {}, local, user, raw)
         return Installed(
             {k: DistInfo(v, markers) for k, v in found.items()},
             markers=markers,
             python_version=version,
             make_target=make_target,
         )
-    target = target_environment(python, cache_dir)
-    found = distributions_in(target.site_dirs())
+    target = target_environment(interpreter, cache_dir)
+    dirs = reading_dirs(target.scheme, target.listing, target.is_virtualenv)
+    found = _chosen(
+        distributions_in(dirs),
+        target.listing,
+        local,
+        user,
+        {"is_virtualenv": target.is_virtualenv},
+    )
     markers = dict(target.markers)
     return Installed(
         {k: DistInfo(v, markers) for k, v in found.items()},
@@ -105,6 +124,44 @@ def read_installed(
     )
 
 
+def reading_dirs(
+    scheme: Mapping[str, Any], listing: Mapping[str, Any], is_virtualenv: bool
+) -> list[str]:
+    """The directories pip reads distributions from, in import order: the user site when it
+    is on the path, the site directories, then purelib and platlib (if not among them)."""
+    dirs = []
+    if listing.get("user_site_enabled") and listing.get("user_site"):
+        dirs.append(str(listing["user_site"]))
+    dirs += [str(d) for d in listing.get("site_packages", ())]
+    dirs += [str(scheme["purelib"]), str(scheme["platlib"])]
+    return list(dict.fromkeys(dirs))
+
+
+def _chosen(
+    found: dict[str, InstalledDistribution],
+    listing: Mapping[str, Any],
+    local: bool,
+    user: bool,
+    answer: Mapping[str, Any],
+) -> dict[str, InstalledDistribution]:
+    """pip's ``local_only`` and ``user_only`` filters (its ``is_local`` and ``in_usersite``:
+    the site directory, symlinks resolved, under the real prefix or the user site)."""
+    if not (local or user):
+        return found
+    kept = {}
+    real_prefix = str(listing.get("real_prefix", ""))
+    user_site = listing.get("user_site")
+    user_root = os.path.normcase(os.path.realpath(str(user_site))) if user_site else None
+    for name, dist in found.items():
+        where = os.path.normcase(os.path.realpath(os.path.dirname(dist.dist_info)))
+        if local and answer.get("is_virtualenv") and not where.startswith(real_prefix):
+            continue
+        if user and (user_root is None or not where.startswith(user_root)):
+            continue
+        kept[name] = dist
+    return kept
+
+
 def _absolute(path: str) -> str:
     """As pathlib's ``absolute()``: joined to the working directory, not normalised."""
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
@@ -112,9 +169,9 @@ def _absolute(path: str) -> str:
 
 def _remembered(
     python: str, cache_dir: str | os.PathLike[str] | None
-) -> tuple[list[str], dict[str, str], tuple[int, int], Any] | None:
-    """Site directories, markers and Python version from ``python``'s remembered answer, and
-    the answer; None when there is none or it is not one this version of pipseal wrote."""
+) -> tuple[dict[str, str], tuple[int, int], Any] | None:
+    """Markers and Python version from ``python``'s remembered answer, and the answer; None
+    when there is none or it is not one this version of pipseal wrote."""
     if cache_dir is None:
         return None
     from pipseal.cache import INTERPRETERS_DIR, STORE_VERSION
@@ -122,24 +179,28 @@ def _remembered(
 
     answer = remembered(python, os.path.join(cache_dir, STORE_VERSION, INTERPRETERS_DIR))
     try:
-        scheme = answer["scheme"]
-        site_dirs = list(dict.fromkeys((str(scheme["purelib"]), str(scheme["platlib"]))))
+        if not (isinstance(answer["scheme"]["purelib"], str) and answer["scheme"]["platlib"]):
+            return None
         markers = {str(k): str(v) for k, v in answer["markers"].items()}
         version = (int(answer["version"][0]), int(answer["version"][1]))
+        if not isinstance(answer.get("listing") or {}, dict):
+            return None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
-    return site_dirs, markers, version, answer
+    return markers, version, answer
 
 
 def target_environment(
     python: str | None, cache_dir: str | os.PathLike[str] | None
 ) -> TargetEnvironment:
-    """The interpreter ``python`` (else the active virtual environment), asked once and
-    remembered under ``cache_dir``."""
+    """The interpreter ``python`` (else the active virtual environment, else the one pipseal
+    runs in), asked once and remembered under ``cache_dir``."""
     from pathlib import Path
 
     from pipseal.cache.buckets import Bucket, store_base
-    from pipseal.environment import find_target_python, start_inspection
+    from pipseal.environment import start_inspection
+    from pipseal.target_python import find_target_python
 
     memo = Bucket.INTERPRETERS.path(store_base(Path(cache_dir))) if cache_dir is not None else None
-    return start_inspection(find_target_python(python), memo_dir=memo).result()
+    interpreter = find_target_python(python, running=True)
+    return start_inspection(interpreter, memo_dir=memo).result()
