@@ -77,10 +77,11 @@ def online(args: argparse.Namespace, tools: list[str]) -> tuple[int, str]:
                 if not entry["ok"]:
                     break  # a warm run after a failed cold one has nothing warm to measure
             shutil.rmtree(cache, ignore_errors=True)
-    return 0, report(args.online.name, cases, tools, load_runs())
+    options = f"--online {args.online} --tools {','.join(tools)} --timeout {args.timeout:g}"
+    return 0, report(options, cases, tools, load_runs())
 
 
-def report(names_file: str, cases: list[str], tools: list[str],
+def report(options: str, cases: list[str], tools: list[str],
            runs: list[dict[str, object]]) -> str:  # fmt: skip
     by: dict[tuple[str, str, str], dict[str, object]] = {
         (str(r["case"]), str(r["tool"]), str(r["scenario"])): r for r in runs
@@ -93,7 +94,7 @@ def report(names_file: str, cases: list[str], tools: list[str],
     lines = [
         "## Resolution on the real PyPI (resolve_bench.py --online)",
         "",
-        f"`PIPSEAL_NETWORK_TESTS=1 python3 benchmarks/resolve_bench.py --online {names_file}`, "
+        f"`PIPSEAL_NETWORK_TESTS=1 python3 benchmarks/resolve_bench.py {options}`, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {len(cases)} cases, each a dry "
         f"run for a fresh Python {sys.version_info[0]}.{sys.version_info[1]} venv, cold (new "
         "cache) then warm (that cache). Wall seconds; the machine is shared, so figures are noisy.",

@@ -154,8 +154,10 @@ def chosen(tool: str, out: Path, stderr: str) -> dict[str, str]:
 
 
 def last_line(text: str) -> str:
+    """The line that says why a run failed: the last one naming an error, else the last one."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1][:200] if lines else "(no output)"
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    return (errors or lines or ["(no output)"])[-1][:200]
 
 
 def run_once(tool: str, workload: Path, url: str, cache: Path, target: Path, *,
