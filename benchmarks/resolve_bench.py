@@ -1,35 +1,33 @@
 #!/usr/bin/env python3
-"""Resolution beside pip and uv (and nab), cold and warm, against a hermetic copy of PyPI.
+"""Resolution beside pip, uv and nab, cold and warm, against a hermetic copy of PyPI.
 
-    python3 benchmarks/resolve_bench.py [--workloads jupyterlab,boto3-botocore,apache-airflow]
+    python3 benchmarks/resolve_bench.py [--workloads jupyterlab,boto3-botocore,...]
         [--rounds 3] [--latency-ms 20] [--format json|html] [--tools pip,uv,pipseal,nab]
+        [--store DIR] [--timeout 600] [--record-only] [--no-write]
+    PIPSEAL_NETWORK_TESTS=1 python3 benchmarks/resolve_bench.py \
+        --online benchmarks/resolve-online.txt [--resume] [--tools pip,uv,pipseal]
 
 1. **Build (once, online).** For each workload not recorded yet, ``resolve_index.py --record``
    is started and every tool resolves the workload once through it: the pages the tools ask
    for are fetched from PyPI and kept, and each file they touch becomes a stand-in answering
    Range requests with its real METADATA (see ``resolve_index.py``). Everything lives under
-   ``benchmarks/work/resolve-index/`` (git-ignored); ``recorded-<workload>`` marks it done.
+   ``--store`` (default ``benchmarks/work/resolve-index/``, git-ignored); ``recorded-<workload>``
+   marks a workload done. nab is installed from PyPI into ``benchmarks/work/nab-venv`` once.
 2. **Timed (offline).** ``resolve_index.py`` serves the store only (no PEP 658, no cache
    headers, Range supported, ``--latency-ms`` per request). For each workload, round and tool:
    *cold* (a new cache directory) then *warm* (the cache a priming run filled), each a dry
-   run that resolves for a fresh ``venv --without-pip`` target:
-
-       pip install --dry-run --ignore-installed --report R -r W.in --index-url URL --cache-dir C
-       uv pip install --dry-run -r W.in --index-url URL --cache-dir C --python T
-       pipseal install --dry-run --report R -r W.in -i URL --cache-dir C --python T
-       nab lock ... (only when ``nab`` is installed in benchmarks/work/nab-venv; see README)
-
+   run that resolves for a fresh ``venv --without-pip`` target (commands in ``resolve_tools.py``).
 3. **Report.** Medians per case, pipseal/uv and pipseal/pip, whether the chosen sets agree,
-   and a cProfile summary of one warm pipseal run per workload, in ``benchmarks/RESULTS.md``
-   between the ``resolution`` markers (the rest of that file is ``run.py``'s).
+   failures with their reasons, and a cProfile summary of one warm pipseal run per workload, in
+   ``benchmarks/RESULTS.md`` between the ``resolution`` markers (the rest of that file is
+   ``run.py``'s).
+
+``--online`` runs the comparison on the real PyPI instead (``resolve_online.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -38,26 +36,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from resolve_tools import BIN, TOOLS, WORK, Run, ensure_nab, make_target, run_once, tool_env
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-WORK = HERE / "work"
-STORE = WORK / "resolve-index"
 WORKLOADS = HERE / "resolve-workloads"
-BIN = Path(sys.executable).parent
+DEFAULT_WORKLOADS = "jupyterlab,boto3-botocore,apache-airflow,app300"
 BEGIN, END = "<!-- resolution:begin -->", "<!-- resolution:end -->"
 
 
-def tool_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PIPSEAL_"))}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["UV_NO_CONFIG"] = "1"
-    return env
-
-
 class IndexProcess:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, store: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "resolve_index.py"), "--store", str(STORE), *args],
+            [sys.executable, str(HERE / "resolve_index.py"), "--store", str(store), *args],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -72,69 +62,21 @@ class IndexProcess:
         self.proc.wait(timeout=10)
 
 
-def command(tool: str, workload: Path, url: str, cache: Path, target: Path, report: Path) -> list[str]:
-    python = str(target / "bin" / "python")
-    if tool == "pip":
-        return [str(BIN / "pip"), "--python", python, "install", "--dry-run", "--ignore-installed",
-                "--report", str(report), "-q", "-r", str(workload), "--index-url", url,
-                "--cache-dir", str(cache), "--disable-pip-version-check"]  # fmt: skip
-    if tool == "uv":
-        return [str(BIN / "uv"), "pip", "install", "--dry-run", "-r", str(workload),
-                "--index-url", url, "--cache-dir", str(cache), "--python", python]  # fmt: skip
-    if tool == "pipseal":
-        return [str(BIN / "python"), "-m", "pipseal", "install", "--dry-run", "--report",
-                str(report), "-r", str(workload), "-i", url, "--cache-dir", str(cache),
-                "--python", python]  # fmt: skip
-    if tool == "nab":
-        return [str(WORK / "nab-venv" / "bin" / "nab"), "lock", "-r", str(workload),
-                "--index-url", url, "--cache-dir", str(cache)]  # fmt: skip
-    raise ValueError(tool)
-
-
-def chosen(tool: str, report: Path, stderr: str) -> dict[str, str]:
-    """The set a tool chose: from pip's/pipseal's report, or uv's "+ name==version" lines."""
-    if tool in ("pip", "pipseal"):
-        try:
-            data = json.loads(report.read_text())
-        except (OSError, ValueError):
-            return {}
-        return {
-            re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower(): i["metadata"]["version"]
-            for i in data.get("install", [])
-        }
-    found = {}
-    for line in stderr.splitlines():
-        m = re.match(r"\s*\+ ([^=\s]+)==(\S+)", line)
-        if m:
-            found[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
-    return found
-
-
-def run_once(tool: str, workload: Path, url: str, cache: Path, target: Path) -> tuple[float, bool, dict[str, str], str]:
-    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-        report = Path(tmp) / "report.json"
-        argv = command(tool, workload, url, cache, target, report)
-        start = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, env=tool_env(), cwd=WORK)
-        seconds = time.perf_counter() - start
-        return seconds, done.returncode == 0, chosen(tool, report, done.stderr), done.stderr[-2000:]
-
-
-def record(workloads: list[str], tools: list[str], target: Path) -> None:
-    todo = [w for w in workloads if not (STORE / f"recorded-{w}").exists()]
+def record(store: Path, workloads: list[str], tools: list[str], target: Path) -> None:
+    todo = [w for w in workloads if not (store / f"recorded-{w}").exists()]
     if not todo:
         return
-    index = IndexProcess("--record")
+    index = IndexProcess(store, "--record")
     try:
         for w in todo:
             for tool in tools:
                 cache = Path(tempfile.mkdtemp(dir=WORK, prefix="rec-cache-"))
-                seconds, ok, found, err = run_once(tool, WORKLOADS / f"{w}.in", index.url, cache, target)
+                run = run_once(tool, WORKLOADS / f"{w}.in", index.url, cache, target, timeout=3600)
                 shutil.rmtree(cache, ignore_errors=True)
-                print(f"record {w} {tool}: {'ok' if ok else 'FAILED'} {seconds:.1f}s {len(found)} dists", flush=True)
-                if not ok:
-                    print(err, file=sys.stderr)
-            (STORE / f"recorded-{w}").write_text("done\n")
+                state = "ok" if run.ok else f"FAILED {run.error}"
+                print(f"record {w} {tool}: {run.seconds:.1f}s {len(run.chosen)} dists {state}",
+                      flush=True)  # fmt: skip
+            (store / f"recorded-{w}").write_text("done\n")
     finally:
         index.stop()
 
@@ -142,80 +84,118 @@ def record(workloads: list[str], tools: list[str], target: Path) -> None:
 def profile(workload: Path, url: str, cache: Path, target: Path) -> str:
     """Where a warm pipseal run's time goes (``profile_tool.py``: every thread, merged)."""
     out = WORK / f"profile-{workload.stem}.prof"
-    argv = [str(BIN / "python"), str(HERE / "profile_tool.py"), str(out), "-m", "pipseal",
-            "install", "--dry-run", "-r", str(workload), "-i", url, "--cache-dir", str(cache),
+    tool = str(HERE / "profile_tool.py")
+    argv = [str(BIN / "python"), tool, str(out), "-m", "pipseal", "install", "--dry-run",
+            "-r", str(workload), "-i", url, "--cache-dir", str(cache),
             "--python", str(target / "bin" / "python")]  # fmt: skip
-    subprocess.run(argv, capture_output=True, env=tool_env(), cwd=WORK)
-    shown = subprocess.run([str(BIN / "python"), str(HERE / "profile_tool.py"), "--report", str(out)],
-                           capture_output=True, text=True, env=tool_env(), cwd=WORK)  # fmt: skip
+    subprocess.run(argv, capture_output=True, env=tool_env(), cwd=WORK, check=False)
+    shown = subprocess.run([str(BIN / "python"), tool, "--report", str(out)], capture_output=True,
+                           text=True, env=tool_env(), cwd=WORK, check=False)  # fmt: skip
     lines = [ln for ln in (shown.stdout or shown.stderr).splitlines() if ln.strip()]
     return "\n".join(lines[:40])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="jupyterlab,boto3-botocore,apache-airflow")
-    parser.add_argument("--tools", default="pip,uv,pipseal")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--workloads", default=DEFAULT_WORKLOADS)
+    parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--format", choices=("json", "html"), default="json")
+    parser.add_argument("--store", type=Path, default=WORK / "resolve-index",
+                        help="the recorded copy of PyPI (default benchmarks/work/resolve-index)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds one run may take before it is killed and counted failed")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
     parser.add_argument("--record-only", action="store_true", help="build the index, time nothing")
     parser.add_argument("--online", type=Path, metavar="NAMES_FILE",
                         help="instead: each line of NAMES_FILE (one or more requirements) resolved "
-                        "against the real PyPI, cold and warm; needs PIPSEAL_NETWORK_TESTS=1")  # fmt: skip
+                        "against the real PyPI, cold and warm; needs PIPSEAL_NETWORK_TESTS=1")
+    parser.add_argument("--resume", action="store_true",
+                        help="--online: keep the runs already in benchmarks/work/online-runs.jsonl")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.tools.split(",")) - set(TOOLS))
+    if unknown:
+        parser.error(f"unknown tool {', '.join(unknown)} (choose from {', '.join(TOOLS)})")
+    missing = [w for w in args.workloads.split(",") if not (WORKLOADS / f"{w}.in").exists()]
+    if missing and args.online is None:
+        parser.error(f"no workload {', '.join(missing)} in {WORKLOADS}")
+    if args.online is not None and not args.online.is_file():
+        parser.error(f"no names file {args.online}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tools: list[str] = args.tools.split(",")
     if args.online is not None:
-        return online(args)
-    workloads = args.workloads.split(",")
-    tools = [t for t in args.tools.split(",") if t != "nab" or (WORK / "nab-venv" / "bin" / "nab").exists()]
+        from resolve_online import BEGIN as OBEGIN
+        from resolve_online import END as OEND
+        from resolve_online import online
+
+        status, text = online(args, tools)
+        if text:
+            print(text)
+            if not args.no_write:
+                write_results(text, OBEGIN, OEND)
+        return status
+    workloads: list[str] = args.workloads.split(",")
     WORK.mkdir(parents=True, exist_ok=True)
-    target = WORK / "resolve-target"
-    if not target.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
-    record(workloads, [t for t in tools if t != "nab"], target)
+    target = make_target(WORK / "resolve-target")
+    nab_problem = ensure_nab() if "nab" in tools else ""
+    if nab_problem:
+        print(nab_problem, file=sys.stderr)
+    runnable = [t for t in tools if t != "nab" or not nab_problem]
+    record(args.store, workloads, runnable, target)
     if args.record_only:
         return 0
 
-    index = IndexProcess("--latency-ms", str(args.latency_ms), "--format", args.format)
+    index = IndexProcess(args.store, "--latency-ms", str(args.latency_ms), "--format", args.format)
     results: dict[tuple[str, str, str], list[float]] = {}
     sets: dict[tuple[str, str], dict[str, str]] = {}
-    failures: list[str] = []
+    failures: dict[tuple[str, str, str], str] = {}
     profiles: dict[str, str] = {}
     try:
         for w in workloads:
             workload = WORKLOADS / f"{w}.in"
-            warm = {t: Path(tempfile.mkdtemp(dir=WORK, prefix=f"warm-{t}-")) for t in tools}
-            for t in tools:  # priming: fills the warm caches
-                run_once(t, workload, index.url, warm[t], target)
+            if nab_problem:
+                for scenario in ("cold", "warm"):
+                    failures[(w, "nab", scenario)] = nab_problem
+            warm = {t: Path(tempfile.mkdtemp(dir=WORK, prefix=f"warm-{t}-")) for t in runnable}
+            for t in runnable:  # priming: fills the warm caches
+                run_once(t, workload, index.url, warm[t], target, timeout=args.timeout)
             for r in range(args.rounds):
-                for t in tools:
+                for t in runnable:
                     cold = Path(tempfile.mkdtemp(dir=WORK, prefix=f"cold-{t}-"))
                     for scenario, cache in (("cold", cold), ("warm", warm[t])):
-                        seconds, ok, found, err = run_once(t, workload, index.url, cache, target)
-                        if not ok:
-                            failures.append(f"{w} {t} {scenario}: {err.strip().splitlines()[-1:]}")
+                        run: Run = run_once(t, workload, index.url, cache, target,
+                                            timeout=args.timeout)
+                        state = f"{run.seconds:.2f}s" + ("" if run.ok else f" FAILED {run.error}")
+                        print(f"{w} {t} {scenario} round {r + 1}: {state}", flush=True)
+                        if not run.ok:
+                            failures[(w, t, scenario)] = run.error
                             continue
-                        results.setdefault((w, t, scenario), []).append(seconds)
-                        sets[(w, t)] = found
-                        print(f"{w} {t} {scenario} round {r + 1}: {seconds:.2f}s", flush=True)
+                        results.setdefault((w, t, scenario), []).append(run.seconds)
+                        sets[(w, t)] = run.chosen
                     shutil.rmtree(cold, ignore_errors=True)
-            if "pipseal" in tools:
+            if "pipseal" in runnable:
                 profiles[w] = profile(workload, index.url, warm["pipseal"], target)
             for cache in warm.values():
                 shutil.rmtree(cache, ignore_errors=True)
     finally:
         index.stop()
-    text = report(args, workloads, tools, results, sets, failures, profiles)
+    text = report(args, workloads, tools, results=results, sets=sets, failures=failures,
+                  profiles=profiles)
     print(text)
     if not args.no_write:
         write_results(text)
     return 0
 
 
-def report(args: argparse.Namespace, workloads: list[str], tools: list[str],
-           results: dict[tuple[str, str, str], list[float]], sets: dict[tuple[str, str], dict[str, str]],
-           failures: list[str], profiles: dict[str, str]) -> str:  # fmt: skip
+def report(args: argparse.Namespace, workloads: list[str], tools: list[str], *,
+           results: dict[tuple[str, str, str], list[float]],
+           sets: dict[tuple[str, str], dict[str, str]],
+           failures: dict[tuple[str, str, str], str], profiles: dict[str, str]) -> str:  # fmt: skip
     def med(key: tuple[str, str, str]) -> float | None:
         values = results.get(key)
         return statistics.median(values) if values else None
@@ -223,15 +203,17 @@ def report(args: argparse.Namespace, workloads: list[str], tools: list[str],
     lines = [
         "## Resolution (resolve_bench.py)",
         "",
-        f"`python3 benchmarks/resolve_bench.py --rounds {args.rounds} --latency-ms {args.latency_ms:g} "
-        f"--format {args.format}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        "a dry run resolving each workload for a fresh Python "
-        f"{sys.version_info[0]}.{sys.version_info[1]} venv against a hermetic copy of PyPI "
-        "(no PEP 658, no cache headers, Range). Seconds, median of the rounds.",
+        f"`python3 benchmarks/resolve_bench.py --rounds {args.rounds} "
+        f"--latency-ms {args.latency_ms:g} --format {args.format}` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; a dry run resolving each "
+        f"workload for a fresh Python {sys.version_info[0]}.{sys.version_info[1]} venv against "
+        "a hermetic copy of PyPI (no PEP 658, no cache headers, Range). Seconds, median of the "
+        "rounds; `failed` cells are explained under the table.",
         "",
-        "| workload | scenario | " + " | ".join(tools) + " | pipseal/uv | pipseal/pip | 1.5x uv | < pip |",
+        "| workload | scenario | " + " | ".join(tools)
+        + " | pipseal/uv | pipseal/pip | 1.5x uv | < pip |",
         "| --- | --- | " + " | ".join("---:" for _ in tools) + " | ---: | ---: | --- | --- |",
-    ]
+    ]  # fmt: skip
     for w in workloads:
         for scenario in ("cold", "warm"):
             cells = []
@@ -243,7 +225,8 @@ def report(args: argparse.Namespace, workloads: list[str], tools: list[str],
             vs_pip = f"{ours / pip:.2f}x" if ours and pip else "-"
             ok_uv = "PASS" if ours and uv and ours <= 1.5 * uv else "FAIL"
             ok_pip = "PASS" if ours and pip and ours < pip else "FAIL"
-            lines.append(f"| {w} | {scenario} | " + " | ".join(cells) + f" | {vs_uv} | {vs_pip} | {ok_uv} | {ok_pip} |")
+            lines.append(f"| {w} | {scenario} | " + " | ".join(cells)
+                         + f" | {vs_uv} | {vs_pip} | {ok_uv} | {ok_pip} |")  # fmt: skip
     lines += ["", "Agreement of the chosen sets with pip's:", ""]
     for w in workloads:
         base = sets.get((w, "pip"))
@@ -253,61 +236,16 @@ def report(args: argparse.Namespace, workloads: list[str], tools: list[str],
             other = sets[(w, t)]
             differ = sorted(n for n in set(base) | set(other) if base.get(n) != other.get(n))
             shown = ", ".join(f"{n} {base.get(n, '-')}/{other.get(n, '-')}" for n in differ[:8])
-            lines.append(f"- {w}, {t}: {len(base) - len([n for n in differ if n in base])}/{len(base)} as pip"
+            same = len(base) - len([n for n in differ if n in base])
+            lines.append(f"- {w}, {t}: {same}/{len(base)} as pip"
                          + (f" (differ, pip/{t}: {shown})" if differ else ""))  # fmt: skip
     if failures:
-        lines += ["", "Failed runs:", "", *(f"- {f}" for f in failures)]
+        lines += ["", "Failed runs (the last of each case; its reason):", ""]
+        lines += [f"- {w} {t} {s}: {why}" for (w, t, s), why in failures.items()]
     for w, text in profiles.items():
-        lines += ["", f"Where a warm pipseal run of {w} spends its time (cProfile, own time):", "", "```", text, "```"]
+        lines += ["", f"Where a warm pipseal run of {w} spends its time (cProfile, own time):",
+                  "", "```", text, "```"]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def online(args: argparse.Namespace) -> int:
-    """The comparison on the real PyPI, one case per line of the names file, one tool at a time
-    with a fresh cache per case (cold), then again with that cache (warm)."""
-    if os.environ.get("PIPSEAL_NETWORK_TESTS") != "1":
-        print("--online reaches the real PyPI: set PIPSEAL_NETWORK_TESTS=1", file=sys.stderr)
-        return 2
-    from pypi_simple import PYPI_SIMPLE_ENDPOINT
-
-    tools = [t for t in args.tools.split(",") if t != "nab"]
-    target = WORK / "resolve-target"
-    if not target.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
-    cases = [ln.strip() for ln in args.online.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    times: dict[tuple[str, str], list[float]] = {}
-    agree, differ = 0, []
-    for case in cases:
-        workload = WORK / "online-case.in"
-        workload.write_text("\n".join(case.split()) + "\n")
-        found: dict[str, dict[str, str]] = {}
-        for t in tools:
-            cache = Path(tempfile.mkdtemp(dir=WORK, prefix=f"online-{t}-"))
-            for scenario in ("cold", "warm"):
-                seconds, ok, chosen_set, err = run_once(t, workload, PYPI_SIMPLE_ENDPOINT, cache, target)
-                if ok:
-                    times.setdefault((t, scenario), []).append(seconds)
-                    found[t] = chosen_set
-                print(f"{case} {t} {scenario}: {seconds:.2f}s {'ok' if ok else 'FAILED'}", flush=True)
-            shutil.rmtree(cache, ignore_errors=True)
-        if "pip" in found and "pipseal" in found:
-            if found["pip"] == found["pipseal"]:
-                agree += 1
-            else:
-                a, b = found["pip"], found["pipseal"]
-                names = sorted(n for n in set(a) | set(b) if a.get(n) != b.get(n))
-                differ.append(f"{case}: " + ", ".join(f"{n} {a.get(n, '-')}/{b.get(n, '-')}" for n in names[:6]))
-    lines = ["## Resolution on the real PyPI (resolve_bench.py --online)", "",
-             f"{len(cases)} cases from `{args.online.name}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
-             "| tool | scenario | summed s | median s |", "| --- | --- | ---: | ---: |"]  # fmt: skip
-    for (t, scenario), values in sorted(times.items()):
-        lines.append(f"| {t} | {scenario} | {sum(values):.1f} | {statistics.median(values):.2f} |")
-    lines += ["", f"pipseal chose pip's set in {agree}/{len(cases)} cases.", *(f"- {d}" for d in differ)]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_write:
-        write_results(text, "<!-- resolution-online:begin -->", "<!-- resolution-online:end -->")
-    return 0
 
 
 def write_results(text: str, begin: str = BEGIN, end: str = END) -> None:

@@ -101,7 +101,7 @@ class Store:
                     raise
                 _write(path, body)
             data: dict[str, object] = json.loads(path.read_bytes())
-        for f in data.get("files", []):  # type: ignore[union-attr]
+        for f in data.get("files", []):  # type: ignore[attr-defined]
             self._where.setdefault(f["filename"], f["url"])
         return data
 
@@ -147,7 +147,8 @@ def _real_metadata(url: str, filename: str) -> bytes:
     with urllib.request.urlopen(url, timeout=300) as response:
         whole = response.read()
     with zipfile.ZipFile(io.BytesIO(whole)) as zf:
-        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
+        names = zf.namelist()
+        name = next(n for n in names if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
         return zf.read(name)
 
 
@@ -155,7 +156,10 @@ def _zip_standin(filename: str, metadata: bytes) -> bytes:
     """A wheel-shaped zip with the real METADATA: enough for every resolver's metadata read."""
     name, version = filename[:-4].split("-")[:2]
     dist_info = f"{name}-{version}.dist-info"
-    wheel = b"Wheel-Version: 1.0\nGenerator: pipseal-bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    wheel = (
+        b"Wheel-Version: 1.0\nGenerator: pipseal-bench\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(f"{dist_info}/METADATA", metadata)
