@@ -21,7 +21,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from pipseal.errors import PipsealError
 
@@ -31,23 +31,37 @@ def enabled() -> bool:
     return os.environ.get("PIPSEAL_NO_FETCH_AHEAD") != "1"
 
 
+#: Threads per ``--jobs``: fetching ahead is many small requests, each mostly waiting on the
+#: network (uv keeps about 50 in flight); 8 threads left a cold jupyterlab resolution at 100 ms
+#: per request 3.6 s of requests, 32 threads 2.3 s (benchmarks/request_log.py).
+THREADS_PER_JOB = 4
+
+
+def threads_for(jobs: int) -> int:
+    """The threads fetching ahead for ``--jobs`` ``jobs`` (0: none; ``-j 1`` runs nothing ahead)."""
+    return jobs * THREADS_PER_JOB if jobs >= 2 else 0
+
+
 class Ahead:
-    """Run ``submit``\\ted tasks on up to ``jobs`` threads (none when ``jobs < 2``: then
-    nothing runs ahead). :meth:`close` waits for every task submitted, so no fetch outlives
+    """Run ``submit``\\ted tasks on up to ``threads`` threads (none when ``threads < 2``: then
+    nothing runs ahead). A task may submit more. :meth:`close` drops the tasks not started
+    (the resolution no longer needs them) and waits for the running ones, so no fetch outlives
     the resolution that asked for it."""
 
-    def __init__(self, jobs: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=jobs) if jobs >= 2 and enabled() else None
+    def __init__(self, threads: int) -> None:
+        self._pool = (
+            ThreadPoolExecutor(max_workers=threads) if threads >= 2 and enabled() else None
+        )
         self._seen: set[Hashable] = set()
         self._lock = threading.Lock()
-        self._futures: list[Future[None]] = []
+        self._closed = False
 
     def submit(self, key: Hashable, task: Callable[[], object]) -> None:
-        """Start ``task`` unless a task was submitted under ``key`` already."""
+        """Start ``task`` unless a task was submitted under ``key`` already (or closed)."""
         if self._pool is None:
             return
         with self._lock:
-            if key in self._seen:
+            if key in self._seen or self._closed:
                 return
             self._seen.add(key)
 
@@ -56,8 +70,12 @@ class Ahead:
             with contextlib.suppress(PipsealError):
                 task()
 
-        self._futures.append(self._pool.submit(quiet))
+        # Outside the lock: submitting may start a thread, and tasks submit too.
+        with contextlib.suppress(RuntimeError):  # closed meanwhile: not needed any more
+            self._pool.submit(quiet)
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
