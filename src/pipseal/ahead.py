@@ -49,9 +49,7 @@ class Ahead:
     the resolution that asked for it."""
 
     def __init__(self, threads: int) -> None:
-        self._pool = (
-            ThreadPoolExecutor(max_workers=threads) if threads >= 2 and enabled() else None
-        )
+        self._pool = ThreadPoolExecutor(max_workers=threads) if threads >= 2 and enabled() else None
         self._seen: set[Hashable] = set()
         self._lock = threading.Lock()
         self._closed = False
