@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from pipseal.ahead import Ahead
+from pipseal.ahead import Ahead, threads_for
 from pipseal.errors import PipsealError
+from pipseal.http.session import POOL_MAXSIZE
 
 
 def test_each_key_runs_once() -> None:
@@ -84,3 +85,12 @@ def test_the_benchmark_switch_runs_nothing_ahead(monkeypatch: pytest.MonkeyPatch
     ahead.close()
 
     assert ran == []
+
+
+def test_enough_threads_and_kept_connections_for_many_small_requests() -> None:
+    """Fetching ahead is many small requests waiting on the network: four threads per job, and
+    the session keeps a connection alive for each of them and the resolver's own thread
+    (fewer, and each request past the pool size opened a new connection)."""
+    assert threads_for(1) == 0
+    assert threads_for(8) == 32
+    assert threads_for(8) + 1 <= POOL_MAXSIZE
