@@ -27,8 +27,13 @@ Store layout (``--store``, default ``benchmarks/work/resolve-index``, git-ignore
     files/<filename>                a stand-in zip
     files/<filename>.sha256         its digest
 
-Usage: ``python3 benchmarks/resolve_index.py [--record] [--latency-ms 20] [--format json|html|any]``.
-Prints ``READY http://127.0.0.1:PORT/simple/`` when it accepts connections. Standard library only.
+``--log FILE`` writes one JSON line per request (start and end times, path, Range, status, body
+bytes, connection number, requests in flight when it arrived); ``request_log.py FILE`` sums it up
+(requests by kind, connections, concurrency), to compare how tools use the index.
+
+Usage: ``python3 benchmarks/resolve_index.py [--record] [--latency-ms 20] [--format json|html|any]
+[--log FILE]``. Prints ``READY http://127.0.0.1:PORT/simple/`` when it accepts connections.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -187,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     head = False
+    sent: tuple[int, int] = (0, 0)  # status and body bytes of the last answer, for --log
+    connection_number = 0
 
     def do_HEAD(self) -> None:  # noqa: N802
         self.head = True
@@ -198,7 +205,37 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._answer()
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection_number = self.server.count_connection()
+
     def _answer(self) -> None:
+        log = self.server.log
+        if log is None:
+            self._serve()
+            return
+        start = time.time()
+        in_flight = log.enter()
+        self.sent = (0, 0)
+        try:
+            self._serve()
+        finally:
+            status, size = self.sent
+            log.leave(
+                {
+                    "start": start,
+                    "end": time.time(),
+                    "method": self.command,
+                    "path": self.path,
+                    "range": self.headers.get("Range"),
+                    "status": status,
+                    "bytes": size,
+                    "connection": self.connection_number,
+                    "in_flight": in_flight,
+                }
+            )
+
+    def _serve(self) -> None:
         if self.server.latency:
             time.sleep(self.server.latency)
         path = unquote(self.path.split("?", 1)[0])
@@ -215,6 +252,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(502, "text/plain", f"{type(exc).__name__}: {exc}\n".encode())
 
     def _send(self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> None:
+        self.sent = (status, 0 if self.head else len(body))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -225,11 +263,28 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _page(self, name: str) -> None:
+        fmt = self.server.format
+        if fmt == "any":
+            fmt = "json" if JSON_TYPE in (self.headers.get("Accept") or "") else "html"
+        rendered = self.server.rendered.get((name, fmt))
+        if rendered is None:
+            rendered = self._render(name, fmt)
+            if not self.server.store.record:
+                # Offline the page never changes: made once, served as a mirror serves a
+                # static file (rendering a large page per request made this server, on the
+                # tools' own cores, the slowest party of a concurrent resolution).
+                self.server.rendered[(name, fmt)] = rendered
+        if rendered is None:
+            self._send(404, "text/plain", b"not found\n")
+            return
+        self._send(200, *rendered)
+
+    def _render(self, name: str, fmt: str) -> tuple[str, bytes] | None:
+        """The page of ``name`` in ``fmt``: its content type and body (None: no such page)."""
         store = self.server.store
         data = store.page(name)
         if data is None:
-            self._send(404, "text/plain", b"not found\n")
-            return
+            return None
         files = []
         for f in data.get("files", []):  # type: ignore[union-attr]
             entry = {
@@ -243,13 +298,9 @@ class Handler(BaseHTTPRequestHandler):
             if digest:
                 entry["hashes"] = {"sha256": digest}
             files.append(entry)
-        fmt = self.server.format
-        if fmt == "any":
-            fmt = "json" if JSON_TYPE in (self.headers.get("Accept") or "") else "html"
         if fmt == "json":
             body = json.dumps({"meta": {"api-version": "1.1"}, "name": name, "files": files})
-            self._send(200, JSON_TYPE, body.encode())
-            return
+            return JSON_TYPE, body.encode()
         lines = ["<!DOCTYPE html><html><head><title>Links for", name, "</title></head><body>"]
         for e in files:
             attrs = ""
@@ -261,7 +312,7 @@ class Handler(BaseHTTPRequestHandler):
             fragment = f"#sha256={e['hashes']['sha256']}" if e["hashes"] else ""
             lines.append(f'<a href="{e["url"]}{fragment}"{attrs}>{html.escape(str(e["filename"]))}</a><br/>')
         lines.append("</body></html>")
-        self._send(200, "text/html; charset=utf-8", "\n".join(lines).encode())
+        return "text/html; charset=utf-8", "\n".join(lines).encode()
 
     def _file(self, filename: str) -> None:
         path = self.server.store.standin(filename)
@@ -288,15 +339,44 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, "application/octet-stream", data, {"Accept-Ranges": "bytes"})
 
 
+class RequestLog:
+    """Requests in flight, and one JSON line per request written to a file as it ends."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", buffering=1)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def enter(self) -> int:
+        with self._lock:
+            self._in_flight += 1
+            return self._in_flight
+
+    def leave(self, entry: dict[str, object]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._file.write(json.dumps(entry) + "\n")
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
-    def __init__(self, store: Store, latency: float, fmt: str) -> None:
+    def __init__(self, store: Store, latency: float, fmt: str, log: Path | None = None) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.store = store
         self.latency = latency
         self.format = fmt
+        self.log = RequestLog(log) if log is not None else None
+        #: Offline: each page's content type and body by (name, format), made once.
+        self.rendered: dict[tuple[str, str], tuple[str, bytes] | None] = {}
+        self._connections = 0
+        self._connections_lock = threading.Lock()
+
+    def count_connection(self) -> int:
+        with self._connections_lock:
+            self._connections += 1
+            return self._connections
 
     def server_bind(self) -> None:
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -309,8 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="fetch what is missing from PyPI")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--format", choices=("json", "html", "any"), default="any")
+    parser.add_argument("--log", type=Path, help="append one JSON line per request to this file")
     args = parser.parse_args(argv)
-    server = Server(Store(args.store, args.record), args.latency_ms / 1000, args.format)
+    server = Server(Store(args.store, args.record), args.latency_ms / 1000, args.format, args.log)
     print(f"READY http://127.0.0.1:{server.server_address[1]}/simple/", flush=True)
     try:
         server.serve_forever()

@@ -401,3 +401,22 @@ def test_only_the_admitted_versions_files_are_looked_at(target: TargetEnvironmen
     assert reasons["demo-1.3-py3-none-any.whl"] == "version 1.3 does not satisfy ==1.7"
     assert "not supported by the target" in reasons[f"demo-1.7-{UNSUPPORTED_TAG}.whl"]
     assert len(files.asked) == 40
+
+
+def test_versions_narrowed_by_the_caller_choose_and_explain_the_same(
+    target: TargetEnvironment,
+) -> None:
+    """A pin shared by many selections (backtracking pairs ``botocore==1.34.0`` with each
+    boto3's range) has its versions found once and handed in as ``among``: the same files are
+    chosen, and the rejection texts still name every other version."""
+    files = [whl("1.0"), whl("1.34.0"), whl("1.34.0", "py2-none-any"), whl("1.34"), whl("2.0")]
+    files.append(whl("1.34.0rc1"))
+    specifier = SpecifierSet("==1.34.0,>=1.30,<1.40")
+    pinned = [Version("1.34.0")]  # as the caller finds them: each version once
+
+    narrowed = select(files, target, specifier=specifier, pinned=True, among=pinned)
+    whole = select(files, target, specifier=specifier, pinned=True)
+
+    assert names(narrowed) == names(whole) != []
+    assert reasons(narrowed) == reasons(whole)
+    assert "demo-2.0-py3-none-any.whl" in reasons(narrowed)

@@ -484,6 +484,51 @@ def test_metadata_of_pending_requirements_is_fetched_ahead(world: World) -> None
     assert "y-2.0-py3-none-any.whl.metadata" not in asked
 
 
+def test_dependencies_are_fetched_ahead_down_the_tree_extras_included(world: World) -> None:
+    """While the resolver waits on x's metadata (stalled), y's dependency z, z's dependency
+    w (with an extra) and the dependency that extra brings, v, have their newest metadata
+    fetched: not only the level below what the resolver has pinned."""
+    world.publish("app", "1.0", "x>=1", "y>=1")
+    world.publish("x", "1.0", "aaa-missing")
+    world.publish("y", "1.0", "z")
+    world.publish("z", "1.0", "w[fast]")
+    world.publish("w", "1.0", "v; extra == 'fast'", extras=["fast"])
+    world.publish("v", "1.0")
+    world.publish("v", "2.0")
+    world.index.fault("/files/x-1.0-py3-none-any.whl.metadata", "stall", seconds=2.0)
+    with pytest.raises(NoMatchingDistribution, match="aaa-missing"):
+        world.resolve("app", jobs=4)
+    asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/*.metadata")}
+    wanted = {f"{n}-1.0-py3-none-any.whl.metadata" for n in ("y", "z", "w")}
+    assert wanted | {"v-2.0-py3-none-any.whl.metadata"} <= asked, asked
+    assert "v-1.0-py3-none-any.whl.metadata" not in asked
+
+
+def test_walking_down_a_names_versions_fetches_the_next_ones_metadata_ahead(
+    world: World,
+) -> None:
+    """boto3 against an old botocore: each version of app tried needs its metadata. Once three
+    were rejected, the next ones' metadata is fetched ahead in a batch, so the walk does not
+    wait on each; the versions past the one that fits were fetched by that batch alone."""
+    world.publish("core", "1.0")
+    for major in range(10, 6, -1):
+        world.publish("app", f"{major}.0", f"core=={major}.0")
+    for major in range(6, 0, -1):
+        world.publish("app", f"{major}.0")
+    result = world.resolve("app", "core==1.0", jobs=4)
+    assert sorted(pins(result)) == ["app==6.0", "core==1.0"]
+    asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/app-*")}
+    assert "app-5.0-py3-none-any.whl.metadata" in asked, asked
+
+
+def test_without_a_walk_down_no_batch_is_fetched(world: World) -> None:
+    for minor in range(8):
+        world.publish("lib", f"1.{minor}")
+    world.resolve("lib", jobs=4)
+    asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/lib-*")}
+    assert asked == {"lib-1.7-py3-none-any.whl.metadata"}
+
+
 def test_nothing_is_fetched_ahead_with_one_job(world: World) -> None:
     world.publish("app", "1.0", "x", "y")
     world.publish("x", "1.0", "aaa-missing")

@@ -196,13 +196,16 @@ def select(
     project: str = "",
     pinned: bool = False,
     buildable: bool = False,
+    among: Sequence[Version] | None = None,
 ) -> Selection:
     """Filter and order ``files`` for ``target`` (pip's candidate evaluation).
 
     Only the files of the versions ``specifier`` admits are looked at (the versions are
     filtered, not the files); the reasons for the rest are formatted when asked for.
     ``buildable=False`` (a command that builds nothing: compile, lock) rejects sdists, after all
-    other checks, so the user learns whether a wheel would have been needed.
+    other checks, so the user learns whether a wheel would have been needed. ``among``: the
+    versions, in the files' order, that can be admitted at all (a superset of those
+    ``specifier`` admits: the caller narrowed them once for a pin shared by many calls).
     """
     specifier = specifier or SpecifierSet()
     formats = formats or FormatControl()
@@ -211,7 +214,8 @@ def select(
     grouped: VersionedFiles = _Grouped(files) if isinstance(files, Sequence) else files
 
     prereleases: bool | None = True if allow_prereleases else None
-    ok_versions = list(specifier.filter(grouped.versions, prereleases=prereleases))
+    candidates = grouped.versions if among is None else among
+    ok_versions = list(specifier.filter(candidates, prereleases=prereleases))
     notes: list[_Note] = []
     survivors = evaluate(
         (f for v in ok_versions for f in grouped.files_of(v)),

@@ -39,7 +39,10 @@ from pipseal.http.retry import (
 from pipseal.redaction import Url, strip_userinfo
 
 MAX_REDIRECTS = 10
-POOL_MAXSIZE = 16
+#: Connections kept alive per host: at least the resolver's threads fetching ahead
+#: (``ahead.threads_for``, 32 by default) and the main thread, or the extra ones are closed
+#: after each request and opened again.
+POOL_MAXSIZE = 64
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 

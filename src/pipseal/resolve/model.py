@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import Version
 
 from pipseal.errors import NoMatchingDistribution
@@ -29,6 +29,7 @@ __all__ = [
     "Reiterable",
     "Requirement",
     "is_pinned",
+    "pin_of",
     "reads_url_sdists",
     "url_candidate",
     "with_extras",
@@ -103,10 +104,16 @@ def _identifier(name: str, extras: frozenset[str]) -> str:
 
 
 def is_pinned(specifier: SpecifierSet) -> bool:
-    return any(
-        s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*"))
-        for s in specifier
-    )
+    return pin_of(specifier) is not None
+
+
+def pin_of(specifier: SpecifierSet) -> Specifier | None:
+    """The first member of ``specifier`` that pins one version (``==`` without a wildcard, or
+    ``===``), or None."""
+    for s in specifier:
+        if s.operator == "===" or (s.operator == "==" and not s.version.endswith(".*")):
+            return s
+    return None
 
 
 def reads_url_sdists(metadata: object) -> bool:

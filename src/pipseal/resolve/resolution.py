@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep
 from resolvelib import Resolver as _Resolver
 
-from pipseal.ahead import Ahead
+from pipseal.ahead import Ahead, threads_for
 from pipseal.candidates import FormatControl
 from pipseal.errors import NoMatchingDistribution, PipsealError
 from pipseal.resolve.model import Candidate, Requirement, reads_url_sdists, url_candidate
@@ -157,7 +157,8 @@ def resolve(
     to the digests the requirements pin (files publishing a pinned digest are preferred).
     Raises NoMatchingDistribution (nothing fits, conflicts, Requires-Python) or PipsealError
     (too many rounds, metadata that cannot be had). With ``jobs`` of 2 or more, the pages and
-    metadata of pending requirements are fetched ahead on that many threads.
+    metadata of pending requirements, and of their likely dependencies, are fetched ahead
+    (:func:`pipseal.ahead.threads_for`).
     """
     installed = installed or {}
     roots, requested = _root_requirements(requirements, target, reads_url_sdists(metadata))
@@ -174,7 +175,7 @@ def resolve(
         allow_prereleases=allow_prereleases,
         formats=formats or FormatControl(),
         hashes=hashes or {},
-        ahead=Ahead(jobs),
+        ahead=Ahead(threads_for(jobs)),
     )
     resolver: _Resolver[Requirement, Candidate, str] = _Resolver(provider, BaseReporter())
     try:
