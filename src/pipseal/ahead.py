@@ -33,31 +33,37 @@ def enabled() -> bool:
 
 class Ahead:
     """Run ``submit``\\ted tasks on up to ``jobs`` threads (none when ``jobs < 2``: then
-    nothing runs ahead). :meth:`close` waits for every task submitted, so no fetch outlives
-    the resolution that asked for it."""
+    nothing runs ahead). A task may submit more (a dependency's page as soon as its parent's
+    metadata names it). :meth:`close` drops the tasks not started and waits for the running
+    ones, so no fetch outlives the resolution that asked for it."""
 
     def __init__(self, jobs: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=jobs) if jobs >= 2 and enabled() else None
         self._seen: set[Hashable] = set()
         self._lock = threading.Lock()
+        self._closed = False
         self._futures: list[Future[None]] = []
 
     def submit(self, key: Hashable, task: Callable[[], object]) -> None:
-        """Start ``task`` unless a task was submitted under ``key`` already."""
+        """Start ``task`` unless a task was submitted under ``key`` already (or :meth:`close`
+        was called)."""
         if self._pool is None:
             return
-        with self._lock:
-            if key in self._seen:
-                return
-            self._seen.add(key)
 
         def quiet() -> None:
             # Met again, in order, when the resolver asks for it itself.
             with contextlib.suppress(PipsealError):
                 task()
 
-        self._futures.append(self._pool.submit(quiet))
+        with self._lock:
+            # Under the lock: a task submitting more must not race close()'s shutdown.
+            if key in self._seen or self._closed:
+                return
+            self._seen.add(key)
+            self._futures.append(self._pool.submit(quiet))
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)

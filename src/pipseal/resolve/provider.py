@@ -219,7 +219,8 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
 
     def fetch_ahead(self, requirements: Iterable[Requirement]) -> None:
         """Start fetching the page and the newest fitting candidate's metadata of each name
-        these requirements bring up first, while the resolver works on something else."""
+        these requirements bring up first, while the resolver works on something else; then
+        the same for that candidate's dependencies."""
         if self.ahead is None:
             return
         for req in requirements:
@@ -231,8 +232,18 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
 
     def _likely(self, req: Requirement) -> None:
         newest = next(iter(self.choices.base_candidates(req.name, [req])), None)
-        if newest is not None and newest.file is not None and newest.file.kind == "wheel":
-            self.metadata_of(newest)
+        if newest is None or newest.file is None or newest.file.kind != "wheel":
+            return
+        meta = self.metadata_of(newest)
+        # Its dependencies' pages go out now, not when the resolver reaches this name: with the
+        # metadata cached (a warm run), the whole graph's pages are asked for in a few waves.
+        env = dict(self.choices.target.markers)
+        wanted = ("", *sorted(req.extras))
+        deps: list[Requirement] = []
+        for dep in meta.requires_dist:
+            if dep.marker is None or any(dep.marker.evaluate({**env, "extra": e}) for e in wanted):
+                deps.extend(self.requirements_from_pep508(dep))
+        self.fetch_ahead(deps)
 
     def metadata_of(self, candidate: Candidate) -> CoreMetadata:
         """The candidate's core metadata (fetched once per candidate)."""
