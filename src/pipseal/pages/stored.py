@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from packaging.version import InvalidVersion, Version
 
@@ -60,7 +60,8 @@ def dump(stored: StoredPage) -> bytes:
 
 
 def _str_map(value: object) -> bool:
-    return type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items())
+    # A JSON object's keys are strings: only the values need a look.
+    return type(value) is dict and all(type(v) is str for v in value.values())
 
 
 def _valid_group(group: object) -> bool:
@@ -142,7 +143,8 @@ def load(raw: bytes, url: str, page_url: str, source: str) -> StoredPage | None:
         if str(version) != key:
             return None
         versions[version] = key
-        checked[key] = [tuple(e) for e in group]
+        # Checked as lists; unpacked by position like the reader's tuples (no copy).
+        checked[key] = cast("list[Entry]", group)
     base = header["base"] if header["base"] is not None else page_url
     page = CompactPage(header["project"], base, source, checked, versions)
     return StoredPage(
