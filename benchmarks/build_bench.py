@@ -53,6 +53,9 @@ def env() -> dict[str, str]:
         if not k.startswith(("PIP_", "UV_", "PIPSEAL_")) and k != "VIRTUAL_ENV"
     }
     base.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # From byte-code, as installed tools run (the untimed first run of each case compiles).
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    base["PYTHONPYCACHEPREFIX"] = str(ROOT / "benchmarks" / "work" / "pycache")
     return base
 
 

@@ -8,9 +8,13 @@ import random
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
+from email.parser import Parser
+from email.policy import compat32
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -23,7 +27,7 @@ from pipseal.hashes import Hash, Hashes
 from pipseal.http.session import HttpOptions, Session
 from pipseal.index.files import IndexFile
 from pipseal.index.finder import Finder
-from pipseal.metadata.core import CoreMetadata
+from pipseal.metadata.core import CoreMetadata, _message_json
 from pipseal.metadata.fetcher import MetadataFetcher
 from pipseal.metadata.ranges import TAIL_BYTES, RangeFile, RangeUnsupported
 from pipseal.metadata.record import record_checked
@@ -432,3 +436,27 @@ def test_parse_agrees_with_the_email_parser(text: str) -> None:
     assert parsed.provides_extra == {
         canonicalize_name(str(e).strip()) for e in headers.get_all("Provides-Extra") or []
     }
+
+
+_LINE_TEXT = st.lists(
+    st.sampled_from([*"abcAB:- \t,é\r\n;=<>", "From ", "\n\n", "Content-Type: "]), max_size=12
+).map("".join)
+_HEADER_NAMES = st.sampled_from(
+    ["Name", "Version", "Keywords", "Classifier", "Summary", "Description", "content-type", "X"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    headers=st.lists(st.tuples(_HEADER_NAMES, _LINE_TEXT), max_size=6),
+    separator=st.sampled_from(["\n", "\n\n", "", "\r\n"]),
+    body=_LINE_TEXT,
+)
+def test_as_json_reads_as_the_email_parser_does(
+    headers: list[tuple[str, str]], separator: str, body: str
+) -> None:
+    # The fast path must give the email parser's (compat32) answer for any text, or stand
+    # aside for it.
+    raw = ("".join(f"{k}:{v}\n" for k, v in headers) + separator + body).encode()
+    meta = CoreMetadata("a", "1", (), None, frozenset(), raw)
+    assert meta.as_json() == _message_json(Parser(policy=compat32).parsestr(raw.decode()))

@@ -45,3 +45,29 @@ def test_files_are_fetched_while_a_slow_page_is_still_pending(
     for dist in dists:
         assert paths.count(f"/files/{dist.filename}") == 1, paths
     assert "(0 from cache, 3 downloaded" in result.stdout, result.stdout
+
+
+def test_a_resolution_asks_for_the_pages_of_dependencies_as_soon_as_they_are_known(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    venv_template: Venv,
+    tmp_path: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    # The resolver waits for slowpoke's page (a 503, then Retry-After 1 s); meanwhile the
+    # chain a -> b -> c is walked ahead through each newest version's metadata, so c's page
+    # is asked for before the resolver has pinned anything, not when it reaches b.
+    for name, requires in (("slowpoke", []), ("a", ["b"]), ("b", ["c"]), ("c", [])):
+        index_server.add(build_wheel(wheel_dir, name, "1.0", requires=requires))
+    index_server.fault("/simple/slowpoke/", "status", status=503, retry_after=1)
+    venv = clone_venv(venv_template, tmp_path / "venv")
+
+    result = run_pipseal(
+        "install", "--dry-run", "--python", venv.python, "-i", index_server.url, "slowpoke", "a"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Would install c-1.0 b-1.0 a-1.0 slowpoke-1.0" in result.stdout, result.stdout
+    paths = [r.path for r in index_server.requests]
+    last_slow_page = max(i for i, p in enumerate(paths) if p.startswith("/simple/slowpoke/"))
+    assert "/simple/c/" in paths[:last_slow_page], paths

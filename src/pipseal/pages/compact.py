@@ -47,10 +47,14 @@ class CompactPage:
     base: str
     source: str
     entries: dict[str, list[Entry]]
+    #: :meth:`versions`, when whoever made the page parsed the keys already.
+    parsed_versions: dict[Version, str] | None = field(default=None, repr=False, compare=False)
     _decoded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
     def versions(self) -> dict[Version, str]:
         """Each version this page lists, with its key in :attr:`entries`."""
+        if self.parsed_versions is not None:
+            return self.parsed_versions
         found: dict[Version, str] = {}
         for key in self.entries:
             found[Version(key)] = key

@@ -47,6 +47,8 @@ class _Grouper:
         self.groups: dict[str, list[Entry]] = {}
         self._prefixes: dict[str, bool] = {}
         self._versions: dict[str, str | None] = {}
+        #: Each key's Version.
+        self.parsed: dict[str, Version] = {}
 
     def _ours(self, prefix: str) -> bool:
         known = self._prefixes.get(prefix)
@@ -58,9 +60,12 @@ class _Grouper:
         if text in self._versions:
             return self._versions[text]
         try:
-            key: str | None = str(Version(text))
+            version = Version(text)
         except InvalidVersion:
-            key = None
+            key: str | None = None
+        else:
+            key = str(version)
+            self.parsed[key] = version
         self._versions[text] = key
         return key
 
@@ -134,7 +139,8 @@ def read_page(
             f"Could not read {Url(page_url)}: unsupported Content-Type {media!r}",
             hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
         )
-    return CompactPage(grouper.name, base, source, grouper.groups)
+    versions = {grouper.parsed[key]: key for key in grouper.groups}
+    return CompactPage(grouper.name, base, source, grouper.groups, versions)
 
 
 def _read_html(body: bytes, charset: str | None, page_url: str, grouper: _Grouper) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from packaging.version import InvalidVersion, Version
 
@@ -59,29 +59,31 @@ def dump(stored: StoredPage) -> bytes:
     return json.dumps(header).encode() + b"\n" + entries
 
 
-def _optional_str(value: object) -> bool:
-    return value is None or isinstance(value, str)
-
-
 def _str_map(value: object) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    )
+    # A JSON object's keys are strings: only the values need a look.
+    return type(value) is dict and all(type(v) is str for v in value.values())
 
 
-def _valid_entry(entry: object) -> bool:
-    if not isinstance(entry, list) or len(entry) != 7:
+def _valid_group(group: object) -> bool:
+    """Whether ``group`` is a list of well-formed entries (:data:`Entry`, as lists). Exact
+    types: JSON gives no subclasses, and this runs for every file of every page read."""
+    if type(group) is not list:
         return False
-    filename, href, digests, requires_python, yanked, metadata, size = entry
-    return (
-        isinstance(filename, str)
-        and isinstance(href, str)
-        and (digests is None or _str_map(digests))
-        and _optional_str(requires_python)
-        and _optional_str(yanked)
-        and (metadata is None or _str_map(metadata))
-        and (size is None or (isinstance(size, int) and not isinstance(size, bool)))
-    )
+    for entry in group:
+        if type(entry) is not list or len(entry) != 7:
+            return False
+        filename, href, digests, requires_python, yanked, metadata, size = entry
+        if (
+            type(filename) is not str
+            or type(href) is not str
+            or (requires_python is not None and type(requires_python) is not str)
+            or (yanked is not None and type(yanked) is not str)
+            or (size is not None and type(size) is not int)
+            or (digests is not None and not _str_map(digests))
+            or (metadata is not None and not _str_map(metadata))
+        ):
+            return False
+    return True
 
 
 def _checked_header(raw: bytes, url: str) -> tuple[str, dict[str, Any] | None, bytes]:
@@ -94,7 +96,10 @@ def _checked_header(raw: bytes, url: str) -> tuple[str, dict[str, Any] | None, b
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         return "has no valid header", None, b""
-    if not all(_optional_str(header.get(k)) for k in ("etag", "last_modified", "base")) or not all(
+    if not all(
+        header.get(k) is None or isinstance(header.get(k), str)
+        for k in ("etag", "last_modified", "base")
+    ) or not all(
         isinstance(header.get(k), str)
         for k in ("url", "body_sha256", "served_from", "project", "sha256")
     ):
@@ -127,17 +132,21 @@ def load(raw: bytes, url: str, page_url: str, source: str) -> StoredPage | None:
     if not isinstance(entries, dict):
         return None
     checked: dict[str, list[Entry]] = {}
+    versions: dict[Version, str] = {}
     for key, group in entries.items():
-        if not isinstance(group, list) or not all(_valid_entry(e) for e in group):
+        if not _valid_group(group):
             return None
         try:
-            if str(Version(key)) != key:
-                return None
+            version = Version(key)
         except InvalidVersion:
             return None
-        checked[key] = [tuple(e) for e in group]
+        if str(version) != key:
+            return None
+        versions[version] = key
+        # Checked as lists; unpacked by position like the reader's tuples (no copy).
+        checked[key] = cast("list[Entry]", group)
     base = header["base"] if header["base"] is not None else page_url
-    page = CompactPage(header["project"], base, source, checked)
+    page = CompactPage(header["project"], base, source, checked, versions)
     return StoredPage(
         url,
         header["etag"],

@@ -18,7 +18,6 @@ from pipseal.pipeline.plan import (
     Planned,
     hash_conflict,
     pip_name,
-    prefetch,
     raise_conflicts,
     warn_if_yanked,
 )
@@ -78,7 +77,6 @@ def plan_resolved(
             if conflict is not None:
                 conflicts.append(conflict)
     raise_conflicts(conflicts)
-    prefetch(finder, [r.name for r in active if r.name and not r.url], common.jobs)
     from pipseal.candidates import FormatControl
 
     resolution = resolve(
