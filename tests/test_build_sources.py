@@ -137,7 +137,6 @@ def test_static_metadata_of_a_2_2_pkg_info(tmp_path: Path) -> None:
         (["Requires-Dist"], "2.2"),
         (["version"], "2.4"),
         (["Provides-Extra"], "2.2"),
-        ([], "2.1"),
     ],
 )
 def test_no_static_metadata_when_a_field_is_dynamic_or_too_old(
@@ -202,3 +201,44 @@ def test_the_sdist_caps_are_the_wheel_paths_own(tmp_path: Path) -> None:
         assert not assigned & caps, module.__name__
     assert vars(sources)["MAX_TOTAL_SIZE"] == wheel.MAX_TOTAL_SIZE == archive_bounds.MAX_TOTAL_SIZE
     assert vars(sources)["MAX_ARCHIVE_RATIO"] == wheel.MAX_ARCHIVE_RATIO
+
+
+def test_an_old_pkg_info_gives_way_to_a_static_pyproject(tmp_path: Path) -> None:
+    # Metadata-Version 2.1 says nothing of what is dynamic; the [project] table is static
+    # (PEP 621 forbids the backend to change it), so it says the metadata, as uv reads it.
+    project = write_project(tmp_path / "src", "oldpkg", dependencies=["six>=1; os_name != 'nt'"])
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as f:
+        f.write('\n[project.optional-dependencies]\nFast_Path = ["attrs==24.1"]\n')
+    sdist = make_sdist(project, tmp_path / "dist", metadata_version="2.1")
+    raw = static_metadata(sdist)
+    assert raw is not None
+    lines = raw.decode().splitlines()
+    assert lines[:3] == ["Metadata-Version: 2.2", "Name: oldpkg", "Version: 1.0"]
+    assert 'Requires-Dist: six>=1; os_name != "nt"' in lines
+    assert "Provides-Extra: fast-path" in lines
+    assert 'Requires-Dist: attrs==24.1; extra == "fast-path"' in lines
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        'dynamic = ["dependencies"]\n',
+        'dynamic = ["version"]\n',
+        'dependencies = ["not a requirement ;;"]\n',
+    ],
+)
+def test_a_dynamic_or_broken_pyproject_says_nothing(tmp_path: Path, table: str) -> None:
+    project = write_project(tmp_path / "src", "dynpkg")
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    key = table.split(" =", maxsplit=1)[0]
+    kept = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]
+    kept.insert(kept.index("[project]") + 1, table.rstrip("\n"))
+    (project / "pyproject.toml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    sdist = make_sdist(project, tmp_path / "dist", metadata_version="2.1")
+    assert static_metadata(sdist) is None
+
+
+def test_a_2_2_pkg_info_marking_fields_dynamic_is_believed_over_pyproject(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "src", "dyn22")
+    sdist = make_sdist(project, tmp_path / "dist", dynamic=["Requires-Dist"])
+    assert static_metadata(sdist) is None

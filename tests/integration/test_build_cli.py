@@ -297,6 +297,27 @@ def test_an_index_sdist_is_built_when_no_wheel_fits_and_only_once(
     assert "No matching distribution found for stop" in refused.stderr
 
 
+def test_a_static_pyproject_of_an_old_sdist_is_read_without_running_its_backend(
+    index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    # PKG-INFO 2.1 (nothing said of what is dynamic), [project] static: the resolver reads the
+    # metadata from pyproject.toml, as uv does, and no hook of the sdist runs for a dry run
+    # (with the dbt-core-experimental-parser sdist, pip's metadata hook reaches the network).
+    counter = tmp_path / "builds.log"
+    dep = write_project(tmp_path / "p", "olddep", backend="in-tree", counter=counter)
+    top = write_project(tmp_path / "p", "oldtop", backend="in-tree", counter=counter,
+                        dependencies=["olddep>=1"])  # fmt: skip
+    index_server.add(make_sdist(top, tmp_path / "dist", metadata_version="2.1"))
+    index_server.add(make_sdist(dep, tmp_path / "dist", metadata_version="2.1"))
+    dry = run_pipseal("install", "-i", index_server.url, "--python", venv.python, "--dry-run",
+                      "oldtop")  # fmt: skip
+
+    assert dry.returncode == 0, dry.stderr
+    assert "Would install olddep-1.0 oldtop-1.0" in dry.stdout
+    assert builds(counter) == []
+    assert venv.installed() == {}
+
+
 def test_a_fitting_wheel_is_preferred_unless_no_binary_names_the_project(
     index_server: IndexServer, venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
 ) -> None:

@@ -246,15 +246,99 @@ def _empty(dest: Path) -> None:
 
 def static_metadata(archive: Path) -> bytes | None:
     """PEP 643: the sdist's PKG-INFO when its Metadata-Version is 2.2 or later and none of
-    Name, Version, Requires-Dist, Requires-Python, Provides-Extra is ``Dynamic``; else None
-    (also for an unreadable archive: then the build says what is wrong)."""
+    Name, Version, Requires-Dist, Requires-Python, Provides-Extra is ``Dynamic``. When its
+    PKG-INFO is older (2.1 and before say nothing of what is dynamic) or missing, the metadata
+    its pyproject.toml's static ``[project]`` table says (``pyproject_metadata``), as uv reads
+    it. Else None (also for an unreadable archive: then the build says what is wrong)."""
     try:
         raw = _read_pkg_info(archive)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError):
         return None
-    if raw is None:
+    if raw is not None and pkg_info_is_static(raw):
+        return raw
+    if raw is not None and _says_dynamic(raw):
+        return None  # the backend marked fields dynamic (PEP 643): only it can say them
+    try:
+        project = _read_top_file(archive, "pyproject.toml", MAX_PKG_INFO)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError):
         return None
-    return raw if pkg_info_is_static(raw) else None
+    return pyproject_metadata(project) if project is not None else None
+
+
+#: ``[project]`` keys that must not be ``dynamic`` for pyproject.toml to say the metadata.
+_PYPROJECT_STATIC = frozenset(
+    {"name", "version", "dependencies", "optional-dependencies", "requires-python"}
+)
+
+
+def pyproject_metadata(raw: bytes) -> bytes | None:
+    """Core metadata (2.2) said by a pyproject.toml's ``[project]`` table (PEP 621) when its
+    name, version, requires-python and dependencies are static (not listed in ``dynamic``), as
+    uv reads them; else None. PEP 621 forbids a backend to change a static field, so the built
+    wheel's Requires-Dist is these. Anything malformed is None: the backend then says."""
+    import tomllib
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        project = tomllib.loads(raw.decode("utf-8")).get("project")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(project, dict):
+        return None
+    dynamic = project.get("dynamic", [])
+    if not isinstance(dynamic, list) or {str(d).lower() for d in dynamic} & _PYPROJECT_STATIC:
+        return None
+    name, version = project.get("name"), project.get("version")
+    python = project.get("requires-python")
+    deps = project.get("dependencies", [])
+    extras = project.get("optional-dependencies", {})
+    if not (isinstance(name, str) and isinstance(version, str)):
+        return None
+    if not isinstance(deps, list) or not isinstance(extras, dict):
+        return None
+    lines = ["Metadata-Version: 2.2", f"Name: {name}"]
+    try:
+        lines.append(f"Version: {Version(version)}")
+        if python is not None:
+            if not isinstance(python, str):
+                return None
+            lines.append(f"Requires-Python: {SpecifierSet(python)}")
+        for dep in deps:
+            if not isinstance(dep, str):
+                return None
+            lines.append(f"Requires-Dist: {Requirement(dep)}")
+        for extra, members in extras.items():
+            if not isinstance(members, list):
+                return None
+            label = canonicalize_name(str(extra))
+            lines.append(f"Provides-Extra: {label}")
+            for dep in members:
+                if not isinstance(dep, str):
+                    return None
+                req = Requirement(dep)
+                where = f'extra == "{label}"'
+                marker = f"({req.marker}) and {where}" if req.marker else where
+                req.marker = None
+                lines.append(f"Requires-Dist: {req}; {marker}")
+    except (InvalidVersion, InvalidSpecifier, InvalidRequirement):
+        return None
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _says_dynamic(raw: bytes) -> bool:
+    """Whether a PKG-INFO of Metadata-Version 2.2 or later exists (then its ``Dynamic`` fields
+    are the backend's word, and pyproject.toml is not asked)."""
+    from packaging.version import InvalidVersion, Version
+
+    headers = BytesParser().parsebytes(raw, headersonly=True)
+    try:
+        return Version(headers.get("Metadata-Version", "0")) >= Version("2.2")
+    except InvalidVersion:
+        return False
 
 
 def pkg_info_is_static(raw: bytes) -> bool:
@@ -275,18 +359,23 @@ def pkg_info_is_static(raw: bytes) -> bool:
 
 def _read_pkg_info(archive: Path) -> bytes | None:
     """``<top>/PKG-INFO`` of an sdist, read without unpacking the rest."""
+    return _read_top_file(archive, "PKG-INFO", MAX_PKG_INFO)
+
+
+def _read_top_file(archive: Path, name: str, limit: int) -> bytes | None:
+    """``<top>/<name>`` of an sdist (None past ``limit`` bytes), without unpacking the rest."""
     if archive.name.lower().endswith(".zip"):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 parts = info.filename.split("/")
-                if len(parts) == 2 and parts[1] == "PKG-INFO" and info.file_size <= MAX_PKG_INFO:
+                if len(parts) == 2 and parts[1] == name and info.file_size <= limit:
                     return zf.read(info)
         return None
     with tarfile.open(archive, "r:*") as tf:
         for member in _members(tf):
             parts = member.name.lstrip("./").split("/")
-            if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
-                if member.size > MAX_PKG_INFO:
+            if len(parts) == 2 and parts[1] == name and member.isfile():
+                if member.size > limit:
                     return None
                 f = tf.extractfile(member)
                 return f.read() if f is not None else None
