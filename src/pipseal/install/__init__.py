@@ -34,6 +34,7 @@ def __getattr__(name: str) -> object:
         return StagedDistribution
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 _NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
 _NO_EXTRAS: Mapping[str, Mapping[str, bytes]] = MappingProxyType({})
 _NOTHING_MORE: Mapping[str, bytes] = MappingProxyType({})
