@@ -138,6 +138,10 @@ class Inspection:
         self._error = error
         self._memo = memo  # where to keep the answer; its key, and its key for any like venv
 
+    def known(self) -> TargetEnvironment | None:
+        """The answer now if it was remembered (no subprocess to wait for), else None."""
+        return self._known
+
     def result(self) -> TargetEnvironment:
         if self._known is not None:
             return self._known

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any, Literal
 
@@ -135,7 +136,7 @@ def _link_mode(value: str | None) -> Literal["hardlink", "clone", "copy", "symli
 
 def handle(args: argparse.Namespace) -> int:
     from pipseal.pipeline.options import InstallOptions
-    from pipseal.pipeline.target import start_target
+    from pipseal.pipeline.target import read_ahead, start_target
 
     config = config_for("install", args)
     check_pip_install_options(args, config)
@@ -161,18 +162,23 @@ def handle(args: argparse.Namespace) -> int:
         _check_report_destination(args.report)
     if args.report == "-":
         out = Printer(-1 if out.verbosity >= 0 else out.verbosity, out=sys.stderr)
-    # The target interpreter answers while the install's modules are imported.
-    target = start_target(options)
     from pipseal.cli.progress import RichDownloads, wanted
-    from pipseal.commands import install
 
     bar_mode = progress_bar(args, config)
-    if bar_mode == "on" or (bar_mode == "auto" and wanted(out.verbosity)):
-        with RichDownloads() as bars:
-            out.downloads = bars
-            result = install.run(options, out, target)
-    else:
-        result = install.run(options, out, target)
+    bars = (
+        RichDownloads()
+        if bar_mode == "on" or (bar_mode == "auto" and wanted(out.verbosity))
+        else None
+    )
+    with bars or contextlib.nullcontext():
+        out.downloads = bars
+        # The target interpreter answers while the install's modules are imported ...
+        target = start_target(options)
+        # ... and the index pages of the names given are read meanwhile.
+        early = read_ahead(options, out, target)
+        from pipseal.commands import install
+
+        result = install.run(options, out, target, early)
     if result.report is not None:
         _write_report(args.report, result.report)
     for kept in result.already_satisfied:

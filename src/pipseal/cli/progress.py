@@ -6,6 +6,10 @@ import os
 import sys
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def wanted(verbosity: int) -> bool:
@@ -22,6 +26,13 @@ class RichDownloads:
     """``fetch.DownloadProgress`` drawn with rich: bytes, rate and time left per file."""
 
     def __init__(self) -> None:
+        # rich is imported when the first download starts: a run that downloads nothing
+        # (a warm install, a dry run) never loads it.
+        self._progress: Progress | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _made() -> Progress:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -33,7 +44,7 @@ class RichDownloads:
         )
 
         console = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")))
-        self._progress = Progress(
+        progress = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             DownloadColumn(),
@@ -42,22 +53,23 @@ class RichDownloads:
             console=console,
             transient=True,
         )
-        self._lock = threading.Lock()
-        self._started = False
+        progress.start()
+        return progress
 
     def start(self, filename: str, total: int | None) -> int:
         with self._lock:
-            if not self._started:
-                self._progress.start()
-                self._started = True
+            if self._progress is None:
+                self._progress = self._made()
             parts = filename.split("-")
             label = " ".join(parts[:2]) if len(parts) > 2 else filename
             return int(self._progress.add_task(label, total=total))
 
     def advance(self, token: int, size: int) -> None:
+        assert self._progress is not None  # started by ``start``
         self._progress.advance(token, size)  # type: ignore[arg-type]
 
     def finish(self, token: int) -> None:
+        assert self._progress is not None
         self._progress.remove_task(token)  # type: ignore[arg-type]
 
     def __enter__(self) -> RichDownloads:
@@ -69,5 +81,5 @@ class RichDownloads:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._started:
+        if self._progress is not None:
             self._progress.stop()

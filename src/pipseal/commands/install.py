@@ -48,25 +48,33 @@ class InstallResult:
 
 
 def run(
-    options: InstallOptions, reporter: Reporter, inspection: Inspection | None = None
+    options: InstallOptions,
+    reporter: Reporter,
+    inspection: Inspection | None = None,
+    early: Machinery | None = None,
 ) -> InstallResult:
     """Install the requested distributions all-or-nothing; raise PipsealError on any problem.
 
     ``inspection``: the target interpreter's, if the caller started it already
-    (``pipeline.target``); else it is made here."""
+    (``pipeline.target``); else it is made here. ``early``: a machinery already reading pages
+    (``pipeline.target.read_ahead``), used if the request's index options are its own."""
     started = time.monotonic()
     target = (inspection or start_target(options)).result()
     if options.dry_run:
-        return _run(options, reporter, target, started)
+        return _run(options, reporter, target, started, early)
     from pipseal.install.envlock import EnvironmentLock
 
     # From recovery to commit, no other pipseal changes this environment (envlock.py).
     with EnvironmentLock(target, reporter.warn):
-        return _run(options, reporter, target, started)
+        return _run(options, reporter, target, started, early)
 
 
 def _run(
-    options: InstallOptions, reporter: Reporter, target: TargetEnvironment, started: float
+    options: InstallOptions,
+    reporter: Reporter,
+    target: TargetEnvironment,
+    started: float,
+    early: Machinery | None,
 ) -> InstallResult:
     from pipseal.environment import installed_distributions
 
@@ -80,7 +88,12 @@ def _run(
     parsed, options = read_locked_request(options, target)
     request = parsed.for_target(target.markers)
     common = effective_index(options.common, parsed.options)
-    machinery = Machinery(common, reporter)
+    if early is not None and early.common == common:
+        machinery = early
+    else:
+        if early is not None:
+            early.close()
+        machinery = Machinery(common, reporter)
     trees: Trees | None = None
     built_from: Mapping[str, bytes] = {}
 

@@ -7,16 +7,33 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from pipseal.environment import InstalledDistribution, TargetEnvironment
-from pipseal.install.staged import StagedDistribution
-from pipseal.install.transaction import Transaction
-from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
-from pipseal.provenance import Provenance
+if TYPE_CHECKING:
+    from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.install.staged import StagedDistribution
+    from pipseal.install.transaction import Transaction
+    from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
+    from pipseal.provenance import Provenance
 
 __all__ = ["StagedDistribution", "Transaction", "install_wheels"]
+
+
+def __getattr__(name: str) -> object:
+    # The transaction's modules are imported when an install commits, not with the package:
+    # a dry run imports ``install.staged`` only to look for an interrupted commit.
+    if name == "Transaction":
+        from pipseal.install.transaction import Transaction
+
+        return Transaction
+    if name == "StagedDistribution":
+        from pipseal.install.staged import StagedDistribution
+
+        return StagedDistribution
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _NOTHING: Mapping[str, InstalledDistribution] = MappingProxyType({})
 _NO_EXTRAS: Mapping[str, Mapping[str, bytes]] = MappingProxyType({})
@@ -45,6 +62,9 @@ def install_wheels(
     wheel's file name to the archive it came from, recorded in its ``.dist-info``. Any failure
     raises InstallError (or UsageError) and leaves ``env`` as it was.
     """
+    from pipseal.install.transaction import Transaction
+    from pipseal.install.unpacked import TreeRef, UnpackedTree
+
     wanted = {canonicalize_name(name) for name in requested}
     with Transaction(env) as transaction:
         staged = []

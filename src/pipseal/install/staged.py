@@ -15,6 +15,10 @@ from pathlib import Path
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.provenance import PROVENANCE_FILE, Provenance
 
+#: The name of a transaction's staging directory starts so (``transaction.py``); one left in
+#: a target is an interrupted commit (``recovery.py``).
+STAGING_PREFIX = ".pipseal-staging-"
+
 __all__ = ["StagedDistribution", "generated_files", "mirrored_scheme", "scheme_root"]
 
 

@@ -56,7 +56,7 @@ from pipseal.environment import InstalledDistribution, TargetEnvironment
 from pipseal.errors import InstallError
 from pipseal.install.deferred import DeferredSignals
 from pipseal.install.origin import seal
-from pipseal.install.staged import StagedDistribution, scheme_root
+from pipseal.install.staged import STAGING_PREFIX, StagedDistribution, scheme_root
 from pipseal.install.unpacked import LinkMode, TreeRef, UnpackedTree
 from pipseal.provenance import Provenance
 
@@ -72,7 +72,6 @@ __all__ = [
     "remove_staging_dir",
 ]
 
-STAGING_PREFIX = ".pipseal-staging-"
 JOURNAL_NAME = "journal.json"
 LOCK_NAME = "lock"
 JOURNAL_VERSION = 1

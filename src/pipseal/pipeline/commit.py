@@ -128,8 +128,7 @@ def provenance_of(archives: Sequence[Prepared], indexes: list[str]) -> dict[str,
 
 def interrupted_commits(target: TargetEnvironment) -> bool:
     """Whether any staging directory is in the target (then ``recovery`` looks at it)."""
-    from pipseal.install.staged import scheme_root
-    from pipseal.install.transaction import STAGING_PREFIX
+    from pipseal.install.staged import STAGING_PREFIX, scheme_root
 
     try:
         with os.scandir(scheme_root(target)) as entries:

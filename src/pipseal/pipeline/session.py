@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pipseal.cache.store import Cache
@@ -198,3 +198,60 @@ class _OfflineSession:
 
     def close(self) -> None:
         pass
+
+
+# -- pages asked for before the install's modules are imported -------------------------------
+
+#: A command-line argument that is a project name, with extras and a version specifier at
+#: most: not a path, URL, ``name @ url`` or archive.
+_PLAIN_NAME = r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;(]|$)"
+
+
+def requested_names(requirements: Sequence[str]) -> list[str]:
+    """The project names of the command line's plain requirements (``six``, ``a[x]>=1``):
+    those whose index page the install is sure to read."""
+    import os
+    import re
+
+    names = []
+    for text in requirements:
+        found = re.match(_PLAIN_NAME, text)
+        if found is None or "@" in text or "/" in text or os.sep in text or os.path.exists(text):
+            continue
+        names.append(found.group(1))
+    return list(dict.fromkeys(names))
+
+
+def start_pages(
+    common: CommonOptions,
+    reporter: Reporter,
+    names: Sequence[str],
+    skip: Callable[[str], bool] | None = None,
+) -> Machinery | None:
+    """A ``Machinery`` already reading the index pages of ``names`` on threads (None when
+    there are none): the HTTP session and the index code are imported, and the first requests
+    answered, while the main thread imports the rest of the install. The resolver asks the same
+    finder for these pages later and waits for any still under way; a name ``skip`` declines
+    (installed already) is not asked for. A failure here is left for that later call to meet
+    and report."""
+    if not names:
+        return None
+    machinery = Machinery(common, reporter)
+
+    def read(batch: Sequence[str]) -> None:
+        wanted = [name for name in batch if skip is None or not skip(name)]
+        if not wanted:
+            return
+        with machinery.cache.lock(exclusive=False):
+            for name in wanted:
+                try:
+                    machinery.find_project(name)
+                except Exception:  # the resolver's own call meets it again and reports it
+                    continue
+
+    jobs = max(1, min(common.jobs, len(names)))
+    for start in range(jobs):
+        threading.Thread(
+            target=read, args=(names[start::jobs],), name="pipseal-pages", daemon=True
+        ).start()
+    return machinery

@@ -8,8 +8,11 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pipseal.environment import Inspection, TargetEnvironment
-    from pipseal.pipeline.options import DownloadOptions, InstallOptions
+    from pipseal.pipeline.options import DownloadOptions, InstallOptions, Reporter
+    from pipseal.pipeline.session import Machinery
 
 
 def start_target(options: InstallOptions) -> Inspection:
@@ -28,6 +31,57 @@ def start_target(options: InstallOptions) -> Inspection:
         prefix=options.prefix,
         memo_dir=Bucket.INTERPRETERS.path(store_base(cache_dir)) if cache_dir is not None else None,
     )
+
+
+def read_ahead(
+    options: InstallOptions, reporter: Reporter, inspection: Inspection
+) -> Machinery | None:
+    """The install's machinery, already reading the pages of the names on the command line
+    (``session.start_pages``), or None. Not with requirements or constraints files: their
+    options may name other indexes, and a name is never sent to an index the install would
+    not ask."""
+    request = options.request
+    if request.requirement_files or request.constraint_files or not request.requirements:
+        return None
+    from pipseal.pipeline.session import requested_names, start_pages
+
+    skip = None
+    known = inspection.known()
+    if (
+        known is not None
+        and options.target is None
+        and not (options.upgrade or options.force_reinstall)
+    ):
+        # Installed already: the install may well need no page at all.
+        skip = _installed(known.site_dirs())
+    return start_pages(options.common, reporter, requested_names(request.requirements), skip)
+
+
+def _installed(site_dirs: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a project has a ``.dist-info``/``.egg-info`` in ``site_dirs`` (read once, when
+    first asked, on the thread asking)."""
+    import os
+
+    from pipseal.names import canonicalize_name
+
+    names: set[str] = set()
+    read = False
+
+    def installed(name: str) -> bool:
+        nonlocal read
+        if not read:
+            read = True
+            for directory in site_dirs:
+                try:
+                    entries = os.listdir(directory)
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.endswith((".dist-info", ".egg-info")):
+                        names.add(canonicalize_name(entry.split("-", 1)[0].split(".egg")[0]))
+        return canonicalize_name(name) in names
+
+    return installed
 
 
 def download_target(options: DownloadOptions) -> TargetEnvironment:
