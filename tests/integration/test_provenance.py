@@ -109,6 +109,47 @@ def test_freeze_hashes_reproduces_the_environment_offline(
     assert copy.installed() == {"alpha": "1.0", "beta": "2.0"}
 
 
+def test_freeze_hashes_names_the_sdist_a_wheel_was_built_from(
+    venv: Venv,
+    venv_template: Venv,
+    index_server: IndexServer,
+    run_pipseal: RunPipseal,
+    tmp_path: Path,
+) -> None:
+    # A wheel built from source came from its sdist (the digest a pin names), never from the
+    # build's temporary wheel; a directory build came from no archive and says so.
+    from tests.support.projects import make_sdist, write_project
+
+    counter = tmp_path / "builds.log"
+    fromindex = write_project(tmp_path / "p", "fromindex", backend="in-tree", counter=counter)
+    fromfile = write_project(tmp_path / "p", "fromfile", backend="in-tree", counter=counter)
+    fromdir = write_project(tmp_path / "p", "fromdir", backend="in-tree", counter=counter)
+    indexed = make_sdist(fromindex, tmp_path / "dist")
+    index_server.add(indexed)
+    local = make_sdist(fromfile, tmp_path / "local")
+    sha = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (indexed, local)}
+    install(run_pipseal, venv, "-i", index_server.url, "fromindex", str(local), str(fromdir))
+
+    frozen = run_pipseal("freeze", "--hashes", "--python", venv.python)
+
+    assert frozen.returncode == 0, frozen.stderr
+    assert frozen.stdout.splitlines() == [
+        f"fromfile @ {local.as_uri()}#sha256={sha[local.name]} --hash=sha256:{sha[local.name]}",
+        f"fromindex==1.0 --hash=sha256:{sha[indexed.name]}",
+    ]
+    assert "fromdir==1.0: built from a local directory, not from an archive" in frozen.stderr
+    recorded = json.loads((venv.purelib / "fromindex-1.0.dist-info" / "provenance_url.json")
+                          .read_bytes())  # fmt: skip
+    assert recorded["url"] == index_server.file_url(indexed.name)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(frozen.stdout)
+    copy = clone_venv(venv_template, tmp_path / "copy")
+    result = run_pipseal("install", "--python", copy.python, "--require-hashes",
+                         "-i", index_server.url, "-r", requirements)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert copy.installed() == {"fromfile": "1.0", "fromindex": "1.0"}
+
+
 def test_verify_reports_an_archive_the_index_changed(
     venv: Venv,
     index_server: IndexServer,

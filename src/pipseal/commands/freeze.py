@@ -135,6 +135,11 @@ def run(
 def _why_unhashable(dist: DistInfo) -> str | None:
     if dist.editable_project_location:
         return "editable"
+    if dist.provenance is None and dist.direct_url is not None:
+        if "vcs_info" in dist.direct_url:
+            return "built from a version control checkout, not from an archive"
+        if "dir_info" in dist.direct_url:
+            return "built from a local directory, not from an archive"
     if dist.provenance is None:
         installer = dist.installer or "an unknown tool"
         return f"installed by {installer}, which recorded no archive digest"
@@ -146,7 +151,10 @@ def _freeze(dist: DistInfo, *, hashes: bool, warnings: list[str]) -> _Frozen:
     if editable:
         text = "\n".join(_editable_lines(dist, editable, warnings))
     elif hashes and dist.provenance is not None:
-        text = f"{dist.pinned()} --hash=sha256:{dist.provenance.sha256}"
+        pinned = dist.pinned()
+        if dist.direct_url is not None and "archive_info" in dist.direct_url:
+            pinned = direct_reference(dist.direct_url, dist.raw_name)  # name @ its archive's URL
+        text = f"{pinned} --hash=sha256:{dist.provenance.sha256}"
     elif dist.direct_url is not None:
         text = direct_reference(dist.direct_url, dist.raw_name)
     else:

@@ -416,7 +416,7 @@ class IndexBuilds:
             index_file=None,
             metadata=None,
         )
-        return replace(prepared, planned=planned, archive=built)
+        return replace(prepared, planned=planned, archive=built, origin=prepared)
 
 
 def _wheel_metadata(wheel: Path, project: str) -> bytes:

@@ -62,7 +62,7 @@ def commit(
                     if canonicalize_name(p.planned.name) in requested or p.planned.requirement.url
                 ],
                 extra_metadata=direct_urls(archives, built_from or {}),
-                provenance=provenance_of(archives, indexes),
+                provenance=provenance_of(archives, indexes, built_from or {}),
             )
         except TreeDrifted as exc:
             # A file of a cached tree was edited through a hard link since the tree was
@@ -107,23 +107,37 @@ def direct_urls(
     return found
 
 
-def provenance_of(archives: Sequence[Prepared], indexes: list[str]) -> dict[str, Provenance]:
+def provenance_of(
+    archives: Sequence[Prepared], indexes: list[str], built_from: Mapping[str, bytes]
+) -> dict[str, Provenance]:
     """Where each archive came from, by file name: recorded in its ``.dist-info``. The index
     is named only for a file an index listed (not find-links, not a file chosen by its pin
-    from the cache), so that ``verify`` asks it about that very file."""
+    from the cache), so that ``verify`` asks it about that very file. A wheel built from an
+    sdist came from that sdist (its URL and sha256: what a hash pin names); one built from a
+    directory or a VCS checkout came from no archive, and has no provenance."""
+    import json
+
     from pipseal.provenance import Provenance
     from pipseal.redaction import Url
 
     # IndexFile.source names its index redacted: back to the URL itself.
     by_source = {str(Url(url)): url for url in indexes}
-    return {
-        p.archive.source.filename: Provenance(
-            p.archive.source.url,
-            p.archive.sha256,
-            by_source.get(p.planned.index_file.source) if p.planned.index_file else None,
+    found: dict[str, Provenance] = {}
+    for p in archives:
+        record = built_from.get(canonicalize_name(p.planned.name))
+        if record is not None:
+            direct = json.loads(record)
+            digest = direct.get("archive_info", {}).get("hashes", {}).get("sha256")
+            if digest:
+                found[p.archive.source.filename] = Provenance(direct["url"], digest)
+            continue
+        o = p.origin or p
+        found[p.archive.source.filename] = Provenance(
+            o.archive.source.url,
+            o.archive.sha256,
+            by_source.get(o.planned.index_file.source) if o.planned.index_file else None,
         )
-        for p in archives
-    }
+    return found
 
 
 def interrupted_commits(target: TargetEnvironment) -> bool:

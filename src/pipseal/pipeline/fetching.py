@@ -39,10 +39,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A checked archive ready to install or copy."""
+    """A checked archive ready to install or copy. ``origin``: for a wheel built from an
+    index sdist, that sdist's own ``Prepared`` (the archive the install came from)."""
 
     planned: Planned
     archive: FetchedArchive
+    origin: Prepared | None = None
 
 
 #: Placeholder result of a file reported as missing a hash without being fetched.
