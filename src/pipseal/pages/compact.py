@@ -46,7 +46,9 @@ class CompactPage:
     project: str
     base: str
     source: str
-    entries: dict[str, list[Entry]]
+    #: Each version's entries; a stored page's mapping reads a version's group when it is
+    #: first looked up (:mod:`pipseal.pages.stored`), so iterate the keys, not the items.
+    entries: Mapping[str, list[Entry]]
     #: :meth:`versions`, when whoever made the page parsed the keys already.
     parsed_versions: dict[Version, str] | None = field(default=None, repr=False, compare=False)
     _decoded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
