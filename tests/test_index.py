@@ -397,11 +397,14 @@ def test_a_page_served_again_unchanged_is_not_read_again(
     # mark is sealed with the record's own digest, as a record pipseal wrote would be (an
     # unsealed edit is damage: test_a_damaged_stored_page_is_fetched_again).
     header, _, entries = store.pages[url].partition(b"\n")
-    marked = json.loads(entries)
-    for group in marked.values():
-        for entry in group:
+    lines = []
+    for line in entries.split(b"\n"):  # one line per version: "<version>\t<JSON list>"
+        key, _, group = line.partition(b"\t")
+        marked = json.loads(group)
+        for entry in marked:
             entry[3] = ">=1.0"
-    body = json.dumps(marked).encode()
+        lines.append(key + b"\t" + json.dumps(marked).encode())
+    body = b"\n".join(lines)
     sealed = json.loads(header)
     sealed["sha256"] = hashlib.sha256(body).hexdigest()
     store.pages[url] = json.dumps(sealed).encode() + b"\n" + body

@@ -202,7 +202,7 @@ def load(raw: bytes, url: str, page_url: str, source: str) -> StoredPage | None:
             version = Version(key)
         except InvalidVersion:
             return None
-        if str(version) != key or key in lines:
+        if key in lines:
             return None
         versions[version] = key
         lines[key] = group
