@@ -15,11 +15,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.version import Version
 
-from pipseal.errors import NetworkError
+from pipseal.errors import CacheError, NetworkError
 from pipseal.hashes import Hash, Hashes
 from pipseal.http.session import HttpOptions, Session
 from pipseal.index.files import IndexFile, classify_filename, parse_project_page
 from pipseal.index.finder import ACCEPT, Finder, list_find_links
+from pipseal.pages.stored import StoredGroups
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_sdist, build_wheel
 
@@ -397,11 +398,14 @@ def test_a_page_served_again_unchanged_is_not_read_again(
     # mark is sealed with the record's own digest, as a record pipseal wrote would be (an
     # unsealed edit is damage: test_a_damaged_stored_page_is_fetched_again).
     header, _, entries = store.pages[url].partition(b"\n")
-    marked = json.loads(entries)
-    for group in marked.values():
-        for entry in group:
+    lines = []
+    for line in entries.split(b"\n"):  # one line per version: "<version>\t<JSON list>"
+        key, _, group = line.partition(b"\t")
+        marked = json.loads(group)
+        for entry in marked:
             entry[3] = ">=1.0"
-    body = json.dumps(marked).encode()
+        lines.append(key + b"\t" + json.dumps(marked).encode())
+    body = b"\n".join(lines)
     sealed = json.loads(header)
     sealed["sha256"] = hashlib.sha256(body).hexdigest()
     store.pages[url] = json.dumps(sealed).encode() + b"\n" + body
@@ -545,3 +549,51 @@ def test_html_pages_are_read_without_beautifulsoup() -> None:
         "assert 'bs4' not in sys.modules and 'pypi_simple' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_a_stored_page_decodes_only_the_versions_asked_for(
+    index_server: IndexServer, session: Session, wheel_dir: Path, fmt: str
+) -> None:
+    """The stored form keeps one line a version; a finder reading it decodes the line of a
+    version only when that version's files are asked for."""
+    index_server.formats = {fmt}
+    for version in ("1.0", "2.0", "3.0"):
+        index_server.add(build_wheel(wheel_dir, "foo", version))
+        index_server.add(build_sdist(wheel_dir, "foo", version))
+    store = MemoryPageStore()
+    url = index_server.project_url("foo")
+    Finder(session, [index_server.url], page_store=store).find_project("foo")
+    lines = store.pages[url].split(b"\n")[1:]
+    assert sorted(line.partition(b"\t")[0] for line in lines) == [b"1.0", b"2.0", b"3.0"]
+
+    project = Finder(session, [index_server.url], page_store=store).find_project("foo")
+    [page] = project.pages
+    assert isinstance(page.entries, StoredGroups)
+    assert not any(page.entries.is_read(key) for key in ("1.0", "2.0", "3.0"))
+    files = project.files_of(Version("2.0"))
+    assert sorted(f.filename for f in files) == ["foo-2.0-py3-none-any.whl", "foo-2.0.tar.gz"]
+    assert [key for key in ("1.0", "2.0", "3.0") if page.entries.is_read(key)] == ["2.0"]
+    assert project.decoded_versions() == {Version("2.0")}
+    assert [r.status for r in index_server.requests_for("/simple/*")] == [200, 304]
+
+
+def test_a_sealed_version_line_that_does_not_read_fails_only_when_used(
+    published: IndexServer, session: Session
+) -> None:
+    """A line that passes the record's digest yet is not a list of files was written so (not
+    damaged in place): using that version is a one-line CacheError, other versions read."""
+    store = MemoryPageStore()
+    url = published.project_url("foo")
+    Finder(session, [published.url], page_store=store).find_project("foo")
+    header, _, body = store.pages[url].partition(b"\n")
+    lines = [*body.split(b"\n"), b'0.1\t[["foo-0.1.tar.gz", 5]]']
+    body = b"\n".join(lines)
+    sealed = json.loads(header)
+    sealed["sha256"] = hashlib.sha256(body).hexdigest()
+    store.pages[url] = json.dumps(sealed).encode() + b"\n" + body
+
+    project = Finder(session, [published.url], page_store=store, offline=True).find_project("foo")
+    assert [f.filename for f in project.files_of(Version("1.0"))]
+    with pytest.raises(CacheError, match=r"lists version 0\.1 in a form this pipseal cannot read"):
+        project.files_of(Version("0.1"))

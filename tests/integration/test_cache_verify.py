@@ -106,7 +106,7 @@ def test_broken_page_record_counts_as_damaged(
     run_pipseal: RunPipseal,
 ) -> None:
     fill(index_server, wheel_dir, tmp_path, run_pipseal)
-    pages = sorted((cache_dir / "v1" / "pages").rglob("*.page2"))
+    pages = sorted((cache_dir / "v1" / "pages").rglob("*.page3"))
     assert pages
     pages[0].write_bytes(b"not json\n<html></html>")
 

@@ -89,15 +89,16 @@ class Bucket(Enum):
     )
     PAGES = _Layout(
         name="pages",
-        version=2,
-        entry="{shard}/{key}.page2",
+        version=3,
+        entry="{shard}/{key}.page3",
         kind="page",
         skeleton="",
         tree="""
-      pages/ab/<sha256 of page url>.page2  a project page in compact form (pipseal/pages.py
-                                      draws it: validators, the body's sha256, files by
-                                      version, the sha256 of those files); revalidated, not
-                                      parsed again when unchanged, checked when read
+      pages/ab/<sha256 of page url>.page3  a project page in compact form (pipseal/pages/stored.py
+                                      draws it: validators, the body's sha256, one line of
+                                      files per version, the sha256 of those lines);
+                                      revalidated, not parsed again when unchanged, checked
+                                      when read, a version's line decoded when first used
 """,
     )
     METADATA = _Layout(

@@ -240,7 +240,7 @@ def _check_name(path: Path) -> str | None:
 
 
 def _check_page(path: Path) -> str | None:
-    from pipseal.pages.stored import load
+    from pipseal.pages.stored import StoredGroups, load
 
     try:
         raw = path.read_bytes()
@@ -258,7 +258,10 @@ def _check_page(path: Path) -> str | None:
     problem, _ = stored_page(raw, url)
     if problem:
         return problem
-    if load(raw, url, url, "") is None:
+    stored = load(raw, url, url, "")
+    if stored is None or not (
+        isinstance(stored.page.entries, StoredGroups) and stored.page.entries.decoded()
+    ):
         return "not a readable stored page"
     return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -87,13 +88,18 @@ def classify_filename(
     """
     name = canonicalize_name(project)
     if filename.endswith(".whl"):
-        try:
-            wheel_name, version, build, tags = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
+        # parse_wheel_filename, in two memoized halves: a page repeats each version (and build)
+        # across its wheels and each tag set across its versions (pydantic-core: 100 wheels a
+        # version, 3,000 files).
+        stem = filename[:-4]
+        if not 4 <= stem.count("-") <= 5:
             return None
-        if wheel_name != name:
+        head = stem.rsplit("-", 3)[0]
+        parsed = _wheel_head(head)
+        tags = _wheel_tags(stem[len(head) + 1 :])
+        if parsed is None or tags is None or parsed[0] != name:
             return None
-        return "wheel", version, tags, build
+        return "wheel", parsed[1], tags, parsed[2]
     lowered = filename.lower()
     ext = next((e for e in SDIST_EXTENSIONS if lowered.endswith(e)), None)
     if ext is None:
@@ -106,6 +112,26 @@ def classify_filename(
             except InvalidVersion:
                 return None
     return None
+
+
+@lru_cache(maxsize=4096)
+def _wheel_head(head: str) -> tuple[str, Version, tuple[()] | tuple[int, str]] | None:
+    """A wheel name's part before its tags (``name-version[-build]``): what
+    ``parse_wheel_filename`` makes of it, or None when it refuses it."""
+    try:
+        wheel_name, version, build, _ = parse_wheel_filename(head + "-py3-none-any.whl")
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    return wheel_name, version, build
+
+
+@lru_cache(maxsize=1024)
+def _wheel_tags(text: str) -> frozenset[Tag] | None:
+    """A wheel name's tag part (``py-abi-platform``) as ``parse_wheel_filename`` parses it."""
+    try:
+        return parse_wheel_filename("x-1-" + text + ".whl")[3]
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
 
 
 def _published_hashes(digests: Mapping[str, str] | None) -> tuple[Hashes, tuple[str, ...]]:
@@ -126,13 +152,27 @@ def _published_hashes(digests: Mapping[str, str] | None) -> tuple[Hashes, tuple[
     return Hashes.of(found), tuple(malformed)
 
 
+@lru_cache(maxsize=1024)
 def _requires_python(text: str | None) -> SpecifierSet | None:
+    """Memoized: a page repeats a few texts over thousands of files (the value is not mutated)."""
     if text is None or not text.strip():
         return None
     try:
         return SpecifierSet(text)
     except InvalidSpecifier:
         return None
+
+
+def _plain_url(url: str) -> bool:
+    """Whether ``urlunsplit(urlsplit(url))`` is ``url`` itself without working it out (the
+    usual http(s) URL of a file: no query, no IPv6 host, no spaces or controls to strip)."""
+    return (
+        url.startswith(("https://", "http://"))
+        and "?" not in url
+        and "[" not in url
+        and url.isascii()
+        and url.isprintable()
+    )
 
 
 def make_file(
@@ -147,13 +187,16 @@ def make_file(
     metadata: Mapping[str, str] | None = None,
     size: int | None = None,
 ) -> IndexFile | None:
-    parts = urlsplit(url)
-    fragment_alg, _, fragment_hex = parts.fragment.partition("=")
+    bare_url, _, fragment = url.partition("#")
+    if filename is None or not _plain_url(bare_url):
+        parts = urlsplit(url)
+        fragment = parts.fragment
+        bare_url = urlunsplit(parts._replace(fragment=""))
+        if filename is None:
+            filename = unquote(posixpath.basename(parts.path))
+    fragment_alg, _, fragment_hex = fragment.partition("=")
     if not digests and fragment_hex:
         digests = {fragment_alg: fragment_hex}
-    bare_url = urlunsplit(parts._replace(fragment=""))
-    if filename is None:
-        filename = unquote(posixpath.basename(parts.path))
     classified = classify_filename(filename, project)
     if classified is None:
         return None
@@ -199,9 +242,10 @@ class ProjectFiles:
     harmless: both results are equal)."""
 
     def __init__(self, pages: Sequence[CompactPage]) -> None:
-        self._pages = tuple(pages)
+        #: The pages, one a source, in source order.
+        self.pages = tuple(pages)
         keys: dict[Version, list[tuple[CompactPage, str]]] = {}
-        for page in self._pages:
+        for page in self.pages:
             for version, key in page.versions().items():
                 keys.setdefault(version, []).append((page, key))
         self._keys = keys
@@ -222,7 +266,7 @@ class ProjectFiles:
     def all_files(self) -> list[IndexFile]:
         """Every file, in source order (within a source, grouped by version in page order)."""
         found: list[IndexFile] = []
-        for page in self._pages:
+        for page in self.pages:
             for key in page.entries:
                 found.extend(page.decode(key, make_file))
         return found

@@ -46,10 +46,13 @@ class CompactPage:
     project: str
     base: str
     source: str
-    entries: dict[str, list[Entry]]
+    #: Each version's entries; a stored page's mapping reads a version's group when it is
+    #: first looked up (:mod:`pipseal.pages.stored`), so iterate the keys, not the items.
+    entries: Mapping[str, list[Entry]]
     #: :meth:`versions`, when whoever made the page parsed the keys already.
     parsed_versions: dict[Version, str] | None = field(default=None, repr=False, compare=False)
     _decoded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _directories: dict[str, str] = field(default_factory=dict, repr=False)
 
     def versions(self) -> dict[Version, str]:
         """Each version this page lists, with its key in :attr:`entries`."""
@@ -59,6 +62,21 @@ class CompactPage:
         for key in self.entries:
             found[Version(key)] = key
         return found
+
+    def _join(self, href: str) -> str:
+        """``urljoin(self.base, href)``, the directory part joined once: a page's links share
+        a few directories (or one host), and urljoin costs more than the rest of a file."""
+        path, hashmark, fragment = href.partition("#")
+        head, slash, name = path.rpartition("/")
+        if not slash or not name or name in (".", "..") or "?" in path:
+            return urljoin(self.base, href)
+        directory = self._directories.get(head)
+        if directory is None:
+            directory = urljoin(self.base, head + "/")
+            if urljoin(self.base, head + "/x") != directory + "x":
+                return urljoin(self.base, href)
+            self._directories[head] = directory
+        return directory + name + hashmark + fragment
 
     def is_decoded(self, key: str) -> bool:
         return key in self._decoded
@@ -73,7 +91,7 @@ class CompactPage:
                 key
             ]:
                 found = make_file(
-                    urljoin(self.base, href),
+                    self._join(href),
                     self.project,
                     self.source,
                     filename=filename,

@@ -22,11 +22,15 @@ _JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
 _HTML_TYPES = frozenset(
     {"application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.latest+html", "text/html"}
 )
-_TAG = r"(?:[^>\"']|\"[^\"]*\"|'[^']*')*"
+# Unrolled ("plain* (quoted plain*)*"): the engine takes runs of plain characters at once.
+_TAG = r"[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*"
 _ANCHOR = re.compile(r"<a\b(" + _TAG + r")>", re.IGNORECASE)
 _BASE = re.compile(r"<base\b(" + _TAG + r")>", re.IGNORECASE)
 _META = re.compile(r"<meta\b(" + _TAG + r")>", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+#: Attributes all written ``name="value"`` (lower-case names, ASCII spaces): read by findall.
+_PLAIN_ATTRS = re.compile(r'(?:[ \t\n\r\f]+[a-z][-a-z0-9_:.]*="[^"]*")*[ \t\n\r\f]*/?')
+_PLAIN_ATTR = re.compile(r'([a-z][-a-z0-9_:.]*)="([^"]*)"')
 _ATTR = re.compile(r"([^\s=/>\"']+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 
 
@@ -73,28 +77,44 @@ class _Grouper:
         filename = entry[0]
         version: str | None = None
         if filename.endswith(".whl"):
-            parts = filename[:-4].split("-")
-            if len(parts) in (5, 6) and self._ours(parts[0]):
-                version = parts[1]
+            if 4 <= filename.count("-") <= 5:
+                prefix, version, _ = filename.split("-", 2)
+                if not self._ours(prefix):
+                    version = None
         else:
-            lowered = filename.lower()
-            ext = next((e for e in SDIST_EXTENSIONS if lowered.endswith(e)), None)
-            if ext is not None:
-                stem = filename[: -len(ext)]
-                # pip's rule: split where the prefix canonicalizes to the project's name.
-                for i, char in enumerate(stem):
-                    if char == "-" and self._ours(stem[:i]):
-                        version = stem[i + 1 :]
-                        break
+            version = self._sdist_version(filename)
         if version is None:
             return
-        key = self._key(version)
+        key = self._versions[version] if version in self._versions else self._key(version)
         if key is not None:
-            self.groups.setdefault(key, []).append(entry)
+            group = self.groups.get(key)
+            if group is None:
+                self.groups[key] = [entry]
+            else:
+                group.append(entry)
+
+    def _sdist_version(self, filename: str) -> str | None:
+        lowered = filename.lower()
+        ext = next((e for e in SDIST_EXTENSIONS if lowered.endswith(e)), None)
+        if ext is not None:
+            stem = filename[: -len(ext)]
+            # pip's rule: split where the prefix canonicalizes to the project's name.
+            for i, char in enumerate(stem):
+                if char == "-" and self._ours(stem[:i]):
+                    return stem[i + 1 :]
+        return None
 
 
 def _attributes(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
+    if _PLAIN_ATTRS.fullmatch(text) is not None:
+        # The common form (what indexes write): the same pairs as below, found by one C call.
+        found = dict(reversed(_PLAIN_ATTR.findall(text)))  # the first occurrence wins
+        if "&" in text:
+            for name, value in found.items():
+                if "&" in value:
+                    found[name] = html.unescape(value)
+        return found
+    found = {}
     for match in _ATTR.finditer(text):
         name = match.group(1).lower()
         if name in found:
@@ -206,33 +226,45 @@ def _read_json(body: bytes, page_url: str, grouper: _Grouper) -> None:
         raise bad("not a PEP 691 project page")
     if api_version.split(".", 1)[0] != "1":
         raise bad(f"unsupported repository version {api_version}")
+    add = grouper.add
     for entry in data["files"]:
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("filename"), str)
-            or not isinstance(entry.get("url"), str)
-            or not isinstance(entry.get("hashes", {}), dict)
-        ):
+        # Exact types: JSON gives no subclasses, and this runs for every file of the page.
+        if type(entry) is not dict:
             raise bad("not a PEP 691 project page")
+        filename = entry.get("filename")
+        url = entry.get("url")
+        hashes = entry.get("hashes")
+        if type(filename) is not str or type(url) is not str:
+            raise bad("not a PEP 691 project page")
+        if hashes is None:
+            if "hashes" in entry:
+                raise bad("not a PEP 691 project page")
+            hashes = {}
+        elif type(hashes) is not dict:
+            raise bad("not a PEP 691 project page")
+        elif not all(type(v) is str for v in hashes.values()):
+            hashes = {k: str(v) for k, v in hashes.items()}
         yanked_value = entry.get("yanked", False)
-        yanked = (yanked_value if isinstance(yanked_value, str) else "") if yanked_value else None
+        yanked = (yanked_value if type(yanked_value) is str else "") if yanked_value else None
         # PEP 714: core-metadata is the name; dist-info-metadata the older spelling.
-        metadata_value = entry.get("core-metadata", entry.get("dist-info-metadata"))
+        metadata_value = (
+            entry["core-metadata"] if "core-metadata" in entry else entry.get("dist-info-metadata")
+        )
         metadata: dict[str, str] | None
-        if isinstance(metadata_value, dict):
+        if type(metadata_value) is dict:
             metadata = {str(k): str(v) for k, v in metadata_value.items()}
         else:
             metadata = {} if metadata_value is True else None
         requires_python = entry.get("requires-python")
         size = entry.get("size")
-        grouper.add(
+        add(
             (
-                entry["filename"],
-                entry["url"],
-                {str(k): str(v) for k, v in entry.get("hashes", {}).items()},
-                requires_python if isinstance(requires_python, str) else None,
+                filename,
+                url,
+                hashes,
+                requires_python if type(requires_python) is str else None,
                 yanked,
                 metadata,
-                size if isinstance(size, int) and not isinstance(size, bool) else None,
+                size if type(size) is int else None,
             )
         )

@@ -1,0 +1,79 @@
+"""The shortcuts of page decoding (a directory joined once, a URL taken as it is, a wheel name
+parsed in memoized halves) against the standard-library and packaging calls they stand in for."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion
+
+from pipseal.index.files import classify_filename, make_file
+from pipseal.pages.compact import CompactPage
+
+_BASES = [
+    "http://i.test/simple/p/",
+    "https://u:pw@i.test:8080/a/b/simple/p/",
+    "http://i.test/simple/p",
+    "http://i.test/simple/p/?q=1#f",
+    "file:///srv/index/p/",
+]
+_PIECES = st.sampled_from(
+    ["a", "p-1.0.tar.gz", "..", ".", "", "?", "#", "=", ":", "%20", "//", "x.whl", "B", "[", " "]
+)
+_PREFIXES = st.sampled_from(["", "/", "../", "../../", "//h.test/", "https://f.test/", "HTTP://F/"])
+_HREFS = st.builds(
+    lambda prefix, parts: prefix + "/".join(parts), _PREFIXES, st.lists(_PIECES, max_size=6)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(base=st.sampled_from(_BASES), hrefs=st.lists(_HREFS, min_size=1, max_size=6))
+def test_links_are_joined_as_urljoin_joins_them(base: str, hrefs: list[str]) -> None:
+    page = CompactPage("p", base, "s", {})
+    for href in hrefs:  # several: the second link of a directory takes the memoized path
+        assert page._join(href) == urljoin(base, href), href
+
+
+@settings(max_examples=400, deadline=None)
+@given(href=_HREFS, base=st.sampled_from(_BASES))
+def test_a_file_url_is_the_url_without_its_fragment(href: str, base: str) -> None:
+    url = urljoin(base, href) if "[" not in href else "http://i.test/p-1.0.tar.gz"
+    made = make_file(url, "p", "s", filename="p-1.0.tar.gz")
+    assert made is not None
+    assert made.url == urlunsplit(urlsplit(url)._replace(fragment=""))
+
+
+_NAME_PARTS = st.sampled_from(["p", "P", "p_q", "p.q", "p__q", "", "9"])
+_VERSION_PARTS = st.sampled_from(["1.0", "1.0rc1", "2!1", "x", "", "1.0+local"])
+_BUILD_PARTS = st.sampled_from(["", "1", "1abc", "abc", "01"])
+_TAG_PARTS = st.sampled_from(
+    ["py3-none-any", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64", "py2.py3-none-any",
+     "py3--any", "3x-none-any", "py3-none-any.", "cp39-abi3-win_amd64"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=_NAME_PARTS, version=_VERSION_PARTS, build=_BUILD_PARTS, tags=_TAG_PARTS)
+def test_wheel_names_are_read_as_parse_wheel_filename_reads_them(
+    name: str, version: str, build: str, tags: str
+) -> None:
+    filename = "-".join(p for p in (name, version, build) if p or p is name) + f"-{tags}.whl"
+    try:
+        wheel_name, parsed_version, parsed_build, parsed_tags = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        expected = None
+    else:
+        expected = (
+            None
+            if wheel_name not in {"p-q", "p"}
+            else ("wheel", parsed_version, parsed_tags, parsed_build)
+        )
+    for project in ("p", "p-q"):
+        found = classify_filename(filename, project)
+        if expected is None or parse_wheel_filename(filename)[0] != project:
+            assert found is None, filename
+        else:
+            assert found == expected, filename
