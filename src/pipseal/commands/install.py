@@ -163,7 +163,7 @@ def _run(
             if options.report:
                 from pipseal.pipeline.report import from_archives, from_index, installation_report
 
-                items = from_archives(prepared.archives)
+                items = from_archives(prepared.archives, machinery.metadata)
                 items += from_index(unfetched, machinery.metadata, common.jobs)
                 items.sort(key=lambda r: order.get(r.planned.name, len(order)))
                 report = installation_report(items, request.requested, target)

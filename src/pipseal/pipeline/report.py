@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipseal import __version__
+from pipseal.errors import PipsealError
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
@@ -31,19 +32,25 @@ class Reported:
     metadata: CoreMetadata
 
 
-def from_archives(prepared: Sequence[Prepared]) -> list[Reported]:
-    """Report items for checked archives (their METADATA read locally: no network)."""
+def from_archives(prepared: Sequence[Prepared], metadata: MetadataFetcher) -> list[Reported]:
+    """Report items for checked archives: a wheel's METADATA read locally (no network); an
+    sdist's as the plan prepared it (pip's report: PEP 643's static PKG-INFO, else its
+    backend's ``prepare_metadata_for_build_wheel``), so a dry run builds nothing more."""
     from pipseal.pipeline.locked import wheel_metadata
 
-    return [
-        Reported(
-            p.planned,
-            p.archive.source.url,
-            p.archive.sha256,
-            wheel_metadata(p.archive.path, p.planned.name, p.archive.source.filename),
-        )
-        for p in prepared
-    ]
+    def one(p: Prepared) -> Reported:
+        planned, archive = p.planned, p.archive
+        if archive.source.filename.endswith(".whl"):
+            meta = wheel_metadata(archive.path, planned.name, archive.source.filename)
+        elif planned.metadata is not None:
+            meta = planned.metadata
+        elif planned.index_file is not None:
+            meta = metadata.get(planned.index_file)  # memoized: read when the plan was made
+        else:
+            raise PipsealError(f"cannot report {archive.source.filename}: its metadata is unknown")
+        return Reported(planned, archive.source.url, archive.sha256, meta)
+
+    return [one(p) for p in prepared]
 
 
 def installation_report(
