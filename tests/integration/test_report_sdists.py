@@ -61,12 +61,32 @@ def test_a_dry_run_report_holds_index_sdists_as_pips_does(
     assert ours["stop"]["url"].endswith("/stop-1.0.tar.gz")
     assert ours["stop"]["requires_dist"] == ["sdep"]
 
+    assert ours == shape(pips_report(venv, "--index-url", index_server.url, "app"))
+
+
+def test_a_dry_run_report_names_a_local_sdist_not_the_wheel_built_from_it(
+    venv: Venv, run_pipseal: RunPipseal, tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "p", "locsd", backend="in-tree")
+    sdist = make_sdist(project, tmp_path / "dist")
+
+    result = run_pipseal("install", "--python", venv.python, "--no-index", "--dry-run",
+                         "--report", "-", str(sdist))  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    ours = shape(json.loads(result.stdout))
+    assert ours["locsd"]["url"] == sdist.as_uri()
+    assert ours == shape(pips_report(venv, "--no-index", str(sdist)))
+
+
+def pips_report(venv: Venv, *args: str) -> dict[str, Any]:
     env = scrubbed_env({"PIP_NO_CACHE_DIR": "1", "PIP_KEYRING_PROVIDER": "disabled"})
     env["PIP_CONFIG_FILE"] = os.devnull
     pip = subprocess.run(
         [sys.executable, "-m", "pip", "--python", venv.python, "install", "--dry-run",
-         "--quiet", "--report", "-", "--index-url", index_server.url, "app"],
+         "--quiet", "--report", "-", *args],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert pip.returncode == 0, pip.stderr
-    assert ours == shape(json.loads(pip.stdout))
+    loaded: dict[str, Any] = json.loads(pip.stdout)
+    return loaded

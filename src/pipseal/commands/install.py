@@ -166,7 +166,7 @@ def _run(
                 items = from_archives(prepared.archives, machinery.metadata)
                 items += from_index(unfetched, machinery.metadata, common.jobs)
                 items.sort(key=lambda r: order.get(r.planned.name, len(order)))
-                report = installation_report(items, request.requested, target)
+                report = installation_report(items, request.requested, target, built_from)
                 result = replace(result, report=report)
             if options.dry_run or not prepared.archives:
                 return replace(result, dry_run=options.dry_run, seconds=time.monotonic() - started)

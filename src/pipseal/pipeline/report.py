@@ -7,7 +7,7 @@ https://pip.pypa.io/en/stable/reference/installation-report/ : ``version``, ``pi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,9 +54,16 @@ def from_archives(prepared: Sequence[Prepared], metadata: MetadataFetcher) -> li
 
 
 def installation_report(
-    items: Sequence[Reported], requested: Collection[str], target: TargetEnvironment
+    items: Sequence[Reported],
+    requested: Collection[str],
+    target: TargetEnvironment,
+    built_from: Mapping[str, bytes] | None = None,
 ) -> dict[str, Any]:
-    """The report for these distributions."""
+    """The report for these distributions. ``built_from`` holds the ``direct_url.json`` of
+    those built from a local sdist, directory or VCS link (by canonical name): as pip, their
+    ``download_info`` names that source, not the wheel built from it."""
+    import json
+
     from packaging.utils import canonicalize_name
 
     from pipseal.redaction import Url
@@ -64,11 +71,17 @@ def installation_report(
     found: list[dict[str, Any]] = []
     for r in items:
         p = r.planned
-        item: dict[str, Any] = {
-            "download_info": {
+        source = (built_from or {}).get(canonicalize_name(p.name))
+        if source is not None:
+            download_info = json.loads(source)
+            download_info["url"] = str(Url(download_info["url"]))
+        else:
+            download_info = {
                 "url": str(Url(r.url)),
                 "archive_info": {"hash": f"sha256={r.sha256}", "hashes": {"sha256": r.sha256}},
-            },
+            }
+        item: dict[str, Any] = {
+            "download_info": download_info,
             "is_direct": bool(p.requirement.url),
             "is_yanked": bool(p.index_file and p.index_file.yanked is not None),
             "requested": canonicalize_name(p.name) in requested or bool(p.requirement.url),
