@@ -100,6 +100,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         # pin against every requirement on each round; many versions of one project share their
         # Requires-Dist lines, parsed once by ``CoreMetadata``): keyed by the id of a value kept
         # alive beside its answer.
+        self._satisfied: dict[tuple[int, int], tuple[Requirement, Candidate, bool]] = {}
         self._contains: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
         self._from_pep508: dict[int, tuple[Pep508, tuple[Requirement, ...]]] = {}
         self._marker_holds: dict[tuple[int, str], tuple[Marker, bool]] = {}
@@ -237,6 +238,16 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             taken += 1
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
+        # resolvelib asks this of every requirement against the current pins on each round:
+        # answered once per (requirement, candidate) pair, both kept alive beside the answer.
+        key = (id(requirement), id(candidate))
+        found = self._satisfied.get(key)
+        if found is None:
+            answer = self._satisfies(requirement, candidate)
+            found = self._satisfied[key] = (requirement, candidate, answer)
+        return found[2]
+
+    def _satisfies(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.kind == "explicit":
             return requirement.candidate == candidate
         if requirement.kind == "base":
