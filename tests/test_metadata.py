@@ -460,3 +460,26 @@ def test_as_json_reads_as_the_email_parser_does(
     raw = ("".join(f"{k}:{v}\n" for k, v in headers) + separator + body).encode()
     meta = CoreMetadata("a", "1", (), None, frozenset(), raw)
     assert meta.as_json() == _message_json(Parser(policy=compat32).parsestr(raw.decode()))
+
+
+def test_requires_dist_lines_are_parsed_once_across_versions() -> None:
+    """Many versions of a project list the same Requires-Dist lines: each is parsed once and
+    the parsed value shared, so the resolver's memos keyed by it are hit across versions."""
+
+    def metadata(version: str) -> CoreMetadata:
+        raw = (
+            f"Metadata-Version: 2.1\nName: boto3\nVersion: {version}\n"
+            "Requires-Dist: jmespath<2.0.0,>=0.7.1\n"
+            'Requires-Dist: awscrt==0.19.19; extra == "crt"\n'
+        ).encode()
+        return CoreMetadata.parse(raw, version)
+
+    old, new = metadata("1.34.0"), metadata("1.34.1")
+
+    assert [str(r) for r in old.requires_dist] == [
+        "jmespath<2.0.0,>=0.7.1",
+        'awscrt==0.19.19; extra == "crt"',
+    ]
+    assert all(a is b for a, b in zip(old.requires_dist, new.requires_dist, strict=True))
+    with pytest.raises(PipsealError, match="invalid Requires-Dist"):
+        CoreMetadata.parse(b"Metadata-Version: 2.1\nName: x\nVersion: 1\nRequires-Dist: x[\n", "x")

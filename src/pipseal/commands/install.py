@@ -176,10 +176,10 @@ def _run(
             if options.report:
                 from pipseal.pipeline.report import from_archives, from_index, installation_report
 
-                items = from_archives(prepared.archives)
+                items = from_archives(prepared.archives, machinery.metadata)
                 items += from_index(unfetched, machinery.metadata, common.jobs)
                 items.sort(key=lambda r: order.get(r.planned.name, len(order)))
-                report = installation_report(items, request.requested, target)
+                report = installation_report(items, request.requested, target, built_from)
                 result = replace(result, report=report)
             if options.dry_run or not prepared.archives:
                 return replace(result, dry_run=options.dry_run, seconds=time.monotonic() - started)

@@ -4,6 +4,7 @@ whether they describe the file they came with."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -104,6 +105,14 @@ def _simple_headers(text: str) -> _Headers | None:
     return _Headers(fields)
 
 
+@functools.lru_cache(maxsize=8192)
+def parse_requirement(text: str) -> Requirement:
+    """A Requires-Dist line parsed once per process: the versions of one project mostly list
+    the same lines, and packaging's parser is the costly part of reading metadata. The value
+    is shared: never modify it."""
+    return Requirement(text)
+
+
 @dataclass(frozen=True)
 class CoreMetadata:
     """The parts of a distribution's core metadata the resolver needs, plus its bytes.
@@ -140,7 +149,7 @@ class CoreMetadata:
         requires: list[Requirement] = []
         for line in headers.get_all("Requires-Dist") or []:
             try:
-                requires.append(Requirement(str(line).strip()))
+                requires.append(parse_requirement(str(line).strip()))
             except InvalidRequirement as exc:
                 problems.append(f"invalid Requires-Dist {str(line).strip()!r} ({exc})")
         if problems:

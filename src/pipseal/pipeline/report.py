@@ -7,11 +7,12 @@ https://pip.pypa.io/en/stable/reference/installation-report/ : ``version``, ``pi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipseal import __version__
+from pipseal.errors import PipsealError
 
 if TYPE_CHECKING:
     from pipseal.environment import TargetEnvironment
@@ -31,25 +32,38 @@ class Reported:
     metadata: CoreMetadata
 
 
-def from_archives(prepared: Sequence[Prepared]) -> list[Reported]:
-    """Report items for checked archives (their METADATA read locally: no network)."""
+def from_archives(prepared: Sequence[Prepared], metadata: MetadataFetcher) -> list[Reported]:
+    """Report items for checked archives: a wheel's METADATA read locally (no network); an
+    sdist's as the plan prepared it (pip's report: PEP 643's static PKG-INFO, else its
+    backend's ``prepare_metadata_for_build_wheel``), so a dry run builds nothing more."""
     from pipseal.pipeline.locked import wheel_metadata
 
-    return [
-        Reported(
-            p.planned,
-            p.archive.source.url,
-            p.archive.sha256,
-            wheel_metadata(p.archive.path, p.planned.name, p.archive.source.filename),
-        )
-        for p in prepared
-    ]
+    def one(p: Prepared) -> Reported:
+        planned, archive = p.planned, p.archive
+        if archive.source.filename.endswith(".whl"):
+            meta = wheel_metadata(archive.path, planned.name, archive.source.filename)
+        elif planned.metadata is not None:
+            meta = planned.metadata
+        elif planned.index_file is not None:
+            meta = metadata.get(planned.index_file)  # memoized: read when the plan was made
+        else:
+            raise PipsealError(f"cannot report {archive.source.filename}: its metadata is unknown")
+        return Reported(planned, archive.source.url, archive.sha256, meta)
+
+    return [one(p) for p in prepared]
 
 
 def installation_report(
-    items: Sequence[Reported], requested: Collection[str], target: TargetEnvironment
+    items: Sequence[Reported],
+    requested: Collection[str],
+    target: TargetEnvironment,
+    built_from: Mapping[str, bytes] | None = None,
 ) -> dict[str, Any]:
-    """The report for these distributions."""
+    """The report for these distributions. ``built_from`` holds the ``direct_url.json`` of
+    those built from a local sdist, directory or VCS link (by canonical name): as pip, their
+    ``download_info`` names that source, not the wheel built from it."""
+    import json
+
     from packaging.utils import canonicalize_name
 
     from pipseal.redaction import Url
@@ -57,11 +71,17 @@ def installation_report(
     found: list[dict[str, Any]] = []
     for r in items:
         p = r.planned
-        item: dict[str, Any] = {
-            "download_info": {
+        source = (built_from or {}).get(canonicalize_name(p.name))
+        if source is not None:
+            download_info = json.loads(source)
+            download_info["url"] = str(Url(download_info["url"]))
+        else:
+            download_info = {
                 "url": str(Url(r.url)),
                 "archive_info": {"hash": f"sha256={r.sha256}", "hashes": {"sha256": r.sha256}},
-            },
+            }
+        item: dict[str, Any] = {
+            "download_info": download_info,
             "is_direct": bool(p.requirement.url),
             "is_yanked": bool(p.index_file and p.index_file.yanked is not None),
             "requested": canonicalize_name(p.name) in requested or bool(p.requirement.url),

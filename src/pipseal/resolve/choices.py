@@ -73,6 +73,8 @@ class Choices:
         self.buildable = buildable
         self.python = python_version_str(target.version)
         self._admitted: dict[tuple[str, frozenset[tuple[str, str]]], list[Version]] = {}
+        self._combined: dict[frozenset[tuple[str, str]], SpecifierSet] = {}
+        self._keys: dict[int, tuple[SpecifierSet, frozenset[tuple[str, str]]]] = {}
         self._selected: dict[tuple[str, frozenset[tuple[str, str]]], list[Candidate]] = {}
         self._best: dict[tuple[str, Version], Candidate | None] = {}
         self._pin_versions: dict[tuple[str, str, str], list[Version]] = {}
@@ -90,14 +92,8 @@ class Choices:
         ]
         if explicit:
             return list(dict.fromkeys(c.base for c in explicit))
-        specifier = SpecifierSet()
-        for r in reqs:
-            if r.kind == "specifier":
-                specifier &= r.specifier
-        constraint = self.constraints.get(name)
-        if constraint is not None:
-            specifier &= constraint[0]
-        from_index = self._from_index(name, specifier)
+        key, specifier = self._specifier_of(name, reqs)
+        from_index = self._from_index(name, key, specifier)
         kept = self._installed_candidate(name, specifier)
         if kept is None:
             return from_index
@@ -114,7 +110,34 @@ class Choices:
             result.append(kept)
         return result
 
-    def _from_index(self, name: str, specifier: SpecifierSet) -> Iterable[Candidate]:
+    def _specifier_of(
+        self, name: str, reqs: Sequence[Requirement]
+    ) -> tuple[frozenset[tuple[str, str]], SpecifierSet]:
+        """What ``reqs`` and the name's constraint admit together, with its memo key. Combined
+        once per key: backtracking asks for the same combination hundreds of times, and the
+        requirements' own specifiers are shared (``Provider.requirements_from_pep508``)."""
+        parts = [r.specifier for r in reqs if r.kind == "specifier"]
+        constraint = self.constraints.get(name)
+        if constraint is not None:
+            parts.append(constraint[0])
+        key: frozenset[tuple[str, str]] = frozenset().union(*(self._key_of(s) for s in parts))
+        specifier = self._combined.get(key)
+        if specifier is None:
+            specifier = SpecifierSet()
+            for s in parts:
+                specifier &= s
+            self._combined[key] = specifier
+        return key, specifier
+
+    def _key_of(self, specifier: SpecifierSet) -> frozenset[tuple[str, str]]:
+        found = self._keys.get(id(specifier))
+        if found is None:
+            found = self._keys[id(specifier)] = (specifier, _spec_key(specifier))
+        return found[1]
+
+    def _from_index(
+        self, name: str, spec_key: frozenset[tuple[str, str]], specifier: SpecifierSet
+    ) -> Iterable[Candidate]:
         """The best file of each version ``specifier`` admits, newest first.
 
         Unless the name's digests are pinned or ``specifier`` pins a version (then pip's
@@ -123,7 +146,7 @@ class Choices:
         when first needed and kept for the rest of the resolution."""
         project = self.finder.find_project(name)
         hashes = self.hashes.get(name)
-        key = (name, _spec_key(specifier))
+        key = (name, spec_key)
         pin = pin_of(specifier)
         if hashes or pin is not None:
             known = self._selected.get(key)

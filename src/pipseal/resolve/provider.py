@@ -33,8 +33,10 @@ from pipseal.resolve.model import (
 )
 
 if TYPE_CHECKING:
+    from packaging.markers import Marker
     from packaging.requirements import Requirement as Pep508
     from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
     from resolvelib.structs import RequirementInformation
 
     from pipseal.ahead import Ahead
@@ -93,6 +95,16 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self.warnings: list[str] = []
         self._metadata: dict[Candidate, CoreMetadata] = {}
         self._conflicts: dict[str, int] = {}
+        self._markers = dict(target.markers)
+        # Memos of pure answers the resolver asks for again and again (resolvelib checks every
+        # pin against every requirement on each round; many versions of one project share their
+        # Requires-Dist lines, parsed once by ``CoreMetadata``): keyed by the id of a value kept
+        # alive beside its answer.
+        self._satisfied: dict[tuple[int, int], tuple[Requirement, Candidate, bool]] = {}
+        self._contains: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
+        self._from_pep508: dict[int, tuple[Pep508, tuple[Requirement, ...]]] = {}
+        self._marker_holds: dict[tuple[int, str], tuple[Marker, bool]] = {}
+        self._shape: dict[int, tuple[Requirement, tuple[bool, bool, bool, bool]]] = {}
         #: Identifiers seen unpinned in CONFLICT_PROMOTION conflicts or more.
         self.promoted: set[str] = set()
 
@@ -143,14 +155,28 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         """pip's order: names promoted by conflicts, then direct URLs, then ``==`` pins, then
         upper bounds, then the user's requirements in their order, then any specifier at all,
         then the name."""
-        requirements = [info.requirement for info in information[identifier]]
-        direct = any(r.kind == "explicit" for r in requirements)
-        operators = [(s.operator, s.version) for r in requirements for s in r.specifier]
-        pinned = any(op in ("==", "===") and "*" not in v for op, v in operators)
-        upper = any(op in ("<", "<=", "~=") or (op == "==" and "*" in v) for op, v in operators)
+        direct = pinned = upper = operators = False
+        for info in information[identifier]:
+            d, p, u, o = self._shape_of(info.requirement)
+            direct, pinned, upper, operators = direct or d, pinned or p, upper or u, operators or o
         order = self.choices.user_requested.get(identifier.partition("[")[0], math.inf)
         promoted = identifier in self.promoted
         return (not promoted, not direct, not pinned, not upper, order, not operators, identifier)
+
+    def _shape_of(self, requirement: Requirement) -> tuple[bool, bool, bool, bool]:
+        """What ``get_preference`` asks of one requirement: (direct URL, ``==`` pin, upper
+        bound, any specifier)."""
+        found = self._shape.get(id(requirement))
+        if found is None:
+            operators = [(s.operator, s.version) for s in requirement.specifier]
+            shape = (
+                requirement.kind == "explicit",
+                any(op in ("==", "===") and "*" not in v for op, v in operators),
+                any(op in ("<", "<=", "~=") or (op == "==" and "*" in v) for op, v in operators),
+                bool(operators),
+            )
+            found = self._shape[id(requirement)] = (requirement, shape)
+        return found[1]
 
     def find_matches(
         self,
@@ -212,6 +238,16 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             taken += 1
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
+        # resolvelib asks this of every requirement against the current pins on each round:
+        # answered once per (requirement, candidate) pair, both kept alive beside the answer.
+        key = (id(requirement), id(candidate))
+        found = self._satisfied.get(key)
+        if found is None:
+            answer = self._satisfies(requirement, candidate)
+            found = self._satisfied[key] = (requirement, candidate, answer)
+        return found[2]
+
+    def _satisfies(self, requirement: Requirement, candidate: Candidate) -> bool:
         if requirement.kind == "explicit":
             return requirement.candidate == candidate
         if requirement.kind == "base":
@@ -219,13 +255,22 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             assert base is not None
             return (candidate.version, candidate.url) == (base.version, base.url)
         # The finder already applied the pre-release policy; a pin chosen from it stands.
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        spec = requirement.specifier
+        entry = self._contains.get(id(spec))
+        if entry is None:
+            entry = self._contains[id(spec)] = (spec, {})
+        answers = entry[1]
+        version = candidate.version
+        found = answers.get(version)
+        if found is None:
+            found = answers[version] = spec.contains(version, prereleases=True)
+        return found
 
     def get_dependencies(self, candidate: Candidate) -> list[Requirement]:
         if candidate.source == "python":
             return []
         meta = self.metadata_of(candidate)
-        env = dict(self.choices.target.markers)
+        holds = self.marker_holds
         deps: list[Requirement] = []
         if candidate.extras:
             base = candidate.base
@@ -237,9 +282,9 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                 if warning not in self.warnings:
                     self.warnings.append(warning)
             for dep in meta.requires_dist:
-                if dep.marker is None or dep.marker.evaluate({**env, "extra": ""}):
+                if dep.marker is None or holds(dep.marker, ""):
                     continue  # the base candidate brings it
-                if any(dep.marker.evaluate({**env, "extra": e}) for e in candidate.extras):
+                if any(holds(dep.marker, e) for e in candidate.extras):
                     deps.extend(self.requirements_from_pep508(dep))
             self.fetch_ahead(deps)
             return deps
@@ -249,10 +294,19 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                 Requirement("python", REQUIRES_PYTHON_IDENTIFIER, str(spec), specifier=spec)
             )
         for dep in meta.requires_dist:
-            if dep.marker is None or dep.marker.evaluate({**env, "extra": ""}):
+            if dep.marker is None or holds(dep.marker, ""):
                 deps.extend(self.requirements_from_pep508(dep))
         self.fetch_ahead(deps)
         return deps
+
+    def marker_holds(self, marker: Marker, extra: str) -> bool:
+        """Whether ``marker`` holds on the target with ``extra`` (memoized per marker)."""
+        key = (id(marker), extra)
+        found = self._marker_holds.get(key)
+        if found is None:
+            answer = marker.evaluate({**self._markers, "extra": extra})
+            found = self._marker_holds[key] = (marker, answer)
+        return found[1]
 
     def fetch_ahead(self, requirements: Iterable[Requirement]) -> None:
         """Start fetching the page and the newest fitting candidate's metadata of each name
@@ -281,11 +335,8 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         self, meta: CoreMetadata, extras: frozenset[str]
     ) -> Iterator[Requirement]:
         """The requirements ``meta`` brings with ``extras`` on the target (markers evaluated)."""
-        env = dict(self.choices.target.markers)
         for dep in meta.requires_dist:
-            if dep.marker is None or any(
-                dep.marker.evaluate({**env, "extra": e}) for e in ("", *extras)
-            ):
+            if dep.marker is None or any(self.marker_holds(dep.marker, e) for e in ("", *extras)):
                 yield from self.requirements_from_pep508(dep)
 
     def metadata_of(self, candidate: Candidate) -> CoreMetadata:
@@ -313,7 +364,14 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
     # -- requirements ---------------------------------------------------------------------------
 
     def requirements_from_pep508(self, dep: Pep508) -> list[Requirement]:
-        """A dependency from metadata as requirements (the extras one and its base)."""
+        """A dependency from metadata as requirements (the extras one and its base); made
+        once per parsed dependency (shared by the versions that list the same line)."""
+        found = self._from_pep508.get(id(dep))
+        if found is None:
+            found = self._from_pep508[id(dep)] = (dep, tuple(self._from_pep508_uncached(dep)))
+        return list(found[1])
+
+    def _from_pep508_uncached(self, dep: Pep508) -> list[Requirement]:
         name = canonicalize_name(dep.name)
         extras = frozenset(canonicalize_name(e) for e in dep.extras)
         if dep.url:
