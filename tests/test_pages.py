@@ -3,6 +3,7 @@ parsed in memoized halves) against the standard-library and packaging calls they
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from hypothesis import given, settings
@@ -34,7 +35,16 @@ _HREFS = st.builds(
 def test_links_are_joined_as_urljoin_joins_them(base: str, hrefs: list[str]) -> None:
     page = CompactPage("p", base, "s", {})
     for href in hrefs:  # several: the second link of a directory takes the memoized path
-        assert page._join(href) == urljoin(base, href), href
+        assert _outcome(page._join, href) == _outcome(lambda h: urljoin(base, h), href), href
+
+
+def _outcome(join: Callable[[str], str], href: str) -> tuple[str, str]:
+    """What ``join`` makes of ``href``: its URL, or the kind of error it raises (urljoin
+    refuses some, e.g. ``//[``: both must refuse them alike)."""
+    try:
+        return ("url", join(href))
+    except ValueError as exc:
+        return ("error", type(exc).__name__)
 
 
 @settings(max_examples=400, deadline=None)
@@ -77,3 +87,14 @@ def test_wheel_names_are_read_as_parse_wheel_filename_reads_them(
             assert found is None, filename
         else:
             assert found == expected, filename
+
+
+def test_a_link_urljoin_refuses_is_skipped_not_raised() -> None:
+    from pipseal.index.files import parse_project_page
+
+    body = (
+        b'<html><body><a href="//[/p-1.0.tar.gz">p-1.0.tar.gz</a>'
+        b'<a href="p-2.0.tar.gz">p-2.0.tar.gz</a></body></html>'
+    )
+    files = parse_project_page(body, "text/html", "http://i.test/simple/p/", "p", "s")
+    assert [f.filename for f in files] == ["p-2.0.tar.gz"]

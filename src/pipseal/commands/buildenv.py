@@ -155,7 +155,15 @@ class InstallingFill:
         for requirements, reason in builds:
             if not requirements:
                 continue
-            pinned, lines = self._resolved(requirements, python)
+            try:
+                pinned, lines = self._resolved(requirements, python)
+            except PipsealError:
+                # The error that follows is about a build's requirements, not the user's.
+                self.reporter.warn(
+                    f"resolving the build requirements ({reason}: {', '.join(requirements)}) "
+                    "failed; nothing was built"
+                )
+                raise
             chosen.update((render(p), p) for p in pinned)
             if lines:
                 reasons.append(reason)

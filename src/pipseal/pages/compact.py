@@ -90,8 +90,12 @@ class CompactPage:
             for filename, href, digests, requires_python, yanked, metadata, size in self.entries[
                 key
             ]:
+                try:
+                    url = self._join(href)
+                except ValueError:  # a link urljoin refuses (``//[``): no file of ours
+                    continue
                 found = make_file(
-                    self._join(href),
+                    url,
                     self.project,
                     self.source,
                     filename=filename,
