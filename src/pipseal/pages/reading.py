@@ -95,6 +95,8 @@ class _Grouper:
 
     def _sdist_version(self, filename: str) -> str | None:
         lowered = filename.lower()
+        if not lowered.endswith(SDIST_EXTENSIONS):
+            return None  # one C call for the common miss (a wheel's signature, an .exe...)
         ext = next((e for e in SDIST_EXTENSIONS if lowered.endswith(e)), None)
         if ext is not None:
             stem = filename[: -len(ext)]
@@ -242,8 +244,12 @@ def _read_json(body: bytes, page_url: str, grouper: _Grouper) -> None:
             hashes = {}
         elif type(hashes) is not dict:
             raise bad("not a PEP 691 project page")
-        elif not all(type(v) is str for v in hashes.values()):
-            hashes = {k: str(v) for k, v in hashes.items()}
+        else:
+            # A loop, not all(<generator>): this runs for every file of every page.
+            for value in hashes.values():
+                if type(value) is not str:
+                    hashes = {k: str(v) for k, v in hashes.items()}
+                    break
         yanked_value = entry.get("yanked", False)
         yanked = (yanked_value if type(yanked_value) is str else "") if yanked_value else None
         # PEP 714: core-metadata is the name; dist-info-metadata the older spelling.
