@@ -79,7 +79,9 @@ class _Grouper:
         if filename.endswith(".whl"):
             if 4 <= filename.count("-") <= 5:
                 prefix, version, _ = filename.split("-", 2)
-                if not self._ours(prefix):
+                # _ours inlined for the common hit: this runs for every file of every page.
+                ours = self._prefixes.get(prefix)
+                if not (self._ours(prefix) if ours is None else ours):
                     version = None
         else:
             version = self._sdist_version(filename)
