@@ -21,13 +21,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pipseal.cache.store import Cache
+from pipseal.distinfo import message_json
 from pipseal.errors import PipsealError
 from pipseal.fetch.fetcher import Fetcher
 from pipseal.hashes import Hash, Hashes
 from pipseal.http.session import HttpOptions, Session
 from pipseal.index.files import IndexFile
 from pipseal.index.finder import Finder
-from pipseal.metadata.core import CoreMetadata, _message_json
+from pipseal.metadata.core import CoreMetadata
 from pipseal.metadata.fetcher import MetadataFetcher
 from pipseal.metadata.ranges import TAIL_BYTES, RangeFile, RangeUnsupported
 from pipseal.metadata.record import record_checked
@@ -459,7 +460,7 @@ def test_as_json_reads_as_the_email_parser_does(
     # aside for it.
     raw = ("".join(f"{k}:{v}\n" for k, v in headers) + separator + body).encode()
     meta = CoreMetadata("a", "1", (), None, frozenset(), raw)
-    assert meta.as_json() == _message_json(Parser(policy=compat32).parsestr(raw.decode()))
+    assert meta.as_json() == message_json(Parser(policy=compat32).parsestr(raw.decode()))
 
 
 def test_requires_dist_lines_are_parsed_once_across_versions() -> None:

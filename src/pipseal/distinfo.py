@@ -18,6 +18,7 @@ from pipseal.installed_dists import InstalledDistribution
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from email.message import Message
     from pathlib import Path
     from typing import Any
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
 
     from pipseal.provenance import Provenance
 
-__all__ = ["METADATA_FIELDS", "DistInfo", "is_plain_release", "url_to_path"]
+__all__ = [
+    "METADATA_FIELDS",
+    "DistInfo",
+    "is_plain_release",
+    "message_json",
+    "metadata_json",
+    "url_to_path",
+]
 
 #: The core metadata fields and whether each may occur more than once (pip's
 #: ``METADATA_FIELDS``, pip/_internal/metadata/_json.py): the JSON form of METADATA that
@@ -61,6 +69,42 @@ METADATA_FIELDS: tuple[tuple[str, bool], ...] = (
     ("Provides-Dist", True),
     ("Obsoletes-Dist", True),
 )
+
+
+def metadata_json(
+    fields: Callable[[str], list[str] | None], payload: str | None
+) -> dict[str, Any]:
+    """Core metadata as JSON (PEP 566), as pip's ``msg_to_json`` converts it: keys lower case
+    with underscores, multiple-use fields as lists, keywords split, the body as description.
+    ``fields(name)`` gives a field's values in order, None when it is absent."""
+    result: dict[str, Any] = {}
+    for name, multiple in METADATA_FIELDS:
+        values = fields(name)
+        if values is None:
+            continue
+        key = name.lower().replace("-", "_")
+        if multiple:
+            result[key] = values
+            continue
+        value = values[0]
+        if key == "keywords":
+            result[key] = [v.strip() for v in value.split(",")] if "," in value else value.split()
+        else:
+            result[key] = value
+    if payload:
+        result["description"] = payload
+    return result
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """:func:`metadata_json` of METADATA the email parser read (read as text, undecodable
+    bytes replaced: no value is an ``email.header.Header`` needing pip's byte decoding)."""
+
+    def fields(name: str) -> list[str] | None:
+        return [str(v) for v in message.get_all(name) or []] if name in message else None
+
+    payload = message.get_payload()
+    return metadata_json(fields, payload if isinstance(payload, str) else None)
 
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from packaging.utils import canonicalize_name
 
-from pipseal.candidates import FormatControl, describe_rejections, select
+from pipseal.candidates import FormatControl, Selection, describe_rejections, select
 from pipseal.commands.doctor_build import BuildCheck, BuildItem
 from pipseal.commands.doctor_pipcache import PipCacheReport, check_pip_cache
 from pipseal.diagnose.release import Finding
@@ -445,29 +445,15 @@ def check(
 
     pins = Hashes.of(req.hashes)
     release = [f for f in files if same_version(f.version, version)]
-    selection = select(
-        release,
-        target.environment,
-        specifier=req.specifier,
-        allow_prereleases=True,
-        formats=formats,
-        project=name,
-        pinned=True,
-    )
-    usable = [cast("IndexFile", f) for f in selection.applicable]
-    if not usable:
-        # No wheel fits: the install builds the release's sdist, when one may be used.
-        built = select(
-            release,
-            target.environment,
-            specifier=req.specifier,
-            allow_prereleases=True,
-            formats=formats,
-            project=name,
-            pinned=True,
-            buildable=True,
-        )
-        usable = [cast("IndexFile", f) for f in built.applicable]
+
+    def selected(buildable: bool) -> Selection:
+        return select(release, target.environment, specifier=req.specifier,
+                      allow_prereleases=True, formats=formats, project=name, pinned=True,
+                      buildable=buildable)  # fmt: skip
+
+    selection = selected(False)
+    # No wheel fits: the install builds the release's sdist, when one may be used.
+    usable = [cast("IndexFile", f) for f in (selection.applicable or selected(True).applicable)]
     published = {
         id(f): PublishedFile(f.filename, str(f.version), f.hashes, f.source, f.yanked)
         for f in files

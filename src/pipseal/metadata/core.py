@@ -18,7 +18,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from pipseal.distinfo import METADATA_FIELDS
+from pipseal.distinfo import message_json, metadata_json
 from pipseal.errors import PipsealError
 
 if TYPE_CHECKING:
@@ -197,47 +197,9 @@ class CoreMetadata:
         text = _decode(self.raw)
         simple = _simple_message(text)
         if simple is None:
-            return _message_json(Parser(policy=compat32).parsestr(text))
+            return message_json(Parser(policy=compat32).parsestr(text))
         fields, payload = simple
-        result: dict[str, Any] = {}
-        for name, multiple in METADATA_FIELDS:
-            values = fields.get(name.lower())
-            if values is None:
-                continue
-            key = name.lower().replace("-", "_")
-            if multiple:
-                result[key] = values
-            elif key == "keywords":
-                value = values[0]
-                result[key] = (
-                    [v.strip() for v in value.split(",")] if "," in value else value.split()
-                )
-            else:
-                result[key] = values[0]
-        if payload:
-            result["description"] = payload
-        return result
-
-
-def _message_json(message: Message) -> dict[str, Any]:
-    """:meth:`CoreMetadata.as_json` of METADATA the email parser read."""
-    result: dict[str, Any] = {}
-    for name, multiple in METADATA_FIELDS:
-        if name not in message:
-            continue
-        key = name.lower().replace("-", "_")
-        if multiple:
-            result[key] = [str(v) for v in message.get_all(name) or []]
-            continue
-        value = str(message.get(name))
-        if key == "keywords":
-            result[key] = [v.strip() for v in value.split(",")] if "," in value else value.split()
-        else:
-            result[key] = value
-    payload = message.get_payload()
-    if isinstance(payload, str) and payload:
-        result["description"] = payload
-    return result
+        return metadata_json(lambda name: fields.get(name.lower()), payload)
 
 
 #: Where core metadata was read, as the messages name it.
