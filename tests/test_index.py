@@ -18,9 +18,12 @@ from packaging.version import Version
 from pipseal.errors import CacheError, NetworkError
 from pipseal.hashes import Hash, Hashes
 from pipseal.http.session import HttpOptions, Session
-from pipseal.index.files import IndexFile, classify_filename, parse_project_page
+from pipseal.index.files import IndexFile, ProjectFiles, classify_filename, parse_project_page
 from pipseal.index.finder import ACCEPT, Finder, list_find_links
-from pipseal.pages.stored import StoredGroups
+from pipseal.pages.reading import JSON_TYPE as PAGE_JSON_TYPE
+from pipseal.pages.reading import read_page
+from pipseal.pages.spans import SpanGroups
+from pipseal.pages.stored import StoredPage, dump, load
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_sdist, build_wheel
 
@@ -394,31 +397,23 @@ def test_a_page_served_again_unchanged_is_not_read_again(
     url = published.project_url("foo")
     first = Finder(session, [published.url], page_store=store).find_files("foo")
     assert stored_header(store, url)["etag"] is None
-    # Mark the stored form: a finder that parsed the page again would not see the mark. The
-    # mark is sealed with the record's own digest, as a record pipseal wrote would be (an
-    # unsealed edit is damage: test_a_damaged_stored_page_is_fetched_again).
-    header, _, entries = store.pages[url].partition(b"\n")
-    lines = []
-    for line in entries.split(b"\n"):  # one line per version: "<version>\t<JSON list>"
-        key, _, group = line.partition(b"\t")
-        marked = json.loads(group)
-        for entry in marked:
-            entry[3] = ">=1.0"
-        lines.append(key + b"\t" + json.dumps(marked).encode())
-    body = b"\n".join(lines)
-    sealed = json.loads(header)
-    sealed["sha256"] = hashlib.sha256(body).hexdigest()
-    store.pages[url] = json.dumps(sealed).encode() + b"\n" + body
+    # Mark the stored form: a finder that read the page again would not see the mark (each
+    # version's last file left out of the span index). The mark is sealed with the record's own
+    # digest, as a record pipseal wrote would be (an unsealed edit is damage:
+    # test_a_damaged_stored_page_is_fetched_again).
+    index = json.loads(store.pages[url].split(b"\n", 2)[1])
+    store.pages[url] = _reseal(store.pages[url], {k: v[:-2] for k, v in index.items()})
+    kept = [f.filename for f in first if f.filename != "foo-1.0.tar.gz"]
+    assert len(kept) == len(first) - 1
 
     again = Finder(session, [published.url], page_store=store).find_files("foo")
-    assert [f.filename for f in again] == [f.filename for f in first]
-    assert {str(f.requires_python) for f in again} == {">=1.0"}
+    assert [f.filename for f in again] == kept
     assert [r.status for r in published.requests_for("/simple/*")] == [200, 200]
 
     published.add(build_wheel(wheel_dir, "foo", "9.0"))
     changed = Finder(session, [published.url], page_store=store).find_files("foo")
     assert "foo-9.0-py3-none-any.whl" in {f.filename for f in changed}
-    assert {str(f.requires_python) for f in changed} != {">=1.0"}
+    assert "foo-1.0.tar.gz" in {f.filename for f in changed}
 
 
 @pytest.mark.parametrize(
@@ -555,8 +550,8 @@ def test_html_pages_are_read_without_beautifulsoup() -> None:
 def test_a_stored_page_decodes_only_the_versions_asked_for(
     index_server: IndexServer, session: Session, wheel_dir: Path, fmt: str
 ) -> None:
-    """The stored form keeps one line a version; a finder reading it decodes the line of a
-    version only when that version's files are asked for."""
+    """The stored form keeps the page's text and where each version's files are in it; a
+    finder reading it decodes the files of a version only when that version is asked for."""
     index_server.formats = {fmt}
     for version in ("1.0", "2.0", "3.0"):
         index_server.add(build_wheel(wheel_dir, "foo", version))
@@ -564,12 +559,16 @@ def test_a_stored_page_decodes_only_the_versions_asked_for(
     store = MemoryPageStore()
     url = index_server.project_url("foo")
     Finder(session, [index_server.url], page_store=store).find_project("foo")
-    lines = store.pages[url].split(b"\n")[1:]
-    assert sorted(line.partition(b"\t")[0] for line in lines) == [b"1.0", b"2.0", b"3.0"]
+    header, index, text = store.pages[url].split(b"\n", 2)
+    assert sorted(json.loads(index)) == ["1.0", "2.0", "3.0"]
+    assert json.loads(header)["kind"] == fmt
+    spans = json.loads(index)["2.0"]
+    pieces = [text[spans[i] : spans[i + 1]] for i in range(0, len(spans), 2)]
+    assert len(pieces) == 2 and all(b"foo-2.0" in piece for piece in pieces)
 
     project = Finder(session, [index_server.url], page_store=store).find_project("foo")
     [page] = project.pages
-    assert isinstance(page.entries, StoredGroups)
+    assert isinstance(page.entries, SpanGroups)
     assert not any(page.entries.is_read(key) for key in ("1.0", "2.0", "3.0"))
     files = project.files_of(Version("2.0"))
     assert sorted(f.filename for f in files) == ["foo-2.0-py3-none-any.whl", "foo-2.0.tar.gz"]
@@ -578,22 +577,99 @@ def test_a_stored_page_decodes_only_the_versions_asked_for(
     assert [r.status for r in index_server.requests_for("/simple/*")] == [200, 304]
 
 
-def test_a_sealed_version_line_that_does_not_read_fails_only_when_used(
+def _reseal(record: bytes, index: dict[str, list[int]]) -> bytes:
+    """A stored page with another span index, sealed with a digest that matches it."""
+    header, _, rest = record.split(b"\n", 2)
+    body = json.dumps(index).encode() + b"\n" + rest
+    sealed = json.loads(header)
+    sealed["sha256"] = hashlib.sha256(body).hexdigest()
+    return json.dumps(sealed).encode() + b"\n" + body
+
+
+def test_a_sealed_span_that_does_not_read_fails_only_when_used(
     published: IndexServer, session: Session
 ) -> None:
-    """A line that passes the record's digest yet is not a list of files was written so (not
-    damaged in place): using that version is a one-line CacheError, other versions read."""
+    """A span that passes the record's digest yet is not a file was written so (not damaged in
+    place): using that version is a one-line CacheError, other versions read."""
     store = MemoryPageStore()
     url = published.project_url("foo")
     Finder(session, [published.url], page_store=store).find_project("foo")
-    header, _, body = store.pages[url].partition(b"\n")
-    lines = [*body.split(b"\n"), b'0.1\t[["foo-0.1.tar.gz", 5]]']
-    body = b"\n".join(lines)
-    sealed = json.loads(header)
-    sealed["sha256"] = hashlib.sha256(body).hexdigest()
-    store.pages[url] = json.dumps(sealed).encode() + b"\n" + body
+    index = json.loads(store.pages[url].split(b"\n", 2)[1])
+    store.pages[url] = _reseal(store.pages[url], {**index, "0.1": [0, 5]})
 
     project = Finder(session, [published.url], page_store=store, offline=True).find_project("foo")
     assert [f.filename for f in project.files_of(Version("1.0"))]
     with pytest.raises(CacheError, match=r"lists version 0\.1 in a form this pipseal cannot read"):
         project.files_of(Version("0.1"))
+
+
+def test_a_file_the_page_lists_badly_fails_only_when_its_version_is_used(
+    index_server: IndexServer, session: Session, wheel_dir: Path
+) -> None:
+    """A file object with a name and a URL is grouped when the page is read; the rest of it is
+    checked when its version is first used (a bad one: the page is named, as for bad JSON)."""
+    good = {"filename": "foo-1.0-py3-none-any.whl", "url": "/f/foo-1.0-py3-none-any.whl"}
+    bad = {"filename": "foo-2.0-py3-none-any.whl", "url": "/f/x.whl", "hashes": ["sha256"]}
+    body = json_page([good, bad])
+    page = read_page(body, JSON_TYPE, PAGE, "foo", SOURCE)
+    project = ProjectFiles([page])
+    assert [f.filename for f in project.files_of(Version("1.0"))] == [good["filename"]]
+    with pytest.raises(NetworkError, match="not a PEP 691 project page"):
+        project.files_of(Version("2.0"))
+
+
+PAGE_FILES: list[dict[str, object]] = [
+    {
+        "filename": "foo-1.0-py3-none-any.whl",
+        "url": "../../files/foo-1.0-py3-none-any.whl",
+        "hashes": {"sha256": SHA},
+        "requires-python": ">=3.9",
+        "yanked": "a reason with {braces}, [brackets] and \"quotes\" \u00e9",
+    },
+    {"filename": "foo-1.0.tar.gz", "url": "/files/foo-1.0.tar.gz", "hashes": {}, "size": 7},
+    {"filename": "Foo_Bar-2.0.zip", "url": "/files/Foo_Bar-2.0.zip", "hashes": {}},
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # as PyPI writes it, ASCII escapes
+        json.dumps({"files": PAGE_FILES, "meta": {"api-version": "1.1"}, "name": "foo"}),
+        # meta first, indented, raw UTF-8
+        json.dumps(
+            {"meta": {"api-version": "1.0"}, "name": "foo", "files": PAGE_FILES},
+            indent=2,
+            ensure_ascii=False,
+        ),
+        # no spaces at all, \r\n between the files
+        json.dumps({"meta": {"api-version": "1.0"}, "files": PAGE_FILES}, separators=(",", ":"))
+        .replace("},{", "},\r\n{"),
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_json_pages_of_any_layout_read_the_same(body: str, encoding: str) -> None:
+    """The page is walked in place when it is UTF-8 and read whole otherwise (json's own
+    encodings): both give the same files, and the stored page reads back to them."""
+    raw = body.encode(encoding)
+    page = read_page(raw, JSON_TYPE, "https://pkgs.example/simple/foo-bar/", "foo-bar", SOURCE)
+    files = ProjectFiles([page]).all_files()
+    assert sorted(f.filename for f in files) == ["Foo_Bar-2.0.zip"]
+    page = read_page(raw, JSON_TYPE, PAGE, "foo", SOURCE)
+    files = ProjectFiles([page]).all_files()
+    assert [(f.filename, f.url, f.yanked, f.size) for f in files] == [
+        (
+            "foo-1.0-py3-none-any.whl",
+            "https://pkgs.example/files/foo-1.0-py3-none-any.whl",
+            PAGE_FILES[0]["yanked"],
+            None,
+        ),
+        ("foo-1.0.tar.gz", "https://pkgs.example/files/foo-1.0.tar.gz", None, 7),
+    ]
+    record = dump(StoredPage(PAGE, None, None, "0" * 64, PAGE, page))
+    stored = load(record, PAGE, PAGE, SOURCE)
+    assert stored is not None
+    again = ProjectFiles([stored.page]).all_files()
+    assert [(f.filename, f.url, f.yanked, f.size) for f in again] == [
+        (f.filename, f.url, f.yanked, f.size) for f in files
+    ]

@@ -515,6 +515,9 @@ def test_walking_down_a_names_versions_fetches_the_next_ones_metadata_ahead(
         world.publish("app", f"{major}.0", f"core=={major}.0")
     for major in range(6, 0, -1):
         world.publish("app", f"{major}.0")
+    # The fitting version's metadata comes slowly, so that the batch's threads have started
+    # before the resolution ends (closing drops tasks not started): else this test would race.
+    world.index.fault("/files/app-6.0-*", "stall", seconds=0.5)
     result = world.resolve("app", "core==1.0", jobs=4)
     assert sorted(pins(result)) == ["app==6.0", "core==1.0"]
     asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/app-*")}

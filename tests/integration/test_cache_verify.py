@@ -106,7 +106,7 @@ def test_broken_page_record_counts_as_damaged(
     run_pipseal: RunPipseal,
 ) -> None:
     fill(index_server, wheel_dir, tmp_path, run_pipseal)
-    pages = sorted((cache_dir / "v1" / "pages").rglob("*.page3"))
+    pages = sorted((cache_dir / "v1" / "pages").rglob("*.page4"))
     assert pages
     pages[0].write_bytes(b"not json\n<html></html>")
 
@@ -114,6 +114,30 @@ def test_broken_page_record_counts_as_damaged(
 
     assert result.returncode == 1
     assert f"damaged page {pages[0]}: its header is not valid JSON" in result.stdout
+
+
+def test_a_page_an_older_pipseal_stored_is_named_and_fix_removes_it(
+    index_server: IndexServer,
+    wheel_dir: Path,
+    tmp_path: Path,
+    cache_dir: Path,
+    run_pipseal: RunPipseal,
+) -> None:
+    """A page record in an older form (``.page3``) is read by no pipseal now: it would sit in
+    the cache for ever. ``verify`` names it; ``--fix`` removes it; the current one stays."""
+    fill(index_server, wheel_dir, tmp_path, run_pipseal)
+    [current, *_] = sorted((cache_dir / "v1" / "pages").rglob("*.page4"))
+    old = current.with_suffix(".page3")
+    old.write_bytes(b'{"format": "pipseal-page-3"}\n1.0\t[]')
+
+    result = run_pipseal("cache", "verify")
+    assert result.returncode == 1
+    assert f"damaged page {old}: is in the .page3 form of an older pipseal" in result.stdout
+
+    fixed = run_pipseal("cache", "verify", "--fix")
+    assert fixed.returncode == 0, fixed.stdout
+    assert not old.exists() and current.exists()
+    assert run_pipseal("cache", "verify").returncode == 0
 
 
 def test_unpacked_trees_are_rehashed(

@@ -89,16 +89,17 @@ class Bucket(Enum):
     )
     PAGES = _Layout(
         name="pages",
-        version=3,
-        entry="{shard}/{key}.page3",
+        version=4,
+        entry="{shard}/{key}.page4",
         kind="page",
         skeleton="",
         tree="""
-      pages/ab/<sha256 of page url>.page3  a project page in compact form (pipseal/pages/stored.py
-                                      draws it: validators, the body's sha256, one line of
-                                      files per version, the sha256 of those lines);
-                                      revalidated, not parsed again when unchanged, checked
-                                      when read, a version's line decoded when first used
+      pages/ab/<sha256 of page url>.page4  a project page as served, with where each version's
+                                      files are in it (pipseal/pages/stored.py draws it:
+                                      validators, the body's sha256, the spans, the sha256 of
+                                      what follows the header); revalidated, not read again
+                                      when unchanged, checked when read, a version's files
+                                      decoded when first used
 """,
     )
     METADATA = _Layout(

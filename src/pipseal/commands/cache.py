@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ def verify(cache: Cache, *, fix: bool = False) -> VerifyReport:
                     label = known[0] if known else ""
                     damaged.append(Damage(bucket.kind, path, size, reason, label, fixed))
             elif bucket in _RECORD_CHECKS:
-                for path in sorted(bucket.entries(cache.base)):
+                for path in sorted(_records(bucket, cache.base)):
                     records += 1
                     reason = _RECORD_CHECKS[bucket](path)
                     if reason is None:
@@ -239,9 +240,23 @@ def _check_name(path: Path) -> str | None:
     return None
 
 
-def _check_page(path: Path) -> str | None:
-    from pipseal.pages.stored import StoredGroups, load
+def _records(bucket: Bucket, base: Path) -> Iterator[Path]:
+    """A record bucket's entries; for pages, also those an older pipseal stored in an older
+    form (``.page3``...), which no reader opens: ``verify`` names them, ``--fix`` removes them."""
+    yield from bucket.entries(base)
+    if bucket is Bucket.PAGES:
+        current = Bucket.PAGES.entry(base, "x").suffix
+        for path in (base / bucket.dirname).glob("*/*.page*"):
+            if path.suffix != current:
+                yield path
 
+
+def _check_page(path: Path) -> str | None:
+    from pipseal.pages.spans import SpanGroups
+    from pipseal.pages.stored import load
+
+    if path.suffix != Bucket.PAGES.entry(path.parent, "x").suffix:
+        return f"is in the {path.suffix} form of an older pipseal, which is no longer read"
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -260,7 +275,7 @@ def _check_page(path: Path) -> str | None:
         return problem
     stored = load(raw, url, url, "")
     if stored is None or not (
-        isinstance(stored.page.entries, StoredGroups) and stored.page.entries.decoded()
+        isinstance(stored.page.entries, SpanGroups) and stored.page.entries.decoded()
     ):
         return "not a readable stored page"
     return None

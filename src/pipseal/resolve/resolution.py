@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Literal
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep
-from resolvelib import Resolver as _Resolver
 
 from pipseal.ahead import Ahead, threads_for
 from pipseal.candidates import FormatControl
 from pipseal.errors import NoMatchingDistribution, PipsealError
 from pipseal.resolve.model import Candidate, Requirement, reads_url_sdists, url_candidate
+from pipseal.resolve.pins import Resolver
 from pipseal.resolve.provider import Provider
 from pipseal.resolve.report import impossible
 
@@ -177,7 +177,7 @@ def resolve(
         hashes=hashes or {},
         ahead=Ahead(threads_for(jobs)),
     )
-    resolver: _Resolver[Requirement, Candidate, str] = _Resolver(provider, BaseReporter())
+    resolver = Resolver(provider, BaseReporter())
     try:
         provider.fetch_ahead(roots)
         result = resolver.resolve(roots, max_rounds=max_rounds)
