@@ -20,7 +20,6 @@ from pipseal.hashes import Hash, Hashes
 from pipseal.http.session import HttpOptions, Session
 from pipseal.index.files import IndexFile, ProjectFiles, classify_filename, parse_project_page
 from pipseal.index.finder import ACCEPT, Finder, list_find_links
-from pipseal.pages.reading import JSON_TYPE as PAGE_JSON_TYPE
 from pipseal.pages.reading import read_page
 from pipseal.pages.spans import SpanGroups
 from pipseal.pages.stored import StoredPage, dump, load
