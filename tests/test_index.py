@@ -607,8 +607,8 @@ def test_a_file_the_page_lists_badly_fails_only_when_its_version_is_used(
 ) -> None:
     """A file object with a name and a URL is grouped when the page is read; the rest of it is
     checked when its version is first used (a bad one: the page is named, as for bad JSON)."""
-    good = {"filename": "foo-1.0-py3-none-any.whl", "url": "/f/foo-1.0-py3-none-any.whl"}
-    bad = {"filename": "foo-2.0-py3-none-any.whl", "url": "/f/x.whl", "hashes": ["sha256"]}
+    good: dict[str, object] = {"filename": "foo-1.0-py3-none-any.whl", "url": "/f/foo.whl"}
+    bad: dict[str, object] = {"filename": "foo-2.0-py3-none-any.whl", "url": "/f/x.whl", "hashes": []}
     body = json_page([good, bad])
     page = read_page(body, JSON_TYPE, PAGE, "foo", SOURCE)
     project = ProjectFiles([page])
