@@ -602,13 +602,11 @@ def test_a_sealed_span_that_does_not_read_fails_only_when_used(
         project.files_of(Version("0.1"))
 
 
-def test_a_file_the_page_lists_badly_fails_only_when_its_version_is_used(
-    index_server: IndexServer, session: Session, wheel_dir: Path
-) -> None:
+def test_a_file_the_page_lists_badly_fails_only_when_its_version_is_used() -> None:
     """A file object with a name and a URL is grouped when the page is read; the rest of it is
     checked when its version is first used (a bad one: the page is named, as for bad JSON)."""
     good: dict[str, object] = {"filename": "foo-1.0-py3-none-any.whl", "url": "/f/foo.whl"}
-    bad: dict[str, object] = {"filename": "foo-2.0-py3-none-any.whl", "url": "/f/x.whl", "hashes": []}
+    bad: dict[str, object] = {"filename": "foo-2.0-py3-none-any.whl", "url": "/x", "hashes": []}
     body = json_page([good, bad])
     page = read_page(body, JSON_TYPE, PAGE, "foo", SOURCE)
     project = ProjectFiles([page])
