@@ -75,3 +75,28 @@ def test_no_name_is_asked_ahead_of_an_index_a_requirements_file_replaces(
         assert "Would install alpha-1.0" in result.stdout
         assert unused.requests == []
     assert index_server.requests_for("/simple/alpha/")
+
+
+def test_the_pages_of_a_plain_requirements_files_names_are_asked_for_early(
+    index_server: IndexServer, wheel_dir: Path, tmp_path: Path, run_pipseal: RunPipseal
+) -> None:
+    """A requirements file of plain requirements (names, specifiers, ``--hash`` options,
+    comments) is read ahead too: its names' pages are asked for while the target interpreter
+    is asked (one that answers nothing, here). A name behind a marker is not."""
+    publish_basic(index_server, wheel_dir)
+    slow = write(tmp_path / "python", "#!/bin/sh\nsleep 3\nexit 1\n")
+    slow.chmod(0o755)
+    reqs = write(tmp_path / "r.txt", "# the app\nalpha>=1.0 --hash=sha256:" + "0" * 64 + "\n\n")
+    result = run_pipseal(
+        "install", "--dry-run", "-r", reqs, "-i", index_server.url, "--python", slow
+    )
+    assert "does not run as a Python interpreter" in result.stderr, result.stderr
+    assert index_server.requests_for("/simple/alpha/")
+
+    index_server.requests.clear()
+    marked = write(tmp_path / "m.txt", "alpha\nbeta; python_version < '3'\n")
+    result = run_pipseal(
+        "install", "--dry-run", "-r", marked, "-i", index_server.url, "--python", slow
+    )
+    assert "does not run as a Python interpreter" in result.stderr, result.stderr
+    assert index_server.requests == []

@@ -23,6 +23,7 @@ from pipseal.index.files import IndexFile, ProjectFiles, make_file, parse_projec
 from pipseal.pages.compact import CompactPage, from_files
 from pipseal.pages.reading import JSON_TYPE, read_page
 from pipseal.pages.stored import StoredPage, dump, load
+from pipseal.pages.worker import PageReader, PageRequest
 from pipseal.redaction import Url, redact, strip_userinfo
 
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -114,12 +115,15 @@ class Finder:
         *,
         page_store: PageStore | None = None,
         offline: bool = False,
+        page_reader: PageReader | None = None,
     ) -> None:
         self.session = session
         self.index_urls = tuple(index_urls)
         self.find_links = tuple(find_links)
         self.offline = offline
         self.page_store = page_store
+        #: Reads large pages in a second process (:mod:`pipseal.pages.worker`); None: here.
+        self.page_reader = page_reader
         self.warnings: list[str] = []
         self._lock = threading.Lock()
         self._project_locks: dict[str, threading.Lock] = {}
@@ -216,7 +220,28 @@ class Finder:
         ):
             # The same bytes as last time (a mirror without validators): not read again.
             return stored.page
-        page = read_page(body, content_type, _base_url(page_url, response), name, source)
+        base = _base_url(page_url, response)
+        if self.page_reader is not None and len(body) >= self.page_reader.large:
+            # Read in the worker process, on another core; None: it is gone, read it here.
+            raw = self.page_reader.read(
+                body,
+                PageRequest(
+                    content_type,
+                    base,
+                    name,
+                    store_key,
+                    response.headers.get("ETag"),
+                    response.headers.get("Last-Modified"),
+                    digest,
+                    response.url,
+                ),
+            )
+            stored = None if raw is None else load(raw, store_key, base, source)
+            if raw is not None and stored is not None:
+                if self.page_store is not None:
+                    self.page_store.put_page(store_key, raw)
+                return stored.page
+        page = read_page(body, content_type, base, name, source)
         if self.page_store is not None:
             record = StoredPage(
                 store_key,

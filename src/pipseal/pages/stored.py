@@ -82,13 +82,17 @@ def _checked_header(raw: bytes, url: str) -> tuple[str, dict[str, Any] | None, b
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         return "has no valid header", None, b""
-    if not all(
-        header.get(k) is None or isinstance(header.get(k), str)
-        for k in ("etag", "last_modified", "base")
-    ) or not all(
-        isinstance(header.get(k), str)
-        for k in ("url", "body_sha256", "served_from", "project", "sha256")
-    ) or header.get("kind") not in KINDS:
+    if (
+        not all(
+            header.get(k) is None or isinstance(header.get(k), str)
+            for k in ("etag", "last_modified", "base")
+        )
+        or not all(
+            isinstance(header.get(k), str)
+            for k in ("url", "body_sha256", "served_from", "project", "sha256")
+        )
+        or header.get("kind") not in KINDS
+    ):
         return "has no valid header", None, b""
     if header["url"] != url:
         return f"is another page's ({header['url']})", None, b""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pipseal.index.files import IndexFile, ProjectFiles
     from pipseal.index.finder import Finder
     from pipseal.metadata.fetcher import MetadataFetcher
+    from pipseal.pages.worker import PageReader
     from pipseal.pipeline.plan import Planned
 
 
@@ -104,6 +105,7 @@ class Machinery:
             max_size=common.network.max_archive_size,
         )
         self._finder: Finder | None = None
+        self._page_reader: PageReader | None = None
         #: Set by a command that wants each planned file downloaded as soon as its page is
         #: read (``listed.plan_listed``), ahead of the plan; called from page threads.
         self.fetch_ahead: Callable[[Planned], None] | None = None
@@ -144,12 +146,17 @@ class Machinery:
                 if not self.common.offline
                 else _OfflineSession(self.common.network.trusted_hosts)
             )
+            if not self.common.offline and self.common.jobs >= 2:
+                from pipseal.pages.worker import PageReader
+
+                self._page_reader = PageReader()
             self._finder = Finder(
                 session,  # type: ignore[arg-type]
                 index_urls(self.common),
                 self.common.index.find_links,
                 page_store=self.cache if self.cache.enabled else None,
                 offline=self.common.offline,
+                page_reader=self._page_reader,
             )
         return self._finder
 
@@ -177,6 +184,8 @@ class Machinery:
 
     def close(self) -> None:
         self.report_warnings()
+        if self._page_reader is not None:
+            self._page_reader.close()
         self.cache.close()
         if self.fetcher._session is not None:
             self.fetcher._session.close()
@@ -219,6 +228,37 @@ def requested_names(requirements: Sequence[str]) -> list[str]:
         if found is None or "@" in text or "/" in text or os.sep in text or os.path.exists(text):
             continue
         names.append(found.group(1))
+    return list(dict.fromkeys(names))
+
+
+def file_names(paths: Sequence[str]) -> list[str] | None:
+    """The project names the requirements files ``paths`` list, when they hold nothing but
+    plain requirements (``six``, ``a[x]>=1``, each perhaps with ``--hash`` options) and
+    comments; else None. A file with any other line is not guessed at: its options may name
+    other indexes or include other files, a marker may leave a name out, and a name is never
+    sent to an index the install would not ask."""
+    import re
+
+    names: list[str] = []
+    for path in paths:
+        if "://" in path:
+            return None
+        try:
+            with open(path, encoding="utf-8") as file:
+                text = file.read(1 << 20)
+        except (OSError, UnicodeDecodeError):
+            return None  # the install reads it and reports
+        for raw in text.lstrip("\ufeff").splitlines():
+            line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+            line = re.sub(r"\s--hash[= ]\S+", "", " " + line).strip()
+            if not line:
+                continue
+            if line.endswith("\\") or "$" in line or ";" in line or "@" in line:
+                return None
+            found = re.fullmatch(_PLAIN_NAME + r"[^-]*", line)
+            if found is None or line.startswith("-") or "/" in line:
+                return None
+            names.append(found.group(1))
     return list(dict.fromkeys(names))
 
 

@@ -36,14 +36,23 @@ def start_target(options: InstallOptions) -> Inspection:
 def read_ahead(
     options: InstallOptions, reporter: Reporter, inspection: Inspection
 ) -> Machinery | None:
-    """The install's machinery, already reading the pages of the names on the command line
-    (``session.start_pages``), or None. Not with requirements or constraints files: their
-    options may name other indexes, and a name is never sent to an index the install would
-    not ask."""
+    """The install's machinery, already reading the pages of the names on the command line and
+    in its requirements files (``session.start_pages``), or None. Not when a requirements or
+    constraints file holds more than plain requirements (``session.file_names``): its options
+    may name other indexes, and a name is never sent to an index the install would not ask."""
+    from pipseal.pipeline.session import file_names, requested_names, start_pages
+
     request = options.request
-    if request.requirement_files or request.constraint_files or not request.requirements:
+    names = requested_names(request.requirements)
+    if request.requirement_files or request.constraint_files:
+        listed = file_names(request.requirement_files)
+        # A constraint file's names are asked for only if something requires them; it is
+        # read to know that it holds no option.
+        if listed is None or file_names(request.constraint_files) is None:
+            return None
+        names += listed
+    if not names:
         return None
-    from pipseal.pipeline.session import requested_names, start_pages
 
     skip = None
     known = inspection.known()
@@ -54,7 +63,7 @@ def read_ahead(
     ):
         # Installed already: the install may well need no page at all.
         skip = _installed(known.site_dirs())
-    return start_pages(options.common, reporter, requested_names(request.requirements), skip)
+    return start_pages(options.common, reporter, list(dict.fromkeys(names)), skip)
 
 
 def _installed(site_dirs: tuple[str, ...]) -> Callable[[str], bool]:

@@ -1,0 +1,248 @@
+"""Large project pages read in a second process, so that a cold resolution uses two cores.
+
+Reading a page is pure Python over every file it lists (botocore's page lists 3,000): in a
+cold resolution of 300 distributions it was a third of the CPU time, all of it on the one core
+the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
+(:data:`LARGE`) to one worker process, started with the first one; the worker reads it
+(:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
+(:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
+(checked by its digest; a version's files decoded when first used) and stores as it is.
+
+Threads ask at once; the worker reads one page at a time, in the order asked, and a reader
+thread here hands each answer to the thread that asked. If the worker cannot be started, dies,
+or answers nonsense, :meth:`PageReader.read` returns None and the caller reads the page itself:
+the worker only ever saves time. A page the worker finds unreadable raises the same
+:class:`~pipseal.errors.NetworkError` reading it here would. The worker leaves when its input
+ends (this process closed it, or ended).
+
+Frames, both ways: a 4-byte length and a JSON header, then an 8-byte length and the bytes (the
+page's body; the stored record).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import IO, Any
+
+from pipseal.errors import NetworkError
+
+#: Pages at least this large go to the worker: smaller ones cost less to read than to send.
+LARGE = 64 * 1024
+
+_HEADER = 4
+_BODY = 8
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What reading a page and storing it needs (:func:`pipseal.pages.reading.read_page`'s
+    arguments, and the stored record's fields: :class:`pipseal.pages.stored.StoredPage`)."""
+
+    content_type: str
+    page_url: str
+    project: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str
+    served_from: str
+
+
+class _Pending:
+    __slots__ = ("answer", "done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.answer: bytes | None = None
+        self.error: tuple[str, str | None] | None = None
+
+
+class PageReader:
+    """One worker process reading large pages; thread-safe. :meth:`close` ends it. ``large``:
+    the size from which a page is worth sending (:data:`LARGE`)."""
+
+    def __init__(self, large: int = LARGE) -> None:
+        self.large = large
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._broken = False
+        self._next = 0
+        self._pending: dict[int, _Pending] = {}
+
+    def read(self, body: bytes, request: PageRequest) -> bytes | None:
+        """The stored record of the page ``body`` (read by the worker), or None: read it here.
+
+        Raises NetworkError when the worker found the page unreadable."""
+        process = self._started()
+        if process is None or process.stdin is None:
+            return None
+        pending = _Pending()
+        with self._lock:
+            if self._broken:
+                return None
+            key = self._next
+            self._next += 1
+            self._pending[key] = pending
+        header = json.dumps({"id": key, **request.__dict__}).encode()
+        try:
+            with self._write_lock:
+                _write_frame(process.stdin, header, body)
+        except (OSError, ValueError):  # the worker is gone (ValueError: its pipe was closed)
+            self._fail()
+            return None
+        pending.done.wait()
+        if pending.error is not None:
+            message, hint = pending.error
+            raise NetworkError(message, hint=hint)
+        return pending.answer
+
+    def pid(self) -> int | None:
+        """The worker's process id (tests), None before it started."""
+        return None if self._process is None else self._process.pid
+
+    def close(self) -> None:
+        """End the worker (its input closed; it leaves) and wake anyone still waiting."""
+        with self._lock:
+            process, self._broken = self._process, True
+        if process is not None and process.stdin is not None:
+            with self._write_lock, contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._fail()
+
+    def _started(self) -> subprocess.Popen[bytes] | None:
+        with self._lock:
+            if self._broken:
+                return None
+            if self._process is None:
+                try:
+                    self._process = subprocess.Popen(
+                        [sys.executable, "-c", _BOOT, json.dumps(sys.path)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        start_new_session=True,  # a ^C reaches this process, not the worker
+                    )
+                except OSError:
+                    self._broken = True
+                    return None
+                threading.Thread(
+                    target=self._answers, args=(self._process,), name="pipseal-pages", daemon=True
+                ).start()
+            return self._process
+
+    def _answers(self, process: subprocess.Popen[bytes]) -> None:
+        """The reader thread: hand each answer to the thread that asked, until the worker ends."""
+        assert process.stdout is not None
+        try:
+            while (frame := _read_frame(process.stdout)) is not None:
+                header, record = frame
+                answer = json.loads(header)
+                with self._lock:
+                    pending = self._pending.pop(answer["id"], None)
+                if pending is None:
+                    raise ValueError("an answer nobody asked for")
+                if answer.get("error") is not None:
+                    message, hint = answer["error"]
+                    pending.error = (str(message), None if hint is None else str(hint))
+                else:
+                    pending.answer = record
+                pending.done.set()
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        self._fail()
+        # Ended, or answering nonsense: make sure it is gone, and reap it.
+        with contextlib.suppress(OSError):
+            process.kill()
+        process.wait()
+
+    def _fail(self) -> None:
+        """No more work for the worker: whoever waits reads their page themselves."""
+        with self._lock:
+            self._broken = True
+            pending, self._pending = self._pending, {}
+        for waiting in pending.values():
+            waiting.done.set()  # answer None, no error: read it here
+
+
+_BOOT = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from pipseal.pages.worker import serve; serve()"
+)
+
+
+def _write_frame(out: IO[bytes], header: bytes, body: bytes) -> None:
+    out.write(len(header).to_bytes(_HEADER, "little") + header)
+    out.write(len(body).to_bytes(_BODY, "little"))
+    out.write(body)
+    out.flush()
+
+
+def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
+    data = source.read(size)
+    if not data:
+        return None
+    if len(data) != size:
+        raise ValueError("the pipe ended inside a frame")
+    return data
+
+
+def _read_frame(source: IO[bytes]) -> tuple[bytes, bytes] | None:
+    """One frame, or None at the end of the input."""
+    length = _read_exactly(source, _HEADER)
+    if length is None:
+        return None
+    header = _read_exactly(source, int.from_bytes(length, "little")) or b""
+    size = _read_exactly(source, _BODY)
+    if size is None:
+        raise ValueError("the pipe ended inside a frame")
+    count = int.from_bytes(size, "little")
+    body = _read_exactly(source, count) if count else b""
+    if body is None:
+        raise ValueError("the pipe ended inside a frame")
+    return header, body
+
+
+def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None:
+    """The worker: read each page asked for, answer with its stored form, until input ends."""
+    from pipseal.pages.reading import read_page
+    from pipseal.pages.stored import StoredPage, dump
+
+    source = source or sys.stdin.buffer
+    out = out or sys.stdout.buffer
+    while (frame := _read_frame(source)) is not None:
+        header, body = frame
+        asked: dict[str, Any] = json.loads(header)
+        key = asked.pop("id")
+        request = PageRequest(**asked)
+        answer: dict[str, Any] = {"id": key, "error": None}
+        record = b""
+        try:
+            page = read_page(
+                body, request.content_type, request.page_url, request.project, source=""
+            )
+            record = dump(
+                StoredPage(
+                    request.url,
+                    request.etag,
+                    request.last_modified,
+                    request.body_sha256,
+                    request.served_from,
+                    page,
+                )
+            )
+        except NetworkError as exc:
+            answer["error"] = [exc.message, exc.hint]
+        _write_frame(out, json.dumps(answer).encode(), record)
+    os._exit(0)  # nothing to tear down; the parent may already be gone

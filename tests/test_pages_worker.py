@@ -1,0 +1,134 @@
+"""Large pages read in a second process (pipseal.pages.worker): the same files as reading them
+here, errors raised as here, and a worker that dies or is closed leaves the page to be read
+here (real worker processes, killed for real)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipseal.errors import NetworkError
+from pipseal.http.session import HttpOptions, Session
+from pipseal.index.files import IndexFile, ProjectFiles
+from pipseal.index.finder import Finder
+from pipseal.pages.reading import JSON_TYPE, read_page
+from pipseal.pages.stored import load
+from pipseal.pages.worker import LARGE, PageReader, PageRequest
+from tests.support.indexserver import IndexServer
+from tests.support.wheels import build_wheel
+
+PAGE = "https://pkgs.example/simple/big/"
+SOURCE = "https://pkgs.example/simple/"
+
+
+def big_page() -> bytes:
+    """A PEP 691 page of 1,200 files over 300 versions (some yanked, some with a
+    Requires-Python), larger than LARGE."""
+    files = []
+    for minor in range(300):
+        for tag in ("py3-none-any", "cp311-cp311-manylinux_2_17_x86_64"):
+            name = f"big-1.{minor}-{tag}.whl"
+            files.append(
+                {
+                    "filename": name,
+                    "url": f"../../files/{name}",
+                    "hashes": {"sha256": f"{minor:064x}"},
+                    "requires-python": ">=3.8" if minor % 2 else None,
+                    "yanked": "broken" if minor % 7 == 0 else False,
+                }
+            )
+        files.append({"filename": f"big-1.{minor}.tar.gz", "url": f"/f/big-1.{minor}.tar.gz"})
+        files.append({"filename": f"other-1.{minor}.tar.gz", "url": "/f/x.tar.gz"})
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "big", "files": files}).encode()
+    assert len(body) > LARGE
+    return body
+
+
+def request(body_sha256: str = "0" * 64) -> PageRequest:
+    return PageRequest(JSON_TYPE, PAGE, "big", PAGE, '"etag"', None, body_sha256, PAGE)
+
+
+def described(files: list[IndexFile]) -> list[tuple[object, ...]]:
+    return [(f.filename, f.url, f.hashes, f.requires_python, f.yanked, f.version) for f in files]
+
+
+@pytest.fixture
+def reader() -> Iterator[PageReader]:
+    made = PageReader()
+    yield made
+    made.close()
+
+
+def test_a_large_page_is_read_by_the_worker_as_it_is_read_here(reader: PageReader) -> None:
+    body = big_page()
+    record = reader.read(body, request())
+    assert record is not None
+    pid = reader.pid()
+    assert pid is not None and pid != os.getpid()
+    stored = load(record, PAGE, PAGE, SOURCE)
+    assert stored is not None and stored.etag == '"etag"'
+    here = ProjectFiles([read_page(body, JSON_TYPE, PAGE, "big", SOURCE)]).all_files()
+    there = ProjectFiles([stored.page]).all_files()
+    assert len(there) == 900
+    assert described(there) == described(here)
+
+
+def test_an_unreadable_large_page_raises_as_reading_it_here_would(reader: PageReader) -> None:
+    body = b'{"meta": {"api-version": "2.0"}, "files": []' + b" " * LARGE + b"}"
+    with pytest.raises(NetworkError) as here:
+        read_page(body, JSON_TYPE, PAGE, "big", SOURCE)
+    with pytest.raises(NetworkError) as there:
+        reader.read(body, request())
+    assert there.value.message == here.value.message
+    assert "unsupported repository version 2.0" in there.value.message
+    assert reader.read(big_page(), request()) is not None  # the worker goes on
+
+
+def _wait_gone(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"worker {pid} still running")
+
+
+def test_a_killed_worker_leaves_the_page_to_be_read_here(
+    index_server: IndexServer, wheel_dir: Path
+) -> None:
+    """Through the finder, against a real index: the worker reads the first page; killed, the
+    next pages are read in this process, and every page lists its files."""
+    for project in ("alpha", "beta", "gamma"):
+        index_server.add(build_wheel(wheel_dir, project, "1.0"))
+    reader = PageReader(large=0)
+    session = Session(HttpOptions(environ={}, netrc=False, retries=0, timeout=5.0))
+    finder = Finder(session, [index_server.url], page_reader=reader)
+    try:
+        assert [f.filename for f in finder.find_files("alpha")] == ["alpha-1.0-py3-none-any.whl"]
+        pid = reader.pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid)
+        for project in ("beta", "gamma"):
+            files = finder.find_files(project)
+            assert [f.filename for f in files] == [f"{project}-1.0-py3-none-any.whl"]
+        assert reader.read(big_page(), request()) is None
+    finally:
+        reader.close()
+
+
+def test_closing_the_reader_ends_its_worker(reader: PageReader) -> None:
+    assert reader.read(big_page(), request()) is not None
+    pid = reader.pid()
+    assert pid is not None
+    reader.close()
+    _wait_gone(pid)
+    assert reader.read(big_page(), request()) is None
