@@ -93,8 +93,12 @@ def json_entry(entry: Any) -> Entry | None:
         hashes = {}
     elif type(hashes) is not dict:
         return None
-    elif not all(type(value) is str for value in hashes.values()):
-        hashes = {k: str(v) for k, v in hashes.items()}
+    else:
+        # A loop, not all(<generator>): this runs for every file of every version decoded.
+        for value in hashes.values():
+            if type(value) is not str:
+                hashes = {k: str(v) for k, v in hashes.items()}
+                break
     yanked_value = entry.get("yanked", False)
     yanked = (yanked_value if type(yanked_value) is str else "") if yanked_value else None
     # PEP 714: core-metadata is the name; dist-info-metadata the older spelling.
