@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -277,6 +278,11 @@ def start_pages(
     if not names:
         return None
     machinery = Machinery(common, reporter)
+    # The index code and the HTTP session made here, before the threads start: made by them,
+    # those imports shared the GIL with the main thread's own (the rest of the install) and
+    # the first request waited for both; now it leaves as the main thread goes on importing.
+    with contextlib.suppress(Exception):  # the resolver's own call meets it and reports it
+        machinery._real_finder()
 
     def read(batch: Sequence[str]) -> None:
         wanted = [name for name in batch if skip is None or not skip(name)]
