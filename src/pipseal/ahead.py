@@ -17,6 +17,7 @@ user option.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -114,12 +115,10 @@ class Ahead:
                         grow = self._reserve(self._queue.qsize() + 1 - self._idle)
                 self._start(grow)
                 if not self._closed:  # else: not started before close, no longer needed
-                    try:
+                    # A failure is dropped: the resolver meets it again, in its own order, when
+                    # it asks for that result itself (the fetchers memoize only successes).
+                    with contextlib.suppress(Exception):
                         task()
-                    except Exception:
-                        # Dropped: the resolver meets the same failure, in its own order, when
-                        # it asks for that result itself (the fetchers memoize only successes).
-                        pass
                 with self._lock:
                     self._idle += 1
         finally:

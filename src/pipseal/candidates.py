@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -70,8 +70,7 @@ class FormatControl:
         return frozenset({"wheel", "sdist"})
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     filename: str
     version: Version
     reason: str

@@ -17,7 +17,7 @@ import struct
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
@@ -227,8 +227,7 @@ def _musllinux(archs: list[str], elf: _Elf | None) -> Iterator[str]:
             yield f"musllinux_{major}_{minor}_{arch}"
 
 
-@dataclass(frozen=True)
-class _Elf:
+class _Elf(NamedTuple):
     """The few fields of an ELF binary's header that decide its wheel platforms."""
 
     capacity: int  # 1: 32-bit, 2: 64-bit
