@@ -35,6 +35,11 @@ def enabled() -> bool:
 THREADS_PER_JOB = 4
 
 
+#: The submitter (the resolver's thread) starts a thread itself only while fewer than this
+#: many exist; the workers start the rest.
+SUBMITTER_STARTS = 4
+
+
 def threads_for(jobs: int) -> int:
     """The threads fetching ahead for ``--jobs`` ``jobs`` (0: none; ``-j 1`` runs nothing ahead)."""
     return jobs * THREADS_PER_JOB if jobs >= 2 else 0
@@ -49,11 +54,12 @@ class Ahead:
     Not a ``ThreadPoolExecutor``: its ``submit`` starts a thread under two locks while the pool
     grows, and with 30 threads busy reading pages a thread takes milliseconds to start; in a
     profiled cold apache-airflow resolution the resolver's own thread spent 2.9 s of 12 there.
-    Here the submitter starts only the first thread; after that the workers grow the pool:
-    a worker that takes a task first starts threads for the tasks still queued, plus one
-    spare (up to ``threads``), so a submission always finds a thread waiting for it and the
-    cost of starting threads falls on the workers. A resolution of one or two names starts
-    two or three threads, a wide cold one reaches ``threads`` within its first batch.
+    Here the submitter starts threads only while fewer than :data:`SUBMITTER_STARTS` exist
+    (quick: little else runs yet), when its task would find none waiting; after that the
+    workers grow the pool: a worker that takes a task first starts threads for the tasks
+    still waiting, plus one spare (up to ``threads``), so the cost of starting threads falls
+    on the workers. A resolution of one or two names starts two or three threads, a wide cold
+    one reaches ``threads`` within its first batch.
     """
 
     def __init__(self, threads: int) -> None:
@@ -64,6 +70,7 @@ class Ahead:
         self._exited = threading.Condition(self._lock)
         self._started = 0  # threads started or about to be (under _lock)
         self._idle = 0  # of those, the ones not running a task (under _lock)
+        self._waiting = 0  # tasks submitted that no thread took yet (under _lock)
         self._alive = 0  # of those, the ones that have not returned (under _lock)
         self._closed = False
 
@@ -80,9 +87,12 @@ class Ahead:
             if key in self._seen or self._closed:
                 return
             self._seen.add(key)
-            first = self._reserve(1) if not self._started else 0
+            self._waiting += 1
+            grow = 0
+            if self._started < SUBMITTER_STARTS and self._waiting > self._idle:
+                grow = self._reserve(1)
         self._queue.put(task)
-        self._start(first)
+        self._start(grow)
 
     def _reserve(self, count: int) -> int:
         """Count ``count`` more threads (at most up to the cap) as started; under ``_lock``."""
@@ -110,9 +120,10 @@ class Ahead:
             while (task := self._queue.get()) is not None:
                 with self._lock:
                     self._idle -= 1
+                    self._waiting -= 1
                     grow = 0
                     if not self._closed:
-                        grow = self._reserve(self._queue.qsize() + 1 - self._idle)
+                        grow = self._reserve(self._waiting + 1 - self._idle)
                 self._start(grow)
                 if not self._closed:  # else: not started before close, no longer needed
                     # A failure is dropped: the resolver meets it again, in its own order, when
