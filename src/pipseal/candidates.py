@@ -50,8 +50,7 @@ class TargetLike(Protocol):
     def tag_priority(self, tag: Tag) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class FormatControl:
+class FormatControl(NamedTuple):
     """pip's --only-binary / --no-binary: sets of canonical names, or ``:all:``."""
 
     only_binary: frozenset[str] = frozenset()
