@@ -94,3 +94,30 @@ def test_enough_threads_and_kept_connections_for_many_small_requests() -> None:
     assert threads_for(1) == 0
     assert threads_for(8) == 32
     assert threads_for(8) + 1 <= POOL_MAXSIZE
+
+
+def test_threads_start_as_work_arrives_up_to_the_cap() -> None:
+    """A resolution of one name starts a thread and a spare, not the whole cap; a burst of
+    waiting tasks grows the pool to the cap, all of them running at once."""
+    ahead = Ahead(8)
+    one = threading.Event()
+    ahead.submit("only", one.set)
+    assert one.wait(10)
+    assert 1 <= ahead.started <= 2
+
+    release = threading.Event()
+    running = threading.Semaphore(0)
+
+    def blocker() -> None:
+        running.release()
+        release.wait(10)
+
+    for i in range(20):
+        ahead.submit(i, blocker)
+    for _ in range(8):  # eight at once: every thread of the cap runs one
+        assert running.acquire(timeout=10)
+    assert ahead.started == 8
+    assert not running.acquire(timeout=0.05)
+    release.set()
+    ahead.close()
+    assert not [t for t in threading.enumerate() if t.name == "pipseal-ahead"]

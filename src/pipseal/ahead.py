@@ -17,6 +17,7 @@ user option.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -34,29 +35,49 @@ def enabled() -> bool:
 THREADS_PER_JOB = 4
 
 
+#: The submitter (the resolver's thread) starts a thread itself only while fewer than this
+#: many exist; the workers start the rest.
+SUBMITTER_STARTS = 4
+
+
 def threads_for(jobs: int) -> int:
     """The threads fetching ahead for ``--jobs`` ``jobs`` (0: none; ``-j 1`` runs nothing ahead)."""
     return jobs * THREADS_PER_JOB if jobs >= 2 else 0
 
 
 class Ahead:
-    """Run ``submit``\\ted tasks on ``threads`` threads (none when ``threads < 2``: then
-    nothing runs ahead), all started at the first submission. A task may submit more.
-    :meth:`close` drops the tasks not started (the resolution no longer needs them) and waits
-    for the running ones, so no fetch outlives the resolution that asked for it.
+    """Run ``submit``\\ted tasks on up to ``threads`` threads (none when ``threads < 2``: then
+    nothing runs ahead), started as work arrives. A task may submit more. :meth:`close` drops
+    the tasks not started (the resolution no longer needs them) and waits for the running
+    ones, so no fetch outlives the resolution that asked for it.
 
     Not a ``ThreadPoolExecutor``: its ``submit`` starts a thread under two locks while the pool
     grows, and with 30 threads busy reading pages a thread takes milliseconds to start; in a
     profiled cold apache-airflow resolution the resolver's own thread spent 2.9 s of 12 there.
+    Here the submitter starts threads only while fewer than :data:`SUBMITTER_STARTS` exist
+    (quick: little else runs yet), when its task would find none waiting; after that the
+    workers grow the pool: a worker that takes a task first starts threads for the tasks
+    still waiting, plus one spare (up to ``threads``), so the cost of starting threads falls
+    on the workers. A resolution of one or two names starts two or three threads, a wide cold
+    one reaches ``threads`` within its first batch.
     """
 
     def __init__(self, threads: int) -> None:
         self._threads = threads if threads >= 2 and enabled() else 0
         self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
-        self._workers: list[threading.Thread] = []
         self._seen: set[Hashable] = set()
         self._lock = threading.Lock()
+        self._exited = threading.Condition(self._lock)
+        self._started = 0  # threads started or about to be (under _lock)
+        self._idle = 0  # of those, the ones not running a task (under _lock)
+        self._waiting = 0  # tasks submitted that no thread took yet (under _lock)
+        self._alive = 0  # of those, the ones that have not returned (under _lock)
         self._closed = False
+
+    @property
+    def started(self) -> int:
+        """How many threads were started so far."""
+        return self._started
 
     def submit(self, key: Hashable, task: Callable[[], object]) -> None:
         """Start ``task`` unless a task was submitted under ``key`` already (or closed)."""
@@ -66,25 +87,55 @@ class Ahead:
             if key in self._seen or self._closed:
                 return
             self._seen.add(key)
-            if not self._workers:
-                self._workers = [
-                    threading.Thread(target=self._work, name=f"pipseal-ahead-{i}", daemon=True)
-                    for i in range(self._threads)
-                ]
-                for worker in self._workers:
-                    worker.start()
+            self._waiting += 1
+            grow = 0
+            if self._started < SUBMITTER_STARTS and self._waiting > self._idle:
+                grow = self._reserve(1)
         self._queue.put(task)
+        self._start(grow)
+
+    def _reserve(self, count: int) -> int:
+        """Count ``count`` more threads (at most up to the cap) as started; under ``_lock``."""
+        count = max(0, min(count, self._threads - self._started))
+        self._started += count
+        self._idle += count
+        self._alive += count
+        return count
+
+    def _start(self, count: int) -> None:
+        for started in range(count):
+            try:
+                threading.Thread(target=self._work, name="pipseal-ahead", daemon=True).start()
+            except RuntimeError:  # "can't start new thread": the running ones go on
+                with self._lock:
+                    unstarted = count - started
+                    self._started -= unstarted
+                    self._idle -= unstarted
+                    self._alive -= unstarted
+                    self._exited.notify_all()
+                return
 
     def _work(self) -> None:
-        while (task := self._queue.get()) is not None:
-            if self._closed:
-                continue  # not started before close: no longer needed
-            try:
-                task()
-            except Exception:
-                # Dropped: the resolver meets the same failure, in its own order, when it asks
-                # for that result itself (the fetchers memoize only what succeeded).
-                continue
+        try:
+            while (task := self._queue.get()) is not None:
+                with self._lock:
+                    self._idle -= 1
+                    self._waiting -= 1
+                    grow = 0
+                    if not self._closed:
+                        grow = self._reserve(self._waiting + 1 - self._idle)
+                self._start(grow)
+                if not self._closed:  # else: not started before close, no longer needed
+                    # A failure is dropped: the resolver meets it again, in its own order, when
+                    # it asks for that result itself (the fetchers memoize only successes).
+                    with contextlib.suppress(Exception):
+                        task()
+                with self._lock:
+                    self._idle += 1
+        finally:
+            with self._lock:
+                self._alive -= 1
+                self._exited.notify_all()
 
     @property
     def closed(self) -> bool:
@@ -93,8 +144,8 @@ class Ahead:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            workers = list(self._workers)
-        for _ in workers:
+            started = self._started
+        for _ in range(started):
             self._queue.put(None)
-        for worker in workers:
-            worker.join()
+        with self._lock:
+            self._exited.wait_for(lambda: self._alive == 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -50,8 +50,7 @@ class TargetLike(Protocol):
     def tag_priority(self, tag: Tag) -> int | None: ...
 
 
-@dataclass(frozen=True)
-class FormatControl:
+class FormatControl(NamedTuple):
     """pip's --only-binary / --no-binary: sets of canonical names, or ``:all:``."""
 
     only_binary: frozenset[str] = frozenset()
@@ -70,8 +69,7 @@ class FormatControl:
         return frozenset({"wheel", "sdist"})
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     filename: str
     version: Version
     reason: str

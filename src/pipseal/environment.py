@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,12 +138,19 @@ class Inspection:
         self._process = process
         self._error = error
         self._memo = memo  # where to keep the answer; its key, and its key for any like venv
+        self._lock = threading.Lock()  # the page readers may wait for the answer too
 
     def known(self) -> TargetEnvironment | None:
         """The answer now if it was remembered (no subprocess to wait for), else None."""
         return self._known
 
     def result(self) -> TargetEnvironment:
+        if self._known is not None:
+            return self._known
+        with self._lock:
+            return self._wait()
+
+    def _wait(self) -> TargetEnvironment:
         if self._known is not None:
             return self._known
         if self._error is not None:

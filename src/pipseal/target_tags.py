@@ -16,8 +16,7 @@ import re
 import struct
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
@@ -33,8 +32,7 @@ _ELF_MACHINE_I386, _ELF_MACHINE_ARM = 3, 40
 _EF_ARM_ABIMASK, _EF_ARM_ABI_VER5, _EF_ARM_ABI_FLOAT_HARD = 0xFF000000, 0x05000000, 0x00000400
 
 
-@dataclass(frozen=True)
-class TagFacts:
+class TagFacts(NamedTuple):
     """What the probe reports (``facts`` of its answer) for tags; see ``from_answer``."""
 
     implementation: str
@@ -227,8 +225,7 @@ def _musllinux(archs: list[str], elf: _Elf | None) -> Iterator[str]:
             yield f"musllinux_{major}_{minor}_{arch}"
 
 
-@dataclass(frozen=True)
-class _Elf:
+class _Elf(NamedTuple):
     """The few fields of an ELF binary's header that decide its wheel platforms."""
 
     capacity: int  # 1: 32-bit, 2: 64-bit

@@ -373,6 +373,35 @@ def test_second_install_is_already_satisfied_and_downloads_nothing(
     assert venv.installed() == CHAIN
 
 
+def test_already_satisfied_asks_the_index_nothing(
+    index_server: IndexServer, wheel_dir: Path, venv: Venv, run_pipseal: RunPipseal
+) -> None:
+    """pip's resolver prefers what is installed and asks the index only for a name it must:
+    ``install app`` with app and its dependencies installed sends no request at all (with or
+    without a cache, whose remembered answer about the target lets pipseal skip it sooner);
+    a name not installed is the only one asked for."""
+    publish_chain(index_server, wheel_dir)
+    index_server.add(build_wheel(wheel_dir, "other", "1.0"))
+    assert install(run_pipseal, venv, index_server.url, "app").returncode == 0
+    before = len(index_server.requests)
+
+    cached = install(run_pipseal, venv, index_server.url, "app")
+    uncached = install(run_pipseal, venv, index_server.url, "--no-cache-dir", "app")
+
+    for result in (cached, uncached):
+        assert result.returncode == 0, result.stderr
+        assert "Requirement already satisfied: app in " in result.stdout
+        assert "Requirement already satisfied: base in " in result.stdout
+    assert index_server.requests[before:] == []
+
+    more = install(run_pipseal, venv, index_server.url, "--no-cache-dir", "app", "other")
+
+    assert more.returncode == 0, more.stderr
+    asked = {r.path for r in index_server.requests[before:]}
+    assert asked and all(p == "/simple/other/" or p.startswith("/files/other-") for p in asked)
+    assert venv.installed() == {**CHAIN, "other": "1.0"}
+
+
 def test_upgrade_only_if_needed_then_eager(
     index_server: IndexServer, wheel_dir: Path, venv: Venv, run_pipseal: RunPipseal
 ) -> None:

@@ -9,6 +9,7 @@ that command runs.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -167,6 +168,13 @@ def _cancelled() -> NoReturn:
     os._exit(130)
 
 
+#: The collector's thresholds for a run (Python's are 700, 10, 10). A run allocates millions
+#: of objects and frees nearly all by reference counting (parsed pages, metadata, the
+#: resolver's states): collecting after every 700 left over cost a warm resolution about 4%
+#: of its instructions. Cycles are still collected, 50 000 allocations apart.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
 def run() -> None:
     """The console script: ``main``, then leave without tearing the interpreter down.
 
@@ -174,6 +182,7 @@ def run() -> None:
     HTTP pool) before ``main`` returns; freeing every object of a 91-package install one by one
     would only add 15 ms to each run.
     """
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         code = main()
     except KeyboardInterrupt:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipseal.config import Config
 from pipseal.errors import UsageError
@@ -27,8 +27,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """One pip option: its flags, whether it takes a value, and pipseal's reason."""
 
     flags: tuple[str, ...]

@@ -7,7 +7,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pipseal.fileurl import url2pathname
 from pipseal.hashes import Hashes
@@ -48,8 +48,7 @@ class ArchiveSource:
         return Path(url2pathname(parsed.path))
 
 
-@dataclass(frozen=True)
-class FetchedArchive:
+class FetchedArchive(NamedTuple):
     """An archive on disk (in the cache, or a private temporary directory) and its digests."""
 
     source: ArchiveSource

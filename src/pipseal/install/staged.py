@@ -9,8 +9,8 @@ holding every scheme path (``scheme_root``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipseal.environment import SCHEME_KEYS, TargetEnvironment
 from pipseal.provenance import PROVENANCE_FILE, Provenance
@@ -22,8 +22,7 @@ STAGING_PREFIX = ".pipseal-staging-"
 __all__ = ["StagedDistribution", "generated_files", "mirrored_scheme", "scheme_root"]
 
 
-@dataclass(frozen=True)
-class StagedDistribution:
+class StagedDistribution(NamedTuple):
     """A wheel unpacked into a staging tree, ready to be committed.
 
     ``files`` are every file written, as POSIX paths relative to the staging root (which mirrors

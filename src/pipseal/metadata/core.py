@@ -85,22 +85,28 @@ def _simple_message(text: str) -> tuple[dict[str, list[str]], str] | None:
 
 def _simple_headers(text: str) -> _Headers | None:
     """The fields resolution reads, without the email parser (it cost a warm resolution of
-    boto3's 700 versions most of its time); None when the header block has folded lines or
-    anything else the email parser would read differently (then it reads them)."""
+    boto3's 700 versions most of its time); None when one of those fields is folded, or the
+    header block holds anything else the email parser would read differently (then it reads
+    them). A folded line of another field (License, as setuptools writes it: 14 of the 91
+    distributions of a jupyterlab resolution) only continues that field: it is skipped."""
     head = text.split("\n\n", 1)[0]
     if "\r" in head:
         return None
     fields: dict[str, list[str]] = {}
+    folds_skipped: bool | None = None  # None: no field yet
     for line in head.split("\n"):
         if not line:
             continue
         if line[0] in " \t":
-            return None
+            if not folds_skipped:
+                return None
+            continue
         key, sep, value = line.partition(":")
         if not sep or key != key.strip():
             return None
         lowered = key.lower()
-        if lowered in _RESOLVER_FIELDS:
+        folds_skipped = lowered not in _RESOLVER_FIELDS
+        if not folds_skipped:
             fields.setdefault(lowered, []).append(value.strip())
     return _Headers(fields)
 

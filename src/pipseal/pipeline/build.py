@@ -23,9 +23,9 @@ import re
 import shutil
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -61,8 +61,7 @@ class ChecksBuildPins(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class BuiltRequest:
+class BuiltRequest(NamedTuple):
     """The request with every source requirement replaced by one on its built wheel."""
 
     request: TargetRequest

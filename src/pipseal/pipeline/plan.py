@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pipseal.errors import PipsealError
 from pipseal.fetch.source import ArchiveSource
@@ -69,8 +69,7 @@ class Planned:
         return f"{self.name}=={self.version} from {self.source.link}{written_at(r)}"
 
 
-@dataclass(frozen=True)
-class Kept:
+class Kept(NamedTuple):
     """An installed distribution that satisfies what is asked (pip's "already satisfied")."""
 
     requirement: str
@@ -78,8 +77,7 @@ class Kept:
     version: str
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """What the chosen route decided for one target."""
 
     #: The files to fetch, check and install, in install order.

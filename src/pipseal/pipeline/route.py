@@ -10,9 +10,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution, TargetEnvironment
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """How far to go beyond what is installed (pip's install options)."""
 
     no_deps: bool = False

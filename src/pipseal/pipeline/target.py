@@ -55,40 +55,46 @@ def read_ahead(
         return None
 
     skip = None
-    known = inspection.known()
-    if (
-        known is not None
-        and options.target is None
-        and not (options.upgrade or options.force_reinstall)
-    ):
-        # Installed already: the install may well need no page at all.
-        skip = _installed(known.site_dirs())
+    if options.target is None and not (options.upgrade or options.force_reinstall):
+        # Installed already: the install may well need no page at all (pip asks the index
+        # nothing for ``install six`` with six installed).
+        skip = _installed(inspection)
     return start_pages(options.common, reporter, list(dict.fromkeys(names)), skip)
 
 
-def _installed(site_dirs: tuple[str, ...]) -> Callable[[str], bool]:
-    """Whether a project has a ``.dist-info``/``.egg-info`` in ``site_dirs`` (read once, when
-    first asked, on the thread asking)."""
+def _installed(inspection: Inspection) -> Callable[[str], bool]:
+    """Whether a project has a ``.dist-info``/``.egg-info`` in the target's site directories
+    (read once, when first asked, by the first thread asking; it waits for the interpreter's
+    answer unless that was remembered). A target that cannot be inspected has nothing to read
+    ahead for: the install stops with that error."""
     import os
+    import threading
 
+    from pipseal.errors import UsageError
     from pipseal.names import canonicalize_name
 
     names: set[str] = set()
-    read = False
+    lock = threading.Lock()
+    read = broken = False
 
     def installed(name: str) -> bool:
-        nonlocal read
-        if not read:
-            read = True
-            for directory in site_dirs:
+        nonlocal read, broken
+        with lock:
+            if not read:
+                read = True
                 try:
-                    entries = os.listdir(directory)
-                except OSError:
-                    continue
-                for entry in entries:
-                    if entry.endswith((".dist-info", ".egg-info")):
-                        names.add(canonicalize_name(entry.split("-", 1)[0].split(".egg")[0]))
-        return canonicalize_name(name) in names
+                    site_dirs = inspection.result().site_dirs()
+                except UsageError:
+                    broken, site_dirs = True, ()
+                for directory in site_dirs:
+                    try:
+                        entries = os.listdir(directory)
+                    except OSError:
+                        continue
+                    for entry in entries:
+                        if entry.endswith((".dist-info", ".egg-info")):
+                            names.add(canonicalize_name(entry.split("-", 1)[0].split(".egg")[0]))
+        return broken or canonicalize_name(name) in names
 
     return installed
 

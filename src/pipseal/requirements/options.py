@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from packaging.utils import (
     canonicalize_name,
@@ -14,8 +14,7 @@ from packaging.utils import (
 from pipseal.requirements.where import LineError
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     key: str
     names: tuple[str, ...]
     takes_value: bool
@@ -49,8 +48,7 @@ _OPTIONS = (
 _BY_NAME = {name: opt for opt in _OPTIONS for name in opt.names}
 
 
-@dataclass(frozen=True)
-class Given:
+class Given(NamedTuple):
     option: Option
     spelled: str  # as the user wrote it, for messages
     value: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
@@ -20,8 +21,7 @@ from pipseal.requirements.links import LinkKind, archive_name_version, link_kind
 COMMAND_LINE = "<command line>"
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a requirement or option was written: a file and the line its logical line starts on.
 
     ``lineno`` is 1-based, 0 for the command line. ``constraint`` tells a ``-c`` file's line apart,
@@ -64,7 +64,7 @@ class ParsedRequirement:
     marker: Marker | None = None
     url: str | None = None
     hashes: tuple[Hash, ...] = ()
-    location: Location = Location(COMMAND_LINE)
+    location: Location = Location(COMMAND_LINE)  # noqa: RUF009 (a NamedTuple: immutable)
     #: ``-e``: a local project installed in place (PEP 660).
     editable: bool = False
     #: ``--config-settings KEY=VALUE`` on its line (pip 23.1+): for its build only.
@@ -178,8 +178,7 @@ class RequirementsOptions:
         )
 
 
-@dataclass(frozen=True)
-class RequirementsFile:
+class RequirementsFile(NamedTuple):
     """Everything a requirements file (and the files it includes) says, in reading order."""
 
     requirements: tuple[ParsedRequirement, ...] = ()

@@ -3,8 +3,7 @@ fault in its hint."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from pipseal.errors import RequirementsFileError
 from pipseal.requirements.values import Location
@@ -56,8 +55,7 @@ def _packaging_error(
     fail(location, f"{what}: {lines[0] if lines else exc}", line, hint=hint, caret=caret)
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """The context of one requirement: where it was written, its whole line, the cwd."""
 
     location: Location

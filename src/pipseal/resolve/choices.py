@@ -93,12 +93,14 @@ class Choices:
         if explicit:
             return list(dict.fromkeys(c.base for c in explicit))
         key, specifier = self._specifier_of(name, reqs)
-        from_index = self._from_index(name, key, specifier)
         kept = self._installed_candidate(name, specifier)
+        if kept is not None and self._prefers_installed(name):
+            # pip's order, and pip's laziness: the index is asked only when the resolver goes
+            # past the installed one, so ``install six`` with six installed sends no request.
+            return Reiterable(lambda: self._after_installed(kept, name, key, specifier))
+        from_index = self._from_index(name, key, specifier)
         if kept is None:
             return from_index
-        if self._prefers_installed(name):
-            return [kept, *(c for c in from_index if c.version != kept.version)]
         # Upgrading: the index's order, the installed one standing in for its own version.
         result: list[Candidate] = []
         for c in from_index:
@@ -109,6 +111,18 @@ class Choices:
         if kept not in result:
             result.append(kept)
         return result
+
+    def _after_installed(
+        self,
+        kept: Candidate,
+        name: str,
+        key: frozenset[tuple[str, str]],
+        specifier: SpecifierSet,
+    ) -> Iterator[Candidate]:
+        yield kept
+        for c in self._from_index(name, key, specifier):
+            if c.version != kept.version:
+                yield c
 
     def _specifier_of(
         self, name: str, reqs: Sequence[Requirement]

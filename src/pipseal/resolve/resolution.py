@@ -6,8 +6,8 @@ distributions to have out (:class:`Resolution`, in install order), through resol
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Resolution", "ResolvedDist", "resolve"]
 
 
-@dataclass(frozen=True)
-class ResolvedDist:
+class ResolvedDist(NamedTuple):
     """One distribution of the resolution.
 
     ``name`` is canonical; ``display_name`` as the metadata spells it. ``file`` is None when the
@@ -56,8 +55,7 @@ class ResolvedDist:
     parents: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The distributions to have, in install order (dependencies first; ties by name).
 
     ``warnings`` are pip's non-fatal notes (an extra a distribution does not provide).
