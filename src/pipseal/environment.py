@@ -148,13 +148,19 @@ class Inspection:
         if self._known is not None:
             return self._known
         with self._lock:
-            return self._wait()
+            if self._known is not None:
+                return self._known
+            if self._error is not None:
+                raise self._error
+            try:
+                return self._wait()
+            except UsageError as exc:
+                # Answered once: a second thread asking meets the same error, and does not
+                # read the finished process's closed pipes again.
+                self._error = exc
+                raise
 
     def _wait(self) -> TargetEnvironment:
-        if self._known is not None:
-            return self._known
-        if self._error is not None:
-            raise self._error
         assert self._process is not None
         python, process = self.python, self._process
         try:
