@@ -107,8 +107,10 @@ def prepare(count: int, env: dict[str, str], tools: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     names = [f"benchdist{i:03d}" for i in range(count)]
     subprocess.run(
-        [str(tools / "pipseal"), "install", "--python", str(venv / "bin" / "python")]
-        + ["--no-index", "-f", str(wheels), "--no-deps", *names],
+        [
+            str(tools / "pipseal"), "install", "--python", str(venv / "bin" / "python"),
+            "--no-index", "-f", str(wheels), "--no-deps", *names,
+        ],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -118,8 +120,9 @@ def prepare(count: int, env: dict[str, str], tools: Path) -> Path:
 
 def commands(tools: Path, python: Path) -> dict[str, list[str]]:
     return {
-        "pip list": [str(tools / "pip"), "--python", str(python), "list"]
-        + ["--disable-pip-version-check"],
+        "pip list": [
+            str(tools / "pip"), "--python", str(python), "list", "--disable-pip-version-check"
+        ],
         "uv pip list": [str(tools / "uv"), "pip", "list", "--python", str(python)],
         "pipseal list": [str(tools / "pipseal"), "list", "--python", str(python)],
     }

@@ -11,6 +11,7 @@ The main thread alone is kept too (``OUT.main.prof``): its cumulative times are 
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import io
 import os
@@ -64,10 +65,8 @@ def run(out: str, argv: list[str]) -> int:
         main.dump_stats(out.removesuffix(".prof") + ".main.prof")
         stats = pstats.Stats(main)
         for prof in thread_profiles:
-            try:
+            with contextlib.suppress(TypeError):  # a profiler that never collected anything
                 stats.add(prof)
-            except TypeError:  # a profiler that never collected anything
-                pass
         stats.dump_stats(out)
     return code
 
@@ -90,7 +89,7 @@ def _group(filename: str) -> str:
         rest = filename.split("/pipseal/", 1)[1]
         return "pipseal/" + rest.split("/")[0].removesuffix(".py")
     if "/site-packages/" in filename:
-        return filename.split("/site-packages/", 1)[1].split("/")[0]
+        return filename.split("/site-packages/", 1)[1].split("/", maxsplit=1)[0]
     return "stdlib/" + filename.rsplit("/", 1)[-1].removesuffix(".py")
 
 
@@ -133,6 +132,9 @@ def report(path: str, top: int = 18) -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in ([], ["-h"], ["--help"]):
+        print(__doc__, file=sys.stdout if sys.argv[1:] else sys.stderr)
+        sys.exit(0 if sys.argv[1:] else 2)
     if sys.argv[1:2] == ["--report"]:
         print(report(sys.argv[2]))
     else:

@@ -64,7 +64,13 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
     for name in argv:
+        if not Path(name).is_file():
+            print(f"request_log.py: {name}: no such file", file=sys.stderr)
+            return 1
         print(summary(Path(name)))
     return 0
 

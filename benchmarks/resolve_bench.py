@@ -2,7 +2,8 @@
 """Resolution beside pip, uv and nab, cold and warm, against a hermetic copy of PyPI.
 
     python3 benchmarks/resolve_bench.py [--workloads jupyterlab,boto3-botocore,...]
-        [--rounds 3] [--latency-ms 20] [--format json|html] [--tools pip,uv,pipseal,nab]
+        [--rounds 3] [--pip-rounds N] [--latency-ms 20] [--format json|html]
+        [--tools pip,uv,pipseal,nab]
         [--store DIR] [--timeout 600] [--record-only] [--no-write]
     PIPSEAL_NETWORK_TESTS=1 python3 benchmarks/resolve_bench.py \
         --online benchmarks/resolve-online.txt [--resume] [--tools pip,uv,pipseal]
@@ -17,6 +18,7 @@
    headers, Range supported, ``--latency-ms`` per request). For each workload, round and tool:
    *cold* (a new cache directory) then *warm* (the cache a priming run filled), each a dry
    run that resolves for a fresh ``venv --without-pip`` target (commands in ``resolve_tools.py``).
+   pip, which takes minutes per resolution, is timed only in the first ``--pip-rounds`` rounds.
 3. **Report.** Medians per case, pipseal/uv and pipseal/pip, whether the chosen sets agree,
    failures with their reasons, and a cProfile summary of one warm pipseal run per workload, in
    ``benchmarks/RESULTS.md`` between the ``resolution`` markers (the rest of that file is
@@ -100,6 +102,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default=DEFAULT_WORKLOADS)
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pip-rounds", type=int, metavar="N",
+                        help="time pip (cold and warm) in the first N rounds only, the other tools "
+                        "in every round (default: --rounds; pip takes 30-200 s per resolution)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--format", choices=("json", "html"), default="json")
     parser.add_argument("--store", type=Path, default=WORK / "resolve-index",
@@ -114,6 +119,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true",
                         help="--online: keep the runs already in benchmarks/work/online-runs.jsonl")
     args = parser.parse_args(argv)
+    if args.pip_rounds is None:
+        args.pip_rounds = args.rounds
+    elif not 1 <= args.pip_rounds <= args.rounds:
+        parser.error(f"--pip-rounds must be between 1 and --rounds ({args.rounds}), "
+                     f"not {args.pip_rounds} (to leave pip out: --tools)")  # fmt: skip
     unknown = sorted(set(args.tools.split(",")) - set(TOOLS))
     if unknown:
         parser.error(f"unknown tool {', '.join(unknown)} (choose from {', '.join(TOOLS)})")
@@ -165,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             for t in runnable:  # priming: fills the warm caches
                 run_once(t, workload, index.url, warm[t], target, timeout=args.timeout)
             for r in range(args.rounds):
-                for t in runnable:
+                for t in [t for t in runnable if r < rounds_of(args, t)]:
                     cold = Path(tempfile.mkdtemp(dir=WORK, prefix=f"cold-{t}-"))
                     for scenario, cache in (("cold", cold), ("warm", warm[t])):
                         run: Run = run_once(t, workload, index.url, cache, target,
@@ -192,6 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def rounds_of(args: argparse.Namespace, tool: str) -> int:
+    """How many rounds ``tool`` is timed in: ``--pip-rounds`` for pip, ``--rounds`` for the rest."""
+    return int(args.pip_rounds) if tool == "pip" else int(args.rounds)
+
+
 def report(args: argparse.Namespace, workloads: list[str], tools: list[str], *,
            results: dict[tuple[str, str, str], list[float]],
            sets: dict[tuple[str, str], dict[str, str]],
@@ -204,11 +219,13 @@ def report(args: argparse.Namespace, workloads: list[str], tools: list[str], *,
         "## Resolution (resolve_bench.py)",
         "",
         f"`python3 benchmarks/resolve_bench.py --rounds {args.rounds} "
-        f"--latency-ms {args.latency_ms:g} --format {args.format}` on "
+        + (f"--pip-rounds {args.pip_rounds} " if args.pip_rounds != args.rounds else "")
+        + f"--latency-ms {args.latency_ms:g} --format {args.format}` on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; a dry run resolving each "
         f"workload for a fresh Python {sys.version_info[0]}.{sys.version_info[1]} venv against "
         "a hermetic copy of PyPI (no PEP 658, no cache headers, Range). Seconds, median of the "
-        "rounds; `failed` cells are explained under the table.",
+        "rounds (" + ", ".join(f"{t} {rounds_of(args, t)}" for t in tools)
+        + "); `failed` cells are explained under the table.",
         "",
         "| workload | scenario | " + " | ".join(tools)
         + " | pipseal/uv | pipseal/pip | 1.5x uv | < pip |",

@@ -39,6 +39,7 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import html
 import io
@@ -55,6 +56,7 @@ import urllib.request
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import unquote
 
 HERE = Path(__file__).resolve().parent
@@ -188,21 +190,21 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     head = False
     sent: tuple[int, int] = (0, 0)  # status and body bytes of the last answer, for --log
     connection_number = 0
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.head = True
         try:
             self._answer()
         finally:
             self.head = False  # one handler serves every request of a keep-alive connection
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._answer()
 
     def setup(self) -> None:
@@ -248,10 +250,12 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(404, "text/plain", b"not found\n")
         except (BrokenPipeError, ConnectionResetError):
             pass
-        except Exception as exc:  # noqa: BLE001 - a recording failure is one 502, not a dead server
+        except Exception as exc:  # a recording failure is one 502, not a dead server
             self._send(502, "text/plain", f"{type(exc).__name__}: {exc}\n".encode())
 
-    def _send(self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None
+    ) -> None:
         self.sent = (status, 0 if self.head else len(body))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -286,7 +290,7 @@ class Handler(BaseHTTPRequestHandler):
         if data is None:
             return None
         files = []
-        for f in data.get("files", []):  # type: ignore[union-attr]
+        for f in cast("list[dict[str, Any]]", data.get("files", [])):
             entry = {
                 "filename": f["filename"],
                 "url": f"/files/{f['filename']}",
@@ -310,7 +314,8 @@ class Handler(BaseHTTPRequestHandler):
                 reason = e["yanked"] if isinstance(e["yanked"], str) else ""
                 attrs += f' data-yanked="{html.escape(reason)}"'
             fragment = f"#sha256={e['hashes']['sha256']}" if e["hashes"] else ""
-            lines.append(f'<a href="{e["url"]}{fragment}"{attrs}>{html.escape(str(e["filename"]))}</a><br/>')
+            filename = html.escape(str(e["filename"]))
+            lines.append(f'<a href="{e["url"]}{fragment}"{attrs}>{filename}</a><br/>')
         lines.append("</body></html>")
         return "text/html; charset=utf-8", "\n".join(lines).encode()
 
@@ -393,10 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = Server(Store(args.store, args.record), args.latency_ms / 1000, args.format, args.log)
     print(f"READY http://127.0.0.1:{server.server_address[1]}/simple/", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -65,7 +65,8 @@ def log(msg: str) -> None:
 # Environment and setup
 
 def clean_env() -> dict[str, str]:
-    """The caller's environment without PIP_*, UV_*, PIPSEAL_* or an active venv; no config files."""
+    """The caller's environment without PIP_*, UV_*, PIPSEAL_* or an active venv; no config
+    files."""
     env = {
         k: v for k, v in os.environ.items()
         if not k.startswith(("PIP_", "UV_", "PIPSEAL_"))
@@ -112,8 +113,8 @@ def parse_pins(path: Path) -> list[Pin]:
     """``name==version`` lines with their ``--hash=sha256:`` continuations."""
     pins: list[Pin] = []
     text = path.read_text().replace("\\\n", " ")
-    for line in text.splitlines():
-        line = line.split(" #", 1)[0].strip()
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
         m = _REQ_LINE.match(line)
         if m:
             pins.append(Pin(m.group(1), m.group(2), frozenset(_HASH.findall(line))))
@@ -122,7 +123,7 @@ def parse_pins(path: Path) -> list[Pin]:
 
 def wheel_digests() -> set[str]:
     sys.path.insert(0, str(HERE))
-    import server  # noqa: PLC0415 - sibling module
+    import server  # sibling module
 
     return {d.sha256 for dists in server.scan(WHEELS).values() for d in dists}
 
@@ -271,7 +272,9 @@ class Bench:
             path.rename(self.trash / path.name)
 
     # -- commands ------------------------------------------------------------------------
-    def command(self, tool: str, workload: str, scenario: str, venv: Path, cache: Path) -> list[str]:
+    def command(
+        self, tool: str, workload: str, scenario: str, venv: Path, cache: Path
+    ) -> list[str]:
         if scenario == "resolve":
             reqs = ["-r", str(self.bench_dir / f"{workload}.in")]
         else:
@@ -328,7 +331,7 @@ class Bench:
         return len(list(venv.glob("lib/python*/site-packages/*.dist-info")))
 
     def one(self, tool: str, workload: str, scenario: str, cache: Path, expected: int,
-            round_no: int, timed: bool = True) -> Run:
+            *, round_no: int, timed: bool = True) -> Run:
         venv = self.new_venv(f"{workload}-{scenario}-{tool}")
         cmd = self.command(tool, workload, scenario, venv, cache)
         if timed:
@@ -336,7 +339,7 @@ class Bench:
             # kernel's writeback threads would take CPU from whichever tool runs next.
             os.sync()
         busy = wait_until_idle(self.args.wait_idle) if timed else 0.0
-        label = f"{workload}-{scenario}-{tool}-r{round_no}" if timed else f"{workload}-{scenario}-{tool}-prime"
+        label = f"{workload}-{scenario}-{tool}-" + (f"r{round_no}" if timed else "prime")
         seconds, peak, rc, logfile = self.execute(cmd, label)
         installed = self.count_dists(venv)
         ok = rc == 0 and installed == expected
@@ -362,18 +365,19 @@ class Bench:
         for tool in tools:  # untimed: fill the cache with the very command that is timed next;
             if scenario == "cold":  # for cold runs, a throw-away round that warms the OS caches
                 cache = self.fresh_path(f"cache-cold-{workload}-{tool}-prime")
-                self.one(tool, workload, scenario, cache, expected, 0, timed=False)
+                self.one(tool, workload, scenario, cache, expected, round_no=0, timed=False)
                 self.discard(cache)
             else:
-                self.one(tool, workload, scenario, warm_cache[tool], expected, 0, timed=False)
+                self.one(tool, workload, scenario, warm_cache[tool], expected, round_no=0,
+                         timed=False)
         for r in range(1, rounds + 1):
             for tool in tools:  # A B C, A B C, ...
                 if scenario == "cold":
                     cache = self.fresh_path(f"cache-cold-{workload}-{tool}")
-                    self.one(tool, workload, scenario, cache, expected, r)
+                    self.one(tool, workload, scenario, cache, expected, round_no=r)
                     self.discard(cache)
                 else:
-                    self.one(tool, workload, scenario, warm_cache[tool], expected, r)
+                    self.one(tool, workload, scenario, warm_cache[tool], expected, round_no=r)
 
     # -- profiling -----------------------------------------------------------------------
     def profile(self, workload: str, scenario: str, expected: int) -> tuple[str, Path]:
@@ -384,7 +388,7 @@ class Bench:
         else:
             cache = self.run_dir / f"cache-warm-{workload}-pipseal"
             if not cache.exists():
-                self.one("pipseal", workload, scenario, cache, expected, 0, timed=False)
+                self.one("pipseal", workload, scenario, cache, expected, round_no=0, timed=False)
         venv = self.new_venv(f"{workload}-{scenario}-pipseal-profile")
         cmd = self.command("pipseal", workload, scenario, venv, cache)
         out = PROFILES / f"{workload}-{scenario}.prof"
@@ -434,7 +438,9 @@ with open(path, "rb") as f:
 size = len(data)
 mem = []
 for _ in range(3):
-    t0 = time.perf_counter(); d1 = hashlib.sha256(data).hexdigest(); mem.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    d1 = hashlib.sha256(data).hexdigest()
+    mem.append(time.perf_counter() - t0)
 del data
 stream = []
 for _ in range(3):
@@ -443,13 +449,16 @@ for _ in range(3):
         d2 = hash_stream(f).hexdigests()["sha256"]
     stream.append(time.perf_counter() - t0)
 assert d1 == d2
-print(json.dumps({"size": size, "memory_s": statistics.median(mem), "stream_s": statistics.median(stream)}))
+memory_s, stream_s = statistics.median(mem), statistics.median(stream)
+print(json.dumps({"size": size, "memory_s": memory_s, "stream_s": stream_s}))
 """
         proc = subprocess.run([str(bench_bin("python")), "-c", script, str(wheel)],
                               capture_output=True, text=True, env=self.env, check=True)
         res = json.loads(proc.stdout)
         mb = res["size"] / 1e6
-        return {"size_mb": mb, "memory_mbs": mb / res["memory_s"], "stream_mbs": mb / res["stream_s"]}
+        return {
+            "size_mb": mb, "memory_mbs": mb / res["memory_s"], "stream_mbs": mb / res["stream_s"]
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,12 +506,12 @@ def fmt_ratio(case: Case, tool: str, other: str) -> str:
 
 def pipseal_revision() -> str:
     """HEAD and a digest of the uncommitted changes under src/: pipseal is installed editable."""
-    import hashlib  # noqa: PLC0415
+    import hashlib
 
     def git(*args: str) -> str:
         try:
             return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
-                                  text=True).stdout.strip()
+                                  text=True, check=False).stdout.strip()
         except OSError:
             return "?"
 
@@ -518,7 +527,9 @@ def pipseal_revision() -> str:
 def machine_info(env: dict[str, str]) -> list[str]:
     def out(cmd: list[str]) -> str:
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, env=env).stdout.strip()
+            return subprocess.run(
+                cmd, capture_output=True, text=True, env=env, check=False
+            ).stdout.strip()
         except OSError as exc:
             return f"? ({exc})"
 
@@ -549,13 +560,15 @@ def machine_info(env: dict[str, str]) -> list[str]:
         f"(editable; git {REVISION['start']} at the start"
         + ("" if REVISION["start"] == pipseal_revision() else
            f", **{pipseal_revision()} at the end: the code changed during the run**") + ")",
-        f"- peak memory: {'/usr/bin/time -f %M (max RSS of the tool process tree)' if TIME_BIN.exists() else 'os.wait4 ru_maxrss (may include the harness size at fork)'}",
+        "- peak memory: "
+        + ("/usr/bin/time -f %M (max RSS of the tool process tree)" if TIME_BIN.exists()
+           else "os.wait4 ru_maxrss (may include the harness size at fork)"),
     ]
 
 
 def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | None,
                   hashing: dict[str, float] | None, profiles: dict[tuple[str, str], str],
-                  env: dict[str, str], elapsed: float) -> list[Target]:
+                  *, env: dict[str, str], elapsed: float) -> list[Target]:
     lines = ["# Benchmark results", "",
              "Written by `python3 benchmarks/run.py` "
              f"(`{' '.join(sys.argv[1:]) or 'default arguments'}`); do not edit by hand. "
@@ -582,9 +595,11 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
         "Scenarios: **cold** = a new empty cache for every run; **warm** = the cache filled by one "
         "untimed run of the same command; **resolve** = `-r X.in` (top-level names only, "
         "dependencies resolved against the local index), cache filled by one untimed run of the "
-        "same command. Tools alternate inside each round (pip, uv, pipseal, pip, uv, pipseal, ...).", "",
+        "same command. Tools alternate inside each round (pip, uv, pipseal, pip, uv, pipseal, "
+        "...).", "",
         "## Wall time", "",
-        "| workload | scenario | tool | median s | min–max s | rounds | peak MB | pipseal/pip | pipseal/uv |",
+        "| workload | scenario | tool | median s | min–max s | rounds | peak MB | pipseal/pip "
+        "| pipseal/uv |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for case in cases:
@@ -607,8 +622,9 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
               "(each pipseal run against the pip/uv run of the same round).", ""]
     busy_runs = [r for c in cases for rs in c.runs.values() for r in rs if r.busy_before > 0.15]
     total_runs = sum(len(rs) for c in cases for rs in c.runs.values())
-    lines += [f"Machine load: before every timed run run.py waits (up to {bench.args.wait_idle:.0f} s) "
-              "until less than 15% of the CPUs are busy with other work; "
+    lines += [f"Machine load: before every timed run run.py waits (up to "
+              f"{bench.args.wait_idle:.0f} s) until less than 15% of the CPUs are busy with "
+              "other work; "
               f"{len(busy_runs)} of {total_runs} runs started on a busier machine"
               + (": " + ", ".join(f"{r.workload}/{r.scenario}/{r.tool} r{r.round} "
                                    f"({r.busy_before:.0%})" for r in busy_runs[:12])
@@ -647,16 +663,17 @@ def write_results(bench: Bench, cases: list[Case], startup: dict[str, float] | N
         targets.append((name, good, "not measured" if r is None else f"pipseal/pip = {r:.2f}",
                         (c.workload, c.scenario)))
     for sc in ("cold", "warm"):
-        c = get("large", sc)
-        if c is not None:
-            peak = c.peak_mb("pipseal")
+        large = get("large", sc)
+        if large is not None:
+            peak = large.peak_mb("pipseal")
             targets.append((f"peak memory under 100 MB for the 270 MB wheel ({sc})",
                             None if peak is None else peak < 100,
                             "not measured" if peak is None else f"{peak:.0f} MB", ("large", sc)))
     if hashing:
         share = hashing["stream_mbs"] / hashing["memory_mbs"]
         targets.append(("streamed hashing ≥ 80% of in-memory sha256", share >= 0.8,
-                        f"{share:.0%} ({hashing['stream_mbs']:.0f} vs {hashing['memory_mbs']:.0f} MB/s "
+                        f"{share:.0%} ({hashing['stream_mbs']:.0f} vs "
+                        f"{hashing['memory_mbs']:.0f} MB/s "
                         f"over {hashing['size_mb']:.0f} MB)", None))
     if startup:
         for name in ("pipseal --version", "pipseal cache dir"):
@@ -727,8 +744,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.bench_dir / f"{w}.txt").exists():
             parser.error(f"no workload {w!r}: {args.bench_dir / (w + '.txt')} does not exist")
     if sys.version_info[:2] != (3, 11):
-        print(f"warning: the workloads are compiled for CPython 3.11; this is {platform.python_version()}",
-              file=sys.stderr)
+        print("warning: the workloads are compiled for CPython 3.11; this is "
+              f"{platform.python_version()}", file=sys.stderr)
     if not TIME_BIN.exists():
         print("note: /usr/bin/time not found (apt-get install -y time); peak memory falls back to "
               "os.wait4, which may include this harness's size", file=sys.stderr)
@@ -759,7 +776,8 @@ def main(argv: list[str] | None = None) -> int:
             break
         pause = 10 if calm else 20
         if not calm:
-            log(f"  the file system is still busy (over {args.settled_us:.0f} µs): waiting {pause} s")
+            log(f"  the file system is still busy (over {args.settled_us:.0f} µs): "
+                f"waiting {pause} s")
         time.sleep(pause)
         waited_fs += pause
 
@@ -797,8 +815,9 @@ def main(argv: list[str] | None = None) -> int:
             startup = bench.startup()
             large = [p for p in parse_pins(args.bench_dir / "large.txt")] if (
                 args.bench_dir / "large.txt").exists() else []
+            prefix = large[0].name.replace("-", "_").lower() + "-" if large else ""
             wheel = next((w for w in WHEELS.glob("*.whl")
-                          if large and w.name.lower().startswith(large[0].name.replace("-", "_").lower() + "-")),
+                          if large and w.name.lower().startswith(prefix)),
                          None)
             if wheel is None:
                 wheel = max(WHEELS.glob("*.whl"), key=lambda p: p.stat().st_size)
@@ -808,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         (WORK / f"results-{bench.stamp}.json").write_text(
             json.dumps([asdict(r) for r in bench.runs], indent=1))
         elapsed = time.perf_counter() - started
-        targets = write_results(bench, cases, startup, hashing, profiles, env, elapsed)
+        targets = write_results(bench, cases, startup, hashing, profiles, env=env, elapsed=elapsed)
         if not args.no_profile and "pipseal" in args.tools:
             missed: list[tuple[str, str]] = []
             for _, good, _, key in targets:
@@ -820,7 +839,8 @@ def main(argv: list[str] | None = None) -> int:
                 text, _ = bench.profile(wl, sc, expected)
                 profiles[(wl, sc)] = text
             elapsed = time.perf_counter() - started
-            targets = write_results(bench, cases, startup, hashing, profiles, env, elapsed)
+            targets = write_results(bench, cases, startup, hashing, profiles, env=env,
+                                    elapsed=elapsed)
         log(f"wrote {RESULTS}")
         for name, good, text, _ in targets:
             log(f"  {'PASS' if good else ('FAIL' if good is False else '----')}  {name}: {text}")

@@ -17,12 +17,14 @@ Built for fair installer benchmarks (see /work/shared/bench/README.md):
   ``Cache-Control: max-age=600, public`` and an ETag, as a public index sends.
 
 Usage: ``python3 server.py WHEEL_DIR [--port 0] [--host 127.0.0.1]``. Prints one line
-``READY http://127.0.0.1:PORT/simple/`` on stdout when it accepts connections. Standard library only.
+``READY http://127.0.0.1:PORT/simple/`` on stdout when it accepts connections. Standard library
+only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import html
 import json
@@ -194,7 +196,7 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
     # -- helpers ---------------------------------------------------------------------------
@@ -233,10 +235,8 @@ class Handler(BaseHTTPRequestHandler):
             q = 1.0
             for p in params:
                 if p.startswith("q="):
-                    try:
+                    with contextlib.suppress(ValueError):
                         q = float(p[2:])
-                    except ValueError:
-                        pass
             if mime == JSON_TYPE:
                 best_json = max(best_json, q)
             elif mime in ("text/html", "application/vnd.pypi.simple.v1+html", "*/*"):
@@ -319,13 +319,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._send_file(dist, head)
         return self._not_found()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         try:
             self._route(head=False)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._route(head=True)
 
 
@@ -349,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = serve(args.directory, args.host, args.port)
     host, port = server.server_address[:2]
+    if isinstance(host, bytes):  # typeshed allows bytes; an AF_INET server gives str
+        host = host.decode()
     print(f"READY http://{host}:{port}/simple/", flush=True)
     try:
         server.serve_forever(poll_interval=0.5)
