@@ -61,6 +61,7 @@ def described(files: list[IndexFile]) -> list[tuple[object, ...]]:
 @pytest.fixture
 def reader() -> Iterator[PageReader]:
     made = PageReader()
+    assert made.wait_ready(30)
     yield made
     made.close()
 
@@ -109,6 +110,7 @@ def test_a_killed_worker_leaves_the_page_to_be_read_here(
     for project in ("alpha", "beta", "gamma"):
         index_server.add(build_wheel(wheel_dir, project, "1.0"))
     reader = PageReader(large=0)
+    assert reader.wait_ready(30)
     session = Session(HttpOptions(environ={}, netrc=False, retries=0, timeout=5.0))
     finder = Finder(session, [index_server.url], page_reader=reader)
     try:
@@ -132,3 +134,16 @@ def test_closing_the_reader_ends_its_worker(reader: PageReader) -> None:
     reader.close()
     _wait_gone(pid)
     assert reader.read(big_page(), request()) is None
+
+
+def test_pages_are_read_here_until_the_worker_is_ready() -> None:
+    """A page asked for before the worker has imported what it needs is read here at once:
+    the first pages of a resolution never wait for the worker to start."""
+    reader = PageReader()
+    try:
+        reader.start()
+        assert reader.read(big_page(), request()) is None  # the worker's imports take longer
+        assert reader.wait_ready(30)
+        assert reader.read(big_page(), request()) is not None
+    finally:
+        reader.close()

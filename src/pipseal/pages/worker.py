@@ -3,13 +3,15 @@
 Reading a page is pure Python over every file it lists (botocore's page lists 3,000): in a
 cold resolution of 300 distributions it was a third of the CPU time, all of it on the one core
 the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
-(:data:`LARGE`) to one worker process, started with the first one; the worker reads it
+(:data:`LARGE`) to one worker process, started with the finder; the worker reads it
 (:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
 (:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
 (checked by its digest; a version's files decoded when first used) and stores as it is.
 
 Threads ask at once; the worker reads one page at a time, in the order asked, and a reader
-thread here hands each answer to the thread that asked. If the worker cannot be started, dies,
+thread here hands each answer to the thread that asked. Until the worker has said it is ready
+(its own imports take a few tens of milliseconds), pages are read here: the first pages of a
+resolution do not wait for it. If the worker cannot be started, dies,
 or answers nonsense, :meth:`PageReader.read` returns None and the caller reads the page itself:
 the worker only ever saves time. A page the worker finds unreadable raises the same
 :class:`~pipseal.errors.NetworkError` reading it here would. The worker leaves when its input
@@ -37,6 +39,8 @@ LARGE = 64 * 1024
 
 _HEADER = 4
 _BODY = 8
+#: The id of the worker's first frame: it is ready for pages.
+_READY = -1
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class PageReader:
         self._write_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._broken = False
+        #: Set when the worker has said it imported what it needs (until then, read here).
+        self._ready = threading.Event()
         self._next = 0
         self._pending: dict[int, _Pending] = {}
 
@@ -81,8 +87,8 @@ class PageReader:
 
         Raises NetworkError when the worker found the page unreadable."""
         process = self._started()
-        if process is None or process.stdin is None:
-            return None
+        if process is None or process.stdin is None or not self._ready.is_set():
+            return None  # not started, or still importing: reading here is sooner
         pending = _Pending()
         with self._lock:
             if self._broken:
@@ -102,6 +108,15 @@ class PageReader:
             message, hint = pending.error
             raise NetworkError(message, hint=hint)
         return pending.answer
+
+    def start(self) -> None:
+        """Start the worker now (it takes a few tens of milliseconds to be ready)."""
+        self._started()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the worker is ready for pages within ``timeout`` seconds (tests)."""
+        self._started()
+        return self._ready.wait(timeout)
 
     def pid(self) -> int | None:
         """The worker's process id (tests), None before it started."""
@@ -149,6 +164,9 @@ class PageReader:
             while (frame := _read_frame(process.stdout)) is not None:
                 header, record = frame
                 answer = json.loads(header)
+                if answer["id"] == _READY:
+                    self._ready.set()
+                    continue
                 with self._lock:
                     pending = self._pending.pop(answer["id"], None)
                 if pending is None:
@@ -221,6 +239,7 @@ def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None
 
     source = source or sys.stdin.buffer
     out = out or sys.stdout.buffer
+    _write_frame(out, json.dumps({"id": _READY}).encode(), b"")
     while (frame := _read_frame(source)) is not None:
         header, body = frame
         asked: dict[str, Any] = json.loads(header)

@@ -151,6 +151,7 @@ class Machinery:
                 from pipseal.pages.worker import PageReader
 
                 self._page_reader = PageReader()
+                self._page_reader.start()  # ready by the time the first large page arrives
             self._finder = Finder(
                 session,  # type: ignore[arg-type]
                 index_urls(self.common),
