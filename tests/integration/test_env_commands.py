@@ -81,7 +81,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
         )
         assert result.returncode == 0, result.stderr
         # One pip run: two names from the index and one local wheel.
-        venv.pip("install", "--no-deps", "-i", index.url, "epsilon", "gamma", str(dists["Foo_Bar"].path))
+        local = str(dists["Foo_Bar"].path)
+        venv.pip("install", "--no-deps", "-i", index.url, "epsilon", "gamma", local)
     project = root / "gamma-project"
     project.mkdir()
     (venv.purelib / "gamma-3.0.dist-info" / "direct_url.json").write_text(

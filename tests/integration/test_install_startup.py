@@ -75,7 +75,7 @@ def test_a_names_page_is_asked_for_before_the_target_answers(
         # Asked for (or pipseal already ended without asking): the interpreter may answer.
         asked_while_waiting = process.poll() is None
         answer.touch()
-        stdout, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60)
     assert asked_while_waiting and index_server.requests_for("/simple/alpha/"), stderr
     assert process.returncode != 0
     assert "does not run as a Python interpreter" in stderr, stderr
