@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
+from tests.support import oldtemp
 from tests.support.indexserver import IndexServer
 from tests.support.pypiserver import PypiServer, start_pypiserver
 from tests.support.venvs import (
@@ -41,6 +42,17 @@ if TYPE_CHECKING:
 
 if str(SRC) not in sys.path:  # so tests import pipseal without PYTHONPATH=src too
     sys.path.insert(0, str(SRC))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Delete earlier sessions' temporary trees while the tests run (tests/support/oldtemp.py)."""
+    oldtemp.start(session.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for that deletion before pytest's own end-of-session cleanup."""
+    oldtemp.finish()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
