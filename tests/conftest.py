@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
+from tests.support import oldtemp
 from tests.support.indexserver import IndexServer
 from tests.support.pypiserver import PypiServer, start_pypiserver
 from tests.support.venvs import (
@@ -43,6 +44,17 @@ if str(SRC) not in sys.path:  # so tests import pipseal without PYTHONPATH=src t
     sys.path.insert(0, str(SRC))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Delete earlier sessions' temporary trees while the tests run (tests/support/oldtemp.py)."""
+    oldtemp.start(session.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Wait for that deletion before pytest's own end-of-session cleanup."""
+    oldtemp.finish()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip tests marked ``network`` unless PIPSEAL_NETWORK_TESTS=1."""
     if os.environ.get("PIPSEAL_NETWORK_TESTS") == "1":
@@ -51,6 +63,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "network" in item.keywords:
             item.add_marker(skip)
+
+
+#: Test files run whole by one xdist worker: each builds something read-only once per process
+#: (a module fixture, or ``PipFill``'s template venvs) that costs seconds, which two workers
+#: would each build. Every other test is scheduled on its own, as ``--dist load`` does.
+ONE_WORKER_FILES = frozenset(
+    {
+        "tests/integration/test_env_commands.py",  # the ``mixed`` venv: pipseal and pip installs
+        "tests/integration/test_freeze_vcs.py",  # ``vcs_venv``: git repositories, a pip install
+        "tests/integration/test_interrupted_commit.py",  # four wheels of 1200 modules, installed
+        "tests/test_build_hooks.py",  # a pip-filled template venv per backend
+    }
+)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With ``-n`` and xdist's default ``--dist load``: the tests of ``ONE_WORKER_FILES`` go to
+    one worker as a unit (the largest units first), every other test on its own. (xdist's
+    ``loadgroup`` would say this with marks, but its marks are lost under pytest 9.)"""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class OneWorkerFiles(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in ONE_WORKER_FILES else nodeid
+
+    return OneWorkerFiles(config, log)
 
 
 class RunPipseal(Protocol):

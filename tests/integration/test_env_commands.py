@@ -80,8 +80,9 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
             check=False,
         )
         assert result.returncode == 0, result.stderr
-        venv.pip("install", "--no-deps", "-i", index.url, "epsilon", "gamma")
-        venv.pip("install", "--no-deps", "--no-index", str(dists["Foo_Bar"].path))
+        # One pip run: two names from the index and one local wheel.
+        local = str(dists["Foo_Bar"].path)
+        venv.pip("install", "--no-deps", "-i", index.url, "epsilon", "gamma", local)
     project = root / "gamma-project"
     project.mkdir()
     (venv.purelib / "gamma-3.0.dist-info" / "direct_url.json").write_text(

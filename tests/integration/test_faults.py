@@ -123,7 +123,7 @@ def test_dead_server_fails_within_timeout_times_retries(
         reqs,
         "--no-deps",
         "--timeout",
-        "1",
+        "0.5",
         "--retries",
         "1",
     )
@@ -206,7 +206,7 @@ def test_a_trickling_server_is_abandoned_within_its_timeout_window(
         reqs,
         "--no-deps",
         "--timeout",
-        "1",
+        "0.5",
         "--retries",
         "0",
     )

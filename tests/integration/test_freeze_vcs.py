@@ -119,9 +119,10 @@ def vcs_venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     cloned_repo = root / "cloned-repo"
     project(cloned_repo / "pkg", "cloned", "5.0")
     repository(cloned_repo, None)
-    for path in (inrepo, noremote, scp, plain):
-        venv.pip("install", "--no-index", "-e", str(path))
-    venv.pip("install", "--no-index", f"git+{cloned_repo.as_uri()}#subdirectory=pkg&egg=cloned")
+    # One pip run for all five (each pip run costs about a second of start-up).
+    editables = [arg for path in (inrepo, noremote, scp, plain) for arg in ("-e", str(path))]
+    cloned = f"git+{cloned_repo.as_uri()}#subdirectory=pkg&egg=cloned"
+    venv.pip("install", "--no-index", *editables, cloned)
     return venv
 
 

@@ -51,7 +51,7 @@ def test_a_target_that_never_answers_stops_the_run_and_no_page_is_asked_for(
     as the install does: a target that fails stops the run with one error, whichever thread
     met it first, no traceback, and no name was sent to the index."""
     publish_basic(index_server, wheel_dir)
-    slow = write(tmp_path / "python", "#!/bin/sh\nsleep 1\nexit 1\n")
+    slow = write(tmp_path / "python", "#!/bin/sh\nsleep 0.3\nexit 1\n")
     slow.chmod(0o755)
     reqs = write(tmp_path / "r.txt", "alpha\n")
     for given in (["alpha"], ["-r", str(reqs)]):

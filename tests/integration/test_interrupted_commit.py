@@ -17,9 +17,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pipseal.install.transaction import STAGING_PREFIX
 from tests.conftest import RunPipseal
 from tests.integration.helpers import tree_snapshot
 from tests.support.venvs import SRC, Venv, clone_venv, interruptible, scrubbed_env
@@ -56,11 +58,32 @@ def commit_in_process(venv: Venv, wheel: Path) -> subprocess.Popen[bytes]:
 
 def journal_of(venv: Venv) -> Path | None:
     for entry in os.scandir(venv.path):
-        if entry.name.startswith(".pipseal-staging-"):
+        if entry.name.startswith(STAGING_PREFIX):
             journal = Path(entry.path, "journal.json")
             if journal.exists():
                 return journal
     return None
+
+
+def await_journal(venv: Venv, process: subprocess.Popen[Any], deadline: float) -> bool:
+    """Wait until ``process`` has written its journal into ``venv`` (True) or ended (False).
+
+    Until its staging directory exists the process is still starting (interpreter, imports,
+    hashing: hundreds of milliseconds), so the test sleeps; from then on it looks without
+    pause, to act within microseconds of the journal's writing (a commit of whole directories
+    lasts a few milliseconds), yielding the core to any other process that is ready to run.
+    """
+    while not any(e.name.startswith(STAGING_PREFIX) for e in os.scandir(venv.path)):
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the commit never made its staging directory"
+        time.sleep(0.001)
+    while journal_of(venv) is None:
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the commit never wrote its journal"
+        os.sched_yield()  # the core goes to whoever else is ready (the commit, other tests)
+    return True
 
 
 def kill_during_commit(venv: Venv, wheel: Path, delay: float) -> bool:
@@ -69,10 +92,8 @@ def kill_during_commit(venv: Venv, wheel: Path, delay: float) -> bool:
     process = commit_in_process(venv, wheel)
     deadline = time.monotonic() + 30
     try:
-        while journal_of(venv) is None:
-            if process.poll() is not None:
-                return False
-            assert time.monotonic() < deadline, "the commit never wrote its journal"
+        if not await_journal(venv, process, deadline):
+            return False
         if delay:
             time.sleep(delay)
         process.send_signal(signal.SIGKILL)
@@ -230,8 +251,7 @@ def interrupt_during_commit(
         )
     deadline = time.monotonic() + 60
     try:
-        while journal_of(venv) is None and process.poll() is None:
-            assert time.monotonic() < deadline, "the commit never wrote its journal"
+        await_journal(venv, process, deadline)
         if delay:
             time.sleep(delay)
         while process.poll() is None and time.monotonic() < deadline:
