@@ -8,14 +8,15 @@ the GIL allows, while the machine's other core idled. :class:`PageReader` hands 
 (:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
 (checked by its digest; a version's files decoded when first used) and stores as it is.
 
-Threads ask at once; the worker reads one page at a time, in the order asked, and a reader
-thread here hands each answer to the thread that asked. Until the worker has said it is ready
-(its own imports take a few tens of milliseconds), pages are read here: the first pages of a
-resolution do not wait for it. If the worker cannot be started, dies,
-or answers nonsense, :meth:`PageReader.read` returns None and the caller reads the page itself:
-the worker only ever saves time. A page the worker finds unreadable raises the same
-:class:`~pipseal.errors.NetworkError` reading it here would. The worker leaves when its input
-ends (this process closed it, or ended).
+The worker reads one page at a time; a page asked for while it is busy is read here (a queue
+behind the one worker left this process idle: a cold resolution of prefect on PyPI waited
+seconds for it), and a reader thread here hands each answer to the thread that asked. Until
+the worker has said it is ready (its own imports take a few tens of milliseconds), pages are
+read here: the first pages of a resolution do not wait for it. If the worker cannot be
+started, dies, or answers nonsense, :meth:`PageReader.read` returns None and the caller reads
+the page itself: the worker only ever saves time. A page the worker finds unreadable raises
+the same :class:`~pipseal.errors.NetworkError` reading it here would. The worker leaves when
+its input ends (this process closed it, or ended).
 
 Frames, both ways: a 4-byte length and a JSON header, then an 8-byte length and the bytes (the
 page's body; the stored record).
@@ -91,7 +92,9 @@ class PageReader:
             return None  # not started, or still importing: reading here is sooner
         pending = _Pending()
         with self._lock:
-            if self._broken:
+            if self._broken or self._pending:
+                # Busy with another page: reading this one here keeps both cores at work
+                # (queued behind the worker, pages waited while this process idled).
                 return None
             key = self._next
             self._next += 1
