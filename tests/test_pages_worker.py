@@ -27,11 +27,11 @@ PAGE = "https://pkgs.example/simple/big/"
 SOURCE = "https://pkgs.example/simple/"
 
 
-def big_page() -> bytes:
-    """A PEP 691 page of 1,200 files over 300 versions (some yanked, some with a
-    Requires-Python), larger than LARGE."""
+def big_page(versions: int = 300) -> bytes:
+    """A PEP 691 page of four files a version (some yanked, some with a Requires-Python),
+    larger than LARGE."""
     files = []
-    for minor in range(300):
+    for minor in range(versions):
         for tag in ("py3-none-any", "cp311-cp311-manylinux_2_17_x86_64"):
             name = f"big-1.{minor}-{tag}.whl"
             files.append(
@@ -70,8 +70,8 @@ def test_a_large_page_is_read_by_the_worker_as_it_is_read_here(reader: PageReade
     body = big_page()
     record = reader.read(body, request())
     assert record is not None
-    pid = reader.pid()
-    assert pid is not None and pid != os.getpid()
+    [pid] = reader.pids()
+    assert pid != os.getpid()
     stored = load(record, PAGE, PAGE, SOURCE)
     assert stored is not None and stored.etag == '"etag"'
     here = ProjectFiles([read_page(body, JSON_TYPE, PAGE, "big", SOURCE)]).all_files()
@@ -115,8 +115,7 @@ def test_a_killed_worker_leaves_the_page_to_be_read_here(
     finder = Finder(session, [index_server.url], page_reader=reader)
     try:
         assert [f.filename for f in finder.find_files("alpha")] == ["alpha-1.0-py3-none-any.whl"]
-        pid = reader.pid()
-        assert pid is not None
+        [pid] = reader.pids()
         os.kill(pid, signal.SIGKILL)
         _wait_gone(pid)
         for project in ("beta", "gamma"):
@@ -129,8 +128,7 @@ def test_a_killed_worker_leaves_the_page_to_be_read_here(
 
 def test_closing_the_reader_ends_its_worker(reader: PageReader) -> None:
     assert reader.read(big_page(), request()) is not None
-    pid = reader.pid()
-    assert pid is not None
+    [pid] = reader.pids()
     reader.close()
     _wait_gone(pid)
     assert reader.read(big_page(), request()) is None
@@ -145,5 +143,32 @@ def test_pages_are_read_here_until_the_worker_is_ready() -> None:
         assert reader.read(big_page(), request()) is None  # the worker's imports take longer
         assert reader.wait_ready(30)
         assert reader.read(big_page(), request()) is not None
+    finally:
+        reader.close()
+
+
+def test_a_second_worker_takes_a_page_while_the_first_is_busy() -> None:
+    """Two workers: a page asked for while one reads another goes to the other (two threads
+    asking at once, each answered by a worker; neither is left to be read here)."""
+    import threading
+
+    reader = PageReader(workers=2)
+    try:
+        assert reader.wait_ready(30)
+        assert len(set(reader.pids())) == 2
+        body = big_page(versions=6000)  # long enough to read that the other asks meanwhile
+        records: list[bytes | None] = []
+        barrier = threading.Barrier(2)
+
+        def ask() -> None:
+            barrier.wait()
+            records.append(reader.read(body, request()))
+
+        threads = [threading.Thread(target=ask) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(records) == 2 and all(record is not None for record in records)
     finally:
         reader.close()

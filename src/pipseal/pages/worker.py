@@ -3,14 +3,15 @@
 Reading a page is pure Python over every file it lists (botocore's page lists 3,000): in a
 cold resolution of 300 distributions it was a third of the CPU time, all of it on the one core
 the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
-(:data:`LARGE`) to one worker process, started with the finder; the worker reads it
+(:data:`LARGE`) to an idle worker process (as many as the CPUs allow, at most two: this
+process keeps a core for itself), started with the finder; the worker reads it
 (:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
 (:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
 (checked by its digest; a version's files decoded when first used) and stores as it is.
 
-The worker reads one page at a time; a page asked for while it is busy is read here (a queue
-behind the one worker left this process idle: a cold resolution of prefect on PyPI waited
-seconds for it), and a reader thread here hands each answer to the thread that asked. Until
+A worker reads one page at a time; a page asked for while every worker is busy is read here
+(a queue behind one worker left this process idle: a cold resolution of prefect on PyPI
+waited seconds for it), and a reader thread here hands each answer to the thread that asked. Until
 the worker has said it is ready (its own imports take a few tens of milliseconds), pages are
 read here: the first pages of a resolution do not wait for it. If the worker cannot be
 started, dies, or answers nonsense, :meth:`PageReader.read` returns None and the caller reads
@@ -69,11 +70,48 @@ class _Pending:
 
 
 class PageReader:
-    """One worker process reading large pages; thread-safe. :meth:`close` ends it. ``large``:
-    the size from which a page is worth sending (:data:`LARGE`)."""
+    """Worker processes reading large pages (``workers`` of them, each started with
+    :meth:`start`); thread-safe. :meth:`close` ends them. ``large``: the size from which a page
+    is worth sending (:data:`LARGE`)."""
 
-    def __init__(self, large: int = LARGE) -> None:
+    def __init__(self, large: int = LARGE, workers: int = 1) -> None:
         self.large = large
+        self._workers = [_Worker() for _ in range(max(1, workers))]
+
+    def read(self, body: bytes, request: PageRequest) -> bytes | None:
+        """The stored record of the page ``body`` (read by an idle worker), or None: every
+        worker is busy, not ready yet, or gone; read it here.
+
+        Raises NetworkError when the worker found the page unreadable."""
+        for worker in self._workers:
+            record = worker.read(body, request)
+            if record is not None:
+                return record
+        return None
+
+    def start(self) -> None:
+        """Start the workers now (each takes a few tens of milliseconds to be ready)."""
+        for worker in self._workers:
+            worker.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether every worker is ready for pages within ``timeout`` seconds (tests)."""
+        return all(worker.wait_ready(timeout) for worker in self._workers)
+
+    def pids(self) -> list[int]:
+        """The workers' process ids (tests), of those started."""
+        return [pid for worker in self._workers if (pid := worker.pid()) is not None]
+
+    def close(self) -> None:
+        """End every worker (its input closed; it leaves) and wake anyone still waiting."""
+        for worker in self._workers:
+            worker.close()
+
+
+class _Worker:
+    """One worker process, one page at a time; thread-safe."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
@@ -84,18 +122,15 @@ class PageReader:
         self._pending: dict[int, _Pending] = {}
 
     def read(self, body: bytes, request: PageRequest) -> bytes | None:
-        """The stored record of the page ``body`` (read by the worker), or None: read it here.
-
-        Raises NetworkError when the worker found the page unreadable."""
+        """The stored record of the page ``body``, or None: not taken (busy, not ready yet,
+        or gone). Raises NetworkError when the worker found the page unreadable."""
         process = self._started()
         if process is None or process.stdin is None or not self._ready.is_set():
             return None  # not started, or still importing: reading here is sooner
         pending = _Pending()
         with self._lock:
             if self._broken or self._pending:
-                # Busy with another page: reading this one here keeps both cores at work
-                # (queued behind the worker, pages waited while this process idled).
-                return None
+                return None  # busy: not queued (see the module's text)
             key = self._next
             self._next += 1
             self._pending[key] = pending
@@ -113,16 +148,13 @@ class PageReader:
         return pending.answer
 
     def start(self) -> None:
-        """Start the worker now (it takes a few tens of milliseconds to be ready)."""
         self._started()
 
     def wait_ready(self, timeout: float) -> bool:
-        """Whether the worker is ready for pages within ``timeout`` seconds (tests)."""
         self._started()
         return self._ready.wait(timeout)
 
     def pid(self) -> int | None:
-        """The worker's process id (tests), None before it started."""
         return None if self._process is None else self._process.pid
 
     def close(self) -> None:

@@ -149,8 +149,10 @@ class Machinery:
             )
             if not self.common.offline and self.common.jobs >= 2:
                 from pipseal.pages.worker import PageReader
+                from pipseal.processes import worker_count
 
-                self._page_reader = PageReader()
+                # This process keeps a core; two workers take the large pages off it.
+                self._page_reader = PageReader(workers=max(1, min(2, worker_count())))
                 self._page_reader.start()  # ready by the time the first large page arrives
             self._finder = Finder(
                 session,  # type: ignore[arg-type]
