@@ -261,6 +261,10 @@ class Cache:
             return None
 
     # -- index pages (the finder's PageStore) ---------------------------------------------------
+    #: ``get_page`` hands over only records whose digest it checked (the finder does not
+    #: hash them again).
+    pages_verified = True
+
     def get_page(self, url: str) -> bytes | None:
         """A stored project page (:mod:`pipseal.pages`' stored form), or None. One that is
         damaged is quarantined with a ``[cache-damaged]`` warning (the page is fetched again)."""

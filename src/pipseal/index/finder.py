@@ -184,7 +184,13 @@ class Finder:
         stored: StoredPage | None = None
         if self.page_store is not None:
             raw = self.page_store.get_page(store_key)
-            stored = None if raw is None else load(raw, store_key, page_url, source)
+            # A cache that checked the record's digest says so (not hashed twice a run).
+            checked = bool(getattr(self.page_store, "pages_verified", False))
+            stored = (
+                None
+                if raw is None
+                else load(raw, store_key, page_url, source, digest_checked=checked)
+            )
         if self.offline:
             # --offline: what the cache holds is the whole world; a page never fetched is empty.
             if stored is None:
@@ -236,7 +242,9 @@ class Finder:
                     response.url,
                 ),
             )
-            stored = None if raw is None else load(raw, store_key, base, source)
+            stored = (
+                None if raw is None else load(raw, store_key, base, source, digest_checked=True)
+            )
             if raw is not None and stored is not None:
                 if self.page_store is not None:
                     self.page_store.put_page(store_key, raw)

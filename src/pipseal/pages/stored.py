@@ -72,9 +72,11 @@ def dump(stored: StoredPage) -> bytes:
     return json.dumps(header).encode() + b"\n" + body
 
 
-def _checked_header(raw: bytes, url: str) -> tuple[str, dict[str, Any] | None, bytes]:
+def _checked_header(
+    raw: bytes, url: str, *, digest_checked: bool = False
+) -> tuple[str, dict[str, Any] | None, bytes]:
     """("", header, stored files) when a record is intact and is ``url``'s; else (why not,
-    None, b"")."""
+    None, b""). ``digest_checked``: the caller hashed it already (not again)."""
     header_line, sep, body = raw.partition(b"\n")
     try:
         header = json.loads(header_line) if sep else None
@@ -96,7 +98,7 @@ def _checked_header(raw: bytes, url: str) -> tuple[str, dict[str, Any] | None, b
         return "has no valid header", None, b""
     if header["url"] != url:
         return f"is another page's ({header['url']})", None, b""
-    if hashlib.sha256(body).hexdigest() != header["sha256"]:
+    if not digest_checked and hashlib.sha256(body).hexdigest() != header["sha256"]:
         return "no longer matches its own digest", None, b""
     return "", header, body
 
@@ -107,14 +109,17 @@ def verify(raw: bytes, url: str) -> str:
     return _checked_header(raw, url)[0]
 
 
-def load(raw: bytes, url: str, page_url: str, source: str) -> StoredPage | None:
+def load(
+    raw: bytes, url: str, page_url: str, source: str, *, digest_checked: bool = False
+) -> StoredPage | None:
     """A stored page: None (fetch it again) on anything unexpected, including a record stored
     for another URL or one that no longer matches its digest. Only the version keys are read
     now; a version's files are checked strictly when first looked up (:class:`SpanGroups`,
     which raises CacheError for a span that passed the digest yet does not read). ``page_url`` is
     what links resolve against when the page had no other base (it may carry the index's
-    credentials)."""
-    problem, header, body = _checked_header(raw, url)
+    credentials). ``digest_checked``: the record's digest was checked already (by the cache
+    that handed it over) or it was made a moment ago (by a page worker): not hashed again."""
+    problem, header, body = _checked_header(raw, url, digest_checked=digest_checked)
     if problem or header is None:
         return None
     index_line, sep, text_bytes = body.partition(b"\n")
