@@ -4,7 +4,8 @@ Reading a page is pure Python over every file it lists (botocore's page lists 3,
 cold resolution of 300 distributions it was a third of the CPU time, all of it on the one core
 the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
 (:data:`LARGE`) to an idle worker process (as many as the CPUs allow, at most two: this
-process keeps a core for itself), started with the finder; the worker reads it
+process keeps a core for itself), started by the first large page to read (a warm run, whose
+pages come from the cache, starts none); the worker reads it
 (:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
 (:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
 (checked by its digest; a version's files decoded when first used) and stores as it is.

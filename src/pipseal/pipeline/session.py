@@ -152,8 +152,9 @@ class Machinery:
                 from pipseal.processes import worker_count
 
                 # This process keeps a core; two workers take the large pages off it.
+                # Started by the first large page to read (read here meanwhile): a warm run
+                # reads none and starts no worker.
                 self._page_reader = PageReader(workers=max(1, min(2, worker_count())))
-                self._page_reader.start()  # ready by the time the first large page arrives
             self._finder = Finder(
                 session,  # type: ignore[arg-type]
                 index_urls(self.common),
