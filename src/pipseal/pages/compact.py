@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from pipseal.names import canonicalize_name
 
 T = TypeVar("T")
 

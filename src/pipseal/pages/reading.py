@@ -12,10 +12,10 @@ from json.scanner import make_scanner
 from typing import Any
 from urllib.parse import urljoin
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import NetworkError
+from pipseal.names import canonicalize_name
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
 from pipseal.pages.entries import attributes, filename_of, json_entry
 from pipseal.pages.spans import HTML, JSON, SpanGroups

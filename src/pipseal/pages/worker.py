@@ -4,8 +4,8 @@ Reading a page is pure Python over every file it lists (botocore's page lists 3,
 cold resolution of 300 distributions it was a third of the CPU time, all of it on the one core
 the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
 (:data:`LARGE`) to an idle worker process (as many as the CPUs allow, at most two: this
-process keeps a core for itself), started by the first large page to read (a warm run, whose
-pages come from the cache, starts none); the worker reads it
+process keeps a core for itself), started when the first page the cache does not hold is
+asked for (a warm run starts none); the worker reads it
 (:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
 (:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
 (checked by its digest; a version's files decoded when first used) and stores as it is.
@@ -19,46 +19,24 @@ started, dies, or answers nonsense, :meth:`PageReader.read` returns None and the
 the page itself: the worker only ever saves time. A page the worker finds unreadable raises
 the same :class:`~pipseal.errors.NetworkError` reading it here would. The worker leaves when
 its input ends (this process closed it, or ended).
-
-Frames, both ways: a 4-byte length and a JSON header, then an 8-byte length and the bytes (the
-page's body; the stored record).
+The worker's side is :mod:`pipseal.pages.serving`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
-from typing import IO, Any
 
 from pipseal.errors import NetworkError
+from pipseal.pages.serving import READY, PageRequest, read_frame, write_frame
 
 #: Pages at least this large go to the worker: smaller ones cost less to read than to send.
 LARGE = 64 * 1024
 
-_HEADER = 4
-_BODY = 8
-#: The id of the worker's first frame: it is ready for pages.
-_READY = -1
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    """What reading a page and storing it needs (:func:`pipseal.pages.reading.read_page`'s
-    arguments, and the stored record's fields: :class:`pipseal.pages.stored.StoredPage`)."""
-
-    content_type: str
-    page_url: str
-    project: str
-    url: str
-    etag: str | None
-    last_modified: str | None
-    body_sha256: str
-    served_from: str
+__all__ = ["LARGE", "PageReader", "PageRequest"]
 
 
 class _Pending:
@@ -135,10 +113,10 @@ class _Worker:
             key = self._next
             self._next += 1
             self._pending[key] = pending
-        header = json.dumps({"id": key, **request.__dict__}).encode()
+        header = json.dumps({"id": key, **request._asdict()}).encode()
         try:
             with self._write_lock:
-                _write_frame(process.stdin, header, body)
+                write_frame(process.stdin, header, body)
         except (OSError, ValueError):  # the worker is gone (ValueError: its pipe was closed)
             self._fail()
             return None
@@ -179,7 +157,7 @@ class _Worker:
             if self._process is None:
                 try:
                     self._process = subprocess.Popen(
-                        [sys.executable, "-c", _BOOT, json.dumps(sys.path)],
+                        [sys.executable, "-S", "-c", _BOOT, json.dumps(sys.path)],
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL,
@@ -197,10 +175,10 @@ class _Worker:
         """The reader thread: hand each answer to the thread that asked, until the worker ends."""
         assert process.stdout is not None
         try:
-            while (frame := _read_frame(process.stdout)) is not None:
+            while (frame := read_frame(process.stdout)) is not None:
                 header, record = frame
                 answer = json.loads(header)
-                if answer["id"] == _READY:
+                if answer["id"] == READY:
                     self._ready.set()
                     continue
                 with self._lock:
@@ -230,74 +208,11 @@ class _Worker:
             waiting.done.set()  # answer None, no error: read it here
 
 
+#: The worker's command: this process's import path (its own site is not read: ``-S``), then
+#: the loop of :mod:`pipseal.pages.serving`, which imports only what reading a page needs.
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from pipseal.pages.worker import serve; serve()"
+    "from pipseal.pages.serving import serve; serve()"
 )
 
 
-def _write_frame(out: IO[bytes], header: bytes, body: bytes) -> None:
-    out.write(len(header).to_bytes(_HEADER, "little") + header)
-    out.write(len(body).to_bytes(_BODY, "little"))
-    out.write(body)
-    out.flush()
-
-
-def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
-    data = source.read(size)
-    if not data:
-        return None
-    if len(data) != size:
-        raise ValueError("the pipe ended inside a frame")
-    return data
-
-
-def _read_frame(source: IO[bytes]) -> tuple[bytes, bytes] | None:
-    """One frame, or None at the end of the input."""
-    length = _read_exactly(source, _HEADER)
-    if length is None:
-        return None
-    header = _read_exactly(source, int.from_bytes(length, "little")) or b""
-    size = _read_exactly(source, _BODY)
-    if size is None:
-        raise ValueError("the pipe ended inside a frame")
-    count = int.from_bytes(size, "little")
-    body = _read_exactly(source, count) if count else b""
-    if body is None:
-        raise ValueError("the pipe ended inside a frame")
-    return header, body
-
-
-def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None:
-    """The worker: read each page asked for, answer with its stored form, until input ends."""
-    from pipseal.pages.reading import read_page
-    from pipseal.pages.stored import StoredPage, dump
-
-    source = source or sys.stdin.buffer
-    out = out or sys.stdout.buffer
-    _write_frame(out, json.dumps({"id": _READY}).encode(), b"")
-    while (frame := _read_frame(source)) is not None:
-        header, body = frame
-        asked: dict[str, Any] = json.loads(header)
-        key = asked.pop("id")
-        request = PageRequest(**asked)
-        answer: dict[str, Any] = {"id": key, "error": None}
-        record = b""
-        try:
-            page = read_page(
-                body, request.content_type, request.page_url, request.project, source=""
-            )
-            record = dump(
-                StoredPage(
-                    request.url,
-                    request.etag,
-                    request.last_modified,
-                    request.body_sha256,
-                    request.served_from,
-                    page,
-                )
-            )
-        except NetworkError as exc:
-            answer["error"] = [exc.message, exc.hint]
-        _write_frame(out, json.dumps(answer).encode(), record)
-    os._exit(0)  # nothing to tear down; the parent may already be gone

@@ -1,0 +1,102 @@
+"""The page worker's side (:mod:`pipseal.pages.worker` starts it): read each page asked for
+and answer with its stored form, until the input ends. Imported alone in a fresh interpreter,
+so it imports only what reading and storing a page need.
+
+Frames, both ways: a 4-byte length and a JSON header, then an 8-byte length and the bytes (the
+page's body; the stored record). The worker's first frame says it is ready (id :data:`READY`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import IO, Any, NamedTuple
+
+from pipseal.errors import NetworkError
+
+_HEADER = 4
+_BODY = 8
+#: The id of the worker's first frame: it is ready for pages.
+READY = -1
+
+
+class PageRequest(NamedTuple):
+    """What reading a page and storing it needs (:func:`pipseal.pages.reading.read_page`'s
+    arguments, and the stored record's fields: :class:`pipseal.pages.stored.StoredPage`)."""
+
+    content_type: str
+    page_url: str
+    project: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str
+    served_from: str
+
+
+def write_frame(out: IO[bytes], header: bytes, body: bytes) -> None:
+    out.write(len(header).to_bytes(_HEADER, "little") + header)
+    out.write(len(body).to_bytes(_BODY, "little"))
+    out.write(body)
+    out.flush()
+
+
+def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
+    data = source.read(size)
+    if not data:
+        return None
+    if len(data) != size:
+        raise ValueError("the pipe ended inside a frame")
+    return data
+
+
+def read_frame(source: IO[bytes]) -> tuple[bytes, bytes] | None:
+    """One frame, or None at the end of the input."""
+    length = _read_exactly(source, _HEADER)
+    if length is None:
+        return None
+    header = _read_exactly(source, int.from_bytes(length, "little")) or b""
+    size = _read_exactly(source, _BODY)
+    if size is None:
+        raise ValueError("the pipe ended inside a frame")
+    count = int.from_bytes(size, "little")
+    body = _read_exactly(source, count) if count else b""
+    if body is None:
+        raise ValueError("the pipe ended inside a frame")
+    return header, body
+
+
+def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None:
+    """The worker: read each page asked for, answer with its stored form, until input ends."""
+    from pipseal.pages.reading import read_page
+    from pipseal.pages.stored import StoredPage, dump
+
+    source = source or sys.stdin.buffer
+    out = out or sys.stdout.buffer
+    write_frame(out, json.dumps({"id": READY}).encode(), b"")
+    while (frame := read_frame(source)) is not None:
+        header, body = frame
+        asked: dict[str, Any] = json.loads(header)
+        key = asked.pop("id")
+        request = PageRequest(**asked)
+        answer: dict[str, Any] = {"id": key, "error": None}
+        record = b""
+        try:
+            page = read_page(
+                body, request.content_type, request.page_url, request.project, source=""
+            )
+            record = dump(
+                StoredPage(
+                    request.url,
+                    request.etag,
+                    request.last_modified,
+                    request.body_sha256,
+                    request.served_from,
+                    page,
+                )
+            )
+        except NetworkError as exc:
+            answer["error"] = [exc.message, exc.hint]
+        write_frame(out, json.dumps(answer).encode(), record)
+    os._exit(0)  # nothing to tear down; the parent may already be gone
