@@ -9,6 +9,8 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.markers import default_environment
 from packaging.tags import Tag
 from packaging.version import Version
@@ -539,3 +541,33 @@ def test_nothing_is_fetched_ahead_with_one_job(world: World) -> None:
     with pytest.raises(NoMatchingDistribution):
         world.resolve("app", jobs=1)
     assert not world.index.requests_for("/files/y-*")
+
+
+def _install_order_by_definition(edges: dict[str, set[str]]) -> list[str]:
+    """The rule itself, step by step: the smallest ready name, else the smallest left."""
+    remaining = {n: set(children) & set(edges) - {n} for n, children in edges.items()}
+    order: list[str] = []
+    while remaining:
+        ready = sorted(n for n, deps in remaining.items() if not deps)
+        chosen = ready[0] if ready else min(remaining)
+        order.append(chosen)
+        del remaining[chosen]
+        for deps in remaining.values():
+            deps.discard(chosen)
+    return order
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from([f"n{i}" for i in range(12)]),
+        st.sets(st.sampled_from([f"n{i}" for i in range(12)] + ["outside"]), max_size=4),
+        max_size=12,
+    )
+)
+def test_install_order_is_dependencies_first_by_name_cycles_broken_by_name(
+    edges: dict[str, set[str]],
+) -> None:
+    from pipseal.resolve.resolution import _install_order
+
+    assert _install_order(edges) == _install_order_by_definition(edges)

@@ -30,7 +30,7 @@ class _Resolution(_resolvelib.Resolution[Requirement, Candidate, str]):
         reporter: BaseReporter[Requirement, Candidate, str],
     ) -> None:
         super().__init__(provider, reporter)
-        self._pin_answers: dict[tuple[int, int], tuple[object, object, bool]] = {}
+        self._pin_answers: dict[int, tuple[object, object, bool]] = {}
 
     def _is_current_pin_satisfying(
         self, name: str, criterion: Criterion[Requirement, Candidate]
@@ -38,11 +38,11 @@ class _Resolution(_resolvelib.Resolution[Requirement, Candidate, str]):
         pin = self.state.mapping.get(name)
         if pin is None:
             return False
-        key = (id(criterion), id(pin))
-        found = self._pin_answers.get(key)
-        if found is None:
+        # Keyed by the criterion alone (no tuple made per question): its last pin's answer.
+        found = self._pin_answers.get(id(criterion))
+        if found is None or found[1] is not pin:
             answer = super()._is_current_pin_satisfying(name, criterion)
-            found = self._pin_answers[key] = (criterion, pin, answer)
+            found = self._pin_answers[id(criterion)] = (criterion, pin, answer)
         return found[2]
 
 

@@ -116,16 +116,32 @@ def _constraints(
 
 
 def _install_order(edges: Mapping[str, set[str]]) -> list[str]:
-    """Dependencies before dependents; among the ready, by name; a cycle is broken by name."""
-    remaining = {n: set(children) & set(edges) - {n} for n, children in edges.items()}
+    """Dependencies before dependents; among the ready, by name; a cycle is broken by name.
+
+    Kahn's order with a heap of the ready names (the smallest first): each name is looked at
+    once per edge, not once per name placed (300 distributions took 100 ms that way)."""
+    import heapq
+
+    names = set(edges)
+    waiting = {n: (set(children) & names) - {n} for n, children in edges.items()}
+    dependents: dict[str, list[str]] = {n: [] for n in edges}
+    for name, deps in waiting.items():
+        for dep in deps:
+            dependents[dep].append(name)
+    count = {name: len(deps) for name, deps in waiting.items()}
+    ready = [name for name, left in count.items() if not left]
+    heapq.heapify(ready)
+    remaining = set(names)
     order: list[str] = []
     while remaining:
-        ready = sorted(n for n, deps in remaining.items() if not deps)
-        chosen = ready[0] if ready else min(remaining)
+        chosen = heapq.heappop(ready) if ready else min(remaining)
         order.append(chosen)
-        del remaining[chosen]
-        for deps in remaining.values():
-            deps.discard(chosen)
+        remaining.discard(chosen)
+        for dependent in dependents[chosen]:
+            if dependent in remaining:
+                count[dependent] -= 1
+                if not count[dependent]:
+                    heapq.heappush(ready, dependent)
     return order
 
 
