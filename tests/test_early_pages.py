@@ -52,3 +52,26 @@ def test_every_file_must_be_plain_and_their_names_are_joined(tmp_path: Path) -> 
     assert file_names([str(first), str(odd)]) is None
     assert file_names([str(tmp_path / "missing.txt")]) is None
     assert file_names(["https://example.org/requirements.txt"]) is None
+
+
+def _venv(root: Path, cfg: str, *versions: str) -> str:
+    (root / "bin").mkdir(parents=True)
+    (root / "pyvenv.cfg").write_text(cfg)
+    for version in versions:
+        (root / "lib" / version / "site-packages").mkdir(parents=True)
+    return str(root / "bin" / "python")
+
+
+def test_a_virtual_environments_site_directory_is_known_from_its_layout(tmp_path: Path) -> None:
+    """The early page reader skips installed names without waiting for the interpreter's
+    answer when the target is a plain virtual environment; anything less certain waits."""
+    from pipseal.pipeline.target import _venv_site_dirs
+
+    cfg = "home = /usr/bin\ninclude-system-site-packages = false\n"
+    plain = _venv(tmp_path / "a", cfg, "python3.11")
+    assert _venv_site_dirs(plain) == (str(tmp_path / "a/lib/python3.11/site-packages"),)
+    system = _venv(tmp_path / "b", "include-system-site-packages = true\n", "python3.11")
+    assert _venv_site_dirs(system) is None
+    two = _venv(tmp_path / "c", "home = /usr/bin\n", "python3.11", "python3.12")
+    assert _venv_site_dirs(two) is None
+    assert _venv_site_dirs(str(tmp_path / "none" / "bin" / "python")) is None
