@@ -26,8 +26,13 @@ def atomic_file(
     (a temporary file is created ``0o600``). Missing parent directories are created; errors are
     ``OSError``."""
     directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        # The directory is made when first missing, not checked before every write (a cold
+        # resolution writes some 600 records, nearly all into directories that exist).
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
