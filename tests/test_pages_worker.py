@@ -60,7 +60,7 @@ def described(files: list[IndexFile]) -> list[tuple[object, ...]]:
 
 @pytest.fixture
 def reader() -> Iterator[PageReader]:
-    made = PageReader()
+    made = PageReader(start_after=0)
     assert made.wait_ready(30)
     yield made
     made.close()
@@ -109,7 +109,7 @@ def test_a_killed_worker_leaves_the_page_to_be_read_here(
     next pages are read in this process, and every page lists its files."""
     for project in ("alpha", "beta", "gamma"):
         index_server.add(build_wheel(wheel_dir, project, "1.0"))
-    reader = PageReader(large=0)
+    reader = PageReader(large=0, start_after=0)
     assert reader.wait_ready(30)
     session = Session(HttpOptions(environ={}, netrc=False, retries=0, timeout=5.0))
     finder = Finder(session, [index_server.url], page_reader=reader)
@@ -137,7 +137,7 @@ def test_closing_the_reader_ends_its_worker(reader: PageReader) -> None:
 def test_pages_are_read_here_until_the_worker_is_ready() -> None:
     """A page asked for before the worker has imported what it needs is read here at once:
     the first pages of a resolution never wait for the worker to start."""
-    reader = PageReader()
+    reader = PageReader(start_after=0)
     try:
         reader.start()
         assert reader.read(big_page(), request()) is None  # the worker's imports take longer
@@ -152,7 +152,7 @@ def test_a_second_worker_takes_a_page_while_the_first_is_busy() -> None:
     asking at once, each answered by a worker; neither is left to be read here)."""
     import threading
 
-    reader = PageReader(workers=2)
+    reader = PageReader(workers=2, start_after=0)
     try:
         assert reader.wait_ready(30)
         assert len(set(reader.pids())) == 2
@@ -170,5 +170,21 @@ def test_a_second_worker_takes_a_page_while_the_first_is_busy() -> None:
         for thread in threads:
             thread.join()
         assert len(records) == 2 and all(record is not None for record in records)
+    finally:
+        reader.close()
+
+
+def test_no_worker_starts_until_enough_large_pages_were_read_here() -> None:
+    """A resolution that reads few large pages is done sooner without workers than their
+    start-up costs: they start once ``start_after`` bytes of large pages were read here."""
+    body = big_page()
+    reader = PageReader(start_after=2 * len(body))
+    try:
+        assert reader.read(body, request()) is None
+        assert reader.pids() == []
+        assert reader.read(body, request()) is None  # the second reaches the mark: they start
+        assert reader.pids() != []
+        assert reader.wait_ready(30)
+        assert reader.read(body, request()) is not None
     finally:
         reader.close()

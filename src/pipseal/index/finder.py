@@ -202,9 +202,6 @@ class Finder:
                 headers["If-None-Match"] = stored.etag
             if stored.last_modified:
                 headers["If-Modified-Since"] = stored.last_modified
-        if stored is None and self.page_reader is not None:
-            # A page never read: the workers start now, to be ready when large pages arrive.
-            self.page_reader.start()
         response = self.session.get(page_url, headers=headers, stream=False)
         if response.status == 304 and stored is not None:
             return stored.page

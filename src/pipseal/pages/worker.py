@@ -4,8 +4,8 @@ Reading a page is pure Python over every file it lists (botocore's page lists 3,
 cold resolution of 300 distributions it was a third of the CPU time, all of it on the one core
 the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
 (:data:`LARGE`) to an idle worker process (as many as the CPUs allow, at most two: this
-process keeps a core for itself), started when the first page the cache does not hold is
-asked for (a warm run starts none); the worker reads it
+process keeps a core for itself), started once :data:`START_AFTER` bytes of large pages were
+read here (a warm run, or a small resolution, starts none); the worker reads it
 (:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
 (:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
 (checked by its digest; a version's files decoded when first used) and stores as it is.
@@ -36,6 +36,10 @@ from pipseal.pages.serving import READY, PageRequest, read_frame, write_frame
 #: Pages at least this large go to the worker: smaller ones cost less to read than to send.
 LARGE = 64 * 1024
 
+#: The workers start once this much of large pages was read here: a resolution that reads
+#: less (jupyterlab's 91 projects) is done sooner without them than their start-up costs.
+START_AFTER = 8 * 1024 * 1024
+
 __all__ = ["LARGE", "PageReader", "PageRequest"]
 
 
@@ -53,15 +57,31 @@ class PageReader:
     :meth:`start`); thread-safe. :meth:`close` ends them. ``large``: the size from which a page
     is worth sending (:data:`LARGE`)."""
 
-    def __init__(self, large: int = LARGE, workers: int = 1) -> None:
+    def __init__(
+        self, large: int = LARGE, workers: int = 1, start_after: int = START_AFTER
+    ) -> None:
         self.large = large
         self._workers = [_Worker() for _ in range(max(1, workers))]
+        self._start_after = start_after
+        self._seen = 0
+        self._lock = threading.Lock()
 
     def read(self, body: bytes, request: PageRequest) -> bytes | None:
         """The stored record of the page ``body`` (read by an idle worker), or None: every
-        worker is busy, not ready yet, or gone; read it here.
+        worker is busy, not ready yet, or gone, or no worker was started yet; read it here.
 
         Raises NetworkError when the worker found the page unreadable."""
+        with self._lock:
+            if self._seen < self._start_after:
+                self._seen += len(body)
+                if self._seen < self._start_after:
+                    return None
+                start = True
+            else:
+                start = False
+        if start:
+            self.start()
+            return None  # the workers take pages once they are ready
         for worker in self._workers:
             record = worker.read(body, request)
             if record is not None:
@@ -211,5 +231,3 @@ _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
     "from pipseal.pages.serving import serve; serve()"
 )
-
-

@@ -152,7 +152,7 @@ class Machinery:
                 from pipseal.processes import worker_count
 
                 # This process keeps a core; two workers take the large pages off it.
-                # Started by the first page the cache does not hold: a warm run starts none.
+                # Started once enough large pages were read here (pages/worker.py).
                 self._page_reader = PageReader(workers=max(1, min(2, worker_count())))
             self._finder = Finder(
                 session,  # type: ignore[arg-type]
