@@ -22,7 +22,8 @@ from pipseal.http.session import Session
 from pipseal.index.files import IndexFile, ProjectFiles, make_file, parse_project_page
 from pipseal.pages.compact import CompactPage, from_files
 from pipseal.pages.reading import JSON_TYPE, read_page
-from pipseal.pages.stored import StoredPage, dump, load
+from pipseal.pages.serving import stored_record
+from pipseal.pages.stored import StoredPage, load
 from pipseal.pages.worker import PageReader, PageRequest
 from pipseal.redaction import Url, redact, strip_userinfo
 
@@ -227,21 +228,19 @@ class Finder:
             # The same bytes as last time (a mirror without validators): not read again.
             return stored.page
         base = _base_url(page_url, response)
+        request = PageRequest(
+            content_type,
+            base,
+            name,
+            store_key,
+            response.headers.get("ETag"),
+            response.headers.get("Last-Modified"),
+            digest,
+            response.url,
+        )
         if self.page_reader is not None and len(body) >= self.page_reader.large:
-            # Read in the worker process, on another core; None: it is gone, read it here.
-            raw = self.page_reader.read(
-                body,
-                PageRequest(
-                    content_type,
-                    base,
-                    name,
-                    store_key,
-                    response.headers.get("ETag"),
-                    response.headers.get("Last-Modified"),
-                    digest,
-                    response.url,
-                ),
-            )
+            # Read in a worker process, on another core; None: none took it, read it here.
+            raw = self.page_reader.read(body, request)
             stored = (
                 None if raw is None else load(raw, store_key, base, source, digest_checked=True)
             )
@@ -251,13 +250,5 @@ class Finder:
                 return stored.page
         page = read_page(body, content_type, base, name, source)
         if self.page_store is not None:
-            record = StoredPage(
-                store_key,
-                response.headers.get("ETag"),
-                response.headers.get("Last-Modified"),
-                digest,
-                response.url,
-                page,
-            )
-            self.page_store.put_page(store_key, dump(record))
+            self.page_store.put_page(store_key, stored_record(page, request))
         return page

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from pipseal.errors import NetworkError
+
+if TYPE_CHECKING:
+    from pipseal.pages.compact import CompactPage
 
 _HEADER = 4
 _BODY = 8
@@ -67,10 +70,26 @@ def read_frame(source: IO[bytes]) -> tuple[bytes, bytes] | None:
     return header, body
 
 
+def stored_record(page: CompactPage, request: PageRequest) -> bytes:
+    """``page``'s stored form, with the fields ``request`` carries (the worker's answer, and
+    what the finder stores for a page it read itself)."""
+    from pipseal.pages.stored import StoredPage, dump
+
+    return dump(
+        StoredPage(
+            request.url,
+            request.etag,
+            request.last_modified,
+            request.body_sha256,
+            request.served_from,
+            page,
+        )
+    )
+
+
 def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None:
     """The worker: read each page asked for, answer with its stored form, until input ends."""
     from pipseal.pages.reading import read_page
-    from pipseal.pages.stored import StoredPage, dump
 
     source = source or sys.stdin.buffer
     out = out or sys.stdout.buffer
@@ -86,16 +105,7 @@ def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None
             page = read_page(
                 body, request.content_type, request.page_url, request.project, source=""
             )
-            record = dump(
-                StoredPage(
-                    request.url,
-                    request.etag,
-                    request.last_modified,
-                    request.body_sha256,
-                    request.served_from,
-                    page,
-                )
-            )
+            record = stored_record(page, request)
         except NetworkError as exc:
             answer["error"] = [exc.message, exc.hint]
         write_frame(out, json.dumps(answer).encode(), record)

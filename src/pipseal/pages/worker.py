@@ -126,10 +126,10 @@ class _Worker:
         process = self._started()
         if process is None or process.stdin is None or not self._ready.is_set():
             return None  # not started, or still importing: reading here is sooner
-        pending = _Pending()
         with self._lock:
             if self._broken or self._pending:
                 return None  # busy: not queued (see the module's text)
+            pending = _Pending()
             key = self._next
             self._next += 1
             self._pending[key] = pending
