@@ -364,6 +364,9 @@ class MemoryPageStore:
     def put_page(self, url: str, data: bytes) -> None:
         self.pages[url] = data
 
+    def page_file(self, url: str) -> str | None:
+        return None  # a worker hands its record back to be put here
+
 
 def stored_header(store: MemoryPageStore, url: str) -> dict[str, Any]:
     header: dict[str, Any] = json.loads(store.pages[url].partition(b"\n")[0])
@@ -621,7 +624,7 @@ PAGE_FILES: list[dict[str, object]] = [
         "url": "../../files/foo-1.0-py3-none-any.whl",
         "hashes": {"sha256": SHA},
         "requires-python": ">=3.9",
-        "yanked": "a reason with {braces}, [brackets] and \"quotes\" \u00e9",
+        "yanked": 'a reason with {braces}, [brackets] and "quotes" \u00e9',
     },
     {"filename": "foo-1.0.tar.gz", "url": "/files/foo-1.0.tar.gz", "hashes": {}, "size": 7},
     {"filename": "Foo_Bar-2.0.zip", "url": "/files/Foo_Bar-2.0.zip", "hashes": {}},
@@ -640,8 +643,9 @@ PAGE_FILES: list[dict[str, object]] = [
             ensure_ascii=False,
         ),
         # no spaces at all, \r\n between the files
-        json.dumps({"meta": {"api-version": "1.0"}, "files": PAGE_FILES}, separators=(",", ":"))
-        .replace("},{", "},\r\n{"),
+        json.dumps(
+            {"meta": {"api-version": "1.0"}, "files": PAGE_FILES}, separators=(",", ":")
+        ).replace("},{", "},\r\n{"),
     ],
 )
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])

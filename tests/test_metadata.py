@@ -195,6 +195,7 @@ def test_without_ranges_the_whole_wheel_is_fetched_once_into_the_cache(
     cache = Cache(tmp_path / "cache")
 
     meta = fetcher_for(session, cache).get(file)
+    cache.close()  # the metadata record is written off the fetch's path: on disk now
 
     assert meta.version == "1.0"
     assert cache.archive_path(wheel.sha256).exists()
@@ -217,7 +218,9 @@ def test_metadata_cache_serves_a_later_run_without_network(
     wheel = build_wheel(wheel_dir, "foo", "1.0", requires=["bar>=2"])
     index_server.add(wheel)
     file = index_file(index_server, session, "foo")
-    fetcher_for(session, Cache(tmp_path / "cache")).get(file)
+    first = Cache(tmp_path / "cache")
+    fetcher_for(session, first).get(file)
+    first.close()  # records are written off the fetch's path: on disk once the cache closes
     entry = tmp_path / "cache" / "v1" / "metadata" / f"{wheel.sha256}.meta"
     header, _, body = entry.read_bytes().partition(b"\n")
     assert body == wheel.metadata
@@ -245,7 +248,9 @@ def test_a_damaged_metadata_cache_entry_is_fetched_again(
     entry.write_bytes(b"garbage without a name\n\n")
     warnings: list[str] = []
 
-    meta = fetcher_for(session, Cache(tmp_path / "cache", warn=warnings.append)).get(file)
+    cache = Cache(tmp_path / "cache", warn=warnings.append)
+    meta = fetcher_for(session, cache).get(file)
+    cache.close()
 
     assert meta.raw == wheel.metadata
     assert entry.read_bytes().partition(b"\n")[2] == wheel.metadata
@@ -402,6 +407,7 @@ def test_a_checked_record_is_believed_only_whole(
     record_checked(cache, wheel.sha256, wheel.metadata)
     assert fetcher_for(session, cache).get(file).source == "wheel"
     assert file_requests(index_server) == []
+    cache.close()
     # Torn (a power cut): its digest no longer matches, and the index is asked again.
     entry = cache.base / "metadata" / f"{wheel.sha256}.meta"
     entry.write_bytes(entry.read_bytes()[:-20])

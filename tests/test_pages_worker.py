@@ -188,3 +188,21 @@ def test_no_worker_starts_until_enough_large_pages_were_read_here() -> None:
         assert reader.read(body, request()) is not None
     finally:
         reader.close()
+
+
+def test_the_worker_stores_the_page_where_the_cache_keeps_it(
+    reader: PageReader, tmp_path: Path
+) -> None:
+    """Given where the cache keeps the page, the worker writes the record there itself, and
+    sends back only what comes before the page's own bytes (the asker has those): the record
+    the asker gets is the one on disk, byte for byte."""
+    body = big_page()
+    where = tmp_path / "pages" / "ab" / "big.page4"
+    record = reader.read(body, request()._replace(store=str(where)))
+    assert record is not None
+    assert where.read_bytes() == record
+    assert record.endswith(body)  # a JSON page read in place: stored as served
+    stored = load(record, PAGE, PAGE, SOURCE)  # its own digest holds
+    assert stored is not None
+    here = ProjectFiles([read_page(body, JSON_TYPE, PAGE, "big", SOURCE)]).all_files()
+    assert described(ProjectFiles([stored.page]).all_files()) == described(here)

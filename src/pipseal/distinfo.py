@@ -71,9 +71,7 @@ METADATA_FIELDS: tuple[tuple[str, bool], ...] = (
 )
 
 
-def metadata_json(
-    fields: Callable[[str], list[str] | None], payload: str | None
-) -> dict[str, Any]:
+def metadata_json(fields: Callable[[str], list[str] | None], payload: str | None) -> dict[str, Any]:
     """Core metadata as JSON (PEP 566), as pip's ``msg_to_json`` converts it: keys lower case
     with underscores, multiple-use fields as lists, keywords split, the body as description.
     ``fields(name)`` gives a field's values in order, None when it is absent."""

@@ -27,6 +27,7 @@ from typing import Any
 from pipseal.atomic import write_atomic
 from pipseal.cache.buckets import LOCK_NAME, TAG_NAME, Bucket, store_base
 from pipseal.cache.incoming import IncomingArchive
+from pipseal.cache.writer import RecordWriter
 from pipseal.errors import CacheError
 from pipseal.hashes import hash_stream
 from pipseal.redaction import strip_userinfo
@@ -90,9 +91,20 @@ class Cache:
         self.quarantined: list[QuarantineNote] = []
         self._prepared = False
         self._scratch: Path | None = None
+        #: Page and metadata records, written off the path of whoever fetched them.
+        self.writer = RecordWriter()
+        #: Made by this process (prepare() found no store): it holds no record but the ones
+        #: written here, so a record not written here is not looked for on disk (under a busy
+        #: GIL each look took milliseconds, at each level of a cold resolution).
+        self._fresh = False
+        #: The records this process wrote (or had a page worker write): the only ones a fresh
+        #: cache holds.
+        self._written: set[Path] = set()
 
     def close(self) -> None:
-        """Remove the private scratch directory a disabled cache used for downloads."""
+        """Finish the records still being written; remove the private scratch directory a
+        disabled cache used for downloads."""
+        self.writer.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -143,6 +155,7 @@ class Cache:
         if self._prepared or self.root is None:
             return
         try:
+            self._fresh = not self.base.exists()
             for bucket in Bucket:
                 if bucket.skeleton is not None:
                     (bucket.path(self.base) / bucket.skeleton).mkdir(parents=True, exist_ok=True)
@@ -197,7 +210,10 @@ class Cache:
         fd = os.open(self.base / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
+            try:
+                yield
+            finally:
+                self.writer.flush()  # on disk before another process may change the cache
         finally:
             os.close(fd)
 
@@ -271,9 +287,8 @@ class Cache:
         if self.root is None:
             return None
         path = self.page_path(url)
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        raw = self.read_record(path)
+        if raw is None:
             return None
         problem, page = stored_page(raw, url)
         if page is None:
@@ -297,7 +312,45 @@ class Cache:
             return
         with contextlib.suppress(OSError):
             self.prepare()
-            write_atomic(self.page_path(url), data, durable=False)
+            self.put_record(self.page_path(url), data)
+
+    def page_file(self, url: str) -> str | None:
+        """Where a page worker writes a page's record itself (after everything put for it
+        here: pages/worker.py), or None when the cache is disabled or cannot be prepared."""
+        if self.root is None:
+            return None
+        try:
+            self.prepare()
+        except CacheError:
+            return None
+        path = self.page_path(url)
+        if self.writer.pending(path) is not None:
+            self.writer.flush()  # written here first, so the worker's record is the last
+        self._written.add(path)
+        return str(path)
+
+    # -- records written later (pages, metadata: cache/writer.py) ------------------------------
+    def read_record(self, path: Path) -> bytes | None:
+        """A page or metadata record's bytes (one put and not yet written too), or None."""
+        pending = self.writer.pending(path)
+        if pending is not None or (self._fresh and path not in self._written):
+            return pending
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def put_record(self, path: Path, data: bytes) -> None:
+        """Write a page or metadata record later, whole or not at all (it is a hint: one not
+        written costs a fetch next time)."""
+        self._written.add(path)
+        self.writer.put(path, data)
+
+    def forget_record(self, path: Path) -> None:
+        """Remove a record (written or still to be written)."""
+        self.writer.flush()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
     # -- reads (verified) ---------------------------------------------------------------------
     def get_archive(

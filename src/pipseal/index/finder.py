@@ -35,12 +35,15 @@ ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.01"
 class PageStore(Protocol):
     """Stored project pages in :mod:`pipseal.pages`' stored form (the cache implements it).
 
-    ``url`` is the page URL without userinfo; ``get_page`` returns the stored bytes or None.
+    ``url`` is the page URL without userinfo; ``get_page`` returns the stored bytes or None;
+    ``page_file`` is where a page worker may write a page's record itself (None: not there).
     """
 
     def get_page(self, url: str) -> bytes | None: ...
 
     def put_page(self, url: str, data: bytes) -> None: ...
+
+    def page_file(self, url: str) -> str | None: ...
 
 
 def _local_path(location: str) -> Path | None:
@@ -239,13 +242,15 @@ class Finder:
             response.url,
         )
         if self.page_reader is not None and len(body) >= self.page_reader.large:
-            # Read in a worker process, on another core; None: none took it, read it here.
-            raw = self.page_reader.read(body, request)
+            # Read in a worker process, on another core, which stores it too; None: none took
+            # it, read it here.
+            where = None if self.page_store is None else self.page_store.page_file(store_key)
+            raw = self.page_reader.read(body, request._replace(store=where))
             stored = (
                 None if raw is None else load(raw, store_key, base, source, digest_checked=True)
             )
             if raw is not None and stored is not None:
-                if self.page_store is not None:
+                if self.page_store is not None and where is None:
                     self.page_store.put_page(store_key, raw)
                 return stored.page
         page = read_page(body, content_type, base, name, source)

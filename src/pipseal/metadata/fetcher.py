@@ -153,9 +153,8 @@ class MetadataFetcher:
         if sha256 is None or not self.cache.enabled:
             return None
         path = self.cache.metadata_path(sha256)
-        try:
-            record = path.read_bytes()
-        except OSError:
+        record = self.cache.read_record(path)
+        if record is None:
             return None
         problem, metadata = verified_record(record, sha256, file, origin)
         if metadata is not None:

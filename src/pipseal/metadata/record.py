@@ -25,14 +25,10 @@ An sdist has no metadata without a build: :meth:`MetadataFetcher.get` says so.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipseal.atomic import write_atomic
 from pipseal.errors import PipsealError
 from pipseal.metadata.core import CoreMetadata, describing
 
@@ -44,8 +40,7 @@ if TYPE_CHECKING:
 def forget_record(cache: Cache, sha256: str) -> None:
     """Remove the metadata cache's record for this archive, if there is one."""
     if cache.enabled:
-        with contextlib.suppress(OSError):
-            os.unlink(cache.metadata_path(sha256))
+        cache.forget_record(cache.metadata_path(sha256))
 
 
 def record_checked(cache: Cache, sha256: str, raw: bytes) -> None:
@@ -60,7 +55,8 @@ def write_record(cache: Cache, sha256: str, raw: bytes, *, checked: bool) -> Non
     header = {"archive": sha256, "sha256": hashlib.sha256(raw).hexdigest(), "checked": checked}
     # Not fsynced (one per wheel of a cold install): its own digest heads it, so a record
     # torn by a power cut is quarantined and fetched again, never half believed.
-    _write(cache.metadata_path(sha256), json.dumps(header).encode() + b"\n" + raw, durable=False)
+    # Written later, off the fetching thread's path (cache/writer.py).
+    cache.put_record(cache.metadata_path(sha256), json.dumps(header).encode() + b"\n" + raw)
 
 
 def verified_record(
@@ -93,13 +89,3 @@ def verified_record(
     except PipsealError as exc:
         return f"is not this file's ({exc.message})", None
     return "", metadata.from_source("wheel" if checked else "cache")
-
-
-def _write(path: Path, data: bytes, *, durable: bool) -> bool:
-    """Write ``data`` at ``path`` whole or not at all; whether it was written (an unwritable
-    cache costs a fetch next time, not this install)."""
-    try:
-        write_atomic(path, data, durable=durable)
-    except OSError:
-        return False
-    return True

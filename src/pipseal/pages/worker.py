@@ -44,12 +44,14 @@ __all__ = ["LARGE", "PageReader", "PageRequest"]
 
 
 class _Pending:
-    __slots__ = ("answer", "done", "error")
+    __slots__ = ("answer", "done", "error", "tail")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.answer: bytes | None = None
         self.error: tuple[str, str | None] | None = None
+        #: The answer is the record without the page's body at its end.
+        self.tail = False
 
 
 class PageReader:
@@ -113,6 +115,7 @@ class _Worker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._broken = False
         #: Set when the worker has said it imported what it needs (until then, read here).
@@ -123,11 +126,11 @@ class _Worker:
     def read(self, body: bytes, request: PageRequest) -> bytes | None:
         """The stored record of the page ``body``, or None: not taken (busy, not ready yet,
         or gone). Raises NetworkError when the worker found the page unreadable."""
-        process = self._started()
-        if process is None or process.stdin is None or not self._ready.is_set():
+        if not self._ready.is_set():
             return None  # not started, or still importing: reading here is sooner
         with self._lock:
-            if self._broken or self._pending:
+            process = self._process
+            if process is None or process.stdin is None or self._broken or self._pending:
                 return None  # busy: not queued (see the module's text)
             pending = _Pending()
             key = self._next
@@ -144,6 +147,8 @@ class _Worker:
         if pending.error is not None:
             message, hint = pending.error
             raise NetworkError(message, hint=hint)
+        if pending.answer is not None and pending.tail:
+            return pending.answer + body
         return pending.answer
 
     def start(self) -> None:
@@ -168,25 +173,34 @@ class _Worker:
         self._fail()
 
     def _started(self) -> subprocess.Popen[bytes] | None:
-        with self._lock:
-            if self._broken:
-                return None
-            if self._process is None:
-                try:
-                    self._process = subprocess.Popen(
-                        [sys.executable, "-S", "-c", _BOOT, json.dumps(sys.path)],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.DEVNULL,
-                        start_new_session=True,  # a ^C reaches this process, not the worker
-                    )
-                except OSError:
+        # Started under a lock of its own: a thread reading a page meanwhile is told "not
+        # ready" at once, not held up while the process starts (tens of milliseconds).
+        with self._start_lock:
+            with self._lock:
+                if self._broken or self._process is not None:
+                    return self._process
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-S", "-c", _BOOT, json.dumps(sys.path)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,  # a ^C reaches this process, not the worker
+                )
+            except OSError:
+                with self._lock:
                     self._broken = True
-                    return None
-                threading.Thread(
-                    target=self._answers, args=(self._process,), name="pipseal-pages", daemon=True
-                ).start()
-            return self._process
+                return None
+            with self._lock:
+                self._process = process
+                closed = self._broken  # closed while it started: it ends at once
+            if closed and process.stdin is not None:
+                with self._write_lock, contextlib.suppress(OSError):
+                    process.stdin.close()
+            threading.Thread(
+                target=self._answers, args=(process,), name="pipseal-pages", daemon=True
+            ).start()
+            return process
 
     def _answers(self, process: subprocess.Popen[bytes]) -> None:
         """The reader thread: hand each answer to the thread that asked, until the worker ends."""
@@ -207,6 +221,7 @@ class _Worker:
                     pending.error = (str(message), None if hint is None else str(hint))
                 else:
                     pending.answer = record
+                    pending.tail = answer.get("tail") is True
                 pending.done.set()
         except (OSError, ValueError, KeyError, TypeError):
             pass
