@@ -92,7 +92,7 @@ def test_enough_threads_and_kept_connections_for_many_small_requests() -> None:
     the session keeps a connection alive for each of them and the resolver's own thread
     (fewer, and each request past the pool size opened a new connection)."""
     assert threads_for(1) == 0
-    assert threads_for(8) == 32
+    assert threads_for(8) == 16
     assert threads_for(8) + 1 <= POOL_MAXSIZE
 
 

@@ -31,8 +31,12 @@ def enabled() -> bool:
 
 #: Threads per ``--jobs``: fetching ahead is many small requests, each mostly waiting on the
 #: network (uv keeps about 50 in flight); 8 threads left a cold jupyterlab resolution at 100 ms
-#: per request 3.6 s of requests, 32 threads 2.3 s (benchmarks/request_log.py).
-THREADS_PER_JOB = 4
+#: per request 3.6 s of requests, 32 threads 2.3 s (benchmarks/request_log.py). But every
+#: thread more is one more asking for the GIL each time a request answers: at 20 ms per
+#: request, 16 threads resolved cold app300 8% sooner than 32 (and 10% sooner than 8),
+#: jupyterlab and apache-airflow 5% sooner; at 100 ms, jupyterlab took 1.9 s with 16 and
+#: 1.7 s with 32 (uv: 1.9 s). Paired runs, RESULTS.md "resolution".
+THREADS_PER_JOB = 2
 
 
 #: The submitter (the resolver's thread) starts a thread itself only while fewer than this

@@ -314,6 +314,12 @@ class Cache:
             self.prepare()
             self.put_record(self.page_path(url), data)
 
+    def may_hold_archive(self, sha256: str) -> bool:
+        """Whether the archive with this sha256 is (likely) in the store: never in a fresh one
+        (an archive this process stored is known to its fetcher), else whether its file is
+        there (it is checked when read)."""
+        return self.root is not None and not self._fresh and self.archive_path(sha256).exists()
+
     def page_file(self, url: str) -> str | None:
         """Where a page worker writes a page's record itself (after everything put for it
         here: pages/worker.py), or None when the cache is disabled or cannot be prepared."""

@@ -40,8 +40,8 @@ from pipseal.redaction import Url, strip_userinfo
 
 MAX_REDIRECTS = 10
 #: Connections kept alive per host: at least the resolver's threads fetching ahead
-#: (``ahead.threads_for``, 32 by default) and the main thread, or the extra ones are closed
-#: after each request and opened again.
+#: (``ahead.threads_for``, 16 by default), the early page readers and the main thread, or the
+#: extra ones are closed after each request and opened again.
 POOL_MAXSIZE = 64
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 

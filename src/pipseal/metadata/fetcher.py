@@ -102,7 +102,7 @@ class MetadataFetcher:
             with local.open("rb") as handle:
                 return read_wheel_metadata(handle, file.project, origin), "local"
         if (
-            sha256 is not None and self.cache.enabled and self.cache.archive_path(sha256).exists()
+            sha256 is not None and self.cache.may_hold_archive(sha256)
         ) or self.fetcher.fetched_earlier(ArchiveSource.of(file)) is not None:
             # The wheel is already here: reading it beats any request.
             return self._from_archive(file, origin), "wheel"

@@ -133,7 +133,7 @@ class Machinery:
     def _real_finder(self) -> Finder:
         made = self._finder
         if made is not None:
-            return made  # no lock once made: 30 threads fetching ahead ask for it too
+            return made  # no lock once made: the threads fetching ahead ask for it too
         # Page fetches run on several threads at once: only one of them makes the finder.
         with self._finder_lock:
             return self._make_finder()
