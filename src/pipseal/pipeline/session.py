@@ -266,6 +266,12 @@ def file_names(paths: Sequence[str]) -> list[str] | None:
     return list(dict.fromkeys(names))
 
 
+#: Threads reading the pages of the names given, before the resolver starts: each thread more
+#: is one more asking for the GIL as answers come (cold app300: 4 threads 5% sooner than 8;
+#: 2 no sooner than 4), while the resolver's own threads fetch ahead beside them.
+EARLY_READERS = 4
+
+
 def start_pages(
     common: CommonOptions,
     reporter: Reporter,
@@ -298,7 +304,7 @@ def start_pages(
                 except Exception:  # the resolver's own call meets it again and reports it
                     continue
 
-    jobs = max(1, min(common.jobs, len(names)))
+    jobs = max(1, min(common.jobs, EARLY_READERS, len(names)))
     for start in range(jobs):
         threading.Thread(
             target=read, args=(names[start::jobs],), name="pipseal-pages", daemon=True
