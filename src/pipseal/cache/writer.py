@@ -40,7 +40,8 @@ IN_PROCESS = 16
 #: for one byte back once everything before it is written.
 _PATH = 4
 _DATA = 8
-SYNC = b""
+#: Pieces given to one ``writev`` at most (POSIX guarantees 16; Linux takes 1024).
+_IOV_MAX = 1024
 
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
@@ -107,21 +108,38 @@ class RecordWriter:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
-            if isinstance(item, threading.Event):
+            batch = [self._queue.get()]
+            # What else waits goes with it, in one write to the process (each system call
+            # gives the GIL up and waits to get it back: one a record left this thread behind).
+            while not isinstance(batch[-1], threading.Event):
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            last = batch[-1]
+            self._records([item for item in batch if not isinstance(item, threading.Event)])
+            if isinstance(last, threading.Event):
                 self._synced()
                 with self._lock:
                     closing, self._closing = self._closing, False
                 if closing:
                     self._end()
-                item.set()
-                continue
-            path, data = item
-            if not self._sent_away(path, data):
-                self._written += 1
-                with contextlib.suppress(OSError):  # a record not written costs a fetch
-                    write_atomic(path, data, durable=False)
-                self._done([(path, data)])
+                last.set()
+
+    def _records(self, records: list[tuple[Path, bytes]]) -> None:
+        """Write the first :data:`IN_PROCESS` records here, send the rest to the process."""
+        here = (
+            records[: max(0, self._in_process - self._written)]
+            if self._in_process >= 0
+            else records
+        )
+        if not self._sent_away(records[len(here) :]):
+            here = records
+        for path, data in here:
+            self._written += 1
+            with contextlib.suppress(OSError):  # a record not written costs a fetch
+                write_atomic(path, data, durable=False)
+        self._done(here)
 
     def _done(self, records: list[tuple[Path, bytes]]) -> None:
         """These records are on disk: no longer pending (unless put again since)."""
@@ -130,23 +148,28 @@ class RecordWriter:
                 if self._pending.get(path) is data:
                     del self._pending[path]
 
-    def _sent_away(self, path: Path, data: bytes) -> bool:
-        """Whether the writer process took the record (not before :data:`IN_PROCESS` records
-        were written here, nor once it failed)."""
-        if self._written < self._in_process or self._in_process < 0:
+    def _sent_away(self, records: list[tuple[Path, bytes]]) -> bool:
+        """Whether the writer process took these records (started when first needed), or
+        they are none; False once it failed (then nothing more is sent to it)."""
+        if not records:
+            return True
+        if self._in_process < 0:
             return False
         process = self._process or self._start()
         if process is None:
             return False
-        name = os.fsencode(path)
-        head = len(name).to_bytes(_PATH, "little") + len(data).to_bytes(_DATA, "little") + name
+        pieces: list[bytes] = []
+        for path, data in records:
+            name = os.fsencode(path)
+            pieces.append(len(name).to_bytes(_PATH, "little") + len(data).to_bytes(_DATA, "little"))
+            pieces.append(name)
+            pieces.append(data)
+        self._sent.extend(records)  # rewritten here if the process fails (_lost)
         try:
             assert process.stdin is not None
-            _write_all(process.stdin.fileno(), head, data)
+            _write_all(process.stdin.fileno(), pieces)
         except (OSError, ValueError):
             self._lost()
-            return False
-        self._sent.append((path, data))
         return True
 
     def _start(self) -> subprocess.Popen[bytes] | None:
@@ -169,7 +192,7 @@ class RecordWriter:
             return
         try:
             assert process.stdin is not None and process.stdout is not None
-            _write_all(process.stdin.fileno(), bytes(_PATH + _DATA), SYNC)
+            _write_all(process.stdin.fileno(), [bytes(_PATH + _DATA)])
             answered = process.stdout.read(1) == b"k"
         except (OSError, ValueError):
             answered = False
@@ -208,11 +231,17 @@ class RecordWriter:
             self._written = 0  # a later run of this process starts by writing here again
 
 
-def _write_all(fd: int, *pieces: bytes) -> None:
-    for piece in pieces:
-        view = memoryview(piece)
-        while view:
-            view = view[os.write(fd, view) :]
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write every piece, in order, in as few system calls as the pipe allows."""
+    views = [memoryview(piece) for piece in pieces if piece]
+    first = 0
+    while first < len(views):
+        count = os.writev(fd, views[first : first + _IOV_MAX])
+        while first < len(views) and count >= len(views[first]):
+            count -= len(views[first])
+            first += 1
+        if count:
+            views[first] = views[first][count:]
 
 
 def _json_path() -> str:
