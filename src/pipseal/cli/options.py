@@ -224,7 +224,7 @@ def add_request(p: argparse.ArgumentParser, verb: str) -> None:
 
 def format_control(values: list[str], config_value: list[str]) -> frozenset[str]:
     """pip's comma-separated names with ``:all:`` and ``:none:`` (which clears what came before)."""
-    from packaging.utils import canonicalize_name
+    from pipseal.names import canonicalize_name
 
     names: set[str] = set()
     for value in [*config_value, *values]:
