@@ -144,6 +144,12 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             return current
         return [i for i in identifiers if i in self.promoted] or identifiers
 
+    @property
+    def preference_stamp(self) -> int:
+        """Changes whenever :meth:`get_preference` may answer otherwise for a criterion it
+        answered before (``resolve.pins`` keeps each answer until then): only a promotion."""
+        return len(self.promoted)
+
     def get_preference(
         self,
         identifier: str,
