@@ -441,12 +441,15 @@ def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
     app = Candidate("app", Version("1.0"), "index")
     cause = RequirementInformation(Requirement("specifier", "lib", "lib<2"), app)
     pending = ["aaa", "lib", "zzz"]
+    stamp = provider.preference_stamp
     for _ in range(CONFLICT_PROMOTION - 1):
         assert list(provider.narrow_requirement_selection(pending, {"app": app}, {}, {}, [cause]))
         assert list(provider.narrow_requirement_selection(pending, {}, {}, {}, [])) == pending
     assert list(provider.narrow_requirement_selection(pending, {"app": app}, {}, {}, [cause])) == [
         "lib"
     ]
+    # The resolver keeps each name's preference until the stamp changes: a promotion does.
+    assert provider.preference_stamp != stamp
     # Once promoted, it comes first even when the last backtrack was about something else.
     assert list(provider.narrow_requirement_selection(pending, {}, {}, {}, [])) == ["lib"]
     info: dict[str, list[Any]] = {"aaa": [], "lib": []}
