@@ -83,13 +83,18 @@ class Choices:
     def python_candidate(self) -> Candidate:
         return Candidate(REQUIRES_PYTHON_IDENTIFIER, Version(self.python), "python")
 
+    @staticmethod
+    def names_a_file(req: Requirement) -> bool:
+        """Whether ``req`` names its candidate (a URL, or an extras candidate's base from one):
+        then that candidate is offered whatever the specifiers say."""
+        return req.candidate is not None and (
+            req.kind == "explicit" or (req.kind == "base" and bool(req.candidate.url))
+        )
+
     def base_candidates(self, name: str, reqs: Sequence[Requirement]) -> Iterable[Candidate]:
-        explicit = [
-            r.candidate
-            for r in reqs
-            if r.candidate is not None
-            and (r.kind == "explicit" or (r.kind == "base" and r.candidate.url))
-        ]
+        """The candidates of ``name``, best first: the ones ``reqs`` name by URL, else the
+        versions all their specifiers (and the name's constraint) admit."""
+        explicit = [r.candidate for r in reqs if r.candidate is not None and self.names_a_file(r)]
         if explicit:
             return list(dict.fromkeys(c.base for c in explicit))
         key, specifier = self._specifier_of(name, reqs)

@@ -196,6 +196,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         the first), once per provider."""
         reqs = list(requirements[identifier])
         bad = set(incompatibilities.get(identifier, ()))
+        checks = reqs
         if identifier == REQUIRES_PYTHON_IDENTIFIER:
             found: Iterable[Candidate] = [self.choices.python_candidate]
         else:
@@ -205,10 +206,14 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
             narrowing = reqs + (list(requirements.get(name, ())) if name != identifier else [])
             base = self.choices.base_candidates(name, narrowing)
             found = base if not extras else with_extras(base, extras)
+            if not any(self.choices.names_a_file(r) for r in narrowing):
+                # Every version offered is one all their specifiers admit (Choices filters by
+                # their intersection): only the other kinds are left to check.
+                checks = [r for r in reqs if r.kind != "specifier"]
 
         def matches() -> Iterator[Candidate]:
             fitting = (
-                c for c in found if c not in bad and all(self.is_satisfied_by(r, c) for r in reqs)
+                c for c in found if c not in bad and all(self.is_satisfied_by(r, c) for r in checks)
             )
             return self._batch_ahead(fitting)
 
