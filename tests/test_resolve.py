@@ -23,7 +23,7 @@ from pipseal.environment import (
     inspect_interpreter,
     installed_distributions,
 )
-from pipseal.errors import NoMatchingDistribution, PipsealError
+from pipseal.errors import NoMatchingDistribution, PipsealError, ResolutionConflict
 from pipseal.fetch.fetcher import Fetcher
 from pipseal.hashes import Hash, Hashes
 from pipseal.http.session import HttpOptions, Session
@@ -298,6 +298,18 @@ def test_a_url_requirement_is_the_one_candidate(world: World) -> None:
     assert pins(result) == ["b==1.0", "a==1.5"]
     assert by_name(result)["a"].file is not None
     assert by_name(result)["a"].file.url == local.path.as_uri()  # type: ignore[union-attr]
+
+
+def test_a_url_requirement_still_meets_the_other_requirements_of_its_name(world: World) -> None:
+    """The file a URL names is offered whatever the specifiers say, so it is checked against
+    them (pip: "Cannot install ... because these package versions have conflicting
+    dependencies"); a version from the index is offered only if they admit it."""
+    world.publish("a", "2.0")
+    local = build_wheel(world.wheels / "local", "a", "1.5")
+    world.publish("app", "1.0", "a>=2")
+    with pytest.raises(ResolutionConflict):
+        world.resolve("app", f"a @ {local.path.as_uri()}")
+    assert pins(world.resolve("app", "a>=1")) == ["a==2.0", "app==1.0"]
 
 
 def test_sdists_are_not_candidates_yet(world: World) -> None:

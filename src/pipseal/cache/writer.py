@@ -12,12 +12,13 @@ waited for the GIL at every call just the same) and the run ended waiting for it
 :class:`RecordWriter` takes each record at once (no system call for the caller). Its thread
 writes the first :data:`IN_PROCESS` records itself (an install of a few packages starts no
 process), then starts a writer process (:mod:`pipseal.cache.writing`, ``python -S``, a few
-tens of milliseconds on another core) and sends it the rest through a pipe, one write per
-record: the process writes each file whole or not at all (:mod:`pipseal.atomic`), in the
-order sent. :meth:`RecordWriter.flush` returns once every record put before it is on disk (the
-cache flushes before its lock is released and when it closes); until then :meth:`pending`
-answers for a record not yet written, so this process reads what it wrote. If the process
-cannot be started or dies, the thread writes what is left itself: nothing is lost but time.
+tens of milliseconds on another core) and sends it the rest through a pipe, what waits in one
+``writev`` (one GIL hand-over a batch): the process writes each file whole or not at all
+(:mod:`pipseal.atomic`), in the order sent. :meth:`RecordWriter.flush` returns once every
+record put before it is on disk (the cache flushes before its lock is released and when it
+closes); until then :meth:`pending` answers for a record not yet written, so this process
+reads what it wrote. If the process cannot be started or dies, the thread writes what is left
+itself: nothing is lost but time.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import contextlib
 import os
 import queue
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
+from pipseal import helper_process
 from pipseal.atomic import write_atomic
 
 #: Records written by this process before the writer process is started.
@@ -43,18 +44,13 @@ _DATA = 8
 #: Pieces given to one ``writev`` at most (POSIX guarantees 16; Linux takes 1024).
 _IOV_MAX = 1024
 
-_BOOT = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from pipseal.cache.writing import serve; serve()"
-)
-
 
 class RecordWriter:
     """Write records later, in the order given; thread-safe. Everything that touches the
     writer process happens on the one thread, in queue order."""
 
     def __init__(self, in_process: int = IN_PROCESS) -> None:
-        self._threshold = self._in_process = in_process
+        self._in_process = in_process  # -1 once the process failed: all written here
         self._closing = False
         self._queue: queue.SimpleQueue[tuple[Path, bytes] | threading.Event] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -174,13 +170,7 @@ class RecordWriter:
 
     def _start(self) -> subprocess.Popen[bytes] | None:
         try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-S", "-c", _BOOT, _json_path()],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # a ^C reaches this process; it finishes and ends
-            )
+            self._process = helper_process.start("pipseal.cache.writing")
         except OSError:
             self._in_process = -1  # never again: write here
         return self._process
@@ -242,9 +232,3 @@ def _write_all(fd: int, pieces: list[bytes]) -> None:
             first += 1
         if count:
             views[first] = views[first][count:]
-
-
-def _json_path() -> str:
-    import json
-
-    return json.dumps(sys.path)

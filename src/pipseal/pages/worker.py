@@ -6,9 +6,10 @@ the GIL allows, while the machine's other core idled. :class:`PageReader` hands 
 (:data:`LARGE`) to an idle worker process (as many as the CPUs allow, at most two: this
 process keeps a core for itself), started once :data:`START_AFTER` bytes of large pages were
 read here (a warm run, or a small resolution, starts none); the worker reads it
-(:func:`pipseal.pages.reading.read_page`) and answers with the page's stored form
-(:func:`pipseal.pages.stored.dump`), which the caller loads as it loads a page from the cache
-(checked by its digest; a version's files decoded when first used) and stores as it is.
+(:func:`pipseal.pages.reading.read_page`), writes the page's stored form
+(:func:`pipseal.pages.stored.dump`) where the cache keeps it (``PageRequest.store``), and
+answers with that form less the page's own bytes at its end, which the caller holds; the
+caller loads it as it loads a page from the cache (a version's files decoded when first used).
 
 A worker reads one page at a time; a page asked for while every worker is busy is read here
 (a queue behind one worker left this process idle: a cold resolution of prefect on PyPI
@@ -27,9 +28,9 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import sys
 import threading
 
+from pipseal import helper_process
 from pipseal.errors import NetworkError
 from pipseal.pages.serving import READY, PageRequest, read_frame, write_frame
 
@@ -163,8 +164,8 @@ class _Worker:
 
     def close(self) -> None:
         """End the worker: its input closed, it leaves, and the reader thread reaps it (not
-        waited for here: the end of a run waited ~25 ms for two workers to exit). It writes
-        nothing anywhere but its answers; anyone still waiting is woken."""
+        waited for here: the end of a run waited ~25 ms for two workers to exit). A page it
+        stores is written before its answer; anyone still waiting is woken."""
         with self._lock:
             process, self._broken = self._process, True
         if process is not None and process.stdin is not None:
@@ -180,13 +181,7 @@ class _Worker:
                 if self._broken or self._process is not None:
                     return self._process
             try:
-                process = subprocess.Popen(
-                    [sys.executable, "-S", "-c", _BOOT, json.dumps(sys.path)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,  # a ^C reaches this process, not the worker
-                )
+                process = helper_process.start("pipseal.pages.serving")
             except OSError:
                 with self._lock:
                     self._broken = True
@@ -238,11 +233,3 @@ class _Worker:
             pending, self._pending = self._pending, {}
         for waiting in pending.values():
             waiting.done.set()  # answer None, no error: read it here
-
-
-#: The worker's command: this process's import path (its own site is not read: ``-S``), then
-#: the loop of :mod:`pipseal.pages.serving`, which imports only what reading a page needs.
-_BOOT = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from pipseal.pages.serving import serve; serve()"
-)
