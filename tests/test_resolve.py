@@ -222,6 +222,45 @@ def test_requires_python_that_nothing_meets_is_pips_message(world: World) -> Non
     assert str(info.value) == "Package 'a' requires a different Python: 3.11.4 not in '>=3.99'"
 
 
+def test_only_a_requires_python_the_target_misses_is_a_dependency(world: World) -> None:
+    """A Requires-Python the target's Python meets can never conflict: it is not made a
+    dependency (resolvelib asked the Python pin about each one on every round). One it misses
+    is, and the resolver goes back from that version."""
+    from pipseal.resolve.model import REQUIRES_PYTHON_IDENTIFIER, Requirement
+    from pipseal.resolve.provider import Provider
+
+    world.publish("a", "1.0", "b", requires_python=">=3.8", index_requires_python="")
+    world.publish("b", "1.0", requires_python=">=3.8", index_requires_python="")
+    world.publish("b", "2.0", requires_python=">=3.99", index_requires_python="")
+    provider = Provider(
+        finder=Finder(world.session, [world.index.url]),
+        metadata=MetadataFetcher(
+            lambda: world.session, world.cache, Fetcher(world.cache, lambda: world.session)
+        ),
+        target=make_target(),
+        constraints={},
+        installed={},
+        user_requested={"a": 0},
+        upgrade=False,
+        upgrade_strategy="only-if-needed",
+        force_reinstall=False,
+        allow_prereleases=False,
+        formats=FormatControl(),
+        hashes={},
+    )
+
+    def dependencies(name: str) -> list[str]:
+        [newest, *_] = provider.choices.base_candidates(
+            name, [Requirement("specifier", name, name)]
+        )
+        return [r.identifier for r in provider.get_dependencies(newest)]
+
+    assert dependencies("a") == ["b"]
+    assert dependencies("b") == [REQUIRES_PYTHON_IDENTIFIER]
+    assert provider.choices.python_candidate is provider.choices.python_candidate
+    assert pins(world.resolve("a")) == ["b==1.0", "a==1.0"]
+
+
 def test_yanked_versions_are_skipped_unless_pinned(world: World) -> None:
     world.publish("a", "1.0")
     world.publish("a", "2.0", yanked="broken")

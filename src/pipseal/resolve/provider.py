@@ -3,8 +3,16 @@
 Which identifier to decide next (pip 26.3's narrowing and preference, names promoted by
 conflicts included), which candidates match (from :class:`~pipseal.resolve.choices.Choices`),
 and each candidate's dependencies from its metadata: an extras candidate depends on its base at
-the same version plus the dependencies its extras bring; Requires-Python becomes a dependency
-on :data:`~pipseal.resolve.model.REQUIRES_PYTHON_IDENTIFIER`.
+the same version plus the dependencies its extras bring; a Requires-Python the target's Python
+falls outside becomes a dependency on :data:`~pipseal.resolve.model.REQUIRES_PYTHON_IDENTIFIER`
+(whose one candidate is that Python, so that the conflict is reported as pip reports it).
+
+pip makes that dependency of every Requires-Python, also of those the target's Python meets,
+which can never conflict: the identifier's one candidate meets them all. resolvelib then asks,
+on every round, whether the Python pin meets each of them (resolving 300 distributions, 86,000
+of the 89,000 questions asked), and decides the identifier each time one more comes. They are
+left out: the names decided and the order they are decided in are pip's (the identifier has no
+dependencies, and pip decides it before any other name whenever it is pending).
 """
 
 from __future__ import annotations
@@ -101,6 +109,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         # Requires-Dist lines, parsed once by ``CoreMetadata``): keyed by the id of a value kept
         # alive beside its answer.
         self._satisfied: dict[tuple[int, int], tuple[Requirement, Candidate, bool]] = {}
+        self._python_meeting: dict[str, bool] = {}
         self._contains: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
         self._from_pep508: dict[int, tuple[Pep508, tuple[Requirement, ...]]] = {}
         self._marker_holds: dict[tuple[int, str], tuple[Marker, bool]] = {}
@@ -299,7 +308,11 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                     deps.extend(self.requirements_from_pep508(dep))
             self.fetch_ahead(deps)
             return deps
-        if meta.requires_python is not None and candidate.source != "installed":
+        if (
+            meta.requires_python is not None
+            and candidate.source != "installed"
+            and not self._python_meets(meta.requires_python)
+        ):
             spec = meta.requires_python
             deps.append(
                 Requirement("python", REQUIRES_PYTHON_IDENTIFIER, str(spec), specifier=spec)
@@ -309,6 +322,16 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                 deps.extend(self.requirements_from_pep508(dep))
         self.fetch_ahead(deps)
         return deps
+
+    def _python_meets(self, spec: SpecifierSet) -> bool:
+        """Whether the target's Python meets the Requires-Python ``spec`` (memoized per text:
+        as ``is_satisfied_by`` answers for the Python candidate)."""
+        text = str(spec)
+        found = self._python_meeting.get(text)
+        if found is None:
+            python = self.choices.python_candidate.version
+            found = self._python_meeting[text] = spec.contains(python, prereleases=True)
+        return found
 
     def marker_holds(self, marker: Marker, extra: str) -> bool:
         """Whether ``marker`` holds on the target with ``extra`` (memoized per marker)."""
