@@ -148,8 +148,8 @@ def test_pages_are_read_here_until_the_worker_is_ready() -> None:
 
 
 def test_a_second_worker_takes_a_page_while_the_first_is_busy() -> None:
-    """Two workers: a page asked for while one reads another goes to the other (two threads
-    asking at once, each answered by a worker; neither is left to be read here)."""
+    """Two workers: a page asked for while one reads another goes to the one holding fewer
+    (two threads asking at once, each answered by a worker; neither is left to be read here)."""
     import threading
 
     reader = PageReader(workers=2, start_after=0)
@@ -172,6 +172,72 @@ def test_a_second_worker_takes_a_page_while_the_first_is_busy() -> None:
         assert len(records) == 2 and all(record is not None for record in records)
     finally:
         reader.close()
+
+
+def test_a_worker_holds_a_few_pages_and_the_next_is_read_here() -> None:
+    """One worker takes up to DEPTH pages at once (one read, the others waiting behind it);
+    a page asked for while it holds as many is left to be read here at once."""
+    import threading
+
+    from pipseal.pages.worker import DEPTH
+
+    reader = PageReader(start_after=0)
+    try:
+        assert reader.wait_ready(30)
+        body = big_page(versions=6000)  # long enough to read that the others ask meanwhile
+        records: list[bytes | None] = []
+        barrier = threading.Barrier(DEPTH + 1)
+
+        def ask() -> None:
+            barrier.wait()
+            records.append(reader.read(body, request()))
+
+        threads = [threading.Thread(target=ask) for _ in range(DEPTH + 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert DEPTH > 1
+        assert sorted(record is not None for record in records) == [False] + [True] * DEPTH
+    finally:
+        reader.close()
+
+
+def test_answers_waiting_together_are_read_in_one_piece(tmp_path: Path) -> None:
+    """The reader thread takes every frame a read of the pipe brings, split anywhere, and
+    says where the input ends (a frame cut short is nonsense)."""
+    import threading
+
+    from pipseal.pages.serving import FrameReader, write_frame
+
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as out:
+            for n in range(3):
+                write_frame(out, json.dumps({"id": n}).encode(), bytes([n]) * (n * 70_000))
+            out.write((5).to_bytes(4, "little") + b'{"id"')  # cut inside a header
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    frames = FrameReader(read_end)
+    try:
+        for n in range(3):
+            frame = frames.read()
+            assert frame is not None
+            assert json.loads(frame[0]) == {"id": n}
+            assert frame[1] == bytes([n]) * (n * 70_000)
+        with pytest.raises(ValueError, match="inside a frame"):
+            frames.read()
+    finally:
+        writer.join()
+        os.close(read_end)
+    empty_read, empty_write = os.pipe()
+    os.close(empty_write)
+    try:
+        assert FrameReader(empty_read).read() is None
+    finally:
+        os.close(empty_read)
 
 
 def test_no_worker_starts_until_enough_large_pages_were_read_here() -> None:

@@ -11,9 +11,13 @@ read here (a warm run, or a small resolution, starts none); the worker reads it
 answers with that form less the page's own bytes at its end, which the caller holds; the
 caller loads it as it loads a page from the cache (a version's files decoded when first used).
 
-A worker reads one page at a time; a page asked for while every worker is busy is read here
-(a queue behind one worker left this process idle: a cold resolution of prefect on PyPI
-waited seconds for it), and a reader thread here hands each answer to the thread that asked. Until
+A page goes to the worker holding the fewest; a worker holds at most :data:`DEPTH` pages (the
+one it reads and those waiting behind it), and a page asked for while every worker holds as
+many is read here (a long queue behind one worker left this process idle: a cold resolution
+of prefect on PyPI waited seconds for it; taking only idle workers left this process reading
+pages the workers would have read a moment later). A reader thread here hands each answer to
+the thread that asked, taking every answer waiting in one read of the pipe (each read waits
+for this process's busy GIL). Until
 the worker has said it is ready (its own imports take a few tens of milliseconds), pages are
 read here: the first pages of a resolution do not wait for it. If the worker cannot be
 started, dies, or answers nonsense, :meth:`PageReader.read` returns None and the caller reads
@@ -32,7 +36,7 @@ import threading
 
 from pipseal import helper_process
 from pipseal.errors import NetworkError
-from pipseal.pages.serving import READY, PageRequest, read_frame, write_frame
+from pipseal.pages.serving import READY, FrameReader, PageRequest, write_frame
 
 #: Pages at least this large go to the worker: smaller ones cost less to read than to send.
 LARGE = 64 * 1024
@@ -40,6 +44,10 @@ LARGE = 64 * 1024
 #: The workers start once this much of large pages was read here: a resolution that reads
 #: less (jupyterlab's 91 projects) is done sooner without them than their start-up costs.
 START_AFTER = 8 * 1024 * 1024
+
+#: Pages a worker holds at once (the one it reads and those waiting for it) before a page is
+#: read here instead.
+DEPTH = 3
 
 __all__ = ["LARGE", "PageReader", "PageRequest"]
 
@@ -85,7 +93,7 @@ class PageReader:
         if start:
             self.start()
             return None  # the workers take pages once they are ready
-        for worker in self._workers:
+        for worker in sorted(self._workers, key=lambda w: w.holding()):
             record = worker.read(body, request)
             if record is not None:
                 return record
@@ -124,15 +132,25 @@ class _Worker:
         self._next = 0
         self._pending: dict[int, _Pending] = {}
 
+    def holding(self) -> int:
+        """How many pages the worker holds (read, or waiting to be read)."""
+        return len(self._pending)
+
     def read(self, body: bytes, request: PageRequest) -> bytes | None:
-        """The stored record of the page ``body``, or None: not taken (busy, not ready yet,
-        or gone). Raises NetworkError when the worker found the page unreadable."""
+        """The stored record of the page ``body``, or None: not taken (holding :data:`DEPTH`
+        pages, not ready yet, or gone). Raises NetworkError when the worker found the page
+        unreadable."""
         if not self._ready.is_set():
             return None  # not started, or still importing: reading here is sooner
         with self._lock:
             process = self._process
-            if process is None or process.stdin is None or self._broken or self._pending:
-                return None  # busy: not queued (see the module's text)
+            if (
+                process is None
+                or process.stdin is None
+                or self._broken
+                or len(self._pending) >= DEPTH
+            ):
+                return None  # holding enough: read here (see the module's text)
             pending = _Pending()
             key = self._next
             self._next += 1
@@ -200,8 +218,9 @@ class _Worker:
     def _answers(self, process: subprocess.Popen[bytes]) -> None:
         """The reader thread: hand each answer to the thread that asked, until the worker ends."""
         assert process.stdout is not None
+        frames = FrameReader(process.stdout.fileno())
         try:
-            while (frame := read_frame(process.stdout)) is not None:
+            while (frame := frames.read()) is not None:
                 header, record = frame
                 answer = json.loads(header)
                 if answer["id"] == READY:
