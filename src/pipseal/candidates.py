@@ -138,6 +138,21 @@ def _reason(f: FileLike, code: str, python: str, option: str = "") -> str:
     return "published digest is not pinned"
 
 
+#: Whether the target's Python meets a Requires-Python, per (specifier, Python): a page shares a
+#: few specifier objects over thousands of files (``index.files``), and ``contains`` parses the
+#: Python's version each time (a tenth of choosing a version's best file). Kept beside the
+#: specifier, so that its id is not reused.
+_PYTHON_MEETS: dict[tuple[int, str], tuple[SpecifierSet, bool]] = {}
+
+
+def _python_meets(spec: SpecifierSet, python: str) -> bool:
+    key = (id(spec), python)
+    found = _PYTHON_MEETS.get(key)
+    if found is None or found[0] is not spec:
+        found = _PYTHON_MEETS[key] = (spec, spec.contains(python, prereleases=True))
+    return found[1]
+
+
 def evaluate(
     files: Iterable[FileLike],
     target: TargetLike,
@@ -153,9 +168,7 @@ def evaluate(
     for f in files:
         code = None
         priority = 1 << 30
-        if f.requires_python is not None and not f.requires_python.contains(
-            python, prereleases=True
-        ):
+        if f.requires_python is not None and not _python_meets(f.requires_python, python):
             code = "python"
         elif f.kind not in allowed_formats:
             code = "format"

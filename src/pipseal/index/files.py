@@ -107,11 +107,18 @@ def classify_filename(
     stem = filename[: -len(ext)]
     for i, char in enumerate(stem):
         if char == "-" and canonicalize_name(stem[:i]) == name:
-            try:
-                return "sdist", Version(stem[i + 1 :]), frozenset(), ()
-            except InvalidVersion:
-                return None
+            version = _sdist_version(stem[i + 1 :])
+            return None if version is None else ("sdist", version, frozenset(), ())
     return None
+
+
+@lru_cache(maxsize=4096)
+def _sdist_version(text: str) -> Version | None:
+    """An sdist name's version (memoized, as a wheel's: shared, never modified)."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 @lru_cache(maxsize=4096)
