@@ -33,6 +33,7 @@ from pipseal.pipeline.request import Request
 from pipseal.requirements.requirement import parse_requirement
 from pipseal.requirements.values import RequirementsOptions
 from pipseal.resolve import resolve
+from pipseal.resolve.provider import Provider
 from pipseal.resolve.resolution import Resolution, ResolvedDist
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
@@ -83,6 +84,25 @@ class World:
         wheel = build_wheel(self.wheels, name, version, requires=deps, **options)
         self.index.add(wheel, **add_options)
         return wheel
+
+    def provider(self, user_requested: dict[str, int]) -> Provider:
+        """A provider over this world's index, for a fresh Python 3.11 target."""
+        return Provider(
+            finder=Finder(self.session, [self.index.url]),
+            metadata=MetadataFetcher(
+                lambda: self.session, self.cache, Fetcher(self.cache, lambda: self.session)
+            ),
+            target=make_target(),
+            constraints={},
+            installed={},
+            user_requested=user_requested,
+            upgrade=False,
+            upgrade_strategy="only-if-needed",
+            force_reinstall=False,
+            allow_prereleases=False,
+            formats=FormatControl(),
+            hashes={},
+        )
 
     def resolve(self, *texts: str, constraints: Sequence[str] = (), **options: Any) -> Resolution:
         return self.resolve_with(
@@ -227,27 +247,11 @@ def test_only_a_requires_python_the_target_misses_is_a_dependency(world: World) 
     dependency (resolvelib asked the Python pin about each one on every round). One it misses
     is, and the resolver goes back from that version."""
     from pipseal.resolve.model import REQUIRES_PYTHON_IDENTIFIER, Requirement
-    from pipseal.resolve.provider import Provider
 
     world.publish("a", "1.0", "b", requires_python=">=3.8", index_requires_python="")
     world.publish("b", "1.0", requires_python=">=3.8", index_requires_python="")
     world.publish("b", "2.0", requires_python=">=3.99", index_requires_python="")
-    provider = Provider(
-        finder=Finder(world.session, [world.index.url]),
-        metadata=MetadataFetcher(
-            lambda: world.session, world.cache, Fetcher(world.cache, lambda: world.session)
-        ),
-        target=make_target(),
-        constraints={},
-        installed={},
-        user_requested={"a": 0},
-        upgrade=False,
-        upgrade_strategy="only-if-needed",
-        force_reinstall=False,
-        allow_prereleases=False,
-        formats=FormatControl(),
-        hashes={},
-    )
+    provider = world.provider(user_requested={"a": 0})
 
     def dependencies(name: str) -> list[str]:
         [newest, *_] = provider.choices.base_candidates(
@@ -471,24 +475,9 @@ def test_names_in_five_conflicts_are_promoted_as_pip_does(world: World) -> None:
     from resolvelib.structs import RequirementInformation
 
     from pipseal.resolve.model import Candidate, Requirement
-    from pipseal.resolve.provider import CONFLICT_PROMOTION, Provider
+    from pipseal.resolve.provider import CONFLICT_PROMOTION
 
-    provider = Provider(
-        finder=Finder(world.session, [world.index.url]),
-        metadata=MetadataFetcher(
-            lambda: world.session, world.cache, Fetcher(world.cache, lambda: world.session)
-        ),
-        target=make_target(),
-        constraints={},
-        installed={},
-        user_requested={"app": 0},
-        upgrade=False,
-        upgrade_strategy="only-if-needed",
-        force_reinstall=False,
-        allow_prereleases=False,
-        formats=FormatControl(),
-        hashes={},
-    )
+    provider = world.provider(user_requested={"app": 0})
     app = Candidate("app", Version("1.0"), "index")
     cause = RequirementInformation(Requirement("specifier", "lib", "lib<2"), app)
     pending = ["aaa", "lib", "zzz"]
