@@ -145,7 +145,9 @@ def _reason(f: FileLike, code: str, python: str, option: str = "") -> str:
 _PYTHON_MEETS: dict[tuple[int, str], tuple[SpecifierSet, bool]] = {}
 
 
-def _python_meets(spec: SpecifierSet, python: str) -> bool:
+def python_meets(spec: SpecifierSet, python: str) -> bool:
+    """Whether the Python version ``python`` meets the Requires-Python ``spec`` (pre-releases
+    included), memoized per specifier object."""
     key = (id(spec), python)
     found = _PYTHON_MEETS.get(key)
     if found is None or found[0] is not spec:
@@ -168,7 +170,7 @@ def evaluate(
     for f in files:
         code = None
         priority = 1 << 30
-        if f.requires_python is not None and not _python_meets(f.requires_python, python):
+        if f.requires_python is not None and not python_meets(f.requires_python, python):
             code = "python"
         elif f.kind not in allowed_formats:
             code = "format"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.utils import canonicalize_name
 from resolvelib import AbstractProvider
 
+from pipseal.candidates import python_meets
 from pipseal.errors import PipsealError
 from pipseal.metadata.core import CoreMetadata
 from pipseal.resolve.choices import Choices
@@ -109,7 +110,6 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         # Requires-Dist lines, parsed once by ``CoreMetadata``): keyed by the id of a value kept
         # alive beside its answer.
         self._satisfied: dict[tuple[int, int], tuple[Requirement, Candidate, bool]] = {}
-        self._python_meeting: dict[str, bool] = {}
         self._contains: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
         self._from_pep508: dict[int, tuple[Pep508, tuple[Requirement, ...]]] = {}
         self._marker_holds: dict[tuple[int, str], tuple[Marker, bool]] = {}
@@ -311,7 +311,7 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
         if (
             meta.requires_python is not None
             and candidate.source != "installed"
-            and not self._python_meets(meta.requires_python)
+            and not python_meets(meta.requires_python, self.choices.python)
         ):
             spec = meta.requires_python
             deps.append(
@@ -322,16 +322,6 @@ class Provider(AbstractProvider[Requirement, Candidate, str]):
                 deps.extend(self.requirements_from_pep508(dep))
         self.fetch_ahead(deps)
         return deps
-
-    def _python_meets(self, spec: SpecifierSet) -> bool:
-        """Whether the target's Python meets the Requires-Python ``spec`` (memoized per text:
-        as ``is_satisfied_by`` answers for the Python candidate)."""
-        text = str(spec)
-        found = self._python_meeting.get(text)
-        if found is None:
-            python = self.choices.python_candidate.version
-            found = self._python_meeting[text] = spec.contains(python, prereleases=True)
-        return found
 
     def marker_holds(self, marker: Marker, extra: str) -> bool:
         """Whether ``marker`` holds on the target with ``extra`` (memoized per marker)."""
