@@ -618,6 +618,31 @@ def test_a_file_the_page_lists_badly_fails_only_when_its_version_is_used() -> No
         project.files_of(Version("2.0"))
 
 
+def test_a_version_text_is_one_object_in_every_page() -> None:
+    """Pages of different projects listing the same version (``1.0`` is everybody's) share
+    one Version: parsed once, its comparison key and hash computed once; a stored page read
+    back shares it too."""
+    pages = [
+        read_page(
+            json.dumps(
+                {"meta": {"api-version": "1.1"}, "files": [{"filename": f, "url": f"/f/{f}"}]}
+            ).encode(),
+            JSON_TYPE,
+            f"https://pkgs.example/simple/{name}/",
+            name,
+            SOURCE,
+        )
+        for name, f in (("foo", "foo-1.0.tar.gz"), ("bar", "bar-1.0-py3-none-any.whl"))
+    ]
+    [foo], [bar] = (list(page.versions()) for page in pages)
+    assert foo == Version("1.0") and foo is bar
+    record = dump(StoredPage(PAGE, None, None, "0" * 64, PAGE, pages[0]))
+    stored = load(record, PAGE, PAGE, SOURCE)
+    assert stored is not None
+    [again] = stored.page.versions()
+    assert again is foo
+
+
 PAGE_FILES: list[dict[str, object]] = [
     {
         "filename": "foo-1.0-py3-none-any.whl",

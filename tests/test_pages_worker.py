@@ -256,6 +256,46 @@ def test_no_worker_starts_until_enough_large_pages_were_read_here() -> None:
         reader.close()
 
 
+def test_workers_started_early_take_large_pages_at_once() -> None:
+    """``start()`` (a request naming many projects) puts the workers to work however little
+    was read here: the first large page goes to them once they are ready."""
+    body = big_page()
+    reader = PageReader(start_after=100 * len(body))
+    try:
+        reader.start()
+        assert len(reader.pids()) == 1
+        assert reader.wait_ready(30)
+        assert reader.read(body, request()) is not None
+    finally:
+        reader.close()
+
+
+def test_a_wide_request_starts_the_page_workers_with_its_first_pages(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    """``start_pages`` for a request naming :data:`WIDE_REQUEST` projects starts the page
+    workers at once (real processes); a narrow one leaves them to start when needed."""
+    from pipseal.pipeline.options import CommonOptions, IndexOptions, SilentReporter
+    from pipseal.pipeline.session import WIDE_REQUEST, start_pages
+
+    common = CommonOptions(
+        cache_dir=tmp_path / "cache", index=IndexOptions(index_url=index_server.url), jobs=2
+    )
+    names = [f"p{i}" for i in range(WIDE_REQUEST)]
+    narrow = start_pages(common, SilentReporter(), names[:2])
+    wide = start_pages(common, SilentReporter(), names)
+    assert narrow is not None and wide is not None
+    try:
+        assert narrow._page_reader is not None and narrow._page_reader.pids() == []
+        assert wide._page_reader is not None and len(wide._page_reader.pids()) >= 1
+        assert wide._page_reader.wait_ready(30)
+    finally:
+        for machinery, asked in ((narrow, names[:2]), (wide, names)):
+            for name in asked:  # each waits for its early reader: none is left running
+                assert machinery.find_project(name).versions == ()
+            machinery.close()
+
+
 def test_the_worker_stores_the_page_where_the_cache_keeps_it(
     reader: PageReader, tmp_path: Path
 ) -> None:

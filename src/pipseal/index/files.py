@@ -24,6 +24,7 @@ from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
 from pipseal.pages.reading import read_page
 from pipseal.redaction import Url
+from pipseal.versions import parse_version
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def classify_filename(
 def _sdist_version(text: str) -> Version | None:
     """An sdist name's version (memoized, as a wheel's: shared, never modified)."""
     try:
-        return Version(text)
+        return parse_version(text)
     except InvalidVersion:
         return None
 

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 from packaging.version import Version
 
 from pipseal.names import canonicalize_name
+from pipseal.versions import parse_version
 
 T = TypeVar("T")
 
@@ -61,7 +62,7 @@ class CompactPage:
             return self.parsed_versions
         found: dict[Version, str] = {}
         for key in self.entries:
-            found[Version(key)] = key
+            found[parse_version(key)] = key
         return found
 
     def _join(self, href: str) -> str:

@@ -20,6 +20,7 @@ from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
 from pipseal.pages.entries import attributes, filename_of, json_entry
 from pipseal.pages.spans import HTML, JSON, SpanGroups
 from pipseal.redaction import Url
+from pipseal.versions import parse_version
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 _JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
@@ -68,7 +69,7 @@ class _Grouper:
         if text in self._versions:
             return self._versions[text]
         try:
-            version = Version(text)
+            version = parse_version(text)
         except InvalidVersion:
             key: str | None = None
         else:

@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from pipseal.pages.compact import CompactPage
 from pipseal.pages.spans import KINDS, SpanGroups
 from pipseal.redaction import strip_userinfo
+from pipseal.versions import parse_version
 
 FORMAT = "pipseal-page-4"
 
@@ -135,7 +136,7 @@ def load(
         if type(group) is not list:
             return None
         try:
-            versions[Version(key)] = key
+            versions[parse_version(key)] = key
         except InvalidVersion:
             return None
     groups = SpanGroups(text, header["kind"], spans, page_url, stored=True)

@@ -5,7 +5,8 @@ cold resolution of 300 distributions it was a third of the CPU time, all of it o
 the GIL allows, while the machine's other core idled. :class:`PageReader` hands each large page
 (:data:`LARGE`) to an idle worker process (as many as the CPUs allow, at most two: this
 process keeps a core for itself), started once :data:`START_AFTER` bytes of large pages were
-read here (a warm run, or a small resolution, starts none); the worker reads it
+read here (a warm run, or a small resolution, starts none), or at once by :meth:`PageReader.start`
+(a request naming many projects); the worker reads it
 (:func:`pipseal.pages.reading.read_page`), writes the page's stored form
 (:func:`pipseal.pages.stored.dump`) where the cache keeps it (``PageRequest.store``), and
 answers with that form less the page's own bytes at its end, which the caller holds; the
@@ -100,7 +101,10 @@ class PageReader:
         return None
 
     def start(self) -> None:
-        """Start the workers now (each takes a few tens of milliseconds to be ready)."""
+        """Start the workers now (each takes a few tens of milliseconds to be ready); from now
+        on every large page is offered to them, however little was read here."""
+        with self._lock:
+            self._start_after = 0
         for worker in self._workers:
             worker.start()
 
