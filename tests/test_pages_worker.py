@@ -68,11 +68,14 @@ def reader() -> Iterator[PageReader]:
 
 def test_a_large_page_is_read_by_the_worker_as_it_is_read_here(reader: PageReader) -> None:
     body = big_page()
-    record = reader.read(body, request())
-    assert record is not None
+    answer = reader.read(body, request())
+    assert answer is not None
     [pid] = reader.pids()
     assert pid != os.getpid()
-    stored = load(record, PAGE, PAGE, SOURCE)
+    head, tail = answer
+    assert tail is body  # the page as served ends the record: not sent back, not copied
+    stored = load(head, PAGE, PAGE, SOURCE, tail=tail)  # the digest is checked here
+    assert load(head, PAGE, PAGE, SOURCE, tail=tail[:-2] + b" }") is None  # ... and holds
     assert stored is not None and stored.etag == '"etag"'
     here = ProjectFiles([read_page(body, JSON_TYPE, PAGE, "big", SOURCE)]).all_files()
     there = ProjectFiles([stored.page]).all_files()
@@ -157,7 +160,7 @@ def test_a_second_worker_takes_a_page_while_the_first_is_busy() -> None:
         assert reader.wait_ready(30)
         assert len(set(reader.pids())) == 2
         body = big_page(versions=6000)  # long enough to read that the other asks meanwhile
-        records: list[bytes | None] = []
+        records: list[tuple[bytes, bytes] | None] = []
         barrier = threading.Barrier(2)
 
         def ask() -> None:
@@ -185,7 +188,7 @@ def test_a_worker_holds_a_few_pages_and_the_next_is_read_here() -> None:
     try:
         assert reader.wait_ready(30)
         body = big_page(versions=6000)  # long enough to read that the others ask meanwhile
-        records: list[bytes | None] = []
+        records: list[tuple[bytes, bytes] | None] = []
         barrier = threading.Barrier(DEPTH + 1)
 
         def ask() -> None:
@@ -304,10 +307,11 @@ def test_the_worker_stores_the_page_where_the_cache_keeps_it(
     the asker gets is the one on disk, byte for byte."""
     body = big_page()
     where = tmp_path / "pages" / "ab" / "big.page4"
-    record = reader.read(body, request()._replace(store=str(where)))
-    assert record is not None
+    answer = reader.read(body, request()._replace(store=str(where)))
+    assert answer is not None
+    record = answer[0] + answer[1]
     assert where.read_bytes() == record
-    assert record.endswith(body)  # a JSON page read in place: stored as served
+    assert answer[1] is body  # a JSON page read in place: stored as served
     stored = load(record, PAGE, PAGE, SOURCE)  # its own digest holds
     assert stored is not None
     here = ProjectFiles([read_page(body, JSON_TYPE, PAGE, "big", SOURCE)]).all_files()

@@ -245,13 +245,15 @@ class Finder:
             # Read in a worker process, on another core, which stores it too; None: none took
             # it, read it here.
             where = None if self.page_store is None else self.page_store.page_file(store_key)
-            raw = self.page_reader.read(body, request._replace(store=where))
+            record = self.page_reader.read(body, request._replace(store=where))
             stored = (
-                None if raw is None else load(raw, store_key, base, source, digest_checked=True)
+                None
+                if record is None
+                else load(record[0], store_key, base, source, digest_checked=True, tail=record[1])
             )
-            if raw is not None and stored is not None:
+            if record is not None and stored is not None:
                 if self.page_store is not None and where is None:
-                    self.page_store.put_page(store_key, raw)
+                    self.page_store.put_page(store_key, record[0] + record[1])
                 return stored.page
         page = read_page(body, content_type, base, name, source)
         if self.page_store is not None:

@@ -68,23 +68,28 @@ def dump(stored: StoredPage) -> bytes:
     }
     # JSON without indentation has no raw newline; a normalized version has none.
     index = json.dumps(groups.spans, separators=(",", ":")).encode()
-    body = index + b"\n" + groups.text.encode()
-    header["sha256"] = hashlib.sha256(body).hexdigest()
-    return json.dumps(header).encode() + b"\n" + body
+    text = groups.text.encode()
+    digest = hashlib.sha256(index)
+    digest.update(b"\n")
+    digest.update(text)
+    header["sha256"] = digest.hexdigest()
+    # Joined once: a large page is megabytes, and each copy of it holds the GIL.
+    return b"".join((json.dumps(header).encode(), b"\n", index, b"\n", text))
 
 
 def _checked_header(
-    raw: bytes, url: str, *, digest_checked: bool = False
-) -> tuple[str, dict[str, Any] | None, bytes]:
-    """("", header, stored files) when a record is intact and is ``url``'s; else (why not,
-    None, b""). ``digest_checked``: the caller hashed it already (not again)."""
-    header_line, sep, body = raw.partition(b"\n")
+    raw: bytes, url: str, *, digest_checked: bool = False, tail: bytes = b""
+) -> tuple[str, dict[str, Any] | None, int]:
+    """("", header, where the stored files start in ``raw``) when the record ``raw + tail`` is
+    intact and is ``url``'s; else (why not, None, 0). ``digest_checked``: the caller hashed it
+    already (not again). Nothing after the header line is copied (a large page is megabytes)."""
+    end = raw.find(b"\n")
     try:
-        header = json.loads(header_line) if sep else None
+        header = json.loads(raw[:end]) if end != -1 else None
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        return "has no valid header", None, b""
+        return "has no valid header", None, 0
     if (
         not all(
             header.get(k) is None or isinstance(header.get(k), str)
@@ -96,12 +101,16 @@ def _checked_header(
         )
         or header.get("kind") not in KINDS
     ):
-        return "has no valid header", None, b""
+        return "has no valid header", None, 0
     if header["url"] != url:
-        return f"is another page's ({header['url']})", None, b""
-    if not digest_checked and hashlib.sha256(body).hexdigest() != header["sha256"]:
-        return "no longer matches its own digest", None, b""
-    return "", header, body
+        return f"is another page's ({header['url']})", None, 0
+    if not digest_checked:
+        with memoryview(raw) as view:
+            digest = hashlib.sha256(view[end + 1 :])
+        digest.update(tail)
+        if digest.hexdigest() != header["sha256"]:
+            return "no longer matches its own digest", None, 0
+    return "", header, end + 1
 
 
 def verify(raw: bytes, url: str) -> str:
@@ -111,7 +120,13 @@ def verify(raw: bytes, url: str) -> str:
 
 
 def load(
-    raw: bytes, url: str, page_url: str, source: str, *, digest_checked: bool = False
+    raw: bytes,
+    url: str,
+    page_url: str,
+    source: str,
+    *,
+    digest_checked: bool = False,
+    tail: bytes = b"",
 ) -> StoredPage | None:
     """A stored page: None (fetch it again) on anything unexpected, including a record stored
     for another URL or one that no longer matches its digest. Only the version keys are read
@@ -119,14 +134,24 @@ def load(
     which raises CacheError for a span that passed the digest yet does not read). ``page_url`` is
     what links resolve against when the page had no other base (it may carry the index's
     credentials). ``digest_checked``: the record's digest was checked already (by the cache
-    that handed it over) or it was made a moment ago (by a page worker): not hashed again."""
-    problem, header, body = _checked_header(raw, url, digest_checked=digest_checked)
+    that handed it over) or it was made a moment ago (by a page worker): not hashed again.
+    ``tail``: the record's end, when ``raw`` is the rest of it (a page worker's answer, and the
+    page as served, which the asker holds: not joined into one copy first)."""
+    problem, header, start = _checked_header(raw, url, digest_checked=digest_checked, tail=tail)
     if problem or header is None:
         return None
-    index_line, sep, text_bytes = body.partition(b"\n")
+    end = raw.find(b"\n", start)
+    if end == -1:
+        return None
     try:
-        spans = json.loads(index_line) if sep else None
-        text = text_bytes.decode("utf-8")
+        spans = json.loads(raw[start:end])
+        if not tail:
+            with memoryview(raw) as view:  # decoded where it lies, not copied first
+                text = str(view[end + 1 :], "utf-8")
+        elif end + 1 == len(raw):
+            text = tail.decode("utf-8")
+        else:
+            text = (raw[end + 1 :] + tail).decode("utf-8")
     except ValueError:  # UnicodeDecodeError is one
         return None
     if type(spans) is not dict:
