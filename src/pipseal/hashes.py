@@ -21,6 +21,8 @@ FAVORITE_HASH = "sha256"
 OPTION_ALGORITHMS: tuple[str, ...] = ("sha256", "sha384", "sha512")
 #: Algorithms accepted in a link fragment (``#md5=...``): pip's wider set.
 FRAGMENT_ALGORITHMS: tuple[str, ...] = ("sha1", "sha224", "sha384", "sha256", "sha512", "md5")
+#: What a hex digest is made of (one set lookup a digest, not one per digit).
+_HEX_DIGITS = frozenset(string.hexdigits)
 _HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 CHUNK_SIZE = 1024 * 1024
 
@@ -59,7 +61,7 @@ class Hash:
                 f"Unknown hash name: {algorithm!r}. Expected one of {', '.join(allowed)}."
             )
         problems = []
-        if not value or any(c not in string.hexdigits for c in value):
+        if not value or not _HEX_DIGITS.issuperset(value):
             problems.append("is not hexadecimal")
         if len(value) != _HEX_LENGTHS[algorithm]:
             problems.append(

@@ -174,8 +174,10 @@ def _requires_python(text: str | None) -> SpecifierSet | None:
 def _plain_url(url: str) -> bool:
     """Whether ``urlunsplit(urlsplit(url))`` is ``url`` itself without working it out (the
     usual http(s) URL of a file: no query, no IPv6 host, no spaces or controls to strip)."""
+    after_scheme = 8 if url.startswith("https://") else 7 if url.startswith("http://") else 0
     return (
-        url.startswith(("https://", "http://"))
+        after_scheme > 0
+        and url[after_scheme : after_scheme + 1] not in ("", "/")  # a host
         and "?" not in url
         and "[" not in url
         and url.isascii()

@@ -69,8 +69,26 @@ class CompactPage:
         """``urljoin(self.base, href)``, the directory part joined once: a page's links share
         a few directories (or one host), and urljoin costs more than the rest of a file."""
         path, hashmark, fragment = href.partition("#")
+        after_scheme = 8 if path.startswith("https://") else 7 if path.startswith("http://") else 0
+        if (
+            after_scheme
+            and path[after_scheme : after_scheme + 1] not in ("", "/")  # a host
+            and (fragment or not hashmark)
+            and not any(c in path for c in "?;[]")
+            and href.isascii()
+            and href.isprintable()
+        ):
+            # An absolute URL (PyPI's files: each in a directory of its own, so the memo
+            # below never served them): urljoin gives it back as it is.
+            return href
         head, slash, name = path.rpartition("/")
-        if not slash or not name or name in (".", "..") or "?" in path:
+        if (
+            not slash
+            or not name
+            or name in (".", "..")
+            or any(c in path for c in "?;[]")  # a query, parameters, an IPv6 host
+            or not href.isprintable()  # urljoin drops tabs and newlines
+        ):
             return urljoin(self.base, href)
         directory = self._directories.get(head)
         if directory is None:
