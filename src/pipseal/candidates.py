@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pipseal.hashes import Hashes
+from pipseal.versions import newest_first
 
 
 class FileLike(Protocol):
@@ -90,7 +91,7 @@ class _Grouped:
         self._by_version: dict[Version, list[FileLike]] = {}
         for f in files:
             self._by_version.setdefault(f.version, []).append(f)
-        self.versions = tuple(sorted(self._by_version, reverse=True))
+        self.versions = newest_first(self._by_version)
 
     def files_of(self, version: Version) -> Sequence[FileLike]:
         return self._by_version.get(version, ())

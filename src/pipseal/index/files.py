@@ -24,7 +24,7 @@ from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
 from pipseal.pages.reading import read_page
 from pipseal.redaction import Url
-from pipseal.versions import parse_version
+from pipseal.versions import newest_first, parse_version
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class ProjectFiles:
                 keys.setdefault(version, []).append((page, key))
         self._keys = keys
         #: Every version listed, newest first.
-        self.versions: tuple[Version, ...] = tuple(sorted(keys, reverse=True))
+        self.versions: tuple[Version, ...] = newest_first(keys)
 
     def files_of(self, version: Version) -> list[IndexFile]:
         """The files of one version, in source order."""
