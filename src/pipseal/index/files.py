@@ -15,8 +15,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
     InvalidWheelFilename,
-    canonicalize_name,
     parse_wheel_filename,
+)
+from packaging.utils import (
+    canonicalize_name as _canonicalize_name,
 )
 from packaging.version import InvalidVersion, Version
 
@@ -77,6 +79,13 @@ class FindsFiles(Protocol):
     def find_files(self, project: str) -> list[IndexFile]: ...
 
     def find_project(self, project: str) -> ProjectFiles: ...
+
+
+@lru_cache(maxsize=4096)
+def canonicalize_name(name: str) -> str:
+    """packaging's ``canonicalize_name``, once a name (asked for each file a page lists, of the
+    page's own project and of each sdist name's prefixes)."""
+    return _canonicalize_name(name)
 
 
 def classify_filename(
