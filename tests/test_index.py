@@ -667,6 +667,8 @@ PAGE_FILES: list[dict[str, object]] = [
             indent=2,
             ensure_ascii=False,
         ),
+        # no spaces at all (the compact form)
+        json.dumps({"meta": {"api-version": "1.0"}, "files": PAGE_FILES}, separators=(",", ":")),
         # no spaces at all, \r\n between the files
         json.dumps(
             {"meta": {"api-version": "1.0"}, "files": PAGE_FILES}, separators=(",", ":")

@@ -273,6 +273,13 @@ def _walk_files(text: str, i: int, grouper: _Grouper) -> int:
         if type(filename) is not str or type(entry.get("url")) is not str:
             raise _Irregular
         add(filename, i, end)
+        # The usual separators (json.dumps's ", " and the compact ","), without a regex call.
+        if text.startswith(", {", end):
+            i = end + 2
+            continue
+        if text.startswith(",{", end):
+            i = end + 1
+            continue
         found = comma(text, end)
         if found is None:
             break
