@@ -13,13 +13,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import (
-    InvalidWheelFilename,
-    parse_wheel_filename,
-)
-from packaging.utils import (
-    canonicalize_name as _canonicalize_name,
-)
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import canonicalize_name as _canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
