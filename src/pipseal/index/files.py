@@ -14,10 +14,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-from packaging.utils import canonicalize_name as _canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
+from pipseal.names import canonicalize_name
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
 from pipseal.pages.reading import read_page
 from pipseal.redaction import Url
@@ -76,13 +76,6 @@ class FindsFiles(Protocol):
     def find_project(self, project: str) -> ProjectFiles: ...
 
 
-@lru_cache(maxsize=4096)
-def canonicalize_name(name: str) -> str:
-    """packaging's ``canonicalize_name``, once a name (asked for each file a page lists, of the
-    page's own project and of each sdist name's prefixes)."""
-    return _canonicalize_name(name)
-
-
 def classify_filename(
     filename: str, project: str
 ) -> tuple[Literal["wheel", "sdist"], Version, frozenset[Tag], tuple[()] | tuple[int, str]] | None:
@@ -117,9 +110,8 @@ def classify_filename(
     return None
 
 
-@lru_cache(maxsize=4096)
 def _sdist_version(text: str) -> Version | None:
-    """An sdist name's version (memoized, as a wheel's: shared, never modified)."""
+    """An sdist name's version (shared, never modified: ``parse_version``)."""
     try:
         return parse_version(text)
     except InvalidVersion:

@@ -51,31 +51,6 @@ def write_frame(out: IO[bytes], header: bytes, body: bytes) -> None:
     out.flush()
 
 
-def _read_exactly(source: IO[bytes], size: int) -> bytes | None:
-    data = source.read(size)
-    if not data:
-        return None
-    if len(data) != size:
-        raise ValueError("the pipe ended inside a frame")
-    return data
-
-
-def read_frame(source: IO[bytes]) -> tuple[bytes, bytes] | None:
-    """One frame, or None at the end of the input."""
-    length = _read_exactly(source, _HEADER)
-    if length is None:
-        return None
-    header = _read_exactly(source, int.from_bytes(length, "little")) or b""
-    size = _read_exactly(source, _BODY)
-    if size is None:
-        raise ValueError("the pipe ended inside a frame")
-    count = int.from_bytes(size, "little")
-    body = _read_exactly(source, count) if count else b""
-    if body is None:
-        raise ValueError("the pipe ended inside a frame")
-    return header, body
-
-
 #: The pipes' capacity asked for (Linux's ``F_SETPIPE_SZ``; 64 KiB by default): a large page
 #: and its answer then pass in a piece or two, each a wait for the asker's GIL.
 _PIPE_SIZE = 1 << 20
@@ -157,7 +132,8 @@ def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None
     widen_pipe(out)
     widen_pipe(source)
     write_frame(out, json.dumps({"id": READY}).encode(), b"")
-    while (frame := read_frame(source)) is not None:
+    frames = FrameReader(source.fileno())
+    while (frame := frames.read()) is not None:
         header, body = frame
         asked: dict[str, Any] = json.loads(header)
         key = asked.pop("id")
