@@ -10,7 +10,6 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from email.message import Message
 from email.parser import HeaderParser, Parser
-from email.policy import compat32
 from typing import IO, TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -144,7 +143,8 @@ class CoreMetadata:
         is ignored, as pip ignores it."""
         headers: _Headers | Message | None = _simple_headers(_decode(raw))
         if headers is None:
-            headers = HeaderParser(policy=compat32).parsestr(_decode(raw))
+            # The parsers' default policy is compat32 (naming it imports email.policy: 6 ms).
+            headers = HeaderParser().parsestr(_decode(raw))
         name = str(headers.get("Name") or "").strip()
         version = str(headers.get("Version") or "").strip()
         problems = []
@@ -203,7 +203,7 @@ class CoreMetadata:
         text = _decode(self.raw)
         simple = _simple_message(text)
         if simple is None:
-            return message_json(Parser(policy=compat32).parsestr(text))
+            return message_json(Parser().parsestr(text))
         fields, payload = simple
         return metadata_json(lambda name: fields.get(name.lower()), payload)
 

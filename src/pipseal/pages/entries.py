@@ -4,7 +4,6 @@ or a PEP 503 anchor's attribute text. Run only for the versions a resolution loo
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -24,9 +23,11 @@ def attributes(text: str) -> dict[str, str]:
         # The common form (what indexes write): the same pairs as below, found by one C call.
         found = dict(reversed(_PLAIN_ATTR.findall(text)))
         if "&" in text:
+            from html import unescape  # here: most pages never need it (3 ms to import)
+
             for name, value in found.items():
                 if "&" in value:
-                    found[name] = html.unescape(value)
+                    found[name] = unescape(value)
         return found
     found = {}
     for match in _ATTR.finditer(text):
@@ -34,7 +35,11 @@ def attributes(text: str) -> dict[str, str]:
         if name in found:
             continue
         value = next((g for g in match.groups()[1:] if g is not None), "")
-        found[name] = html.unescape(value) if "&" in value else value
+        if "&" in value:
+            from html import unescape
+
+            value = unescape(value)
+        found[name] = value
     return found
 
 
