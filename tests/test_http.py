@@ -9,11 +9,15 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from urllib3.exceptions import LocationParseError
+from urllib3.util.url import parse_url
 
 from pipseal.errors import NetworkError, PipsealError
 from pipseal.http.origins import host_matches, is_secure_origin, redirect_allowed
 from pipseal.http.retry import RETRY_AFTER_CAP, retry_after_seconds
-from pipseal.http.session import HttpOptions, Session
+from pipseal.http.session import _PLAIN_URL, HttpOptions, Session
 from pipseal.redaction import Url, redact, strip_userinfo
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_wheel
@@ -338,3 +342,68 @@ def test_a_page_larger_than_allowed_is_refused(index_server: IndexServer, wheel_
         small.get(page, stream=False)
     roomy = Session(HttpOptions(environ={}, retries=0))
     assert b"bulky-1.5" in roomy.get(page, stream=False).read()
+
+
+# -- requests that skip the pool manager ---------------------------------------------------------
+
+_URL_PIECES = st.lists(
+    st.sampled_from(
+        ["a", "Z", "9", "-", ".", "_", "~", "/", "?", "=", "&", "+", "%", "%2b", "%2B", "#",
+         " ", "@", ":", ";", "[", "]", "é", "..", "./", "/.", "\\", "^", "|", '"', "'", "!"]
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400)
+@example("http://", "h", "", "/", "a%2bb")  # parse_url upper-cases an escape
+@example("http://", "h", "", "/", "a%zz")  # and escapes a lone percent sign
+@example("http://", "h", "", "/", "a b")
+@example("http://", "h", "", "/", "a/../b")
+@given(
+    st.sampled_from(["http://", "https://", "http://", "https://", "HTTP://", "http://user@"]),
+    st.sampled_from(["127.0.0.1", "Files.Example.org", "h", "h", "[::1]", ""]),
+    st.sampled_from(["", ":8080", "", ":", ":0x"]),
+    st.sampled_from(["/", "/", "/", ""]),
+    _URL_PIECES,
+)
+def test_a_plain_url_is_sent_as_urllib3_would_send_it(
+    scheme: str, host: str, port: str, slash: str, rest: str
+) -> None:
+    """What the session sends to a pool itself is what ``PoolManager.urlopen`` would send: the
+    same origin's pool, the same request target."""
+    url = scheme + host + port + slash + rest
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is None or "/." in (plain.group(2) or ""):
+        return  # left to the manager
+    origin, path = plain.group(1), plain.group(2) or "/"
+    try:
+        whole = parse_url(url)
+    except LocationParseError:  # a port out of range: refused by either way, alike
+        with pytest.raises(LocationParseError):
+            parse_url(origin)
+        return
+    alone = parse_url(origin)
+    assert (whole.scheme, whole.host, whole.port) == (alone.scheme, alone.host, alone.port)
+    assert whole.request_uri == path
+
+
+def test_requests_reach_the_server_as_urllib3_writes_them(
+    index_server: IndexServer, wheel_url: str
+) -> None:
+    """A plain URL goes to its origin's pool (kept for the next request); one urllib3 would
+    rewrite (a dot segment, a lower-case escape) still goes through the manager, rewritten."""
+    base = index_server.base
+    with Session(QUIET) as session:
+        assert session.get(wheel_url, stream=False).status == 200
+        assert list(session._pools) == [base]
+        assert session.get(f"{base}/files/./foo-1.0-py3-none-any.whl", stream=False).status == 200
+        assert session.get(f"{base}/files/foo%2d1.0.whl", stream=False).status == 404
+        assert session.get(wheel_url + "?x=1", stream=False).status == 200
+    paths = [r.path for r in index_server.requests]
+    assert paths == [
+        "/files/foo-1.0-py3-none-any.whl",
+        "/files/foo-1.0-py3-none-any.whl",
+        "/files/foo%2D1.0.whl",
+        "/files/foo-1.0-py3-none-any.whl?x=1",
+    ]

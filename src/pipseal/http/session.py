@@ -10,6 +10,7 @@ import ipaddress
 import mimetypes
 import netrc
 import os
+import re
 import ssl
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, InsecureRequestWarning
+from urllib3.exceptions import ClosedPoolError, HTTPError, InsecureRequestWarning
 
 from pipseal import __version__
 from pipseal.errors import NetworkError
@@ -44,6 +45,17 @@ MAX_REDIRECTS = 10
 #: extra ones are closed after each request and opened again.
 POOL_MAXSIZE = 64
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+#: A URL that urllib3's ``parse_url`` leaves as written: an http(s) origin without userinfo
+#: or IPv6 brackets (group 1), then only characters it never re-encodes in a path and query
+#: (group 2). Such a URL is sent to its origin's connection pool directly, its path and query
+#: as the request target, skipping the ``PoolManager``'s parsing and pool lookup (a fifth of
+#: a request's CPU, 605 requests in a cold resolution of 300 distributions). Left to the
+#: manager: percent-escapes (it upper-cases them), dot segments (it removes them), fragments,
+#: anything else it would encode.
+_PLAIN_URL = re.compile(
+    r"(https?://[A-Za-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?"
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,10 @@ class Session:
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
         self._managers: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
+        #: Each origin's manager (``_manager``'s answer, which depends on the origin alone).
+        self._routes: dict[tuple[str, str], urllib3.PoolManager] = {}
+        #: Each plain origin's pool, for requests that skip the manager (``_PLAIN_URL``).
+        self._pools: dict[str, urllib3.connectionpool.HTTPConnectionPool] = {}
         self._timeout = urllib3.Timeout(connect=self.options.timeout, read=self.options.timeout)
         # Made on the first https request: loading a CA store costs 15 ms or more that a
         # plain-http index never needs. A --cert that names no readable file is refused at
@@ -162,6 +178,14 @@ class Session:
         return self._proxies.get(scheme) or self._proxies.get("all")
 
     def _manager(self, url: str) -> urllib3.PoolManager:
+        parts = urlsplit(url)
+        origin = (parts.scheme.lower(), parts.netloc.lower())
+        manager = self._routes.get(origin)
+        if manager is None:
+            manager = self._routes[origin] = self._new_manager(url)
+        return manager
+
+    def _new_manager(self, url: str) -> urllib3.PoolManager:
         proxy = self.proxy_for(url)
         insecure = host_matches(url, self.options.trusted_hosts)
         tls = urlsplit(url).scheme.lower() == "https" or bool(proxy)
@@ -294,16 +318,7 @@ class Session:
         for attempt in range(retries + 1):
             wait = min(self.options.backoff_factor * (2**attempt), BACKOFF_CAP)
             try:
-                raw = manager.urlopen(
-                    "GET",
-                    target,
-                    headers=request_headers,
-                    redirect=False,
-                    retries=False,
-                    preload_content=False,
-                    decode_content=not stream,
-                    timeout=self._timeout,
-                )
+                raw = self._urlopen(manager, target, request_headers, stream)
                 data = (
                     read_page_body(raw, url, self.options.max_page_bytes, self.options.timeout)
                     if not stream and raw.status != 429 and raw.status < 500
@@ -333,6 +348,37 @@ class Session:
                 time.sleep(wait)
         noun = "retry" if retries == 1 else "retries"
         raise NetworkError(f"Could not fetch {Url(url)}: {reason} (after {retries} {noun})")
+
+    def _urlopen(
+        self,
+        manager: urllib3.PoolManager,
+        target: str,
+        headers: Mapping[str, str],
+        stream: bool,
+    ) -> urllib3.BaseHTTPResponse:
+        """One GET of ``target`` (no redirects, no retries), by its origin's pool when the URL
+        is plain (``_PLAIN_URL``) and no proxy is in the way, else by ``manager``."""
+        options: dict[str, Any] = {
+            "headers": headers,
+            "redirect": False,
+            "retries": False,
+            "preload_content": False,
+            "decode_content": not stream,
+            "timeout": self._timeout,
+        }
+        plain = _PLAIN_URL.fullmatch(target)
+        if plain is not None and not isinstance(manager, urllib3.ProxyManager):
+            origin, path = plain.group(1), plain.group(2) or "/"
+            if "/." not in path:
+                pool = self._pools.get(origin)
+                if pool is None:
+                    pool = self._pools[origin] = manager.connection_from_url(origin)
+                try:
+                    return pool.urlopen("GET", path, assert_same_host=False, **options)
+                except ClosedPoolError:
+                    # The manager let the pool go (it keeps so many): ask it for a new one.
+                    self._pools.pop(origin, None)
+        return manager.urlopen("GET", target, **options)
 
     def _get_file(self, url: str, *, stream: bool) -> Response:
         """Serve a file:// URL; a directory serves its index.html; missing files are a 404."""
@@ -365,6 +411,8 @@ class Session:
         with self._lock:
             managers = list(self._managers.values())
             self._managers.clear()
+            self._routes.clear()
+            self._pools.clear()
         for manager in managers:
             manager.clear()
 
