@@ -57,6 +57,10 @@ _PLAIN_URL = re.compile(
     r"(https?://[A-Za-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?"
 )
 
+#: urllib3 retries nothing and follows no redirect (this module does both): the object it
+#: would otherwise make from ``retries=False`` for every request, made once.
+_NO_RETRIES = urllib3.Retry(False, redirect=False)
+
 
 @dataclass(frozen=True)
 class HttpOptions:
@@ -361,7 +365,7 @@ class Session:
         options: dict[str, Any] = {
             "headers": headers,
             "redirect": False,
-            "retries": False,
+            "retries": _NO_RETRIES,
             "preload_content": False,
             "decode_content": not stream,
             "timeout": self._timeout,

@@ -138,6 +138,9 @@ def _wheel_tags(text: str) -> frozenset[Tag] | None:
         return None
 
 
+_LOWER_HEX = frozenset("0123456789abcdef")
+
+
 def _published_hashes(digests: Mapping[str, str] | None) -> tuple[Hashes, tuple[str, ...]]:
     """Digests in pip's fragment set, and those of that set that are malformed (``sha256=abc``).
 
@@ -145,6 +148,11 @@ def _published_hashes(digests: Mapping[str, str] | None) -> tuple[Hashes, tuple[
     (never a cache key or a pin) so that the file is refused, as pip refuses it: pip checks the
     download against it, which no bytes can pass.
     """
+    if digests and len(digests) == 1:
+        # What an index writes (a lower-case sha256): the loop below's answer, made directly.
+        value = digests.get("sha256")
+        if type(value) is str and len(value) == 64 and _LOWER_HEX.issuperset(value):
+            return Hashes({"sha256": frozenset((value,))}), ()
     found: list[Hash] = []
     malformed: list[str] = []
     for algorithm, value in (digests or {}).items():

@@ -140,7 +140,7 @@ class _Resolution(_resolvelib.Resolution[Requirement, Candidate, str]):
                 narrowed = unsatisfied
             if not narrowed:
                 raise RuntimeError("narrow_requirement_selection returned 0 names")
-            name = min(narrowed, key=self._get_preference) if len(narrowed) > 1 else narrowed[0]
+            name = self._preferred(state, narrowed) if len(narrowed) > 1 else narrowed[0]
 
             failure_criterion = self._attempt_to_pin_criterion(name)
             if failure_criterion:
@@ -173,6 +173,24 @@ class _Resolution(_resolvelib.Resolution[Requirement, Candidate, str]):
                 self._push_new_state()
             self._r.ending_round(index=round_index, state=self.state)
         raise ResolutionTooDeep(max_rounds)
+
+    def _preferred(self, state: State[Requirement, Candidate, str], names: list[str]) -> str:
+        """``min(names, key=self._get_preference)``, the remembered preferences looked up
+        here (26,000 calls of a resolution of 300 distributions, most of them answered so)."""
+        stamp = getattr(self._p, "preference_stamp", None)
+        criteria = state.criteria
+        preferences = self._preferences
+        best_name = names[0]
+        best: Preference | None = None
+        for name in names:
+            criterion = criteria[name]
+            found = preferences.get(id(criterion))
+            if found is None or found[0] is not criterion or found[1] != stamp or stamp is None:
+                value = super()._get_preference(name)
+                found = preferences[id(criterion)] = (criterion, stamp, value)
+            if best is None or found[2] < best:
+                best, best_name = found[2], name
+        return best_name
 
     def _get_preference(self, name: str) -> Preference:
         # Asked of every unsatisfied name on every round (26,000 times for 300 distributions,
