@@ -232,6 +232,16 @@ def test_unusable_cache_and_target(
     assert result.returncode == 1
     assert result.stderr.startswith("ERROR: cannot use the cache directory")
     assert venv.installed() == {}
+    # A name on the command line: its page is asked for on a thread at once, which meets the
+    # unusable cache first; the error is still the one line, no thread's traceback.
+    result = run_pipseal(
+        "install", "--python", venv.python, "-i", index_server.url, "plain", "--no-deps",
+        "--cache-dir", not_a_dir,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR: cannot use the cache directory"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert venv.installed() == {}
 
     target_file = write(tmp_path / "target-is-a-file", "")
     result = run_pipseal(

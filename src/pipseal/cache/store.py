@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -90,6 +91,7 @@ class Cache:
         self.warn = warn or (lambda message: None)
         self.quarantined: list[QuarantineNote] = []
         self._prepared = False
+        self._prepare_lock = threading.Lock()
         self._scratch: Path | None = None
         #: Page and metadata records, written off the path of whoever fetched them.
         self.writer = RecordWriter()
@@ -151,22 +153,31 @@ class Cache:
         return Bucket.QUARANTINE.path(self.base)
 
     def prepare(self) -> None:
-        """Create the tree (once) and clear stale in-flight files; errors are CacheError."""
+        """Create the tree (once) and clear stale in-flight files; errors are CacheError.
+        Thread-safe: a second caller waits for the first (which may be a thread the command
+        started early, ``pipeline.session.start_pages``)."""
         if self._prepared or self.root is None:
             return
+        with self._prepare_lock:
+            if not self._prepared:
+                self._prepare(self.root)
+
+    def _prepare(self, root: Path) -> None:
         try:
             self._fresh = not self.base.exists()
             for bucket in Bucket:
                 if bucket.skeleton is not None:
                     (bucket.path(self.base) / bucket.skeleton).mkdir(parents=True, exist_ok=True)
-            tag = self.root / TAG_NAME
+            tag = root / TAG_NAME
             if not tag.exists():
-                write_atomic(tag, CACHEDIR_TAG)
+                # A marker for backup tools, made again if lost: no fsync (6 ms that a cold
+                # run's first index request waited for).
+                write_atomic(tag, CACHEDIR_TAG, durable=False)
             with tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="probe-"):
                 pass
         except OSError as exc:
             raise CacheError(
-                f"cannot use the cache directory {self.root}: {exc.strerror or exc}",
+                f"cannot use the cache directory {root}: {exc.strerror or exc}",
                 hint="pass --cache-dir DIR to use another directory, or --no-cache-dir",
             ) from exc
         self._clean_stale_tmp()

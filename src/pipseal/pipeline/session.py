@@ -286,6 +286,13 @@ EARLY_READERS = 4
 WIDE_REQUEST = 32
 
 
+def _prepare_quietly(cache: Cache) -> None:
+    """``cache.prepare()``, its error left for the next caller (who raises it where it is
+    reported)."""
+    with contextlib.suppress(Exception):
+        cache.prepare()
+
+
 def start_pages(
     common: CommonOptions,
     reporter: Reporter,
@@ -301,6 +308,12 @@ def start_pages(
     if not names:
         return None
     machinery = Machinery(common, reporter)
+    # The cache's tree made meanwhile: on a cold run a dozen directories, whose file system
+    # calls (a millisecond each here) leave the GIL to the imports below; the first request
+    # waited for them when its thread made them.
+    threading.Thread(
+        target=_prepare_quietly, args=(machinery.cache,), name="pipseal-prepare", daemon=True
+    ).start()
     # The index code and the HTTP session made here, before the threads start: made by them,
     # those imports shared the GIL with the main thread's own (the rest of the install) and
     # the first request waited for both; now it leaves as the main thread goes on importing.
@@ -308,15 +321,16 @@ def start_pages(
         machinery._real_finder()
 
     def read(batch: Sequence[str]) -> None:
-        wanted = [name for name in batch if skip is None or not skip(name)]
-        if not wanted:
-            return
-        with machinery.cache.lock(exclusive=False):
-            for name in wanted:
-                try:
-                    machinery.find_project(name)
-                except Exception:  # the resolver's own call meets it again and reports it
-                    continue
+        # Any failure here (an unusable cache, a target that cannot be inspected, a page) is
+        # met again by the command's own call, which reports it: never a thread's traceback.
+        with contextlib.suppress(Exception):
+            wanted = [name for name in batch if skip is None or not skip(name)]
+            if not wanted:
+                return
+            with machinery.cache.lock(exclusive=False):
+                for name in wanted:
+                    with contextlib.suppress(Exception):
+                        machinery.find_project(name)
 
     jobs = max(1, min(common.jobs, EARLY_READERS, len(names)))
     for start in range(jobs):
