@@ -286,11 +286,15 @@ EARLY_READERS = 4
 WIDE_REQUEST = 32
 
 
-def _prepare_quietly(cache: Cache) -> None:
-    """``cache.prepare()``, its error left for the next caller (who raises it where it is
-    reported)."""
+def _ready_quietly(cache: Cache, skip: Callable[[str], bool] | None) -> None:
+    """``cache.prepare()``, then ``skip``'s first answer (it lists the target's site
+    directories once), each error left for the next caller, who raises it where it is
+    reported."""
     with contextlib.suppress(Exception):
         cache.prepare()
+    if skip is not None:
+        with contextlib.suppress(Exception):
+            skip("")
 
 
 def start_pages(
@@ -308,11 +312,11 @@ def start_pages(
     if not names:
         return None
     machinery = Machinery(common, reporter)
-    # The cache's tree made meanwhile: on a cold run a dozen directories, whose file system
-    # calls (a millisecond each here) leave the GIL to the imports below; the first request
-    # waited for them when its thread made them.
+    # The cache's tree made meanwhile (on a cold run a dozen directories), and the target's
+    # installed projects listed: file system calls (a millisecond each here) that leave the
+    # GIL to the imports below. The first request waited ~20 ms for them on its own thread.
     threading.Thread(
-        target=_prepare_quietly, args=(machinery.cache,), name="pipseal-prepare", daemon=True
+        target=_ready_quietly, args=(machinery.cache, skip), name="pipseal-ready", daemon=True
     ).start()
     # The index code and the HTTP session made here, before the threads start: made by them,
     # those imports shared the GIL with the main thread's own (the rest of the install) and
