@@ -17,7 +17,8 @@ from pipseal.errors import NetworkError
 from pipseal.http.session import HttpOptions, Session
 from pipseal.index.files import IndexFile, ProjectFiles
 from pipseal.index.finder import Finder
-from pipseal.pages.reading import JSON_TYPE, read_page
+from pipseal.pages import JSON_TYPE
+from pipseal.pages.reading import read_page
 from pipseal.pages.stored import load
 from pipseal.pages.worker import LARGE, PageReader, PageRequest
 from tests.support.indexserver import IndexServer

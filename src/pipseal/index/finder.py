@@ -1,5 +1,11 @@
 """The finder: every source (indexes, find-links) asked for a project's files, pages fetched
-once a run, stored, and revalidated with ETag/Last-Modified (``--offline``: stored pages only)."""
+once a run, stored, and revalidated with ETag/Last-Modified (``--offline``: stored pages only).
+
+The code that reads a page (:mod:`pipseal.index.files`, :mod:`pipseal.pages`, packaging's
+specifiers and tags: some 18 ms to import) is imported when a page is to be read, not with
+this module: a cold run's first request leaves before it, and the import overlaps the wait
+for the answer.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,23 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
-
-from packaging.utils import (
-    canonicalize_name,
-)
 
 from pipseal.errors import NetworkError
 from pipseal.fileurl import url2pathname
 from pipseal.http.origins import is_secure_origin
-from pipseal.http.response import Response
-from pipseal.http.session import Session
-from pipseal.index.files import IndexFile, ProjectFiles, make_file, parse_project_page
-from pipseal.pages.compact import CompactPage, from_files
-from pipseal.pages.reading import JSON_TYPE, read_page
-from pipseal.pages.serving import stored_record
-from pipseal.pages.stored import StoredPage, load
-from pipseal.pages.worker import PageReader, PageRequest
+from pipseal.names import canonicalize_name
+from pipseal.pages import JSON_TYPE
 from pipseal.redaction import Url, redact, strip_userinfo
+
+if TYPE_CHECKING:
+    from pipseal.http.response import Response
+    from pipseal.http.session import Session
+    from pipseal.index.files import IndexFile, ProjectFiles
+    from pipseal.pages.compact import CompactPage
+    from pipseal.pages.stored import StoredPage
+    from pipseal.pages.worker import PageReader
 
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 #: What the finder asks an index for: PEP 691 JSON first, HTML as a fallback (pip's order).
@@ -63,6 +67,8 @@ def list_find_links(location: str, session: Session, project: str) -> list[Index
     offers its links; a location naming one archive offers that archive. Raises NetworkError
     when the location does not exist or the page cannot be fetched.
     """
+    from pipseal.index.files import make_file, parse_project_page
+
     source = redact(location)
     path = _local_path(location)
     if path is None:
@@ -141,7 +147,10 @@ class Finder:
         with project_lock:
             found = self._found.get(name)
             if found is None:
-                found = self._found[name] = ProjectFiles(self._collect(name))
+                pages = self._collect(name)
+                from pipseal.index.files import ProjectFiles
+
+                found = self._found[name] = ProjectFiles(pages)
             return found
 
     def find_files(self, project: str) -> list[IndexFile]:
@@ -177,6 +186,8 @@ class Finder:
             by_version: dict[str, list[IndexFile]] = {}
             for f in files:
                 by_version.setdefault(str(f.version), []).append(f)
+            from pipseal.pages.compact import from_files
+
             pages.append(from_files(name, redact(location), by_version))
         return pages
 
@@ -190,11 +201,10 @@ class Finder:
             raw = self.page_store.get_page(store_key)
             # A cache that checked the record's digest says so (not hashed twice a run).
             checked = bool(getattr(self.page_store, "pages_verified", False))
-            stored = (
-                None
-                if raw is None
-                else load(raw, store_key, page_url, source, digest_checked=checked)
-            )
+            if raw is not None:
+                from pipseal.pages.stored import load
+
+                stored = load(raw, store_key, page_url, source, digest_checked=checked)
         if self.offline:
             # --offline: what the cache holds is the whole world; a page never fetched is empty.
             if stored is None:
@@ -230,6 +240,10 @@ class Finder:
         ):
             # The same bytes as last time (a mirror without validators): not read again.
             return stored.page
+        from pipseal.pages.reading import read_page
+        from pipseal.pages.serving import PageRequest, stored_record
+        from pipseal.pages.stored import load
+
         base = _base_url(page_url, response)
         request = PageRequest(
             content_type,

@@ -12,3 +12,6 @@ The package, one idea a module: ``compact`` (the :class:`~pipseal.pages.compact.
 value, decoded a version at a time), ``reading`` (HTML and JSON pages read into it) and
 ``stored`` (the form the cache keeps, checked when read).
 """
+
+#: PEP 691's JSON page (what the finder asks for first, and the reader reads).
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"

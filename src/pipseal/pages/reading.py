@@ -16,13 +16,13 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.errors import NetworkError
 from pipseal.names import canonicalize_name
+from pipseal.pages import JSON_TYPE
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
 from pipseal.pages.entries import attributes, filename_of, json_entry
 from pipseal.pages.spans import HTML, JSON, SpanGroups
 from pipseal.redaction import Url
 from pipseal.versions import parse_version
 
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 _JSON_TYPES = frozenset({JSON_TYPE, "application/vnd.pypi.simple.latest+json"})
 _HTML_TYPES = frozenset(
     {"application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.latest+html", "text/html"}
