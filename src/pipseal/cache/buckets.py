@@ -89,12 +89,12 @@ class Bucket(Enum):
     )
     PAGES = _Layout(
         name="pages",
-        version=4,
-        entry="{shard}/{key}.page4",
+        version=5,
+        entry="{shard}/{key}.page5",
         kind="page",
         skeleton="",
         tree="""
-      pages/ab/<sha256 of page url>.page4  a project page as served, with where each version's
+      pages/ab/<sha256 of page url>.page5  a project page as served, with where each version's
                                       files are in it (pipseal/pages/stored.py draws it:
                                       validators, the body's sha256, the spans, the sha256 of
                                       what follows the header); revalidated, not read again
