@@ -584,11 +584,12 @@ def test_a_stored_page_decodes_only_the_versions_asked_for(
 
 def _reseal(record: bytes, index: dict[str, str]) -> bytes:
     """A stored page with another span index, sealed with a digest that matches it."""
-    header, _, rest = record.split(b"\n", 2)
-    body = json.dumps(index).encode() + b"\n" + rest
+    header, _, text = record.split(b"\n", 2)
+    line = json.dumps(index).encode()
     sealed = json.loads(header)
-    sealed["sha256"] = hashlib.sha256(body).hexdigest()
-    return json.dumps(sealed).encode() + b"\n" + body
+    sealed["index_sha256"] = hashlib.sha256(line).hexdigest()
+    sealed["text_sha256"] = hashlib.sha256(text).hexdigest()
+    return json.dumps(sealed).encode() + b"\n" + line + b"\n" + text
 
 
 def test_a_sealed_span_that_does_not_read_fails_only_when_used(
@@ -707,3 +708,14 @@ def test_json_pages_of_any_layout_read_the_same(body: str, encoding: str) -> Non
     assert [(f.filename, f.url, f.yanked, f.size) for f in again] == [
         (f.filename, f.url, f.yanked, f.size) for f in files
     ]
+    # Stored with the page as served: a UTF-8 page walked in place is its own text (not
+    # encoded, nor hashed, again); one read whole is written anew. Either way the record
+    # holds its digests: a byte changed in the positions or in the text is damage.
+    with_body = dump(StoredPage(PAGE, None, None, hashlib.sha256(raw).hexdigest(), PAGE, page), raw)
+    assert with_body.endswith(raw) == (encoding == "utf-8")
+    assert load(with_body, PAGE, PAGE, SOURCE) is not None
+    header_end = with_body.index(b"\n")
+    index_end = with_body.index(b"\n", header_end + 1)
+    for at in (header_end + 3, index_end + 5, len(with_body) - 2):
+        damaged = with_body[:at] + bytes([with_body[at] ^ 1]) + with_body[at + 1 :]
+        assert load(damaged, PAGE, PAGE, SOURCE) is None

@@ -4,6 +4,7 @@ here (real worker processes, killed for real)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -51,7 +52,10 @@ def big_page(versions: int = 300) -> bytes:
     return body
 
 
-def request(body_sha256: str = "0" * 64) -> PageRequest:
+def request(body: bytes = b"") -> PageRequest:
+    """The request for ``body``, with its digest (what the finder sends along: a JSON page's
+    stored text is the body, and its digest the body's)."""
+    body_sha256 = hashlib.sha256(body).hexdigest()
     return PageRequest(JSON_TYPE, PAGE, "big", PAGE, '"etag"', None, body_sha256, PAGE)
 
 
@@ -69,7 +73,7 @@ def reader() -> Iterator[PageReader]:
 
 def test_a_large_page_is_read_by_the_worker_as_it_is_read_here(reader: PageReader) -> None:
     body = big_page()
-    answer = reader.read(body, request())
+    answer = reader.read(body, request(body))
     assert answer is not None
     [pid] = reader.pids()
     assert pid != os.getpid()
@@ -308,7 +312,7 @@ def test_the_worker_stores_the_page_where_the_cache_keeps_it(
     the asker gets is the one on disk, byte for byte."""
     body = big_page()
     where = tmp_path / "pages" / "ab" / "big.page5"
-    answer = reader.read(body, request()._replace(store=str(where)))
+    answer = reader.read(body, request(body)._replace(store=str(where)))
     assert answer is not None
     record = answer[0] + answer[1]
     assert where.read_bytes() == record

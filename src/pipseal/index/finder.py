@@ -271,5 +271,5 @@ class Finder:
                 return stored.page
         page = read_page(body, content_type, base, name, source)
         if self.page_store is not None:
-            self.page_store.put_page(store_key, stored_record(page, request))
+            self.page_store.put_page(store_key, stored_record(page, request, body))
         return page

@@ -144,8 +144,9 @@ def read_page(
     Raises NetworkError when the page cannot be read (bad JSON, unsupported Content-Type or
     repository version)."""
     media, params = media_type(content_type or "text/html")
+    verbatim = False
     if media in _JSON_TYPES:
-        text, grouper = _read_json(body, page_url, project)
+        text, grouper, verbatim = _read_json(body, page_url, project)
         base, kind = page_url, JSON
     elif media in _HTML_TYPES:
         grouper = _Grouper(project)
@@ -157,7 +158,7 @@ def read_page(
             hint="An index must serve text/html or application/vnd.pypi.simple.v1+json.",
         )
     versions = {grouper.parsed[key]: key for key in grouper.groups}
-    groups = SpanGroups(text, kind, grouper.groups, page_url, stored=False)
+    groups = SpanGroups(text, kind, grouper.groups, page_url, stored=False, verbatim=verbatim)
     return CompactPage(grouper.name, base, source, groups, versions)
 
 
@@ -206,19 +207,20 @@ _ARRAY_END = re.compile(r"[ \t\n\r]*\]").match
 _OBJECT_END = re.compile(r"[ \t\n\r]*\}[ \t\n\r]*\Z").match
 
 
-def _read_json(body: bytes, page_url: str, project: str) -> tuple[str, _Grouper]:
-    """A PEP 691 project page: its text, and its files grouped (pypi_simple's pydantic models
-    cost ~150 ms to import). The page is walked in place, each file object parsed by json's
-    own scanner and noted by where it is; anything unusual (another encoding, a file without a
-    name, bad JSON) is read again by :func:`_read_json_strictly`, which raises the errors."""
+def _read_json(body: bytes, page_url: str, project: str) -> tuple[str, _Grouper, bool]:
+    """A PEP 691 project page: its text, its files grouped (pypi_simple's pydantic models
+    cost ~150 ms to import), and whether the text is the body as it came. The page is walked in
+    place, each file object parsed by json's own scanner and noted by where it is; anything
+    unusual (another encoding, a file without a name, bad JSON) is read again by
+    :func:`_read_json_strictly`, which raises the errors."""
     grouper = _Grouper(project)
     try:
         text = body.decode("utf-8")
         meta = _walk_page(text, grouper)
     except (UnicodeDecodeError, _Irregular, StopIteration, ValueError):
-        return _read_json_strictly(body, page_url, project)
+        return (*_read_json_strictly(body, page_url, project), False)
     _check_meta(meta, page_url)
-    return text, grouper
+    return text, grouper, True
 
 
 def _walk_page(text: str, grouper: _Grouper) -> object:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from pipseal.atomic import write_atomic
+from pipseal.atomic import atomic_file
 from pipseal.errors import NetworkError
 
 if TYPE_CHECKING:
@@ -106,21 +106,26 @@ def widen_pipe(stream: IO[bytes]) -> None:
         fcntl.fcntl(stream.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
 
 
-def stored_record(page: CompactPage, request: PageRequest) -> bytes:
-    """``page``'s stored form, with the fields ``request`` carries (the worker's answer, and
-    what the finder stores for a page it read itself)."""
-    from pipseal.pages.stored import StoredPage, dump
+def stored_record(page: CompactPage, request: PageRequest, body: bytes) -> bytes:
+    """``page``'s stored form, with the fields ``request`` carries (what the finder stores for
+    a page it read itself); ``body``: the page as served (``request.body_sha256``'s)."""
+    return b"".join(stored_parts(page, request, body))
 
-    return dump(
-        StoredPage(
-            request.url,
-            request.etag,
-            request.last_modified,
-            request.body_sha256,
-            request.served_from,
-            page,
-        )
+
+def stored_parts(page: CompactPage, request: PageRequest, body: bytes) -> tuple[bytes, bytes]:
+    """:func:`stored_record` as (its first lines, the page's text): the text is ``body``
+    itself when the page was read in place (``pipseal.pages.stored.dump_parts``)."""
+    from pipseal.pages.stored import StoredPage, dump_parts
+
+    stored = StoredPage(
+        request.url,
+        request.etag,
+        request.last_modified,
+        request.body_sha256,
+        request.served_from,
+        page,
     )
+    return dump_parts(stored, body)
 
 
 def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None:
@@ -144,20 +149,26 @@ def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None
             page = read_page(
                 body, request.content_type, request.page_url, request.project, source=""
             )
-            record = stored_record(page, request)
+            head, text = stored_parts(page, request, body)
         except NetworkError as exc:
             answer["error"] = [exc.message, exc.hint]
         else:
             if request.store is not None:
                 # Written here, before the answer: a page answered is in the cache, and the
                 # asker neither writes it nor waits for its own GIL to copy it.
-                with contextlib.suppress(OSError):  # a page not stored costs a fetch
-                    write_atomic(Path(request.store), record, durable=False)
-            if body and record.endswith(body):
+                with (
+                    contextlib.suppress(OSError),  # a page not stored costs a fetch
+                    atomic_file(Path(request.store), durable=False) as stored,
+                ):
+                    stored.write(head)
+                    stored.write(text)
+            if text is body:
                 # The record ends with the page as served (a JSON page read in place): the
                 # asker has those bytes, so only what comes before them goes back (a page of
                 # 5 MB read back through a pipe under a busy GIL took ~0.4 s).
-                record = record[: len(record) - len(body)]
+                record = head
                 answer["tail"] = True
+            else:
+                record = head + text
         write_frame(out, json.dumps(answer).encode(), record)
     os._exit(0)  # nothing to tear down; the parent may already be gone

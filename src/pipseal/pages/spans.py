@@ -42,8 +42,12 @@ class SpanGroups(Mapping[str, list[Entry]]):
         page_url: str,
         *,
         stored: bool,
+        verbatim: bool = False,
     ) -> None:
         self.text = text
+        #: ``text`` is the page as served, decoded as UTF-8 and nothing else (a JSON page read
+        #: in place): its bytes are the body's, and so is their digest.
+        self.verbatim = verbatim
         self.kind = kind
         self.spans = spans
         self._page_url = page_url

@@ -3,23 +3,29 @@ cache's ``pages/`` bucket with the suffix ``.page5``::
 
     {"format": "pipseal-page-5", "url": ..., "etag": ..., "last_modified": ...,
      "body_sha256": ..., "served_from": ..., "base": ... | null, "project": ...,
-     "kind": "json" | "html", "sha256": <sha256 of every byte after this line>}\n
+     "kind": "json" | "html", "index_sha256": <sha256 of the next line, without its newline>,
+     "text_sha256": <sha256 of every byte after the next line>}\n
     {"<version>": "[start, end, start, end, ...]", ...}\n   where each file's text is, by version
     <the page's text>                                         as served (HTML: comments dropped)
 
 Each version's positions are the text of a JSON list, read when the version is first used
 (``.page4`` had the lists themselves: reading all of them made every position a Python int,
-90 ms of a cold resolution of 300 distributions, in the process that resolves).
+90 ms of a cold resolution of 300 distributions, in the process that resolves). The text has a
+digest of its own: a JSON page's text is the page as served, whose digest (``body_sha256``)
+the finder has already made, so storing it hashes and encodes nothing again (``.page4``'s one
+digest over the positions and the text cost a cold app300 a hash and an encoding of its 120 MB
+of pages).
 
 The page is kept as it came, with where each version's files are in it
 (:class:`~pipseal.pages.spans.SpanGroups`): nothing is encoded a second time when a page is
 read, and a warm run reads the version keys alone. A page fetched again whose body has the
 stored digest (``body_sha256``, of the page as served) is not read again (mirrors that send no
-validators still serve the same bytes). The record is checked when read (``sha256``, over all
-its lines: a few milliseconds for botocore's page): a damaged one (:func:`verify`) is set aside
-by the cache with a ``[cache-damaged]`` warning and the page fetched again, since a damaged page
-believed would hide files or offer others. A version's files are decoded and checked strictly
-only when that version is first looked up. Credentials are never written.
+validators still serve the same bytes). The record is checked when read (``index_sha256`` and
+``text_sha256``, over all its lines: a few milliseconds for botocore's page): a damaged one
+(:func:`verify`) is set aside by the cache with a ``[cache-damaged]`` warning and the page
+fetched again, since a damaged page believed would hide files or offer others. A version's
+files are decoded and checked strictly only when that version is first looked up. Credentials
+are never written.
 """
 
 from __future__ import annotations
@@ -51,10 +57,18 @@ class StoredPage:
     page: CompactPage
 
 
-def dump(stored: StoredPage) -> bytes:
-    """The stored form; ``page.base`` is written only when it is not the page URL (it may carry
-    credentials then, which are never written). The page must have been read from a page
-    (:func:`pipseal.pages.reading.read_page`), not made from find-links files."""
+def dump(stored: StoredPage, body: bytes | None = None) -> bytes:
+    """The stored form (:func:`dump_parts`, joined)."""
+    return b"".join(dump_parts(stored, body))
+
+
+def dump_parts(stored: StoredPage, body: bytes | None = None) -> tuple[bytes, bytes]:
+    """The stored form as (its first two lines, the page's text): ``page.base`` is written only
+    when it is not the page URL (it may carry credentials then, which are never written). The
+    page must have been read from a page (:func:`pipseal.pages.reading.read_page`), not made
+    from find-links files. ``body``: the page as served, whose sha256 is ``body_sha256``; when
+    the page's text is that body as it came (:attr:`SpanGroups.verbatim`), it is the text
+    returned, and its digest is not made again."""
     page = stored.page
     groups = page.entries
     if not isinstance(groups, SpanGroups):
@@ -76,13 +90,14 @@ def dump(stored: StoredPage) -> bytes:
         {k: v if type(v) is str else str(v) for k, v in groups.spans.items()},
         separators=(",", ":"),
     ).encode()
-    text = groups.text.encode()
-    digest = hashlib.sha256(index)
-    digest.update(b"\n")
-    digest.update(text)
-    header["sha256"] = digest.hexdigest()
-    # Joined once: a large page is megabytes, and each copy of it holds the GIL.
-    return b"".join((json.dumps(header).encode(), b"\n", index, b"\n", text))
+    if body is not None and groups.verbatim:
+        text, text_digest = body, stored.body_sha256
+    else:
+        text = groups.text.encode()
+        text_digest = hashlib.sha256(text).hexdigest()
+    header["index_sha256"] = hashlib.sha256(index).hexdigest()
+    header["text_sha256"] = text_digest
+    return b"".join((json.dumps(header).encode(), b"\n", index, b"\n")), text
 
 
 def _checked_header(
@@ -90,7 +105,8 @@ def _checked_header(
 ) -> tuple[str, dict[str, Any] | None, int]:
     """("", header, where the stored files start in ``raw``) when the record ``raw + tail`` is
     intact and is ``url``'s; else (why not, None, 0). ``digest_checked``: the caller hashed it
-    already (not again). Nothing after the header line is copied (a large page is megabytes)."""
+    already (not again). Nothing after the header line is copied (a large page is megabytes);
+    ``tail`` is never empty when it holds the whole text."""
     end = raw.find(b"\n")
     try:
         header = json.loads(raw[:end]) if end != -1 else None
@@ -105,7 +121,14 @@ def _checked_header(
         )
         or not all(
             isinstance(header.get(k), str)
-            for k in ("url", "body_sha256", "served_from", "project", "sha256")
+            for k in (
+                "url",
+                "body_sha256",
+                "served_from",
+                "project",
+                "index_sha256",
+                "text_sha256",
+            )
         )
         or header.get("kind") not in KINDS
     ):
@@ -113,10 +136,17 @@ def _checked_header(
     if header["url"] != url:
         return f"is another page's ({header['url']})", None, 0
     if not digest_checked:
+        index_end = raw.find(b"\n", end + 1)
+        if index_end == -1:
+            return "no longer matches its own digest", None, 0
         with memoryview(raw) as view:
-            digest = hashlib.sha256(view[end + 1 :])
-        digest.update(tail)
-        if digest.hexdigest() != header["sha256"]:
+            index_digest = hashlib.sha256(view[end + 1 : index_end])
+            text_digest = hashlib.sha256(view[index_end + 1 :])
+        text_digest.update(tail)
+        if (index_digest.hexdigest(), text_digest.hexdigest()) != (
+            header["index_sha256"],
+            header["text_sha256"],
+        ):
             return "no longer matches its own digest", None, 0
     return "", header, end + 1
 
