@@ -89,17 +89,17 @@ class Bucket(Enum):
     )
     PAGES = _Layout(
         name="pages",
-        version=5,
-        entry="{shard}/{key}.page5",
+        version=6,
+        entry="{shard}/{key}.page6",
         kind="page",
         skeleton="",
         tree="""
-      pages/ab/<sha256 of page url>.page5  a project page as served, with where each version's
+      pages/ab/<sha256 of page url>.page6  a project page as served, with where each version's
                                       files are in it (pipseal/pages/stored.py draws it:
-                                      validators, the body's sha256, the spans, the sha256 of
-                                      what follows the header); revalidated, not read again
-                                      when unchanged, checked when read, a version's files
-                                      decoded when first used
+                                      validators, the body's sha256, the spans and the text,
+                                      each with its sha256 in the header); revalidated, not
+                                      read again when unchanged, checked when read, a
+                                      version's files decoded when first used
 """,
     )
     METADATA = _Layout(

@@ -1,7 +1,7 @@
 """A project page as the cache stores it (:func:`dump` / :func:`load`): one file per page in the
-cache's ``pages/`` bucket with the suffix ``.page5``::
+cache's ``pages/`` bucket with the suffix ``.page6``::
 
-    {"format": "pipseal-page-5", "url": ..., "etag": ..., "last_modified": ...,
+    {"format": "pipseal-page-6", "url": ..., "etag": ..., "last_modified": ...,
      "body_sha256": ..., "served_from": ..., "base": ... | null, "project": ...,
      "kind": "json" | "html", "index_sha256": <sha256 of the next line, without its newline>,
      "text_sha256": <sha256 of every byte after the next line>}\n
@@ -42,7 +42,7 @@ from pipseal.pages.spans import KINDS, SpanGroups
 from pipseal.redaction import strip_userinfo
 from pipseal.versions import parse_version
 
-FORMAT = "pipseal-page-5"
+FORMAT = "pipseal-page-6"
 
 
 @dataclass(frozen=True)

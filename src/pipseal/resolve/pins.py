@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import resolvelib
+from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter
 from resolvelib.resolvers import resolution as _resolvelib
 from resolvelib.resolvers.abstract import Result
@@ -87,7 +88,7 @@ class _Resolution(_resolvelib.Resolution[Requirement, Candidate, str]):
     def resolve(  # resolvelib's loop, kept whole to stay comparable with it
         self, requirements: Iterable[Requirement], max_rounds: int
     ) -> State[Requirement, Candidate, str]:
-        if tuple(map(int, resolvelib.__version__.split(".")[:2])) != _LOOP_OF:
+        if Version(resolvelib.__version__).release[:2] != _LOOP_OF:
             return super().resolve(requirements, max_rounds)
         if self._states:
             raise RuntimeError("already resolved")
