@@ -146,9 +146,12 @@ def test_pages_are_read_here_until_the_worker_is_ready() -> None:
     """A page asked for before the worker has imported what it needs is read here at once:
     the first pages of a resolution never wait for the worker to start."""
     reader = PageReader(start_after=0)
+    # Made before the worker starts, so that it is asked for at once: on a loaded machine the
+    # few milliseconds of making it could let the worker's start-up (~80 ms) win the race.
+    body, asked = big_page(), request()
     try:
         reader.start()
-        assert reader.read(big_page(), request()) is None  # the worker's imports take longer
+        assert reader.read(body, asked) is None  # the worker's imports take longer
         assert reader.wait_ready(30)
         assert reader.read(big_page(), request()) is not None
     finally:
