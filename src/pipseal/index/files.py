@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from pipseal.hashes import FRAGMENT_ALGORITHMS, Hash, Hashes, HashSyntaxError
 from pipseal.names import canonicalize_name
-from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
+from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage, plain_url
 from pipseal.pages.reading import read_page
 from pipseal.redaction import Url
 from pipseal.versions import newest_first, parse_version
@@ -175,20 +175,6 @@ def _requires_python(text: str | None) -> SpecifierSet | None:
         return None
 
 
-def _plain_url(url: str) -> bool:
-    """Whether ``urlunsplit(urlsplit(url))`` is ``url`` itself without working it out (the
-    usual http(s) URL of a file: no query, no IPv6 host, no spaces or controls to strip)."""
-    after_scheme = 8 if url.startswith("https://") else 7 if url.startswith("http://") else 0
-    return (
-        after_scheme > 0
-        and url[after_scheme : after_scheme + 1] not in ("", "/")  # a host
-        and "?" not in url
-        and "[" not in url
-        and url.isascii()
-        and url.isprintable()
-    )
-
-
 def make_file(
     url: str,
     project: str,
@@ -202,7 +188,7 @@ def make_file(
     size: int | None = None,
 ) -> IndexFile | None:
     bare_url, _, fragment = url.partition("#")
-    if filename is None or not _plain_url(bare_url):
+    if filename is None or not plain_url(bare_url):
         parts = urlsplit(url)
         fragment = parts.fragment
         bare_url = urlunsplit(parts._replace(fragment=""))

@@ -69,14 +69,11 @@ class CompactPage:
         """``urljoin(self.base, href)``, the directory part joined once: a page's links share
         a few directories (or one host), and urljoin costs more than the rest of a file."""
         path, hashmark, fragment = href.partition("#")
-        after_scheme = 8 if path.startswith("https://") else 7 if path.startswith("http://") else 0
         if (
-            after_scheme
-            and path[after_scheme : after_scheme + 1] not in ("", "/")  # a host
+            plain_url(path)
             and (fragment or not hashmark)
-            and not any(c in path for c in "?;[]")
-            and href.isascii()
-            and href.isprintable()
+            and fragment.isascii()
+            and fragment.isprintable()
         ):
             # An absolute URL (PyPI's files: each in a directory of its own, so the memo
             # below never served them): urljoin gives it back as it is.
@@ -129,6 +126,21 @@ class CompactPage:
                     done.append(found)
             self._decoded[key] = done
         return done
+
+
+def plain_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL with a host that :mod:`urllib.parse` gives
+    back as written (``urljoin(base, url)`` and ``urlunsplit(urlsplit(url))`` alike): no query,
+    parameters, fragment or IPv6 brackets to split off, no space or control to strip, nothing
+    but ASCII (the usual link of a file, told without working it out)."""
+    after_scheme = 8 if url.startswith("https://") else 7 if url.startswith("http://") else 0
+    return (
+        after_scheme > 0
+        and url[after_scheme : after_scheme + 1] not in ("", "/")  # a host
+        and not any(c in url for c in "?;[]#")
+        and url.isascii()
+        and url.isprintable()
+    )
 
 
 def from_files(project: str, source: str, files: Mapping[str, list[Any]]) -> CompactPage:

@@ -105,8 +105,7 @@ def _checked_header(
 ) -> tuple[str, dict[str, Any] | None, int]:
     """("", header, where the stored files start in ``raw``) when the record ``raw + tail`` is
     intact and is ``url``'s; else (why not, None, 0). ``digest_checked``: the caller hashed it
-    already (not again). Nothing after the header line is copied (a large page is megabytes);
-    ``tail`` is never empty when it holds the whole text."""
+    already (not again). Nothing after the header line is copied (a large page is megabytes)."""
     end = raw.find(b"\n")
     try:
         header = json.loads(raw[:end]) if end != -1 else None
