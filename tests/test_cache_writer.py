@@ -1,16 +1,22 @@
 """Cache records written off the fetching thread's path (pipseal.cache.writer): in order, read
-back before they reach the disk, on disk once flushed (and when the cache's lock is released),
-past the first few by a writer process of their own, and all of them still written when that
-process is killed (real processes, killed for real)."""
+back before they reach the disk, on disk once flushed, past the first few by a writer process of
+their own, and all of them still written when that process is killed (real processes, killed
+for real). At the end of a run the process is handed over, not waited for: the next run, and a
+purge, wait for it instead (stopped with SIGSTOP here, so a wait that is not there shows)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import threading
+import time
 from pathlib import Path
 
+import pytest
+
 from pipseal.cache.store import Cache
-from pipseal.cache.writer import RecordWriter
+from pipseal.cache.writer import IN_PROCESS, RecordWriter
 
 
 def _writer_pids() -> set[int]:
@@ -103,3 +109,105 @@ def test_a_fresh_cache_still_reads_a_record_a_page_worker_wrote(tmp_path: Path) 
     Path(where).write_bytes(b"stored by a worker")
     assert cache.read_record(Path(where)) == b"stored by a worker"
     cache.close()
+
+
+def _stopped_writer(cache: Cache, records: int) -> tuple[int, list[Path]]:
+    """A run's end with its writer process stopped (SIGSTOP): ``records`` records past the
+    first few put, the lock released and the cache closed. Fails, not hangs, if that end
+    waits for the process. The process's pid and the records' paths."""
+    before = _writer_pids()
+    paths = [cache.metadata_path(f"{n:064x}") for n in range(records)]
+    stopped: list[int] = []
+
+    def run() -> None:
+        with cache.lock(exclusive=False):
+            for n, path in enumerate(paths[:IN_PROCESS]):
+                cache.put_record(path, b"record %d" % n)
+            cache.writer.flush()  # written here: the process starts with the next one
+            cache.put_record(paths[IN_PROCESS], b"record %d" % IN_PROCESS)
+            cache.writer.flush()
+            [pid] = _writer_pids() - before
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+            for n, path in enumerate(paths[IN_PROCESS + 1 :], IN_PROCESS + 1):
+                cache.put_record(path, b"record %d" % n)
+        cache.close()
+
+    ending = threading.Thread(target=run)
+    ending.start()
+    ending.join(timeout=5)
+    if ending.is_alive():
+        os.kill(stopped[0], signal.SIGCONT)
+        ending.join()
+        pytest.fail("the end of the run waited for the writer process")
+    assert len(stopped) == 1
+    return stopped[0], paths
+
+
+def _resume_later(pid: int, seconds: float) -> threading.Thread:
+    thread = threading.Timer(seconds, os.kill, (pid, signal.SIGCONT))
+    thread.start()
+    return thread
+
+
+def test_the_end_of_a_run_does_not_wait_for_the_writer_process(tmp_path: Path) -> None:
+    """The writer process is handed the records and finishes on its own: a run's last
+    records cost it no wait (here the process is stopped, and close returns at once)."""
+    cache = Cache(tmp_path / "cache")
+    pid, paths = _stopped_writer(cache, IN_PROCESS + 20)
+    assert not paths[-1].exists()  # still the process's to write
+    os.kill(pid, signal.SIGCONT)
+    Cache(tmp_path / "cache").prepare()  # the next run waits for it
+    assert [p.read_bytes() for p in paths] == [b"record %d" % n for n in range(len(paths))]
+    assert not [p for p in (tmp_path / "cache").rglob("writer-*")]  # its marker is gone
+
+
+def test_the_next_run_reads_what_the_handed_over_writer_wrote(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    pid, paths = _stopped_writer(cache, IN_PROCESS + 20)
+    resumer = _resume_later(pid, 0.4)
+    started = time.monotonic()
+    later = Cache(tmp_path / "cache")
+    assert later.read_record(paths[-1]) == b"record %d" % (len(paths) - 1)
+    assert time.monotonic() - started >= 0.3  # it waited for the stopped process
+    resumer.join()
+
+
+def test_purge_waits_for_a_handed_over_writer_and_leaves_nothing(tmp_path: Path) -> None:
+    from pipseal.cache.manage import purge
+
+    cache = Cache(tmp_path / "cache")
+    purger = Cache(tmp_path / "cache")
+    purger.prepare()  # opened before: the process's share of the lock is what it waits for
+    pid, paths = _stopped_writer(cache, IN_PROCESS + 20)
+    resumer = _resume_later(pid, 0.4)
+    started = time.monotonic()
+    purge(purger)
+    assert time.monotonic() - started >= 0.3
+    resumer.join()
+    time.sleep(0.2)
+    assert not [p for p in paths if p.exists()]
+
+
+def test_a_writer_killed_after_the_hand_over_holds_up_nobody(tmp_path: Path) -> None:
+    """Its records are hints: the next run goes on without them, and clears its marker."""
+    cache = Cache(tmp_path / "cache")
+    pid, paths = _stopped_writer(cache, IN_PROCESS + 20)
+    os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
+    later = Cache(tmp_path / "cache")
+    later.prepare()
+    assert time.monotonic() - started < 2
+    assert later.read_record(paths[0]) == b"record 0"  # written before the hand-over
+    assert not [p for p in (tmp_path / "cache").rglob("writer-*")]
+
+
+def test_a_deleted_cache_is_not_brought_back_by_its_writer(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    pid, _ = _stopped_writer(cache, IN_PROCESS + 20)
+    shutil.rmtree(tmp_path / "cache")
+    os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while pid in _writer_pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not (tmp_path / "cache").exists()

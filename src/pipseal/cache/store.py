@@ -28,7 +28,7 @@ from typing import Any
 from pipseal.atomic import write_atomic
 from pipseal.cache.buckets import LOCK_NAME, TAG_NAME, Bucket, store_base
 from pipseal.cache.incoming import IncomingArchive
-from pipseal.cache.writer import RecordWriter
+from pipseal.cache.writer import RecordWriter, wait_for_handed_over
 from pipseal.errors import CacheError
 from pipseal.hashes import hash_stream
 from pipseal.redaction import strip_userinfo
@@ -93,8 +93,16 @@ class Cache:
         self._prepared = False
         self._prepare_lock = threading.Lock()
         self._scratch: Path | None = None
-        #: Page and metadata records, written off the path of whoever fetched them.
-        self.writer = RecordWriter()
+        #: Page and metadata records, written off the path of whoever fetched them; its
+        #: process, handed over at the end, holds the lock and a marker in ``tmp``.
+        self.writer = (
+            RecordWriter()
+            if root is None
+            else RecordWriter(
+                cache_lock=store_base(root) / LOCK_NAME,
+                markers=Bucket.TMP.path(store_base(root)),
+            )
+        )
         #: Made by this process (prepare() found no store): it holds no record but the ones
         #: written here, so a record not written here is not looked for on disk (under a busy
         #: GIL each look took milliseconds, at each level of a cold resolution).
@@ -104,8 +112,8 @@ class Cache:
         self._written: set[Path] = set()
 
     def close(self) -> None:
-        """Finish the records still being written; remove the private scratch directory a
-        disabled cache used for downloads."""
+        """Hand the records still being written over (cache/writer.py); remove the private
+        scratch directory a disabled cache used for downloads."""
         self.writer.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
@@ -175,6 +183,8 @@ class Cache:
                 write_atomic(tag, CACHEDIR_TAG, durable=False)
             with tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="probe-"):
                 pass
+            # What runs before this one still write is read once written.
+            wait_for_handed_over(self.tmp_dir)
         except OSError as exc:
             raise CacheError(
                 f"cannot use the cache directory {root}: {exc.strerror or exc}",
@@ -218,13 +228,17 @@ class Cache:
             return
         import fcntl
 
+        if exclusive:
+            self.writer.close()  # its process holds the lock (shared) while it writes
         fd = os.open(self.base / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
                 yield
             finally:
-                self.writer.flush()  # on disk before another process may change the cache
+                # On disk, or with the writer process, which holds the lock until it is,
+                # before another process may change the cache.
+                self.writer.hand_over()
         finally:
             os.close(fd)
 
@@ -349,6 +363,10 @@ class Cache:
     # -- records written later (pages, metadata: cache/writer.py) ------------------------------
     def read_record(self, path: Path) -> bytes | None:
         """A page or metadata record's bytes (one put and not yet written too), or None."""
+        try:
+            self.prepare()  # it waits for what a run before this one still writes
+        except CacheError:
+            return None
         pending = self.writer.pending(path)
         if pending is not None or (self._fresh and path not in self._written):
             return pending

@@ -71,6 +71,10 @@ class MetadataFetcher:
                 self._memo[file.url] = found
             return found
 
+    def known(self, file: IndexFile) -> CoreMetadata | None:
+        """The metadata of ``file`` if this fetcher has already read it, else None."""
+        return self._memo.get(file.url)
+
     # -- routes ---------------------------------------------------------------------------------
 
     def _load(self, file: IndexFile) -> CoreMetadata:

@@ -111,6 +111,9 @@ def from_index(
         f = p.index_file
         assert f is not None
         sha256 = sorted(f.hashes.allowed["sha256"])[0]
-        return Reported(p, f.url, sha256, metadata.get(f))
+        return Reported(p, f.url, sha256, metadata.known(f) or metadata.get(f))
 
-    return map_in_threads(one, unfetched, jobs)
+    # What the resolver read is known: threads (8 started at the end of a dry run) only for
+    # metadata still to be fetched.
+    fetch = [p for p in unfetched if p.index_file is None or metadata.known(p.index_file) is None]
+    return map_in_threads(one, unfetched, jobs if fetch else 1)
