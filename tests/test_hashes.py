@@ -16,19 +16,21 @@ from pip._internal.exceptions import HashUnpinned as PipHashUnpinned
 from pip._internal.exceptions import VcsHashUnsupported as PipVcsHashUnsupported
 from pip._internal.req.constructors import install_req_from_line
 
+from pipseal.hash_problems import (
+    HashMismatch,
+    HashMissing,
+    HashUnpinned,
+    VcsHashUnsupported,
+    format_hash_report,
+)
 from pipseal.hashes import (
     FRAGMENT_ALGORITHMS,
     OPTION_ALGORITHMS,
     STREAM_CHUNK,
     Hash,
     Hashes,
-    HashMismatch,
-    HashMissing,
     HashSyntaxError,
-    HashUnpinned,
     MultiHasher,
-    VcsHashUnsupported,
-    format_hash_report,
     hash_stream,
 )
 

@@ -252,4 +252,4 @@ def _report_items(report: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 
 def with_build(common: CommonOptions, **changes: Any) -> CommonOptions:
     """``common`` with its build options changed."""
-    return replace(common, build=replace(common.build, **changes))
+    return replace(common, build=common.build._replace(**changes))

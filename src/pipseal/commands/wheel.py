@@ -4,8 +4,6 @@ names, as ``pip wheel -w DIR`` does."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pipseal.commands.download import DownloadResult
 from pipseal.pipeline.options import DownloadOptions, Reporter
 
@@ -17,4 +15,4 @@ def run(options: DownloadOptions, reporter: Reporter) -> DownloadResult:
     ``--no-deps``, every dependency)."""
     from pipseal.commands import download
 
-    return download.run(replace(options, build_wheels=True), reporter)
+    return download.run(options._replace(build_wheels=True), reporter)

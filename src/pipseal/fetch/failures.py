@@ -5,10 +5,14 @@ body larger than the file can be."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pipseal.errors import NetworkError
 from pipseal.fetch.source import ArchiveSource
-from pipseal.hashes import Hashes, HashMismatch, format_hash_report
+from pipseal.hashes import Hashes
+
+if TYPE_CHECKING:
+    from pipseal.hash_problems import HashMismatch
 
 
 class DigestDisagrees(NetworkError):
@@ -30,12 +34,16 @@ class DigestDisagrees(NetworkError):
         self.expected = expected
         self.got = got
         self.diagnosis = diagnosis
+        from pipseal.hash_problems import format_hash_report
+
         # pip's text first, so that a search for the message lands (DESIGN.md, "Explained").
         report = format_hash_report([self.mismatch(f"{source.filename} from {source.link}")])
         super().__init__(report.rstrip("\n"), hint=hint)
 
     def mismatch(self, requirement: str) -> HashMismatch:
         """This disagreement as an entry of pip's report, for ``requirement``."""
+        from pipseal.hash_problems import HashMismatch
+
         return HashMismatch(requirement, Hashes(self.expected), dict(self.got), self.diagnosis)
 
 

@@ -18,12 +18,6 @@ from typing import TYPE_CHECKING
 
 from pipseal.errors import PipsealError
 from pipseal.fetch.source import FetchedArchive
-from pipseal.hashes import (
-    HashMismatch,
-    HashMissing,
-    HashProblem,
-    format_hash_report,
-)
 from pipseal.pipeline.listed import plan_listed
 from pipseal.pipeline.options import CommonOptions, Reporter
 from pipseal.pipeline.plan import Planned
@@ -34,6 +28,7 @@ if TYPE_CHECKING:
     from pipseal.diagnose import Evidence
     from pipseal.environment import TargetEnvironment
     from pipseal.fetch.fetcher import Fetcher
+    from pipseal.hash_problems import HashProblem
     from pipseal.index.files import FindsFiles
 
 
@@ -98,6 +93,8 @@ def fetch_and_check(
     ``replan`` (the index), then fetched like any other. ``on_fetched(archive)`` hears of each
     archive as soon as it is in hand (from a download thread), before any pin is checked.
     """
+    from pipseal.hash_problems import HashMismatch, HashMissing, format_hash_report
+
     planned = list(planned)
     problems = list(problems)
     results: list[FetchedArchive | PipsealError | None] = [None] * len(planned)

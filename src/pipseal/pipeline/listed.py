@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 
 from pipseal.errors import NoMatchingDistribution, PipsealError, UsageError
 from pipseal.fetch.source import ArchiveSource
-from pipseal.hashes import Hashes, HashProblem, HashUnpinned
+from pipseal.hashes import Hashes
 from pipseal.pipeline.cached import plan_from_cache
 from pipseal.pipeline.options import CommonOptions, Reporter
 from pipseal.pipeline.plan import (
@@ -33,6 +33,7 @@ from pipseal.requirements.values import ParsedRequirement
 if TYPE_CHECKING:
     from pipseal.cache.store import Cache
     from pipseal.environment import TargetEnvironment
+    from pipseal.hash_problems import HashProblem
     from pipseal.index.files import FindsFiles, IndexFile
 
 
@@ -137,6 +138,8 @@ def plan_listed(
             continue
         assert r.name is not None
         if req.hash_mode and not r.is_pinned:
+            from pipseal.hash_problems import HashUnpinned
+
             problems.append(HashUnpinned(pip_name(r)))
             continue
         specifier = r.specifier

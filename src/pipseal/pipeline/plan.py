@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pipseal.errors import PipsealError
 from pipseal.fetch.source import ArchiveSource
-from pipseal.hashes import Hashes, HashProblem
+from pipseal.hashes import Hashes
 from pipseal.pipeline.options import Reporter
 from pipseal.redaction import Url
 from pipseal.requirements.values import ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution
+    from pipseal.hash_problems import HashProblem
     from pipseal.index.files import FindsFiles, IndexFile
     from pipseal.metadata.core import CoreMetadata
 

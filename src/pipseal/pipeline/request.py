@@ -114,8 +114,7 @@ def read_request(request: RequestOptions, environ: dict[str, str] | None = None)
 def effective_index(common: CommonOptions, options: RequirementsOptions) -> CommonOptions:
     """Command-line index options with the requirements files' options applied (pip's order)."""
     index = common.index
-    index = replace(
-        index,
+    index = index._replace(
         index_url=options.index_url or index.index_url,
         extra_index_urls=index.extra_index_urls + options.extra_index_urls,
         find_links=index.find_links + options.find_links,
@@ -124,8 +123,8 @@ def effective_index(common: CommonOptions, options: RequirementsOptions) -> Comm
         only_binary=index.only_binary | options.only_binary,
         no_binary=index.no_binary | options.no_binary,
     )
-    network = replace(
-        common.network, trusted_hosts=common.network.trusted_hosts + options.trusted_hosts
+    network = common.network._replace(
+        trusted_hosts=common.network.trusted_hosts + options.trusted_hosts
     )
     return replace(common, index=index, network=network)
 
@@ -158,7 +157,7 @@ def read_locked_request(options: _Options, target: TargetEnvironment) -> tuple[R
     allowed = FormatControl(index.only_binary, index.no_binary).allowed
     others = tuple(p for p in options.request.requirement_files if not is_pylock_path(p))
     locked = tuple(r for path in locks for r in requirements_from_pylock(path, target, allowed))
-    rest = replace(options.request, requirement_files=others)
+    rest = options.request._replace(requirement_files=others)
     hashed = any(r.hashes for r in locked) and not options.request.no_require_hashes
     if rest.requirements or rest.requirement_files or rest.constraint_files or rest.editables:
         base = read_request(rest)
@@ -174,7 +173,7 @@ def read_locked_request(options: _Options, target: TargetEnvironment) -> tuple[R
             f"{', '.join(locks)}: no package of the lock applies to this environment"
         )
     _refuse_duplicates(request)
-    return request, replace(options, request=replace(options.request, no_deps=True))
+    return request, options._replace(request=options.request._replace(no_deps=True))
 
 
 def _refuse_duplicates(request: Request) -> None:

@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from pipseal.fetch.source import ArchiveSource
-from pipseal.hashes import Hashes, HashProblem, HashUnpinned
+from pipseal.hashes import Hashes
 from pipseal.pipeline.options import CommonOptions, Reporter
 from pipseal.pipeline.plan import (
     Kept,
@@ -26,6 +26,7 @@ from pipseal.requirements.values import Location, ParsedRequirement
 
 if TYPE_CHECKING:
     from pipseal.environment import InstalledDistribution, TargetEnvironment
+    from pipseal.hash_problems import HashProblem
     from pipseal.index.files import FindsFiles
     from pipseal.metadata.fetcher import MetadataFetcher
 
@@ -66,6 +67,8 @@ def plan_resolved(
                 else (Hashes.of(r.hashes))
             )
         if req.hash_mode and not r.url and not r.is_pinned:
+            from pipseal.hash_problems import HashUnpinned
+
             problems.append(HashUnpinned(pip_name(r)))
     conflicts: list[str] = []
     for c in req.constraints:
