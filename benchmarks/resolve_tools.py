@@ -165,6 +165,30 @@ def last_line(text: str) -> str:
     return (errors or lines or ["(no output)"])[-1][:200]
 
 
+def settle(cache: Path | None = None, limit: float = 120.0) -> None:
+    """Wait (untimed) until no process left by a run still writes into ``cache`` (any cache:
+    None): pipseal hands its last cache records to a writer process and exits, and that
+    process's file creations would otherwise run during the next timed run (the same tool's
+    warm run)."""
+    marker = b"" if cache is None else os.fsencode(str(cache))
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"pipseal.cache.writing" in cmdline and marker in cmdline:
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.02)
+
+
 def run_once(tool: str, workload: Path, url: str, cache: Path, target: Path, *,
              timeout: float = 600.0) -> Run:  # fmt: skip
     """One timed run. A run past TIMEOUT is killed (its whole process group: pip re-executes
@@ -183,6 +207,7 @@ def run_once(tool: str, workload: Path, url: str, cache: Path, target: Path, *,
                 proc.communicate()
                 return Run(time.perf_counter() - start, False, {}, f"timed out after {timeout:g}s")
         seconds = time.perf_counter() - start
+        settle(cache)
         if proc.returncode != 0:
             return Run(seconds, False, {}, f"exit {proc.returncode}: {last_line(stderr or stdout)}")
         found = chosen(tool, out, stderr + stdout)

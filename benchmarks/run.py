@@ -25,6 +25,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from resolve_tools import settle
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"  # git-ignored
@@ -324,6 +326,7 @@ class Bench:
                 watchdog.cancel()
                 p.returncode = rc = os.waitstatus_to_exitcode(status)
                 peak = usage.ru_maxrss
+        settle()  # pipseal's cache writer finishes before the next timed run starts
         return seconds, peak, rc, logfile
 
     @staticmethod
