@@ -17,20 +17,13 @@ import pytest
 
 from pipseal.cache.store import Cache
 from pipseal.cache.writer import IN_PROCESS, RecordWriter
+from tests.support.children import cache_writers
 
 
 def _writer_pids() -> set[int]:
-    """Processes running pipseal's cache writer loop."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"pipseal.cache.writing" in cmdline:
-                found.add(int(entry.name))
-    return found
+    """This process's children running pipseal's cache writer loop (other tests, in other
+    processes, have theirs)."""
+    return cache_writers()
 
 
 def test_records_are_written_in_order_and_read_back_before_they_land(tmp_path: Path) -> None:

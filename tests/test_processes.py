@@ -11,6 +11,7 @@ import pytest
 
 from pipseal.errors import CacheError, PipsealError, TreeDrifted
 from pipseal.processes import map_in_processes
+from tests.support.children import no_children_left
 
 #: How long a worker that ought to be killed sleeps before it writes its marker file.
 SLOW = 0.3
@@ -18,32 +19,10 @@ SLOW = 0.3
 CALLER_PAUSE = 0.1
 
 
-def _cache_writers() -> list[int]:
-    """Children of this process writing cache records (pipseal.cache.writing): an in-process
-    command run by an earlier test hands its writer over and does not wait for it."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            writing = b"pipseal.cache.writing" in (entry / "cmdline").read_bytes()
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if writing and parent == os.getpid():
-                found.append(int(entry.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
 def assert_no_child_left() -> None:
     """Every child of this process is reaped: no running worker, no zombie (cache writers
     handed over by earlier tests are given time to finish; they are not map_in_processes')."""
-    deadline = time.monotonic() + 10
-    writers = _cache_writers()
-    while any(Path(f"/proc/{pid}").exists() for pid in writers) and time.monotonic() < deadline:
-        time.sleep(0.01)  # until it ends and is reaped
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)
+    assert no_children_left()
 
 
 # -- results --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from pipseal.errors import CacheError
 from pipseal.processes import FRAME, WorkerPool
+from tests.support.children import no_children_left
 
 
 def _pid_and_square(n: int) -> tuple[int, int]:
@@ -27,11 +28,7 @@ def _fail_on_three(n: int) -> int:
 
 
 def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+    return no_children_left()
 
 
 def test_results_by_key_from_other_processes() -> None:
