@@ -319,6 +319,7 @@ class RecordWriter:
             assert process.stdin is not None
             process.stdin.close()
         if marker is not None:
+            self._sent = []  # the process's to write now, never again here
             # Reaped when it ends (this process may live on: a test, an embedding program).
             threading.Thread(target=process.wait, name="pipseal-cache-reaper", daemon=True).start()
         else:
