@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from pipseal.atomic import write_atomic
+
 #: Bytes read from the pipe at a time.
 _CHUNK = 1 << 20
 #: Added to a marker's name once its owner has let go of it (:mod:`pipseal.cache.writer`).
@@ -68,8 +70,6 @@ def _read_all(fd: int, chunks: queue.SimpleQueue[bytes]) -> None:
 
 def serve(source: IO[bytes] | None = None, out: IO[bytes] | None = None) -> None:
     """Write the records sent on ``source`` (stdin) until it ends; answer syncs on ``out``."""
-    from pipseal.atomic import write_atomic
-
     source = source or sys.stdin.buffer
     out = out or sys.stdout.buffer
     marker = sys.argv[2] if len(sys.argv) > 2 else ""

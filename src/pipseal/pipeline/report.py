@@ -111,7 +111,7 @@ def from_index(
         f = p.index_file
         assert f is not None
         sha256 = sorted(f.hashes.allowed["sha256"])[0]
-        return Reported(p, f.url, sha256, metadata.known(f) or metadata.get(f))
+        return Reported(p, f.url, sha256, metadata.get(f))
 
     # What the resolver read is known: threads (8 started at the end of a dry run) only for
     # metadata still to be fetched.
