@@ -44,7 +44,7 @@ def test_the_layout_read_by_earlier_versions_is_kept(tmp_path: Path) -> None:
     assert Bucket.ARCHIVES.entry(base, digest) == base / "archives/sha256/ab" / digest
     assert Bucket.NAMES.entry(base, digest) == base / f"names/ab/{digest}.json"
     assert Bucket.LINKS.entry(base, digest) == base / f"links/{digest}.json"
-    assert Bucket.PAGES.entry(base, digest) == base / f"pages/ab/{digest}.page6"
+    assert Bucket.PAGES.entry(base, digest) == base / f"pages/ab/{digest}.page7"
     assert Bucket.METADATA.entry(base, digest) == base / f"metadata/{digest}.meta"
     assert Bucket.UNPACKED.entry(base, digest) == base / "unpacked" / digest
     assert Bucket.INTERPRETERS.path(base) == base / "interpreters"

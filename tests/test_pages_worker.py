@@ -314,7 +314,7 @@ def test_the_worker_stores_the_page_where_the_cache_keeps_it(
     sends back only what comes before the page's own bytes (the asker has those): the record
     the asker gets is the one on disk, byte for byte."""
     body = big_page()
-    where = tmp_path / "pages" / "ab" / "big.page6"
+    where = tmp_path / "pages" / "ab" / "big.page7"
     answer = reader.read(body, request(body)._replace(store=str(where)))
     assert answer is not None
     record = answer[0] + answer[1]

@@ -106,7 +106,7 @@ def test_broken_page_record_counts_as_damaged(
     run_pipseal: RunPipseal,
 ) -> None:
     fill(index_server, wheel_dir, tmp_path, run_pipseal)
-    pages = sorted((cache_dir / "v1" / "pages").rglob("*.page6"))
+    pages = sorted((cache_dir / "v1" / "pages").rglob("*.page7"))
     assert pages
     pages[0].write_bytes(b"not json\n<html></html>")
 
@@ -126,7 +126,7 @@ def test_a_page_an_older_pipseal_stored_is_named_and_fix_removes_it(
     """A page record in an older form (``.page3``) is read by no pipseal now: it would sit in
     the cache for ever. ``verify`` names it; ``--fix`` removes it; the current one stays."""
     fill(index_server, wheel_dir, tmp_path, run_pipseal)
-    [current, *_] = sorted((cache_dir / "v1" / "pages").rglob("*.page6"))
+    [current, *_] = sorted((cache_dir / "v1" / "pages").rglob("*.page7"))
     old = current.with_suffix(".page3")
     old.write_bytes(b'{"format": "pipseal-page-3"}\n1.0\t[]')
 

@@ -211,7 +211,7 @@ def test_a_damaged_stored_index_page_is_quarantined_and_fetched_again(
 ) -> None:
     _digests, common = _first_install(index_server, wheel_dir, venv, run_pipseal)
     app_page = index_server.project_url("app")
-    for page in (cache_dir / "v1" / "pages").rglob("*.page6"):
+    for page in (cache_dir / "v1" / "pages").rglob("*.page7"):
         header, _, body = page.read_bytes().partition(b"\n")
         if json.loads(header)["url"] == app_page:
             # The file names no longer match the project: every file of app would be skipped.

@@ -89,12 +89,12 @@ class Bucket(Enum):
     )
     PAGES = _Layout(
         name="pages",
-        version=6,
-        entry="{shard}/{key}.page6",
+        version=7,
+        entry="{shard}/{key}.page7",
         kind="page",
         skeleton="",
         tree="""
-      pages/ab/<sha256 of page url>.page6  a project page as served, with where each version's
+      pages/ab/<sha256 of page url>.page7  a project page as served, with where each version's
                                       files are in it (pipseal/pages/stored.py draws it:
                                       validators, the body's sha256, the spans and the text,
                                       each with its sha256 in the header); revalidated, not

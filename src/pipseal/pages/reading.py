@@ -44,6 +44,10 @@ def media_type(content_type: str) -> tuple[str, dict[str, str]]:
     return media.strip().lower(), parsed
 
 
+#: No file name starts with it: the prefix of a file that shares none with the next.
+_NO_PREFIX = "\0"
+
+
 class _Grouper:
     """Files of one project into version groups, by file name alone (cheap string work): each
     group is the flat list of its files' spans in the page's text."""
@@ -55,9 +59,15 @@ class _Grouper:
         self._versions: dict[str, str | None] = {}
         #: Each key's Version.
         self.parsed: dict[str, Version] = {}
+        self._equal: dict[Version, str] = {}
         #: The last wheel's ``name-version-`` and its group: a release's wheels come together.
-        self._last_prefix = "\0"
+        self._last_prefix = _NO_PREFIX
         self._last_group: list[int] = []
+
+    def restart(self) -> None:
+        """Forget the last wheel's release (the groups were cleared)."""
+        self._last_prefix = _NO_PREFIX
+        self._last_group = []
 
     def _ours(self, prefix: str) -> bool:
         known = self._prefixes.get(prefix)
@@ -73,41 +83,48 @@ class _Grouper:
         except InvalidVersion:
             key: str | None = None
         else:
-            key = str(version)
-            self.parsed[key] = version
+            # Equal versions are one group (``1.0`` and ``1.0.0``: a release whose sdist and
+            # wheels spell it apart), under the key of the one seen first.
+            key = self._equal.get(version)
+            if key is None:
+                key = self._equal[version] = str(version)
+                self.parsed[key] = version
         self._versions[text] = key
         return key
 
-    def add(self, filename: str, start: int, end: int) -> None:
-        """File ``filename``, whose text is ``text[start:end]`` (this runs for every file of
-        every page read: the common cases come first, in as few calls as can be)."""
+    def key_of(self, filename: str) -> tuple[str | None, str]:
+        """(the version key ``filename`` is grouped under, None when it is not one of this
+        project's files; the ``name-version-`` prefix it shares with the other wheels of its
+        release, :data:`_NO_PREFIX` for anything else)."""
         if filename.endswith(".whl"):
-            dashes = filename.count("-")
-            if not 4 <= dashes <= 5:
-                return
-            if filename.startswith(self._last_prefix):
-                group = self._last_group
-                group.append(start)
-                group.append(end)
-                return
+            if not 4 <= filename.count("-") <= 5:
+                return None, _NO_PREFIX
             prefix, version, _ = filename.split("-", 2)
             ours = self._prefixes.get(prefix)
             if not (self._ours(prefix) if ours is None else ours):
-                return
+                return None, _NO_PREFIX
             key = self._versions[version] if version in self._versions else self._key(version)
-            if key is None:
-                return
-            group = self._group(key)
-            self._last_prefix = prefix + "-" + version + "-"
-            self._last_group = group
+            return key, (_NO_PREFIX if key is None else prefix + "-" + version + "-")
+        sdist_version = self._sdist_version(filename)
+        return (None if sdist_version is None else self._key(sdist_version)), _NO_PREFIX
+
+    def add(self, filename: str, start: int, end: int) -> None:
+        """File ``filename``, whose text is ``text[start:end]`` (an HTML page's anchors, and a
+        JSON page the fast reader does not follow: a release's wheels, which come together,
+        take the first test)."""
+        if (
+            filename.startswith(self._last_prefix)
+            and filename.endswith(".whl")
+            and 4 <= filename.count("-") <= 5
+        ):
+            group = self._last_group
         else:
-            sdist_version = self._sdist_version(filename)
-            if sdist_version is None:
-                return
-            key = self._key(sdist_version)
+            key, prefix = self.key_of(filename)
             if key is None:
                 return
             group = self._group(key)
+            if prefix != _NO_PREFIX:
+                self._last_prefix, self._last_group = prefix, group
         group.append(start)
         group.append(end)
 
@@ -258,10 +275,102 @@ def _walk_page(text: str, grouper: _Grouper) -> object:
         return meta
 
 
+#: How the first key of a file object may be written before its value (json.dumps's usual
+#: separators, then the compact ones).
+_FILENAME_KEYS = ('"filename": "', '"filename":"')
+_OBJECT_SEPARATOR = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
+
+
+def _files_by_name(text: str, i: int, grouper: _Grouper) -> int | None:
+    """The ``files`` array at ``text[i]`` (a ``[``) into ``grouper`` with no per-file parsing:
+    each file's name is found by ``str.find``, and each run of consecutive files of one version
+    is noted as one span (its objects and the separators between them, read as a JSON array
+    when the version is used). Where the array ends; None (nothing trustworthy in ``grouper``)
+    when the array has another shape than every index writes: a nested array, a name written
+    with an escape, a ``"filename"`` anywhere but as each object's key, or separators that are
+    not all alike, as when a string holds one. That page is read object by object instead.
+
+    The objects are not parsed here: one that is not valid JSON is found when its version is
+    used (:class:`~pipseal.pages.spans.SpanGroups`), as is one without a URL."""
+    end = text.find("]", i)
+    if end == -1 or text.find("[", i + 1, end) != -1:
+        return None
+    total = text.count('"filename"', i, end)
+    if total == 0:
+        return end + 1 if not text[i + 1 : end].strip() else None
+    pos = text.find('"filename"', i, end)
+    key = next((k for k in _FILENAME_KEYS if text.startswith(k, pos)), None)
+    opener = text.find("{", i, pos)
+    if key is None or opener == -1 or text[i + 1 : opener].strip():
+        return None
+    separator = ""
+    if total > 1:
+        found = _OBJECT_SEPARATOR.search(text, pos, text.find('"filename"', pos + 1, end))
+        if found is None:
+            return None
+        separator = found.group()
+        if text.count(separator, i, end) != total - 1:
+            return None
+    skip = len(key)
+    groups = grouper.groups
+    key_of = grouper.key_of
+    run: list[int] | None = None  # the spans of the current run's version
+    run_key: str | None = None
+    run_start = opener
+    prefix = _NO_PREFIX  # a wheel with it is of the current run's release
+    previous = -1
+    seen = 0
+    while pos != -1:
+        start = pos + skip
+        close = text.find('"', start, end)
+        if close == -1:
+            return None
+        name = text[start:close]
+        seen += 1
+        if not (
+            run is not None
+            and name.startswith(prefix)
+            and name.endswith(".whl")
+            and 4 <= name.count("-") <= 5
+        ):
+            if "\\" in name:
+                return None
+            version_key, prefix = key_of(name)
+            if version_key is None or version_key != run_key:
+                # The run ends with the previous file; this file's object starts a new one.
+                if previous == -1:
+                    begins = opener
+                else:
+                    between = text.rfind(separator, previous, pos)
+                    if between == -1:
+                        return None
+                    if run is not None:
+                        run.append(run_start)
+                        run.append(between + 1)
+                    begins = between + len(separator) - 1
+                run_key, run_start = version_key, begins
+                run = None if version_key is None else groups.setdefault(version_key, [])
+        previous = pos
+        pos = text.find(key, close, end)
+    last = text.rfind("}", previous, end)
+    if seen != total or last == -1 or text[last + 1 : end].strip():
+        return None
+    if run is not None:
+        run.append(run_start)
+        run.append(last + 1)
+    return end + 1
+
+
 def _walk_files(text: str, i: int, grouper: _Grouper) -> int:
-    """The ``files`` array at ``text[i]`` into ``grouper``; where the array ends."""
+    """The ``files`` array at ``text[i]`` into ``grouper``; where the array ends. Read by file
+    name (:func:`_files_by_name`) where the array has the usual shape, else object by object."""
     if text[i : i + 1] != "[":
         raise _Irregular
+    by_name = _files_by_name(text, i, grouper)
+    if by_name is not None:
+        return by_name
+    grouper.groups.clear()
+    grouper.restart()
     i = _WS(text, i + 1).end()  # type: ignore[union-attr]
     if text[i : i + 1] == "]":
         return i + 1

@@ -24,7 +24,8 @@ KINDS = (JSON, HTML)
 class SpanGroups(Mapping[str, list[Entry]]):
     """:attr:`CompactPage.entries <pipseal.pages.compact.CompactPage.entries>` over a page's
     text: ``spans[key]`` is ``[start, end, start, end, ...]``, each a file's text in ``text``
-    (a JSON file object, or an anchor's attribute text), or, from the cache, that list's JSON
+    (a JSON file object or a run of them with their separators, or an anchor's attribute
+    text), or, from the cache, that list's JSON
     text (read with the version: a stored page's every position read at once cost a cold
     resolution of 300 distributions 90 ms of its busiest core). A version's files are decoded
     the first time it is looked up, then kept; thread-safe (two threads decoding one version
@@ -67,23 +68,26 @@ class SpanGroups(Mapping[str, list[Entry]]):
         for i in range(0, len(spans) - 1, 2):
             start, end = spans[i], spans[i + 1]
             piece = text[start:end] if 0 <= start < end <= len(text) else ""
+            if not piece:
+                raise self._unreadable(key)
             if self.kind == JSON:
+                # One file object, or a run of them with the separators between.
                 try:
-                    value = json.loads(piece)
+                    values = json.loads("[" + piece + "]")
                 except ValueError:
                     raise self._unreadable(key) from None
-                if type(value) is not dict:
-                    raise self._unreadable(key)
-                entry = json_entry(value)
-                if entry is None:
-                    raise NetworkError(
-                        f"Could not read {Url(self._page_url)}: not a PEP 691 project page"
-                    )
+                for value in values:
+                    entry = json_entry(value)
+                    if entry is None:
+                        raise NetworkError(
+                            f"Could not read {Url(self._page_url)}: not a PEP 691 project page"
+                        )
+                    found.append(entry)
             else:
-                entry = html_entry(piece) if piece else None
+                entry = html_entry(piece)
                 if entry is None:
                     raise self._unreadable(key)
-            found.append(entry)
+                found.append(entry)
         if len(spans) % 2:
             raise self._unreadable(key)
         return found
@@ -98,9 +102,12 @@ class SpanGroups(Mapping[str, list[Entry]]):
         return positions
 
     def _unreadable(self, key: str) -> Exception:
-        # Spans the reader wrote always read: these were stored so (past the record's digest).
         if not self._stored:
-            return AssertionError(f"page reader wrote an unreadable span for version {key}")
+            # The reader does not parse a JSON page's file objects (an HTML anchor's span
+            # always reads): the page's own fault, found now.
+            return NetworkError(
+                f"Could not read {Url(self._page_url)}: the files of version {key} are malformed"
+            )
         return CacheError(
             f"The stored page {Url(self._page_url)} lists version {key} in a form this pipseal "
             "cannot read",

@@ -1,12 +1,15 @@
 """A project page as the cache stores it (:func:`dump` / :func:`load`): one file per page in the
-cache's ``pages/`` bucket with the suffix ``.page6``::
+cache's ``pages/`` bucket with the suffix ``.page7``::
 
-    {"format": "pipseal-page-6", "url": ..., "etag": ..., "last_modified": ...,
+    {"format": "pipseal-page-7", "url": ..., "etag": ..., "last_modified": ...,
      "body_sha256": ..., "served_from": ..., "base": ... | null, "project": ...,
      "kind": "json" | "html", "index_sha256": <sha256 of the next line, without its newline>,
      "text_sha256": <sha256 of every byte after the next line>}\n
     {"<version>": "[start, end, start, end, ...]", ...}\n   where each file's text is, by version
     <the page's text>                                         as served (HTML: comments dropped)
+
+A JSON page's span may hold a run of file objects with the separators between them (``.page6``
+had one object a span): the reader notes each run of one version's files at once.
 
 Each version's positions are the text of a JSON list, read when the version is first used
 (``.page4`` had the lists themselves: reading all of them made every position a Python int,
@@ -42,7 +45,7 @@ from pipseal.pages.spans import KINDS, SpanGroups
 from pipseal.redaction import strip_userinfo
 from pipseal.versions import parse_version
 
-FORMAT = "pipseal-page-6"
+FORMAT = "pipseal-page-7"
 
 
 @dataclass(frozen=True)
