@@ -10,11 +10,28 @@ skip it, since an fsync costs milliseconds and losing a hint costs a download.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+#: Numbers the temporary files of this process (``next`` on it is atomic under the GIL).
+_NUMBERS = itertools.count()
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _beside(directory: Path, name: str) -> tuple[int, str]:
+    """A new file ``.<name>.<pid>-<n>.tmp`` in ``directory``, mode 0o600, made by this call
+    alone (``O_EXCL``; a name left by a dead process of the same pid is passed over): what
+    ``tempfile.mkstemp`` makes, without importing tempfile (with shutil and random, a few
+    milliseconds of a start that may write nothing)."""
+    while True:
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_NUMBERS)}.tmp")
+        try:
+            return os.open(tmp, _CREATE, 0o600), tmp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -27,12 +44,12 @@ def atomic_file(
     ``OSError``."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _beside(directory, path.name)
     except FileNotFoundError:
         # The directory is made when first missing, not checked before every write (a cold
         # resolution writes some 600 records, nearly all into directories that exist).
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _beside(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

@@ -31,14 +31,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def worker_count() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def map_in_processes(
     fn: Callable[[T], R],
     items: Sequence[T],

@@ -10,8 +10,10 @@ from tests.integration.helpers import publish_basic, write
 from tests.support.indexserver import IndexServer
 from tests.support.venvs import Venv
 
-#: Modules a dry run never uses: the transaction (nothing is committed) and the terminal
-#: library (nothing is downloaded, so no bar is drawn even with ``--progress-bar on``).
+#: Modules a dry run never uses: the transaction (nothing is committed), the terminal
+#: library (nothing is downloaded, so no bar is drawn even with ``--progress-bar on``), the
+#: texts of hash problems (none is found) and the worker processes (none is started, though
+#: the page reader is made).
 NOT_FOR_A_DRY_RUN = {
     "rich",
     "rich.progress",
@@ -19,6 +21,9 @@ NOT_FOR_A_DRY_RUN = {
     "pipseal.install.unpacked",
     "pipseal.install.deferred",
     "pipseal.install.origin",
+    "pipseal.hash_problems",
+    "pipseal.processes",
+    "pickle",
 }
 
 

@@ -15,9 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -116,6 +114,8 @@ class Cache:
         scratch directory a disabled cache used for downloads."""
         self.writer.close()
         if self._scratch is not None:
+            import shutil
+
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
@@ -181,8 +181,11 @@ class Cache:
                 # A marker for backup tools, made again if lost: no fsync (6 ms that a cold
                 # run's first index request waited for).
                 write_atomic(tag, CACHEDIR_TAG, durable=False)
-            with tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="probe-"):
-                pass
+            # Writable, or the error now: a file made and removed (not with tempfile, whose
+            # import with shutil's and random's is a few milliseconds of every start).
+            probe = self.tmp_dir / f"probe-{os.getpid()}-{threading.get_ident()}"
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+            os.unlink(probe)
             # What runs before this one still write is read once written.
             wait_for_handed_over(self.tmp_dir)
         except OSError as exc:
@@ -208,6 +211,8 @@ class Cache:
                     dead = owner is not None and owner != os.getpid() and not _alive(owner)
                     if dead or entry.stat(follow_symlinks=False).st_mtime < cutoff:
                         if entry.is_dir(follow_symlinks=False):
+                            import shutil
+
                             shutil.rmtree(entry.path, ignore_errors=True)
                         else:
                             os.unlink(entry.path)
@@ -246,6 +251,8 @@ class Cache:
     @contextlib.contextmanager
     def incoming(self) -> Iterator[IncomingArchive]:
         """A temporary file for bytes on their way in; ``commit`` it or it is deleted on exit."""
+        import tempfile
+
         if self.root is None:
             if self._scratch is None:
                 self._scratch = Path(tempfile.mkdtemp(prefix="pipseal-"))

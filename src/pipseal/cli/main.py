@@ -1,7 +1,8 @@
 """Entry point: parse argv with pip's option names, run one command, print, exit with its status.
 
 Start-up matters (``pipseal --version`` must be quick, ``list`` within twice ``uv pip list``'s
-time): nothing but ``os`` and ``sys`` is imported here before a command is chosen; then the
+time): nothing but ``os`` and ``sys`` is imported here before a command is chosen (and
+``classcode``, so that the dataclasses it makes reuse their compiled code); then the
 command's own module, argparse (unless ``cli.quickargs`` can parse the command line of a
 command that reads an environment), and the HTTP, resolver and terminal libraries only when
 that command runs.
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(version_line())
         return 0
     debug = "--debug" in args_list
+    # Before any module that makes a dataclass: their generated code compiled once per install.
+    from pipseal import classcode
+
+    classcode.install()
     try:
         args = _quick_args(args_list)
         if args is not None:
@@ -188,6 +193,9 @@ def run() -> None:
     except KeyboardInterrupt:
         # A second Ctrl-C that landed while the first was being reported.
         _cancelled()
+    from pipseal import classcode
+
+    classcode.save()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

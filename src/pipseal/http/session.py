@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import mimetypes
-import netrc
 import os
 import re
 import ssl
@@ -19,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import urllib3
@@ -38,6 +36,9 @@ from pipseal.http.retry import (
     status_reason,
 )
 from pipseal.redaction import Url, strip_userinfo
+
+if TYPE_CHECKING:
+    import netrc
 
 MAX_REDIRECTS = 10
 #: Connections kept alive per host: at least the resolver's threads fetching ahead
@@ -242,12 +243,15 @@ class Session:
                 self._netrc_loaded = True
                 path = self.options.netrc_path or self._environ.get("NETRC")
                 candidate = Path(path) if path else Path.home() / ".netrc"
-                try:
-                    # A broken netrc must not stop an install that needs no credentials
-                    # (requests and pip ignore it the same way).
-                    self._netrc = netrc.netrc(str(candidate)) if candidate.is_file() else None
-                except (OSError, netrc.NetrcParseError):
-                    self._netrc = None
+                if candidate.is_file():
+                    import netrc  # here: most machines have none to read (2 ms, with shlex)
+
+                    try:
+                        # A broken netrc must not stop an install that needs no credentials
+                        # (requests and pip ignore it the same way).
+                        self._netrc = netrc.netrc(str(candidate))
+                    except (OSError, netrc.NetrcParseError):
+                        self._netrc = None
             return self._netrc
 
     def _authorization(self, url: str) -> str | None:
@@ -395,6 +399,8 @@ class Session:
             path = path / "index.html"
         if not path.is_file():
             return Response(url, 404, urllib3.HTTPHeaderDict(), data=b"")
+        import mimetypes  # here: file:// URLs alone need it
+
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         try:
             handle = path.open("rb")

@@ -191,8 +191,9 @@ class Transaction:
         Thousands of links are system calls that one Python thread cannot overlap, so a large
         set is spread over worker processes (``processes.map_in_processes``), one per CPU.
         """
+        from pipseal.cpus import worker_count
         from pipseal.install.linking import stage_tree
-        from pipseal.processes import map_in_processes, worker_count
+        from pipseal.processes import map_in_processes
 
         self._check_open()
         env, staging_root = self.env, self.staging_root

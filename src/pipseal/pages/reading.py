@@ -305,7 +305,13 @@ def _files_by_name(text: str, i: int, grouper: _Grouper) -> int | None:
         return None
     separator = ""
     if total > 1:
-        found = _OBJECT_SEPARATOR.search(text, pos, text.find('"filename"', pos + 1, end))
+        # The first object read exactly (a string in it may hold what looks like a separator):
+        # what follows it up to the next object's "{" is how this page separates its files.
+        try:
+            first_end = _SCAN(text, opener)[1]
+        except (StopIteration, ValueError):
+            return None
+        found = _OBJECT_SEPARATOR.match(text, first_end - 1)
         if found is None:
             return None
         separator = found.group()

@@ -93,8 +93,7 @@ def fetch_and_check(
     ``replan`` (the index), then fetched like any other. ``on_fetched(archive)`` hears of each
     archive as soon as it is in hand (from a download thread), before any pin is checked.
     """
-    from pipseal.hash_problems import HashMismatch, HashMissing, format_hash_report
-
+    # pipseal.hash_problems is imported where a problem is made: a run with none never does.
     planned = list(planned)
     problems = list(problems)
     results: list[FetchedArchive | PipsealError | None] = [None] * len(planned)
@@ -103,6 +102,8 @@ def fetch_and_check(
         if req.hash_mode and not p.expected and published and not p.requirement.url:
             # The digest the index publishes is the one the file would be checked against:
             # report it without downloading the file.
+            from pipseal.hash_problems import HashMissing
+
             problems.append(HashMissing(f"{p.name}=={p.version}", published[0]))
             results[i] = MISSING
             continue
@@ -142,6 +143,8 @@ def fetch_and_check(
         assert isinstance(archive, FetchedArchive)
         if p.expected:
             if not p.expected.is_satisfied_by(archive.digests):
+                from pipseal.hash_problems import HashMismatch
+
                 evidence = _evidence(p, archive, finder, fetcher.cache)
                 problems.append(
                     HashMismatch(
@@ -153,12 +156,15 @@ def fetch_and_check(
                 )
                 continue
         elif req.hash_mode:
+            from pipseal.hash_problems import HashMissing
+
             paste = p.requirement.url if p.requirement.url else f"{p.name}=={p.version}"
             problems.append(HashMissing(paste, archive.sha256))
             continue
         prepared.append(Prepared(p, archive))
     if problems:
         from pipseal.errors import HashCheckFailed
+        from pipseal.hash_problems import format_hash_report
 
         raise HashCheckFailed(format_hash_report(problems))
     for ready in prepared:

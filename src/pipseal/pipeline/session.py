@@ -148,8 +148,8 @@ class Machinery:
                 else _OfflineSession(self.common.network.trusted_hosts)
             )
             if not self.common.offline and self.common.jobs >= 2:
+                from pipseal.cpus import worker_count
                 from pipseal.pages.worker import PageReader
-                from pipseal.processes import worker_count
 
                 # This process keeps a core; two workers take the large pages off it.
                 # Started once enough large pages were read here (pages/worker.py).

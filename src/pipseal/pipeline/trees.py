@@ -114,7 +114,8 @@ class Trees:
         return self._start()
 
     def _start(self) -> Callable[[FetchedArchive], None]:
-        from pipseal.processes import WorkerPool, worker_count
+        from pipseal.cpus import worker_count
+        from pipseal.processes import WorkerPool
 
         pool = self._pool = WorkerPool(self._unpack, worker_count(), warm=_unpacking_modules)
 
@@ -155,8 +156,9 @@ class Trees:
         and hashing thousands of members is CPU work that threads would serialize)."""
         import os
 
+        from pipseal.cpus import worker_count
         from pipseal.install.unpacked import TreeRef, UnpackedTree
-        from pipseal.processes import map_in_processes, worker_count
+        from pipseal.processes import map_in_processes
 
         if self._pool is not None:
             pool, self._pool = self._pool, None
