@@ -2,8 +2,8 @@
 
 Python 3.11's ``@dataclass`` writes each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__`` and ``__delattr__`` as source text and compiles it with ``exec``
-when the class is made: some 70 classes made at the start of a resolution cost a tenth of its
-instructions in ``compile`` (the modules' own bytecode comes from ``__pycache__``; this did
+when the class is made: the 70 or so classes made at the start of a cold resolution cost 4% of
+its instructions in ``compile`` (the modules' own bytecode comes from ``__pycache__``; this did
 not). :func:`install` (the command line's first step) gives the ``dataclasses`` module an
 ``exec`` that looks the text up in a table of code objects kept beside pipseal's own bytecode
 (``__pycache__/dataclass-code.<cache tag>.marshal``, or under ``sys.pycache_prefix``; read at
