@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion
 
 from pipseal.index.files import classify_filename, make_file
 from pipseal.pages.compact import CompactPage
+from pipseal.pages.entries import attributes, href_of
 
 _BASES = [
     "http://i.test/simple/p/",
@@ -121,3 +122,28 @@ def test_a_link_urljoin_refuses_is_skipped_not_raised() -> None:
     )
     files = parse_project_page(body, "text/html", "http://i.test/simple/p/", "p", "s")
     assert [f.filename for f in files] == ["p-2.0.tar.gz"]
+
+
+_ATTR_NAMES = st.sampled_from(["href", "HREF", "data-requires-python", "data-href", "x", "rel"])
+_ATTR_VALUES = st.sampled_from(
+    ["", "/f/p-1.0.tar.gz", "a&amp;b", "&gt;=3.8", "x href=", "../p-1.0-py3-none-any.whl#sha256=0"]
+)
+_ATTR_FORMS = st.sampled_from(['{}="{}"', "{}='{}'", "{}={}", '{} = "{}"', "{}"])
+
+
+@settings(max_examples=400, deadline=None)
+@example(pairs=[('{}="{}"', "href", "a&amp;b")], spaces=" ", slash="")
+@example(pairs=[('{}="{}"', "href", "/a"), ('{}="{}"', "href", "/b")], spaces=" ", slash="")
+@example(pairs=[('{}="{}"', "data-href", "/a"), ('{}="{}"', "href", "/b")], spaces=" ", slash="")
+@given(
+    pairs=st.lists(st.tuples(_ATTR_FORMS, _ATTR_NAMES, _ATTR_VALUES), max_size=4),
+    spaces=st.sampled_from([" ", "\n  ", "\t"]),
+    slash=st.sampled_from(["", " /", "/"]),
+)
+def test_an_anchor_s_link_is_the_href_its_attributes_give(
+    pairs: list[tuple[str, str, str]], spaces: str, slash: str
+) -> None:
+    """The reader's shortcut for an anchor's link (the first href, only its value unescaped)
+    against every attribute parsed (the first occurrence of a name wins, as in HTML)."""
+    text = "".join(spaces + form.format(name, value) for form, name, value in pairs) + slash
+    assert href_of(text) == attributes(text).get("href"), text

@@ -16,6 +16,25 @@ _PLAIN_ATTR = re.compile(r'([a-z][-a-z0-9_:.]*)="([^"]*)"')
 _ATTR = re.compile(r"([^\s=/>\"']+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
 
 
+def href_of(text: str) -> str | None:
+    """What ``attributes(text).get("href")`` gives, for the reader, which needs an anchor's
+    link alone: in the common form (``_PLAIN_ATTRS``) the pairs are walked to the first href,
+    and only that value is unescaped (a page's ``data-requires-python="&gt;=3.8"`` on every
+    anchor cost a cold read of jupyterlab's 91 HTML pages 23,000 unescapes)."""
+    if _PLAIN_ATTRS.fullmatch(text) is None:
+        return attributes(text).get("href")
+    for name, value in _PLAIN_ATTR.findall(text):
+        if name == "href":
+            return _unescape(value) if "&" in value else value
+    return None
+
+
+def _unescape(value: str) -> str:
+    from html import unescape  # here: most pages never need it (3 ms to import)
+
+    return unescape(value)
+
+
 def attributes(text: str) -> dict[str, str]:
     """An HTML tag's attributes (the text between its name and ``>``), entities unescaped; the
     first occurrence of a name wins, as in HTML."""
@@ -23,11 +42,9 @@ def attributes(text: str) -> dict[str, str]:
         # The common form (what indexes write): the same pairs as below, found by one C call.
         found = dict(reversed(_PLAIN_ATTR.findall(text)))
         if "&" in text:
-            from html import unescape  # here: most pages never need it (3 ms to import)
-
             for name, value in found.items():
                 if "&" in value:
-                    found[name] = unescape(value)
+                    found[name] = _unescape(value)
         return found
     found = {}
     for match in _ATTR.finditer(text):
@@ -36,9 +53,7 @@ def attributes(text: str) -> dict[str, str]:
             continue
         value = next((g for g in match.groups()[1:] if g is not None), "")
         if "&" in value:
-            from html import unescape
-
-            value = unescape(value)
+            value = _unescape(value)
         found[name] = value
     return found
 

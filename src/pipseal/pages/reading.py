@@ -1,7 +1,8 @@
 """A project page (PEP 503 HTML, read with a regular expression over the anchors; or PEP 691
-JSON, walked in place) read into a :class:`~pipseal.pages.compact.CompactPage`: files grouped
-by version by their names alone, each noted by where its text is
-(:class:`~pipseal.pages.spans.SpanGroups` decodes a version when it is first used)."""
+JSON, read in place by its file names) read into a :class:`~pipseal.pages.compact.CompactPage`:
+files grouped by version by their names alone, each noted by where its text is (a JSON page's
+run of one version's files at once); :class:`~pipseal.pages.spans.SpanGroups` decodes a
+version when it is first used."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pipseal.errors import NetworkError
 from pipseal.names import canonicalize_name
 from pipseal.pages import JSON_TYPE
 from pipseal.pages.compact import SDIST_EXTENSIONS, CompactPage
-from pipseal.pages.entries import attributes, filename_of, json_entry
+from pipseal.pages.entries import attributes, filename_of, href_of, json_entry
 from pipseal.pages.spans import HTML, JSON, SpanGroups
 from pipseal.redaction import Url
 from pipseal.versions import parse_version
@@ -205,7 +206,7 @@ def _read_html(
             break
     add = grouper.add
     for match in _ANCHOR.finditer(text):
-        href = attributes(match.group(1)).get("href")
+        href = href_of(match.group(1))
         if href is not None:
             add(filename_of(href.strip()), match.start(1), match.end(1))
     return text, base
