@@ -66,7 +66,8 @@ class _Grouper:
         self._last_group: list[int] = []
 
     def restart(self) -> None:
-        """Forget the last wheel's release (the groups were cleared)."""
+        """Forget every group (a page the reader by names gave up on is read again)."""
+        self.groups.clear()
         self._last_prefix = _NO_PREFIX
         self._last_group = []
 
@@ -376,7 +377,6 @@ def _walk_files(text: str, i: int, grouper: _Grouper) -> int:
     by_name = _files_by_name(text, i, grouper)
     if by_name is not None:
         return by_name
-    grouper.groups.clear()
     grouper.restart()
     i = _WS(text, i + 1).end()  # type: ignore[union-attr]
     if text[i : i + 1] == "]":
