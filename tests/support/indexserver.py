@@ -35,10 +35,13 @@ import hashlib
 import html
 import json
 import socket
+import ssl
 import struct
+import sys
 import threading
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -202,11 +205,25 @@ def _choose_format(accept: str | None, offered: set[str]) -> tuple[str, str] | N
     return best[1] if best else None
 
 
+def _compress(body: bytes, encoding: str) -> bytes:
+    """``body`` as a server sends it under ``Content-Encoding``: gzip, zlib (``deflate``) or
+    a deflate stream without the zlib wrapping (``raw-deflate``, which some servers send)."""
+    wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}[encoding]
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return packer.compress(body) + packer.flush()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
     allow_reuse_address = True
     owner: IndexServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request, or refuses the certificate mid-handshake, is no
+        news in these tests: nothing is printed for it."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -243,12 +260,19 @@ class IndexServer:
     format gets 406), ``ranges`` (answer Range requests with 206), ``require_auth`` (a
     ``(user, password)`` every request must present with Basic auth, else 401),
     ``validators`` (send project pages with an ETag, and answer 304 to it; off, a page comes
-    with no validator at all, as some simple indexes and many mirrors serve them).
-    ``requests`` lists every request answered, in order.
+    with no validator at all, as some simple indexes and many mirrors serve them),
+    ``page_encoding`` (``"gzip"``, ``"deflate"`` or ``"raw-deflate"``, a deflate stream without
+    its zlib wrapping as some servers send it: compress pages for a client that accepts it).
+    ``requests`` lists every request answered, in order; ``connections`` counts the
+    connections accepted.
+
+    ``tls``: a certificate file and its key file: serve https instead (``base`` says which).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.formats: set[str] = {"html", "json"}
+        self.page_encoding: str | None = None
+        self.connections = 0
         self.ranges: bool = True
         self.validators: bool = True
         self.require_auth: tuple[str, str] | None = None
@@ -263,9 +287,17 @@ class IndexServer:
         self._connections: set[socket.socket] = set()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            scheme = "https"
         self._thread: threading.Thread | None = None
         port = self._server.server_address[1]
-        self.base = f"http://127.0.0.1:{port}"
+        self.base = f"{scheme}://127.0.0.1:{port}"
         self.url = self.base + "/simple/"
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -294,6 +326,21 @@ class IndexServer:
         for conn in connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+
+    def hang_up(self) -> None:
+        """Close every open connection, as a server does with kept-alive connections that
+        have been idle too long (between requests, all of them are)."""
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until each handler thread has let go of its own
+            with self._lock:
+                if not self._connections.intersection(connections):
+                    return
+            time.sleep(0.01)
 
     def __enter__(self) -> IndexServer:
         return self.start()
@@ -443,6 +490,7 @@ class IndexServer:
     def _track(self, conn: socket.socket, opened: bool) -> None:
         with self._lock:
             if opened:
+                self.connections += 1
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
@@ -616,6 +664,10 @@ class IndexServer:
             del headers["ETag"]
         elif _etag_matches(handler.headers.get("If-None-Match"), etag):
             return _Response(304, headers, b"")
+        label = "deflate" if self.page_encoding == "raw-deflate" else self.page_encoding
+        if label and label in handler.headers.get("Accept-Encoding", ""):
+            headers["Content-Encoding"] = label
+            body = _compress(body, self.page_encoding or "")
         return _Response(200, headers, body)
 
     def _file(self, handler: _Handler, filename: str) -> _Response:

@@ -18,6 +18,7 @@ Every byte pipseal fetches goes through :class:`Session.get`. Its contract:
 
 The package, one idea a module: ``origins`` (which URLs and redirects may be trusted, pure),
 ``retry`` (what a failure means and how long to wait before the next try), ``response`` (a
-response and its rate-bounded body) and ``session`` (the pooled client: TLS, proxies,
-credentials, redirects, ``file://``).
+response and its rate-bounded body), ``direct`` (requests straight to an origin over
+``http.client``: kept-alive connections, compressed pages) and ``session`` (the client: TLS,
+proxies through urllib3, credentials, redirects, ``file://``).
 """

@@ -11,17 +11,33 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import BinaryIO
-
-import urllib3
-from urllib3.exceptions import HTTPError
+from typing import BinaryIO, Protocol
 
 from pipseal.errors import NetworkError
-from pipseal.http.retry import describe_error
+from pipseal.http.retry import describe_error, transport_errors
 from pipseal.redaction import Url
 
 #: The slowest a body may come, in bytes a second, averaged over each ``timeout`` seconds.
 MIN_RATE = 1024
+
+
+class RawBody(Protocol):
+    """An answer's body on its connection: a ``direct.DirectResponse``, or urllib3's response
+    to a request through a proxy."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def read1(self, amt: int, decode_content: bool = ...) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def release_conn(self) -> None: ...
+
+    def drain_conn(self) -> None: ...
 
 
 class Response:
@@ -38,7 +54,7 @@ class Response:
         status: int,
         headers: Mapping[str, str],
         *,
-        raw: urllib3.BaseHTTPResponse | None = None,
+        raw: RawBody | None = None,
         file: BinaryIO | None = None,
         data: bytes | None = None,
         window: float = 15.0,
@@ -83,7 +99,7 @@ class Response:
             try:
                 yield from rate_bounded(raw, self.url, chunk_size, self._window, decode=False)
                 self._finished = True
-            except (HTTPError, OSError) as exc:
+            except transport_errors() as exc:
                 raise NetworkError(
                     f"Could not fetch {Url(self.url)}: connection broken while reading the "
                     f"body ({describe_error(exc)})"
@@ -127,7 +143,7 @@ class Response:
 
 
 def rate_bounded(
-    raw: urllib3.BaseHTTPResponse, url: str, chunk_size: int, window: float, *, decode: bool
+    raw: RawBody, url: str, chunk_size: int, window: float, *, decode: bool
 ) -> Iterator[bytes]:
     """A response's body as it comes (each read returns what has arrived, up to
     ``chunk_size``), failing once any ``window`` seconds of it bring under ``MIN_RATE`` bytes a
@@ -149,7 +165,7 @@ def rate_bounded(
             start, got = time.monotonic(), 0
 
 
-def read_page_body(raw: urllib3.BaseHTTPResponse, url: str, limit: int, window: float) -> bytes:
+def read_page_body(raw: RawBody, url: str, limit: int, window: float) -> bytes:
     """The whole (decoded) body, refusing one larger than ``limit`` instead of exhausting memory."""
     length = raw.headers.get("Content-Length")
     if length is not None and length.isdigit() and int(length) > limit:

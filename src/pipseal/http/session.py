@@ -1,6 +1,8 @@
 """The pooled client: TLS, proxies, credentials, redirects, retries, and ``file://`` URLs.
 
-The contract of :meth:`Session.get` is the package's (see :mod:`pipseal.http`).
+The contract of :meth:`Session.get` is the package's (see :mod:`pipseal.http`). A request goes
+to its origin over ``direct`` (``http.client``), or through its proxy over urllib3, which is
+imported only then.
 """
 
 from __future__ import annotations
@@ -20,25 +22,26 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import urllib3
-from urllib3.exceptions import ClosedPoolError, HTTPError, InsecureRequestWarning
-
 from pipseal import __version__
 from pipseal.errors import NetworkError
 from pipseal.fileurl import url2pathname
+from pipseal.http.direct import Headers, Pool
 from pipseal.http.origins import host_matches, redirect_allowed
-from pipseal.http.response import Response, read_page_body
+from pipseal.http.response import RawBody, Response, read_page_body
 from pipseal.http.retry import (
     BACKOFF_CAP,
     describe_error,
     is_permanent,
     retry_after_seconds,
     status_reason,
+    transport_errors,
 )
 from pipseal.redaction import Url, strip_userinfo
 
 if TYPE_CHECKING:
     import netrc
+
+    import urllib3
 
 MAX_REDIRECTS = 10
 #: Connections kept alive per host: at least the resolver's threads fetching ahead
@@ -49,18 +52,13 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 #: A URL that urllib3's ``parse_url`` leaves as written: an http(s) origin without userinfo
 #: or IPv6 brackets (group 1), then only characters it never re-encodes in a path and query
-#: (group 2). Such a URL is sent to its origin's connection pool directly, its path and query
-#: as the request target, skipping the ``PoolManager``'s parsing and pool lookup (a fifth of
-#: a request's CPU, 605 requests in a cold resolution of 300 distributions). Left to the
-#: manager: percent-escapes (it upper-cases them), dot segments (it removes them), fragments,
-#: anything else it would encode.
+#: (group 2). Such a URL is sent as it is: its path and query are the request target. Any other
+#: (percent-escapes, which it upper-cases; dot segments, which it removes; fragments; anything
+#: it would encode) is first written as urllib3 writes it, so that a server sees what it saw
+#: from pip.
 _PLAIN_URL = re.compile(
     r"(https?://[A-Za-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?"
 )
-
-#: urllib3 retries nothing and follows no redirect (this module does both): the object it
-#: would otherwise make from ``retries=False`` for every request, made once.
-_NO_RETRIES = urllib3.Retry(False, redirect=False)
 
 
 @dataclass(frozen=True)
@@ -106,12 +104,10 @@ class Session:
         self._credentials: dict[str, tuple[str, str]] = {}
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
-        self._managers: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
-        #: Each origin's manager (``_manager``'s answer, which depends on the origin alone).
-        self._routes: dict[tuple[str, str], urllib3.PoolManager] = {}
-        #: Each plain origin's pool, for requests that skip the manager (``_PLAIN_URL``).
-        self._pools: dict[str, urllib3.connectionpool.HTTPConnectionPool] = {}
-        self._timeout = urllib3.Timeout(connect=self.options.timeout, read=self.options.timeout)
+        self._managers: dict[tuple[str, bool], urllib3.ProxyManager] = {}
+        #: Each origin's way (``scheme://host[:port]`` as written): its own pool of
+        #: connections, or the manager of the proxy it goes through.
+        self._pools: dict[str, Pool | urllib3.ProxyManager] = {}
         # Made on the first https request: loading a CA store costs 15 ms or more that a
         # plain-http index never needs. A --cert that names no readable file is refused at
         # once; one that is not a bundle, at the first https request.
@@ -182,58 +178,74 @@ class Session:
         scheme = urlsplit(url).scheme.lower()
         return self._proxies.get(scheme) or self._proxies.get("all")
 
-    def _manager(self, url: str) -> urllib3.PoolManager:
-        parts = urlsplit(url)
-        origin = (parts.scheme.lower(), parts.netloc.lower())
-        manager = self._routes.get(origin)
-        if manager is None:
-            manager = self._routes[origin] = self._new_manager(url)
-        return manager
+    def _route(self, origin: str) -> Pool | urllib3.ProxyManager:
+        """The way to ``origin`` (``scheme://host[:port]``): made once, kept for the run."""
+        route = self._pools.get(origin)
+        if route is None:
+            proxy = self.proxy_for(origin)
+            if proxy:
+                route = self._proxy_manager(origin, proxy)
+            else:
+                parts = urlsplit(origin)
+                scheme = parts.scheme.lower()
+                route = Pool(
+                    scheme,
+                    parts.hostname or "",
+                    parts.port,
+                    timeout=self.options.timeout,
+                    context=self._context_for(origin) if scheme == "https" else None,
+                    maxsize=POOL_MAXSIZE,
+                )
+            with self._lock:
+                route = self._pools.setdefault(origin, route)
+        return route
 
-    def _new_manager(self, url: str) -> urllib3.PoolManager:
-        proxy = self.proxy_for(url)
+    def _context_for(self, url: str) -> ssl.SSLContext:
+        """The TLS context for ``url``: unverified for a --trusted-host, else verified."""
         insecure = host_matches(url, self.options.trusted_hosts)
-        tls = urlsplit(url).scheme.lower() == "https" or bool(proxy)
-        key = (proxy, insecure, tls)
         with self._lock:
-            manager = self._managers.get(key)
-            if manager is not None:
-                return manager
             if insecure:
                 if self._insecure_context is None:
                     self._insecure_context = self._tls_context(verify=False)
-                    # The user asked for these hosts to be trusted (--trusted-host); urllib3's
-                    # per-request warning would only repeat that decision back to them.
-                    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
-                context = self._insecure_context
-            elif tls:
-                if self._verified_context is None:
-                    self._verified_context = self._tls_context(verify=True)
-                context = self._verified_context
-            else:
-                context = None
-            pool_kw: dict[str, Any] = {
-                "maxsize": POOL_MAXSIZE,
-                "ssl_context": context,
-                "timeout": self._timeout,
-                "retries": False,
-            }
-            if insecure:
-                pool_kw.update(cert_reqs="CERT_NONE", assert_hostname=False)
-            if proxy:
-                proxy_headers: dict[str, str] = {}
-                proxy_parts = urlsplit(proxy)
-                if proxy_parts.username is not None:
-                    proxy_headers["Proxy-Authorization"] = _basic_auth(
-                        unquote(proxy_parts.username), unquote(proxy_parts.password or "")
-                    )
-                manager = urllib3.ProxyManager(
-                    strip_userinfo(proxy), num_pools=32, proxy_headers=proxy_headers, **pool_kw
-                )
-            else:
-                manager = urllib3.PoolManager(num_pools=32, **pool_kw)
-            self._managers[key] = manager
+                return self._insecure_context
+            if self._verified_context is None:
+                self._verified_context = self._tls_context(verify=True)
+            return self._verified_context
+
+    def _proxy_manager(self, url: str, proxy: str) -> urllib3.ProxyManager:
+        """urllib3's manager for requests to ``url`` through ``proxy`` (one per proxy and trust)."""
+        import urllib3  # here: only a run through a proxy needs it (30 ms of imports)
+        from urllib3.exceptions import InsecureRequestWarning
+
+        insecure = host_matches(url, self.options.trusted_hosts)
+        key = (proxy, insecure)
+        manager = self._managers.get(key)
+        if manager is not None:
             return manager
+        context = self._context_for(url)
+        if insecure:
+            # The user asked for these hosts to be trusted (--trusted-host); urllib3's
+            # per-request warning would only repeat that decision back to them.
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        pool_kw: dict[str, Any] = {
+            "maxsize": POOL_MAXSIZE,
+            "ssl_context": context,
+            "timeout": urllib3.Timeout(connect=self.options.timeout, read=self.options.timeout),
+            "retries": False,
+        }
+        if insecure:
+            pool_kw.update(cert_reqs="CERT_NONE", assert_hostname=False)
+        proxy_headers: dict[str, str] = {}
+        proxy_parts = urlsplit(proxy)
+        if proxy_parts.username is not None:
+            proxy_headers["Proxy-Authorization"] = _basic_auth(
+                unquote(proxy_parts.username), unquote(proxy_parts.password or "")
+            )
+        manager = urllib3.ProxyManager(
+            strip_userinfo(proxy), num_pools=32, proxy_headers=proxy_headers, **pool_kw
+        )
+        with self._lock:
+            return self._managers.setdefault(key, manager)
 
     # -- credentials ----------------------------------------------------------------------------
 
@@ -320,19 +332,21 @@ class Session:
         if authorization:
             request_headers["Authorization"] = authorization
         target = strip_userinfo(url)
-        manager = self._manager(url)
         retries = max(self.options.retries, 0)
         reason = ""
         for attempt in range(retries + 1):
             wait = min(self.options.backoff_factor * (2**attempt), BACKOFF_CAP)
             try:
-                raw = self._urlopen(manager, target, request_headers, stream)
+                raw = self._urlopen(target, request_headers, stream)
                 data = (
                     read_page_body(raw, url, self.options.max_page_bytes, self.options.timeout)
                     if not stream and raw.status != 429 and raw.status < 500
                     else None
                 )
-            except (HTTPError, OSError) as exc:
+            except Exception as exc:
+                # (urllib3's errors count once a proxy has brought urllib3 in)
+                if not isinstance(exc, transport_errors()):
+                    raise
                 reason = describe_error(exc)
                 if is_permanent(exc):
                     raise NetworkError(
@@ -357,36 +371,45 @@ class Session:
         noun = "retry" if retries == 1 else "retries"
         raise NetworkError(f"Could not fetch {Url(url)}: {reason} (after {retries} {noun})")
 
-    def _urlopen(
-        self,
-        manager: urllib3.PoolManager,
-        target: str,
-        headers: Mapping[str, str],
-        stream: bool,
-    ) -> urllib3.BaseHTTPResponse:
-        """One GET of ``target`` (no redirects, no retries), by its origin's pool when the URL
-        is plain (``_PLAIN_URL``) and no proxy is in the way, else by ``manager``."""
-        options: dict[str, Any] = {
-            "headers": headers,
-            "redirect": False,
-            "retries": _NO_RETRIES,
-            "preload_content": False,
-            "decode_content": not stream,
-            "timeout": self._timeout,
-        }
+    def _urlopen(self, target: str, headers: Mapping[str, str], stream: bool) -> RawBody:
+        """One GET of ``target`` (no redirects, no retries): straight to its origin, or through
+        the proxy that serves it."""
         plain = _PLAIN_URL.fullmatch(target)
-        if plain is not None and not isinstance(manager, urllib3.ProxyManager):
+        if plain is not None and "/." not in (plain.group(2) or ""):
             origin, path = plain.group(1), plain.group(2) or "/"
-            if "/." not in path:
-                pool = self._pools.get(origin)
-                if pool is None:
-                    pool = self._pools[origin] = manager.connection_from_url(origin)
-                try:
-                    return pool.urlopen("GET", path, assert_same_host=False, **options)
-                except ClosedPoolError:
-                    # The manager let the pool go (it keeps so many): ask it for a new one.
-                    self._pools.pop(origin, None)
-        return manager.urlopen("GET", target, **options)
+        else:
+            origin, path = self._written_as_urllib3_would(target)
+        route = self._pools.get(origin) or self._route(origin)
+        if isinstance(route, Pool):
+            return route.get(path, headers)
+        from urllib3 import Retry
+
+        answer: RawBody = route.urlopen(
+            "GET",
+            target,
+            headers=headers,
+            redirect=False,
+            retries=Retry(False, redirect=False),
+            preload_content=False,
+            decode_content=not stream,
+        )
+        return answer
+
+    @staticmethod
+    def _written_as_urllib3_would(target: str) -> tuple[str, str]:
+        """The origin and request target of a URL that is not plain, normalised as urllib3's
+        ``parse_url`` does it (which is what pip sends)."""
+        from urllib3.util.url import parse_url  # here: plain URLs are the rule
+
+        try:
+            parsed = parse_url(target)
+        except ValueError as exc:  # LocationParseError: a port out of range, and the like
+            raise NetworkError(f"Could not fetch {Url(target)}: not a valid URL") from exc
+        scheme = (parsed.scheme or "").lower()
+        if scheme not in ("http", "https") or not parsed.host:
+            raise NetworkError(f"Could not fetch {Url(target)}: not an http(s) URL")
+        port = f":{parsed.port}" if parsed.port is not None else ""
+        return f"{scheme}://{parsed.host}{port}", parsed.request_uri
 
     def _get_file(self, url: str, *, stream: bool) -> Response:
         """Serve a file:// URL; a directory serves its index.html; missing files are a 404."""
@@ -398,7 +421,7 @@ class Session:
         if path.is_dir():
             path = path / "index.html"
         if not path.is_file():
-            return Response(url, 404, urllib3.HTTPHeaderDict(), data=b"")
+            return Response(url, 404, Headers(), data=b"")
         import mimetypes  # here: file:// URLs alone need it
 
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -407,9 +430,7 @@ class Session:
             size = os.fstat(handle.fileno()).st_size
         except OSError as exc:
             raise NetworkError(f"Could not read {path}: {exc.strerror or exc}") from exc
-        headers = urllib3.HTTPHeaderDict(
-            {"Content-Type": content_type, "Content-Length": str(size)}
-        )
+        headers = Headers([("Content-Type", content_type), ("Content-Length", str(size))])
         final = path.as_uri()
         if stream:
             return Response(final, 200, headers, file=handle)
@@ -419,12 +440,14 @@ class Session:
     def close(self) -> None:
         """Close every pooled connection."""
         with self._lock:
-            managers = list(self._managers.values())
+            routes = [*self._pools.values(), *self._managers.values()]
             self._managers.clear()
-            self._routes.clear()
             self._pools.clear()
-        for manager in managers:
-            manager.clear()
+        for route in routes:
+            if isinstance(route, Pool):
+                route.close()
+            else:
+                route.clear()
 
     def __enter__(self) -> Session:
         return self
