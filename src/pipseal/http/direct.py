@@ -1,9 +1,9 @@
 """Requests that go straight to their origin, over the standard library's ``http.client``.
 
 Every request without a proxy in the way takes this road: index pages, Range requests for
-metadata, archives. urllib3 stays for proxies alone (``session``), because going through
-``PoolManager`` cost a cold resolution twice the CPU a request needs (0.56 ms against 0.26 ms)
-and its import an eighth of all the modules' import time.
+metadata, archives. urllib3 stays for proxies alone (``session``): through it, a page request
+cost 0.20 ms of CPU against 0.13 ms here (300 requests in a row to 127.0.0.1), and a cold
+resolution imported 344 modules in 131 ms with it against 290 in 110 ms without.
 
 Each origin has a :class:`Pool` of idle keep-alive connections. A connection is taken for one
 request and given back once its response has been read to the end; one whose body was left
