@@ -3,10 +3,15 @@ that closes them, compressed pages, https, and no urllib3 on that road."""
 
 from __future__ import annotations
 
+import gzip
+import http.client
+import http.server
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from pipseal.errors import NetworkError
+from pipseal.http.direct import Pool
 from pipseal.http.session import HttpOptions, Session
 from tests.support.indexserver import IndexServer
 from tests.support.wheels import build_wheel
@@ -85,7 +91,9 @@ def test_a_fresh_connection_reset_is_a_failure_retried_as_such(
         session.get(page_url, stream=False)
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+@pytest.mark.parametrize(
+    "encoding", ["gzip", "deflate", "raw-deflate", "gzip-padded", "gzip-members"]
+)
 def test_a_compressed_page_is_read_decoded(
     index_server: IndexServer, page_url: str, encoding: str
 ) -> None:
@@ -93,11 +101,23 @@ def test_a_compressed_page_is_read_decoded(
         plain = session.get(page_url, stream=False).read()
         index_server.page_encoding = encoding
         packed = session.get(page_url, stream=False)
-        assert packed.headers["content-encoding"] == encoding.removeprefix("raw-")
+        assert packed.headers["content-encoding"] == encoding.removeprefix("raw-").split("-")[0]
         assert packed.read() == plain
     assert b"foo-2.0-py3-none-any.whl" in plain
     accepted = index_server.requests[-1].headers["Accept-Encoding"]
     assert "gzip" in accepted and "deflate" in accepted
+
+
+def test_a_page_that_does_not_decode_is_a_network_error_retried(
+    index_server: IndexServer, page_url: str
+) -> None:
+    index_server.page_encoding = "gzip-broken"
+    retrying = HttpOptions(environ={}, netrc=False, backoff_factor=0.01, retries=1)
+    with Session(retrying) as session, pytest.raises(NetworkError) as info:
+        session.get(page_url, stream=False)
+    assert "the body does not decode (gzip:" in str(info.value)
+    assert "(after 1 retry)" in str(info.value)
+    assert [r.status for r in index_server.requests] == [200, 200]
 
 
 def test_a_compressed_page_is_held_to_the_size_limit_once_decoded(
@@ -116,12 +136,97 @@ def test_a_compressed_page_is_held_to_the_size_limit_once_decoded(
     assert index_server.requests[-1].status == 200
 
 
-def test_an_archive_is_never_decoded(index_server: IndexServer, page_url: str) -> None:
+def test_a_streamed_body_is_never_decoded(index_server: IndexServer, page_url: str) -> None:
+    """An archive is hashed as sent: even a server that compresses what the client did not
+    ask it to gets its bytes back as they came."""
     index_server.page_encoding = "gzip"
+    index_server.compress_always = True
     with Session(QUIET) as session, session.get(page_url) as streamed:  # stream=True
         body = streamed.read()
     assert index_server.requests[-1].headers["Accept-Encoding"] == "identity"
-    assert b"foo-2.0-py3-none-any.whl" in body
+    assert body.startswith(b"\x1f\x8b")
+    assert b"foo-2.0-py3-none-any.whl" in gzip.decompress(body)
+
+
+def test_an_idle_connection_the_server_closed_is_not_used_again() -> None:
+    """``Pool`` looks at an idle connection before using it: one whose peer has gone is
+    dropped, and a new connection is made (no request is sent on the dead one)."""
+    pool = Pool("http", "127.0.0.1", 9, timeout=1.0, context=None, maxsize=4)
+    ours, theirs = socket.socketpair()
+    connection = http.client.HTTPConnection("127.0.0.1", 9)
+    connection.sock = ours
+    pool.give_back(connection)
+    taken, reused = pool._take()
+    assert (taken, reused) == (connection, True)  # the peer is still there
+    pool.give_back(connection)
+    theirs.close()
+    taken, reused = pool._take()
+    assert taken is not connection and not reused
+    assert connection.sock is None  # closed
+
+
+def test_a_pool_closed_keeps_no_connection_given_back_later() -> None:
+    pool = Pool("http", "127.0.0.1", 9, timeout=1.0, context=None, maxsize=4)
+    ours, theirs = socket.socketpair()
+    connection = http.client.HTTPConnection("127.0.0.1", 9)
+    connection.sock = ours
+    pool.close()
+    pool.give_back(connection)  # a request that ended after the session closed
+    assert connection.sock is None
+    theirs.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://a..b/simple/", "could not connect (not a valid host name)"),
+        ("http://127.0.0.1:99999/simple/", "not a valid port"),
+    ],
+)
+def test_a_url_no_connection_can_be_made_to_is_one_error_line(url: str, reason: str) -> None:
+    with Session(QUIET) as session, pytest.raises(NetworkError) as info:
+        session.get(url, stream=False)
+    assert reason in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_an_ipv6_literal_host(tmp_path: Path) -> None:
+    """``http://[::1]:PORT/``: the brackets go, the port is the URL's (and the default port
+    where it names none: an IPv6 address's last group is no port)."""
+    with Session(QUIET) as session:
+        route = session._route("http://[::1]")
+        assert isinstance(route, Pool)
+        assert (route._host, route._port) == ("::1", 80)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = b"ipv6 ok"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        server = Server(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with Session(QUIET) as session:
+            page = session.get(f"http://[::1]:{server.server_address[1]}/x", stream=False)
+            assert page.read() == b"ipv6 ok"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_plain_requests_import_no_urllib3(index_server: IndexServer, page_url: str) -> None:

@@ -208,6 +208,13 @@ def _choose_format(accept: str | None, offered: set[str]) -> tuple[str, str] | N
 def _compress(body: bytes, encoding: str) -> bytes:
     """``body`` as a server sends it under ``Content-Encoding``: gzip, zlib (``deflate``) or
     a deflate stream without the zlib wrapping (``raw-deflate``, which some servers send)."""
+    if encoding == "gzip-broken":  # a gzip header, then what no inflater takes
+        return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + b"\xff" * 64
+    if encoding == "gzip-padded":  # zeros after the gzip file, as some servers pad it
+        return _compress(body, "gzip") + bytes(16)
+    if encoding == "gzip-members":  # two gzip files end to end: one gzip file
+        half = len(body) // 2
+        return _compress(body[:half], "gzip") + _compress(body[half:], "gzip")
     wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}[encoding]
     packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
     return packer.compress(body) + packer.flush()
@@ -262,7 +269,10 @@ class IndexServer:
     ``validators`` (send project pages with an ETag, and answer 304 to it; off, a page comes
     with no validator at all, as some simple indexes and many mirrors serve them),
     ``page_encoding`` (``"gzip"``, ``"deflate"`` or ``"raw-deflate"``, a deflate stream without
-    its zlib wrapping as some servers send it: compress pages for a client that accepts it).
+    its zlib wrapping as some servers send it: compress pages for a client that accepts it, or
+    for any client with ``compress_always``; ``"gzip-broken"`` says gzip and sends what does not
+    decode, ``"gzip-padded"`` pads a gzip file with zeros, ``"gzip-members"`` sends two gzip
+    files end to end).
     ``requests`` lists every request answered, in order; ``connections`` counts the
     connections accepted.
 
@@ -272,6 +282,7 @@ class IndexServer:
     def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.formats: set[str] = {"html", "json"}
         self.page_encoding: str | None = None
+        self.compress_always = False
         self.connections = 0
         self.ranges: bool = True
         self.validators: bool = True
@@ -664,8 +675,10 @@ class IndexServer:
             del headers["ETag"]
         elif _etag_matches(handler.headers.get("If-None-Match"), etag):
             return _Response(304, headers, b"")
-        label = "deflate" if self.page_encoding == "raw-deflate" else self.page_encoding
-        if label and label in handler.headers.get("Accept-Encoding", ""):
+        label = {"raw-deflate": "deflate"}.get(self.page_encoding or "", self.page_encoding)
+        label = label.split("-")[0] if label else label  # the gzip-... variants say gzip
+        accepted = handler.headers.get("Accept-Encoding", "")
+        if label and (label in accepted or self.compress_always):
             headers["Content-Encoding"] = label
             body = _compress(body, self.page_encoding or "")
         return _Response(200, headers, body)

@@ -13,7 +13,8 @@ before any answer came is sent once more on a new connection at once: that is th
 keep-alive timeout, not a failure worth a retry's wait.
 
 What this module raises is what ``retry.describe_error`` describes: :class:`ConnectError` (the
-connection could not be made), ``TimeoutError``, ``ssl.SSLError``, other ``OSError`` and
+connection could not be made), ``TimeoutError``, ``ssl.SSLError``, other ``OSError``,
+:class:`DecodeError` (a compressed body that does not decode) and other
 ``http.client.HTTPException`` (a broken or malformed answer).
 """
 
@@ -38,6 +39,10 @@ _STALE = (
 
 class ConnectError(OSError):
     """The connection to the origin could not be made; ``__cause__`` says why."""
+
+
+class DecodeError(http.client.HTTPException):
+    """A body whose ``Content-Encoding`` (gzip, deflate) does not decode."""
 
 
 class Headers(Mapping[str, str]):
@@ -82,13 +87,22 @@ class _Decoder:
         self._object = zlib.decompressobj(self._wbits)
         self._started = False
         self._pending = b""
+        #: A whole gzip member has been decoded: what follows is another member, or (when it
+        #: does not decode) padding that is ignored, as urllib3 ignores it.
+        self._member_done = False
+        self._ignoring = False
 
     def feed(self, data: bytes, limit: int) -> bytes:
         """Up to ``limit`` decoded bytes from what is pending and ``data``."""
+        if self._ignoring:
+            return b""
         data = self._pending + data if self._pending else data
         try:
             out = self._object.decompress(data, limit)
         except zlib.error:
+            if self._member_done:
+                self._ignoring, self._pending = True, b""
+                return b""
             if self._started or self._gzip:
                 raise
             self._wbits = -15
@@ -98,6 +112,7 @@ class _Decoder:
         self._pending = self._object.unconsumed_tail
         if self._object.eof and self._object.unused_data and self._gzip and not self._pending:
             # Another gzip member follows (concatenated gzip files are one gzip file).
+            self._member_done = True
             self._pending = self._object.unused_data
             self._object = zlib.decompressobj(self._wbits)
         return out
@@ -138,7 +153,7 @@ class DirectResponse:
         if not data and size and answer.length:
             # http.client's read1 takes a connection closed early for the body's end.
             raise http.client.IncompleteRead(b"", answer.length)
-        if not data or answer.isclosed() or (answer.length == 0 and not answer.chunked):
+        if (not data and size) or answer.isclosed() or (answer.length == 0 and not answer.chunked):
             self._ended = True
         return data
 
@@ -149,13 +164,17 @@ class DirectResponse:
         decoder = self._decoder
         if decoder is None:
             decoder = self._decoder = _Decoder(self._encoding)
-        while True:
-            data = b"" if decoder.pending else self._read_raw(size)
-            if not data and not decoder.pending:
-                return decoder.finish()
-            out = decoder.feed(data, size)
-            if out:
-                return out
+        try:
+            while True:
+                data = b"" if decoder.pending else self._read_raw(size)
+                if not data and not decoder.pending:
+                    return decoder.finish()
+                out = decoder.feed(data, size)
+                if out:
+                    return out
+        except zlib.error as exc:
+            self.close()
+            raise DecodeError(f"{self._encoding}: {exc}") from exc
 
     def drain_conn(self) -> None:
         """Read and drop what is left of a small body, so that the connection can be reused."""
@@ -205,6 +224,7 @@ class Pool:
         self._maxsize = maxsize
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def _new(self) -> http.client.HTTPConnection:
         if self._scheme == "https":
@@ -227,7 +247,7 @@ class Pool:
 
     def give_back(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
-            if len(self._idle) < self._maxsize:
+            if not self._closed and len(self._idle) < self._maxsize:
                 self._idle.append(connection)
                 return
         connection.close()
@@ -252,7 +272,7 @@ class Pool:
                     connection.connect()
                 except (TimeoutError, ssl.SSLError):
                     raise
-                except OSError as exc:
+                except (OSError, UnicodeError) as exc:  # UnicodeError: a host IDNA refuses
                     raise ConnectError(str(exc)) from exc
             connection.request("GET", target, headers=dict(headers))
             answer = connection.getresponse()
@@ -264,6 +284,7 @@ class Pool:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+            self._closed = True
         for connection in idle:
             connection.close()
 

@@ -14,7 +14,7 @@ import ssl
 import sys
 import time
 
-from pipseal.http.direct import ConnectError
+from pipseal.http.direct import ConnectError, DecodeError
 
 #: Longest wait a server's ``Retry-After`` may impose on one retry, in seconds.
 RETRY_AFTER_CAP = 10.0
@@ -40,6 +40,8 @@ def describe_error(exc: BaseException) -> str:
         cause = exc.__cause__
         if isinstance(cause, socket.gaierror):
             return "could not resolve the host name"
+        if isinstance(cause, UnicodeError):
+            return "could not connect (not a valid host name)"
         if isinstance(cause, OSError) and cause.strerror:
             return f"could not connect ({cause.strerror.lower()})"
         return "could not connect"
@@ -47,6 +49,8 @@ def describe_error(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, ssl.SSLError):
         return _tls_reason(exc)
+    if isinstance(exc, DecodeError):
+        return f"the body does not decode ({exc})"
     if isinstance(exc, http.client.HTTPException):
         return "connection broken"
     if isinstance(exc, OSError) and exc.strerror:

@@ -182,16 +182,20 @@ class Session:
         """The way to ``origin`` (``scheme://host[:port]``): made once, kept for the run."""
         route = self._pools.get(origin)
         if route is None:
+            parts = urlsplit(origin)
+            scheme = parts.scheme.lower()
+            try:
+                port = parts.port or (443 if scheme == "https" else 80)
+            except ValueError:  # out of range
+                raise NetworkError(f"Could not fetch {Url(origin)}: not a valid port") from None
             proxy = self.proxy_for(origin)
             if proxy:
                 route = self._proxy_manager(origin, proxy)
             else:
-                parts = urlsplit(origin)
-                scheme = parts.scheme.lower()
                 route = Pool(
                     scheme,
                     parts.hostname or "",
-                    parts.port,
+                    port,  # given: http.client would read an IPv6 address's end as a port
                     timeout=self.options.timeout,
                     context=self._context_for(origin) if scheme == "https" else None,
                     maxsize=POOL_MAXSIZE,
@@ -336,6 +340,7 @@ class Session:
         reason = ""
         for attempt in range(retries + 1):
             wait = min(self.options.backoff_factor * (2**attempt), BACKOFF_CAP)
+            raw: RawBody | None = None
             try:
                 raw = self._urlopen(target, request_headers, stream)
                 data = (
@@ -345,6 +350,8 @@ class Session:
                 )
             except Exception as exc:
                 # (urllib3's errors count once a proxy has brought urllib3 in)
+                if raw is not None:
+                    raw.close()  # a body broken mid-way: its connection goes with it
                 if not isinstance(exc, transport_errors()):
                     raise
                 reason = describe_error(exc)
