@@ -531,6 +531,9 @@ def test_metadata_of_pending_requirements_is_fetched_ahead(world: World) -> None
     world.publish("y", "1.0")
     world.publish("y", "2.0")
     world.publish("y", "3.0")
+    # The failure takes its time (a loaded machine must not let it outrun the fetch ahead,
+    # which is one request shorter: y's page, then y 3.0's metadata).
+    world.index.fault("/simple/aaa-missing/", "stall", seconds=0.5)
     with pytest.raises(NoMatchingDistribution, match="aaa-missing"):
         world.resolve("app", jobs=4)
     asked = {r.path.rsplit("/", 1)[-1] for r in world.index.requests_for("/files/*.metadata")}
