@@ -179,15 +179,13 @@ class Session:
         return self._proxies.get(scheme) or self._proxies.get("all")
 
     def _route(self, origin: str) -> Pool | urllib3.ProxyManager:
-        """The way to ``origin`` (``scheme://host[:port]``): made once, kept for the run."""
+        """The way to ``origin`` (``scheme://host[:port]``): made once, kept for the run.
+        ValueError when its port is out of range."""
         route = self._pools.get(origin)
         if route is None:
             parts = urlsplit(origin)
             scheme = parts.scheme.lower()
-            try:
-                port = parts.port or (443 if scheme == "https" else 80)
-            except ValueError:  # out of range
-                raise NetworkError(f"Could not fetch {Url(origin)}: not a valid port") from None
+            port = parts.port or (443 if scheme == "https" else 80)  # ValueError: out of range
             proxy = self.proxy_for(origin)
             if proxy:
                 route = self._proxy_manager(origin, proxy)
@@ -386,7 +384,10 @@ class Session:
             origin, path = plain.group(1), plain.group(2) or "/"
         else:
             origin, path = self._written_as_urllib3_would(target)
-        route = self._pools.get(origin) or self._route(origin)
+        try:
+            route = self._pools.get(origin) or self._route(origin)
+        except ValueError:
+            raise NetworkError(f"Could not fetch {Url(target)}: not a valid port") from None
         if isinstance(route, Pool):
             return route.get(path, headers)
         from urllib3 import Retry
