@@ -189,11 +189,10 @@ class DirectResponse:
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        self._answer.close()
         if self._ended and not self._answer.will_close:
-            self._answer.close()
             pool.give_back(self._connection)
         else:
-            self._answer.close()
             self._connection.close()
 
     def close(self) -> None:

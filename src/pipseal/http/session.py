@@ -385,7 +385,7 @@ class Session:
         else:
             origin, path = self._written_as_urllib3_would(target)
         try:
-            route = self._pools.get(origin) or self._route(origin)
+            route = self._route(origin)
         except ValueError:
             raise NetworkError(f"Could not fetch {Url(target)}: not a valid port") from None
         if isinstance(route, Pool):
