@@ -379,10 +379,13 @@ def test_kill_9_during_a_target_or_prefix_install_then_install_again(
         if process.returncode == -signal.SIGKILL and staging is not None and staging.exists():
             # The .dist-info moves in last: never visible before every module is in place.
             if (site / "flat-1.0.dist-info").exists():
+                # Every move was made: the kill came too late for a rollback (recovery
+                # completes such a commit). Another attempt, killed sooner.
                 assert len(list(site.glob("flat*.py"))) == MODULES
+                continue
             break
     else:
-        pytest.fail("no kill landed during a commit")
+        pytest.fail("no kill landed during a commit's moves")
 
     again = subprocess.run([*command, "flat"], env=env, capture_output=True, text=True, check=False)
 
