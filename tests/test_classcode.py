@@ -91,3 +91,24 @@ def test_a_damaged_table_is_ignored_and_written_again(tmp_path: Path) -> None:
 def test_no_table_is_written_where_bytecode_is_not(tmp_path: Path) -> None:
     _pipseal(tmp_path, PYTHONDONTWRITEBYTECODE="1")
     assert _table(tmp_path) == []
+
+
+def test_a_ctrl_c_once_the_command_is_done_ends_no_run_in_a_traceback(tmp_path: Path) -> None:
+    """The table is written after the command has finished: a Ctrl-C that lands then (here,
+    sent while the table is written) changes nothing, and the run ends as the command did."""
+    script = (
+        "import os, signal, sys\n"
+        "from pipseal import classcode\n"
+        "from pipseal.cli import main\n"
+        "def save():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    sum(range(100000))  # the signal is handled between bytecodes\n"
+        "classcode.save = save\n"
+        "main.main = lambda: 0\n"
+        "main.run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
